@@ -1,0 +1,148 @@
+"""Lint one model: trace it, build its graph, run every selected rule, collect findings.
+
+The user's model is never changed: RNG states, train/eval flags and requires_grad flags are
+restored after the run, and rules measure on copies. A rule that raises becomes an internal-error
+finding naming its plugin; every other rule still runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import linecache
+import random
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from archlint.context import CheckContext
+from archlint.findings import Finding, Severity
+from archlint.graph import build_graph
+from archlint.plugins import PluginHost, build_plugin_host
+from archlint.report import ModelReport
+from archlint.rule import Rule
+from archlint.selection import Selection, effective_severity
+from archlint.tracing import TraceFailure, trace_model
+
+INTERNAL_ERROR_CODE = "AL000"
+_SUPPRESSION = re.compile(r"#\s*archlint:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass
+class RunOptions:
+    """Everything about a run that is not the model itself (resolved from config + CLI)."""
+
+    selection: Selection = field(default_factory=Selection)
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule name -> options
+    probe: bool = True
+    device: str = "cpu"
+    show_all: bool = False
+
+
+@contextlib.contextmanager
+def preserved_model_state(model: nn.Module) -> Iterator[None]:
+    """Restore RNG states, training flags and requires_grad flags, whatever happens inside."""
+    training = {m: m.training for m in model.modules()}
+    requires_grad = {p: p.requires_grad for p in model.parameters()}
+    py_state, torch_state = random.getstate(), torch.get_rng_state()
+    try:
+        import numpy
+
+        np_state: Any = numpy.random.get_state()
+    except ImportError:
+        numpy, np_state = None, None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for module, flag in training.items():
+            module.training = flag
+        for param, flag in requires_grad.items():
+            param.requires_grad_(flag)
+        random.setstate(py_state)
+        torch.set_rng_state(torch_state)
+        if numpy is not None:
+            numpy.random.set_state(np_state)
+
+
+def _suppressed(finding: Finding) -> bool:
+    if not finding.file or not finding.line:
+        return False
+    match = _SUPPRESSION.search(linecache.getline(finding.file, finding.line))
+    if not match:
+        return False
+    if match.group(1) is None:
+        return True
+    names = {s.strip() for s in match.group(1).split(",")}
+    return finding.code in names or finding.rule in names
+
+
+def _internal_error(rule: Rule, model_name: str, exc: BaseException) -> Finding:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {where.filename}:{where.lineno}" if where else ""
+    return Finding(
+        code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
+        message=f"rule {rule.code} ({rule.name}) crashed: {type(exc).__name__}: {exc}{at}; other rules still ran",
+    )
+
+
+def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions) -> list[Finding]:
+    options = {**rule.default_options(), **run.rule_options.get(rule.name, {})}
+    results: list[Finding] = []
+    try:
+        for finding in rule.check(ctx.for_rule(options)) or ():
+            if not isinstance(finding, Finding):
+                raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding")
+            results.append(finding)
+    except Exception as exc:
+        return [_internal_error(rule, ctx.model_name, exc)]
+    completed = []
+    for finding in results:
+        if not run.selection.enabled(finding.code, rule):
+            continue
+        finding = dataclasses.replace(
+            finding, rule=rule.name, model=ctx.model_name,
+            severity=effective_severity(finding.code, rule, run.severity_overrides)
+            if finding.severity is None or finding.code in run.severity_overrides or rule.name in run.severity_overrides
+            else finding.severity,
+        )
+        if not _suppressed(finding):
+            completed.append(finding)
+    return completed
+
+
+def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
+    return [list(x.shape) for x in inputs if isinstance(x, torch.Tensor)]
+
+
+def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | None = None,
+                run: RunOptions | None = None, host: PluginHost | None = None, target: str = "",
+                notes: Sequence[str] = ()) -> ModelReport:
+    """Lint one built model. Raises TraceFailure if no tracer can handle it."""
+    run = run or RunOptions()
+    host = host or build_plugin_host()
+    name = name or type(model).__name__
+    inputs = tuple(example_inputs)
+    report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
+                         device=run.device)
+    with preserved_model_state(model):
+        traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
+        report.tracer = traced.tracer
+        report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
+        report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
+        graph = build_graph(traced.graph_module, model)
+        report.parameters = graph.parameter_count()
+        ctx = CheckContext(name, model, graph, inputs, device=run.device, probe_enabled=run.probe,
+                           show_all=run.show_all, tracer=traced.tracer)
+        for rule in host.rules():
+            if run.selection.rule_enabled(rule):
+                report.findings.extend(run_rule(rule, ctx, run))
+        report.extras = {k: v for k, v in ctx.cache.items() if k.startswith("report:")}
+    report.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.code, f.module))
+    return report
+
+
+__all__ = ["RunOptions", "check_model", "preserved_model_state", "TraceFailure", "INTERNAL_ERROR_CODE"]
