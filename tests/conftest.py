@@ -1,0 +1,46 @@
+"""Shared fixtures: torchvision zoo models built once per session, and their traces."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import pytest
+import torch
+
+
+@functools.lru_cache(maxsize=None)
+def _build(name: str, **kwargs: object) -> torch.nn.Module:
+    import torchvision
+
+    from archlint.construction import recording_sites
+
+    torch.manual_seed(0)
+    with recording_sites():
+        return torchvision.models.get_model(name, weights=None, **kwargs).eval()
+
+
+def zoo_input(name: str) -> torch.Tensor:
+    size = 299 if name.startswith("inception") else 224
+    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(scope="session")
+def zoo() -> Callable[..., torch.nn.Module]:
+    """zoo("resnet50") -> a cached torchvision model (weights=None, eval mode). Do not modify it."""
+    return _build
+
+
+@functools.lru_cache(maxsize=None)
+def _trace(name: str):
+    from archlint.graph import build_graph
+    from archlint.tracing import trace_model
+
+    model = _build(name)
+    result = trace_model(model, (zoo_input(name),))
+    return result, build_graph(result.graph_module, model)
+
+
+@pytest.fixture(scope="session")
+def traced() -> Callable[[str], tuple]:
+    """traced("resnet50") -> (TraceResult, ArchGraph), cached for the session."""
+    return _trace
