@@ -94,5 +94,16 @@ def build_plugin_host(extra_plugins: tuple[Any, ...] = (), disabled: tuple[str, 
         register(ep.load, ep.name)
     for index, plugin in enumerate(extra_plugins):
         register(lambda p=plugin: p, getattr(plugin, "__name__", f"plugin-{index}"))
-    manager.check_pending()
+    _drop_invalid_plugins(host)
     return host
+
+
+def _drop_invalid_plugins(host: PluginHost) -> None:
+    """A plugin implementing an unknown (e.g. misspelled) hook is unregistered and reported, loudly."""
+    try:
+        host.manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = host.manager.get_name(exc.plugin) or repr(exc.plugin)
+        host.load_errors.append(PluginLoadError(name, f"unknown hook: {exc}"))
+        host.manager.unregister(exc.plugin)
+        _drop_invalid_plugins(host)
