@@ -92,3 +92,21 @@ def class_attribute_site(owner: nn.Module, attribute: str) -> SourceLocation | N
             if stripped.startswith(needle) and "=" in stripped[len(needle):len(needle) + 3]:
                 return SourceLocation(file or "<unknown>", start + offset)
     return None
+
+
+@contextlib.contextmanager
+def building_on(device: str = "cpu") -> Iterator[None]:
+    """Build models inside this block: records construction sites and init provenance.
+
+    With device "meta" every tensor created inside (weights included) lives on the meta device:
+    shapes and dtypes only, no memory, and in-place init ops cost nothing. The init provenance
+    (archlint.provenance) then tells value rules how each parameter was initialised.
+    """
+    from archlint.provenance import recording_init
+
+    with contextlib.ExitStack() as stack:
+        if device and device != "cpu":
+            stack.enter_context(torch.device(device))
+        stack.enter_context(recording_sites())
+        stack.enter_context(recording_init())
+        yield
