@@ -11,6 +11,7 @@ from archlint.graph import ArchGraph
 
 if TYPE_CHECKING:
     from archlint.probe import ProbeResult
+    from archlint.provenance import InitRecord
 
 T = TypeVar("T")
 
@@ -58,6 +59,21 @@ class CheckContext:
         """Raise MeasurementUnavailable if weights have no values (meta device)."""
         if self.device == "meta" or any(p.is_meta for p in self.model.parameters()):
             raise MeasurementUnavailable(f"{what} needs real weights; the model was analysed on the meta device")
+
+    def init_provenance(self, param_name: str) -> "InitRecord | None":
+        """How parameter `param_name` (e.g. "fc.weight") was last written while the model was built.
+
+        Works on any device, and is the only value information on the meta device: `record.constant`
+        is True for zeros_/ones_/fill_/constant_/torch.zeros..., False for random initialisers, None if
+        unknown; `record.value` is the constant when known; `record.file/line` the user's init call.
+        None when the model was built outside archlint (e.g. `archlint.check(model)`) or nothing was seen.
+        """
+        from archlint.provenance import init_record
+
+        try:
+            return init_record(self.model.get_parameter(param_name))
+        except AttributeError:
+            return None
 
     def copy_model(self) -> nn.Module:
         """A deep copy of the model for what-if measurements (the user's model is never touched)."""

@@ -21,6 +21,7 @@ from torch import nn
 from archlint.context import CheckContext
 from archlint.findings import Finding, Severity
 from archlint.graph import build_graph
+from archlint.meta import inputs_for, is_meta_model
 from archlint.plugins import PluginHost, build_plugin_host
 from archlint.report import ModelReport
 from archlint.rule import Rule
@@ -125,9 +126,11 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
     run = run or RunOptions()
     host = host or build_plugin_host()
     name = name or type(model).__name__
-    inputs = tuple(example_inputs)
+    # A model built on the meta device is analysed there whatever was requested; its inputs follow it.
+    device = "meta" if is_meta_model(model) else run.device
+    inputs = inputs_for(model, example_inputs)
     report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
-                         device=run.device)
+                         device=device)
     with preserved_model_state(model):
         traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
         report.tracer = traced.tracer
@@ -135,7 +138,7 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
         report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
         graph = build_graph(traced.graph_module, model)
         report.parameters = graph.parameter_count()
-        ctx = CheckContext(name, model, graph, inputs, device=run.device, probe_enabled=run.probe,
+        ctx = CheckContext(name, model, graph, inputs, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
         for rule in host.rules():
             if run.selection.rule_enabled(rule):
