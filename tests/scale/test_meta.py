@@ -1,0 +1,112 @@
+"""Analysis on the meta device: same structure as on the CPU, no weight memory, big models feasible."""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import resource
+import sys
+
+import torch
+from torch import nn
+
+import archlint
+from archlint import Finding, Rule, Severity, hookimpl
+from archlint.meta import build_model, count_parameters
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+# Structural built-in rules (when installed) + the test rule below; value/probe rules are not compared.
+STRUCTURAL = ["T903", "AL201", "AL301", "AL501", "AL601"]
+
+
+class LayerFacts(Rule):
+    """Test-only structural rule: one finding per parametric layer with its shapes, params and hyper-parameters."""
+
+    code = "T903"
+    name = "layer-facts"
+    summary = "test rule"
+    severity = Severity.INFO
+
+    def check(self, ctx):
+        for node in ctx.graph.nodes():
+            if node.is_parametric or node.kind in ("pool", "adaptive_pool", "flatten", "add"):
+                yield Finding.at(node, self.code, f"{node.kind} {node.type_name} in={node.in_shapes} "
+                                                  f"out={node.out_shape} params={node.params} {sorted(node.hparams.items())}")
+
+
+class LayerFactsPlugin:
+    @hookimpl
+    def archlint_rules(self):
+        return [LayerFacts()]
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 7, stride=2, padding=3), nn.BatchNorm2d(16), nn.ReLU())
+        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.block(x)
+        return self.head(self.pool(x))
+
+
+def lint(model: nn.Module) -> archlint.Report:
+    return archlint.check(model, torch.randn(2, 3, 32, 32), plugins=(LayerFactsPlugin(),), select=STRUCTURAL,
+                          probe=False)
+
+
+def comparable(report: archlint.Report) -> list[tuple]:
+    return [(f.code, f.module, f.file, f.line, f.message if f.code == "T903" else "") for f in report.findings]
+
+
+def test_small_model_same_structural_findings_on_meta_and_cpu(monkeypatch):
+    monkeypatch.setenv("ARCHLINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    on_cpu, on_meta = build_model(SmallNet, "cpu"), build_model(SmallNet, "meta")
+    assert on_cpu.model.stem[0].weight.device.type == "cpu" and on_meta.model.stem[0].weight.is_meta
+    cpu_report, meta_report = lint(on_cpu.model), lint(on_meta.model)
+    assert meta_report.models[0].device == "meta" and cpu_report.models[0].device == "cpu"
+    assert cpu_report.models[0].tracer == meta_report.models[0].tracer == "fx"
+    assert comparable(cpu_report) == comparable(meta_report)
+    facts = {f.module: f.message for f in meta_report.findings if f.code == "T903"}
+    # independent shape arithmetic: 32 -> stride-2 stem 16 -> pool 8; flatten 16*8*8 = 1024 -> 10
+    assert "out=(2, 16, 16, 16) params=2368" in facts["stem.0"]   # 16*3*7*7 + 16
+    assert "out=(2, 10) params=10250" in facts["head.1"]         # 1024*10 + 10
+    assert meta_report.models[0].parameters == cpu_report.models[0].parameters == sum(
+        p.numel() for p in on_cpu.model.parameters())
+
+
+def test_auto_device_uses_meta_only_above_the_threshold():
+    small = build_model(SmallNet, "auto", meta_above=1_000_000)
+    assert small.device == "cpu" and small.note is None
+    forced = build_model(SmallNet, "auto", meta_above=1_000)
+    expected = 2368 + 32 + 2 * (16 * 16 * 9 + 16) + 10250   # stem conv + BN affine + two 3x3 convs + head
+    assert forced.device == "meta" and f"{expected:,} parameters" in forced.note
+    assert count_parameters(forced.model) == expected
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(f"archlint_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_llama_7b_is_analysed_on_meta_without_weight_memory(monkeypatch):
+    monkeypatch.setenv("ARCHLINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    llama = load_example("llama_7b")
+    built = build_model(llama.llama_7b, "auto")
+    vocab, d, layers, hidden = 32000, 4096, 32, 11008
+    expected = 2 * vocab * d + layers * (4 * d * d + 3 * d * hidden + 2 * d) + d
+    assert expected == 6_738_415_616
+    assert built.device == "meta" and count_parameters(built.model) == expected
+    report = archlint.check(built.model, llama.example_inputs(), plugins=(LayerFactsPlugin(),), select=["T903"])
+    model_report = report.models[0]
+    assert (model_report.tracer, model_report.parameters, model_report.device) == ("fx", expected, "meta")
+    facts = {f.module: f.message for f in model_report.findings}
+    assert f"out=(2, 16, {vocab})" in facts["lm_head"]
+    assert f"out=(2, 16, {hidden})" in facts["layers.31.mlp.gate_proj"]
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**30
+    assert peak_gib < 2.0, f"peak RSS {peak_gib:.2f} GiB: weights were allocated (fp32 would be {expected * 4 / 2**30:.0f} GiB)"
