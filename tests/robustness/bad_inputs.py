@@ -1,0 +1,303 @@
+"""The catalogue of bad inputs, how each is run, and what the user sees.
+
+Every case runs the way a user would meet it (the `archlint` command, or `archlint.check(...)`
+from Python), with stdout/stderr captured at the file-descriptor level, so a traceback printed by
+a logging handler is seen too. `tests/robustness/test_bad_inputs.py` checks each outcome against
+the case's expectation, and `make_table.py` renders the same outcomes as docs/bad-inputs.md.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.util
+import io
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE / "cases"
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+File \".*\", line \d+", re.MULTILINE)
+
+
+# -- capturing what the user sees ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def captured_output() -> Iterator[dict[str, str]]:
+    """Capture fds 1 and 2 (and sys.stdout/err) into strings, available after the block."""
+    result: dict[str, str] = {}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    files = {fd: tempfile.TemporaryFile(mode="w+b") for fd in (1, 2)}
+    py_out, py_err = sys.stdout, sys.stderr
+    text_out, text_err = io.StringIO(), io.StringIO()
+    try:
+        for fd, f in files.items():
+            os.dup2(f.fileno(), fd)
+        sys.stdout, sys.stderr = text_out, text_err
+        yield result
+    finally:
+        sys.stdout, sys.stderr = py_out, py_err
+        for fd in (1, 2):
+            os.dup2(saved[fd], fd)
+            os.close(saved[fd])
+        for fd, f in files.items():
+            f.seek(0)
+            result["stdout" if fd == 1 else "stderr"] = (text_out if fd == 1 else text_err).getvalue() + \
+                f.read().decode(errors="replace")
+            f.close()
+
+
+@dataclass
+class Outcome:
+    """What happened when a case ran."""
+
+    how: str                                  # the command or call, as the user would type it
+    exit_code: int | None = None              # None: the call raised
+    shown: list[str] = field(default_factory=list)   # the lines that tell the user what went wrong / was skipped
+    stdout: str = ""
+    stderr: str = ""
+    raised: str | None = None                 # "TypeError: ..." when the Python call raised
+    report: Any = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join([*self.shown, self.stdout, self.stderr, self.raised or ""])
+
+    @property
+    def has_traceback(self) -> bool:
+        return bool(TRACEBACK.search(self.stdout + "\n" + self.stderr + "\n" + "\n".join(self.shown)))
+
+
+# -- running through the Python API --------------------------------------------------------------
+
+def load_case(relative: str) -> Any:
+    """Import a case file (cases/<relative>) as a fresh module."""
+    path = CASES / relative
+    name = "robustness_case_" + re.sub(r"\W", "_", relative.removesuffix(".py"))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _builtin_rule_missing(error: Any) -> bool:
+    # Built-in rules are listed in pyproject.toml before their modules land; that is not a bad input.
+    return error.kind == "plugin" and "No module named 'archlint.rules." in error.message
+
+
+def report_lines(report: Any) -> list[str]:
+    """What a report tells the user about problems and skipped work: errors, notes, what was linted."""
+    lines = [f"error: {e}" for e in report.errors if not _builtin_rule_missing(e)]
+    for model in report.models:
+        lines.append(f"linted {model.name}: tracer {model.tracer}, {model.parameters:,} parameters, "
+                     f"inputs {model.input_shapes}")
+        lines.extend(f"note: {n}" for n in model.notes)
+        lines.extend(f"finding: {f.code} {f.message}" for f in model.findings if f.code == "AL000")
+    return lines
+
+
+def api_outcome(how: str, call: Callable[[], Any]) -> Outcome:
+    """Run `call` (which returns a Report) the way a Python user would, capturing everything."""
+    outcome = Outcome(how)
+    with captured_output() as out:
+        try:
+            report = call()
+        except Exception as exc:  # noqa: BLE001 - recording what the user would get
+            outcome.raised = f"{type(exc).__name__}: {exc}"
+            report = None
+    outcome.stdout, outcome.stderr = out["stdout"], out["stderr"]
+    if report is not None:
+        outcome.report = report
+        real_errors = [e for e in report.errors if not _builtin_rule_missing(e)]
+        outcome.exit_code = 2 if real_errors else (1 if report.failing() else 0)
+        outcome.shown = report_lines(report)
+    else:
+        outcome.shown = [f"raises {outcome.raised}"]
+    return outcome
+
+
+# -- running the archlint command in-process ---------------------------------------------------------
+
+def cli_available() -> bool:
+    return importlib.util.find_spec("archlint.cli") is not None
+
+
+def cli_outcome(args: list[str], cwd: Path = CASES) -> Outcome:
+    """Run `archlint <args>` in this process (cwd = cases/ so paths print relative)."""
+    from archlint import cli
+
+    outcome = Outcome("archlint " + " ".join(args))
+    previous = os.getcwd()
+    with captured_output() as out:
+        os.chdir(cwd)
+        try:
+            code = cli.main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        except Exception as exc:  # noqa: BLE001 - a crash is exactly what the tests look for
+            outcome.raised = f"{type(exc).__name__}: {exc}"
+            code = None
+        finally:
+            os.chdir(previous)
+    outcome.exit_code = code
+    outcome.stdout, outcome.stderr = out["stdout"], out["stderr"]
+    outcome.shown = [line for line in (outcome.stderr + outcome.stdout).splitlines()
+                     if line.startswith(("error", "note", "warning", "archlint:")) or "AL000" in line]
+    return outcome
+
+
+# -- the catalogue ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: how to run it and what the user must see."""
+
+    id: str
+    group: str                     # target | model | config | plugin
+    title: str                     # the bad input, in words
+    run: Callable[[], Outcome]
+    exit_codes: frozenset[int]     # acceptable exit codes (2: error; 0/1: linted, maybe degraded)
+    mentions: tuple[str, ...] = ()  # words the user-visible lines must contain (the file/model and the cause)
+    needs: str = ""                # "cli": skipped until the archlint command exists
+    raises: str = ""               # API misuse: the exception type the Python call raises (no report)
+
+
+def _x(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+
+
+def _check(relative: str, cls: str, inputs: Callable[[], Any] | None = None, instance: bool = True,
+           inputs_text: str = "") -> Callable[[], Outcome]:
+    def run() -> Outcome:
+        import archlint
+
+        module = load_case(relative)
+        target = getattr(module, cls)
+        shown_inputs = f", {inputs_text}" if inputs_text else ""
+        how = f"archlint.check({cls}{'()' if instance else ''}{shown_inputs})  # cases/{relative}"
+
+        def call() -> Any:
+            model = target() if instance else target
+            return archlint.check(model, inputs() if inputs else None)
+
+        return api_outcome(how, call)
+
+    return run
+
+
+def _cli(*args: str) -> Callable[[], Outcome]:
+    return lambda: cli_outcome(list(args))
+
+
+ERROR = frozenset({2})
+LINTED = frozenset({0, 1})
+
+CASES_LIST: list[Case] = [
+    # -- target files (the archlint command) --
+    Case("missing-file", "target", "target file does not exist", _cli("targets/no_such_file.py"),
+         ERROR, ("no_such_file.py",), needs="cli"),
+    Case("syntax-error", "target", "syntax error in the file", _cli("targets/syntax_error.py"),
+         ERROR, ("syntax_error.py", "SyntaxError"), needs="cli"),
+    Case("import-error", "target", "the file imports a package that is not installed",
+         _cli("targets/import_error.py"), ERROR, ("import_error.py", "definitely_not_installed_pkg"), needs="cli"),
+    Case("raises-at-import", "target", "module-level code raises", _cli("targets/raises_at_import.py"),
+         ERROR, ("raises_at_import.py", "KeyError"), needs="cli"),
+    Case("no-model", "target", "the file defines no model", _cli("targets/no_model.py"),
+         ERROR, ("no_model.py",), needs="cli"),
+    Case("mixed-directory", "target", "a directory mixing good and broken files", _cli("targets/mixed"),
+         ERROR, ("broken_syntax.py", "broken_import.py", "GoodNet", "AlsoGood"), needs="cli"),
+
+    # -- models (Python API) --
+    Case("ctor-needs-args", "model", "constructor needs arguments",
+         _check("models/ctor_needs_args.py", "NeedsWidth", instance=False), ERROR, ("NeedsWidth", "width")),
+    Case("ctor-raises", "model", "constructor raises",
+         _check("models/ctor_raises.py", "BrokenInit", instance=False), ERROR,
+         ("BrokenInit", "ValueError", "divisible")),
+    Case("forward-raises", "model", "forward raises",
+         _check("models/forward_raises.py", "BrokenForward", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"),
+         ERROR, ("BrokenForward", "NotImplementedError", "forward is not written yet")),
+    Case("returns-dict", "model", "forward returns a dict",
+         _check("models/returns_dict.py", "DictOut", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"), LINTED,
+         ("DictOut",)),
+    Case("returns-tuple", "model", "forward returns a tuple",
+         _check("models/returns_tuple.py", "TupleOut", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"), LINTED,
+         ("TupleOut",)),
+    Case("returns-dataclass", "model", "forward returns a dataclass",
+         _check("models/returns_dataclass.py", "DataclassOut", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"),
+         LINTED, ("DataclassOut",)),
+    Case("returns-none", "model", "forward returns None",
+         _check("models/returns_none.py", "NoneOut", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"), LINTED,
+         ("NoneOut",)),
+    Case("zero-params", "model", "model without parameters",
+         _check("models/zero_params.py", "NoParams", lambda: _x(2, 4), inputs_text="torch.randn(2, 4)"), LINTED,
+         ("NoParams", " 0 parameters")),
+    Case("zero-params-no-inputs", "model", "model without parameters, no inputs given",
+         _check("models/zero_params.py", "NoParams"), ERROR, ("NoParams", "input")),
+    Case("cuda-in-ctor", "model", "constructor calls .cuda() (no GPU here)",
+         _check("models/cuda_in_ctor.py", "CudaNet", instance=False), ERROR, ("CudaNet", "CUDA")),
+    Case("cuda-param", "model", "parameter created with device=\"cuda\" (no GPU here)",
+         _check("models/cuda_param.py", "CudaScale", instance=False), ERROR, ("CudaScale", "CUDA")),
+    Case("half", "model", "float16 weights, inputs inferred",
+         _check("models/half_weights.py", "HalfNet"), LINTED, ("HalfNet", "float16")),
+    Case("bfloat16", "model", "bfloat16 weights, inputs inferred",
+         _check("models/bfloat16_weights.py", "BFloat16Net"), LINTED, ("BFloat16Net", "bfloat16")),
+    Case("tied-weights", "model", "tied embedding/output weights",
+         _check("models/tied_weights.py", "TiedLM"), LINTED, ("TiedLM", "integer tokens")),
+    Case("reused-module", "model", "one module called twice in forward",
+         _check("models/reused_module.py", "Reused", lambda: _x(2, 8), inputs_text="torch.randn(2, 8)"), LINTED,
+         ("Reused",)),
+    Case("shared-submodule", "model", "one submodule registered under two names",
+         _check("models/shared_submodule.py", "SharedTwice", lambda: _x(2, 8), inputs_text="torch.randn(2, 8)"),
+         LINTED, ("SharedTwice",)),
+    Case("token-inputs", "model", "integer token inputs (inferred from the embedding)",
+         _check("models/token_inputs.py", "TokenClassifier"), LINTED, ("TokenClassifier", "integer tokens")),
+    Case("two-inputs", "model", "two inputs, both given",
+         _check("models/two_inputs.py", "TwoInputs", lambda: (_x(2, 4), _x(2, 6)),
+                inputs_text="(torch.randn(2, 4), torch.randn(2, 6))"), LINTED, ("TwoInputs", "[[2, 4], [2, 6]]")),
+    Case("two-inputs-inferred", "model", "two inputs, none given",
+         _check("models/two_inputs.py", "TwoInputs"), ERROR, ("TwoInputs", "text")),
+    Case("wrong-channels", "model", "input channels do not fit the first conv",
+         _check("models/wrong_channels.py", "RGBNet", lambda: _x(1, 1, 16, 16), inputs_text="torch.randn(1, 1, 16, 16)"),
+         ERROR, ("RGBNet", "stem", "3 channels")),
+    Case("wrong-features", "model", "input resolution does not fit a flatten→Linear head",
+         _check("models/wrong_features.py", "FixedSizeHead", lambda: _x(1, 3, 64, 64),
+                inputs_text="torch.randn(1, 3, 64, 64)"),
+         ERROR, ("FixedSizeHead", "fc", "4096")),
+    Case("not-a-module", "model", "something that is not an nn.Module",
+         lambda: api_outcome("archlint.check(42, torch.randn(2, 4))", lambda: __import__("archlint").check(42, _x(2, 4))),
+         frozenset(), ("nn.Module", "int"), raises="TypeError"),
+    Case("inputs-not-tensors", "model", "example inputs that are not tensors",
+         _check("models/reused_module.py", "Reused", lambda: "hello", inputs_text='"hello"'), frozenset(),
+         ("tensor", "str"), raises="TypeError"),
+]
+
+
+def selected_cases() -> list[Case]:
+    return list(CASES_LIST)
+
+
+_outcomes: dict[str, Outcome] = {}
+
+
+def outcome_of(case: Case) -> Outcome:
+    """Run a case once per process (the table and the per-case tests share the outcome)."""
+    if case.id not in _outcomes:
+        _outcomes[case.id] = case.run()
+    return _outcomes[case.id]
+
+
+def case_available(case: Case) -> bool:
+    return case.needs != "cli" or cli_available()
+
+
+__all__ = ["Case", "Outcome", "CASES", "captured_output", "load_case", "api_outcome", "cli_outcome",
+           "selected_cases", "outcome_of", "case_available", "report_lines", "dataclasses"]
