@@ -1,0 +1,340 @@
+"""receptive-field (AL201) and archlint.receptive_field.
+
+Expected receptive fields are computed by hand (in the comments) and checked against an independent
+gradient computation written here: with all-ones weights, no activations and average pooling every
+input pixel in the receptive field contributes a strictly positive gradient, so the nonzero extent of
+the input gradient IS the receptive field.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import archlint
+from archlint.context import CheckContext
+from archlint.graph import build_graph
+from archlint.receptive_field import compute_receptive_fields, format_rf_table, last_spatial_node, rf_table
+from archlint.rules.receptive_field import ReceptiveField
+from archlint.tracing import trace_model
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import receptive_field_bad  # noqa: E402
+import receptive_field_fixed  # noqa: E402
+
+
+# -- independent measurement ---------------------------------------------------------------------
+
+def gradient_extent(run, x: torch.Tensor, position: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """[first, last] input index with nonzero gradient, per spatial axis, for one central output position."""
+    x = x.detach().double().clone().requires_grad_(True)
+    out = run(x)
+    pos = position if position is not None else [s // 2 for s in out.shape[2:]]
+    out[(0, slice(None), *pos)].sum().backward()
+    grad = x.grad[0].abs().sum(0)
+    extents = []
+    for axis in range(grad.dim()):
+        others = [a for a in range(grad.dim()) if a != axis]
+        nz = torch.nonzero((grad.amax(dim=others) if others else grad) > 0).flatten()
+        extents.append((int(nz.min()), int(nz.max())))
+    return extents
+
+
+def ones_model(model: nn.Module) -> nn.Module:
+    model = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(1.0)
+    return model
+
+
+def last_rf(model: nn.Module, x: torch.Tensor) -> list[int]:
+    return rf_table(model, x)[-1]["rf"]
+
+
+class Chain(nn.Module):
+    def __init__(self, *layers: nn.Module):
+        super().__init__()
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class FunctionalPools(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 1, 3)
+        self.b = nn.Conv2d(1, 1, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(self.a(x), 2)                        # 3 -> 4, jump 2
+        x = self.b(x)                                         # 4 + 2*2 = 8
+        x = F.avg_pool2d(x, 3, 2)                             # 8 + 2*2 = 12, jump 4
+        return F.avg_pool2d(x, kernel_size=2)                 # 12 + 1*4 = 16, jump 8
+
+
+CHAINS = {
+    # name: (model, input shape, hand-computed RF per axis, jump per axis)
+    "dilation": (Chain(nn.Conv2d(1, 1, 3, dilation=2), nn.Conv2d(1, 1, 3, dilation=4)),
+                 (1, 1, 40, 40), [13, 13], [1, 1]),                     # 1+2*2=5, 5+2*4=13
+    "stride": (Chain(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.Conv2d(1, 1, 3, padding=1),
+                     nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.Conv2d(1, 1, 3, padding=1)),
+               (1, 1, 64, 64), [19, 19], [4, 4]),                       # 3, 3+2*2=7, 7+2*2=11, 11+2*4=19
+    "pooling": (Chain(nn.Conv2d(1, 1, 3), nn.AvgPool2d(2), nn.Conv2d(1, 1, 3), nn.AvgPool2d(3, 2)),
+                (1, 1, 64, 64), [12, 12], [4, 4]),                      # 3, 4 (j2), 8, 8+2*2=12 (j4)
+    "functional-pools": (FunctionalPools(), (1, 1, 96, 96), [16, 16], [8, 8]),
+    "transposed": (Chain(nn.Conv2d(1, 1, 3, stride=2, padding=1),
+                         nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1), nn.Conv2d(1, 1, 3)),
+                   (1, 1, 32, 32), [7, 7], [1, 1]),                     # 3 (j2), 3+(2/2)*2=5 (j1), 5+2=7
+    "1d": (Chain(nn.Conv1d(1, 1, 5), nn.AvgPool1d(3, stride=2), nn.Conv1d(1, 1, 3, dilation=2)),
+           (1, 1, 64), [15], [2]),                                      # 5, 5+2=7 (j2), 7+2*2*2=15
+    "3d": (Chain(nn.Conv3d(1, 1, (3, 5, 1)), nn.Conv3d(1, 1, 3, stride=(1, 2, 2)), nn.Conv3d(1, 1, 3)),
+           (1, 1, 24, 32, 32), [7, 11, 7], [1, 2, 2]),                  # (3,5,1) -> (5,7,3) -> (7,11,7)
+    "non-square": (Chain(nn.Conv2d(1, 1, (1, 7)), nn.Conv2d(1, 1, (7, 1)), nn.Conv2d(1, 1, (3, 5), stride=(2, 1)),
+                         nn.Conv2d(1, 1, 3)),
+                   (1, 1, 48, 40), [13, 13], [2, 1]),                   # (1,7),(7,7),(9,11) j(2,1),(13,13)
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_formula_matches_hand_computed_and_gradient(name: str) -> None:
+    model, shape, expected_rf, expected_jump = CHAINS[name]
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    row = rf_table(model.eval(), x)[-1]
+    assert row["rf"] == expected_rf
+    assert row["jump"] == expected_jump
+    extents = gradient_extent(ones_model(model), x)
+    assert [hi - lo + 1 for lo, hi in extents] == expected_rf
+
+
+def test_transposed_conv_with_uneven_kernel_is_an_upper_bound() -> None:
+    # k=4, s=2 spreads (k-1)/s = 1.5 input steps; the true footprint is 1 step (5 px), the bound rounds up to 6.
+    model = Chain(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1))
+    x = torch.randn(1, 1, 32, 32)
+    extents = gradient_extent(ones_model(model), x)
+    measured = [hi - lo + 1 for lo, hi in extents]
+    assert measured == [5, 5]
+    assert last_rf(model, x) == [6, 6]
+
+
+class TwoBranch(nn.Module):
+    """Branch a: two 3x3 (RF 5); branch b: one 7x7 (RF 7). Their sum and concatenation see 7x7."""
+
+    def __init__(self):
+        super().__init__()
+        self.a1, self.a2 = nn.Conv2d(1, 2, 3, padding=1), nn.Conv2d(2, 2, 3, padding=1)
+        self.b = nn.Conv2d(1, 2, 7, padding=3)
+        self.head = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.a2(self.a1(x)), self.b(x)
+        return self.head(torch.cat([a + b, a], dim=1))
+
+
+def test_branches_take_the_maximum_over_paths() -> None:
+    x = torch.randn(1, 1, 32, 32)
+    table = {r["node"]: r["rf"] for r in rf_table(TwoBranch().eval(), x)}
+    assert table["a2"] == [5, 5] and table["b"] == [7, 7]
+    assert table["add"] == [7, 7] and table["cat"] == [7, 7] and table["head"] == [7, 7]
+    extents = gradient_extent(ones_model(TwoBranch()), x)
+    assert [hi - lo + 1 for lo, hi in extents] == [7, 7]
+
+
+def test_format_rf_table_lists_every_spatial_node() -> None:
+    text = format_rf_table(rf_table(TwoBranch().eval(), torch.randn(1, 1, 16, 16)))
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["node", "module", "kind", "RF"]
+    assert any(line.startswith("cat ") and "7×7" in line for line in lines)
+
+
+# -- the rule on the examples ----------------------------------------------------------------------
+
+def _finding(model: nn.Module, inputs: tuple[torch.Tensor, ...]):
+    report = archlint.check(model, inputs, select=["AL201"])
+    # other rules' plugins may not exist yet; this rule must load and the model must trace
+    assert not [e for e in report.errors if e.target == "receptive-field" or e.kind != "plugin"]
+    return report.models[0]
+
+
+def test_bad_example_is_flagged_with_the_right_numbers() -> None:
+    model = receptive_field_bad.build().eval()
+    inputs = receptive_field_bad.example_inputs()
+    before = copy.deepcopy(model.state_dict())
+    result = _finding(model, inputs)
+    (finding,) = result.findings
+    # by hand: 3, 5, pool 6 (j2), 10, 14, pool 16 (j4), 24
+    assert "24×24 px on a 128×128 input: 19%" in finding.message and "(64 px)" in finding.message
+    metrics = {(m.name, m.method.split(";")[0]): m for m in finding.effect}
+    formula = [m for m in finding.effect if m.name == "receptive field (formula)"]
+    # 3x3 layers at jump 4 add 8 px each: ceil((64 - 24) / 8) = 5
+    needed = math.ceil((64 - 24) / 8)
+    assert f"add {needed} 3×3 conv layers" in finding.fix.summary
+    assert formula[0].before == "24×24" and formula[0].after == "64×64"
+    coverage = next(m for m in finding.effect if m.name.startswith("coverage"))
+    assert coverage.before == round(24 / 128, 3) and coverage.after == round(64 / 128, 3)
+    assert f"range({needed})" in finding.fix.snippet and "nn.Conv2d(128, 128, kernel_size=3" in finding.fix.snippet
+
+    # empirical RF: independent gradient of the centre of features.6 (32x32 map) on the model's own weights
+    copy_ = copy.deepcopy(model).double().eval()
+    extents = gradient_extent(lambda x: copy_.features(x), inputs[0][:1])
+    empirical = next(m for m in finding.effect if m.name.startswith("empirical"))
+    assert empirical.before == "×".join(str(hi - lo + 1) for lo, hi in extents)
+    assert metrics  # every metric has a method
+    assert all(m.method for m in finding.effect)
+
+    # the model was not touched
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert next(model.parameters()).dtype == torch.float32 and not model.training
+    assert result.extras["report:rf_table"][-1]["rf"] == [24, 24]
+
+
+def test_suggested_changes_are_the_smallest_that_reach_the_target() -> None:
+    model = receptive_field_bad.build().eval()
+    x = receptive_field_bad.example_inputs()[0]
+    (finding,) = _finding(model, (x,)).findings
+
+    def with_extra(n: int) -> list[int]:
+        extended = copy.deepcopy(model)
+        extended.features.append(nn.Sequential(*[receptive_field_bad.conv_block(128, 128) for _ in range(n)]))
+        return last_rf(extended, x)
+
+    assert with_extra(5) == [64, 64] and with_extra(4)[0] < 64
+
+    def with_dilation(d: int) -> list[int]:
+        dilated = copy.deepcopy(model)
+        dilated.features[6][0] = nn.Conv2d(64, 128, 3, padding=d, dilation=d, bias=False)
+        return last_rf(dilated, x)
+
+    assert "dilation 6×6 in `features.6.0`" in finding.fix.summary
+    assert with_dilation(6) == [64, 64] and with_dilation(5)[0] < 64
+    assert "dilation=(6, 6)" in finding.fix.snippet and "model.features[6][0] = nn.Conv2d(64, 128" in finding.fix.snippet
+
+
+def test_fixed_example_is_clean_and_covers_the_input() -> None:
+    model = receptive_field_fixed.build().eval()
+    x = receptive_field_fixed.example_inputs()[0]
+    result = _finding(model, (x,))
+    assert result.findings == []
+    assert result.extras["report:rf_table"][-1]["rf"] == [133, 133]
+    # measured on the model's own weights: max pooling passes gradient to one pixel per window, so the
+    # measured field is somewhat smaller than the formula's 133 (clipped to 128), but above the 64 px target
+    work = copy.deepcopy(model).double().eval()
+    extents = gradient_extent(work.features, x[:1])
+    assert all(64 <= hi - lo + 1 <= 128 for lo, hi in extents)
+
+
+def test_min_coverage_option_changes_the_verdict() -> None:
+    model = receptive_field_bad.build().eval()
+    inputs = receptive_field_bad.example_inputs()
+    report = archlint.check(model, inputs, select=["AL201"], rule_options={"receptive-field": {"min_coverage": 0.15}})
+    assert report.models[0].findings == []   # 24 px >= 0.15 * 128 = 19.2
+
+
+def test_meta_model_says_what_was_not_measured() -> None:
+    with torch.device("meta"):
+        model = receptive_field_bad.build().eval()
+    report = archlint.check(model, torch.empty(2, 3, 128, 128, device="meta"), select=["AL201"])
+    (finding,) = report.models[0].findings
+    assert "24×24" in finding.message
+    assert not any(m.name.startswith("empirical") for m in finding.effect)
+    assert any("empirical receptive field not measured" in u and "meta" in u for u in finding.unmeasured)
+
+
+def test_models_without_spatial_layers_or_with_token_mixing_are_not_flagged() -> None:
+    mlp = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    assert _finding(mlp, (torch.randn(2, 8),)).findings == []
+
+    class PatchAttention(nn.Module):   # 16x16 patch stem (RF 16 of 128), then global attention over tokens
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 32, 16, stride=16)
+            self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            tokens = self.stem(x).flatten(2).transpose(1, 2)
+            return self.attn(tokens, tokens, tokens)[0].mean(1)
+
+    assert _finding(PatchAttention().eval(), (torch.randn(2, 3, 128, 128),)).findings == []
+
+
+# -- torchvision ----------------------------------------------------------------------------------
+
+LEGIT_AT_224 = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
+                "regnet_y_400mf", "inception_v3", "vgg16", "googlenet"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LEGIT_AT_224)
+def test_torchvision_models_are_not_flagged(name: str, zoo, traced) -> None:
+    from tests.conftest import zoo_input
+
+    model = zoo(name)
+    _, graph = traced(name)
+    ctx = CheckContext(name, model, graph, (zoo_input(name),), options=ReceptiveField.default_options())
+    assert list(ReceptiveField().check(ctx)) == []
+    rfs = compute_receptive_fields(graph)
+    state = rfs[last_spatial_node(graph, rfs).name]
+    size = zoo_input(name).shape[-1]
+    assert all(a.rf >= size / 2 for a in state.axes.values())
+
+
+BOUND_MODELS = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
+                "regnet_x_400mf", "inception_v3", "vgg11", "googlenet", "shufflenet_v2_x0_5", "squeezenet1_0",
+                "mnasnet0_5", "alexnet"]
+
+
+def _probe_nodes(graph, rfs) -> list:
+    """The deepest module node whose field is still inside the input (so the bound is not trivially the
+    whole image), a middle one, and the last spatial map."""
+    rows = [n for n in graph.nodes() if n.name in rfs and rfs[n.name].axes and n.op == "call_module"
+            and len(graph.by_module(n.module_path)) == 1]
+    inside = [n for n in rows if all(a.rf < a.input_size for a in rfs[n.name].axes.values())]
+    chosen = {inside[-1].name: inside[-1], inside[len(inside) // 2].name: inside[len(inside) // 2]}
+    last = last_spatial_node(graph, rfs)
+    if last.op == "call_module" and len(graph.by_module(last.module_path)) == 1:
+        chosen[last.name] = last
+    return list(chosen.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BOUND_MODELS)
+def test_formula_bounds_the_empirical_receptive_field(name: str, zoo) -> None:
+    """On the model's own (random) weights, every input pixel with a nonzero gradient lies inside the
+    formula's interval for that output position (clipped to the input), per axis."""
+    size = 160 if name.startswith("inception") else 128
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
+    model = zoo(name)
+    graph = build_graph(trace_model(model, (x,)).graph_module, model)
+    rfs = compute_receptive_fields(graph)
+    work = copy.deepcopy(model).double().eval()
+    for node in _probe_nodes(graph, rfs):
+        captured = {}
+        hook = work.get_submodule(node.module_path).register_forward_hook(
+            lambda m, i, o: captured.setdefault("out", o))
+        try:
+            def run(inp):
+                captured.clear()
+                work(inp)
+                return captured["out"]
+
+            state = rfs[node.name]
+            position = [node.out_shape[d] // 2 for d in sorted(state.axes)]
+            extents = gradient_extent(run, x, position)
+        finally:
+            hook.remove()
+        for (lo, hi), d, p in zip(extents, sorted(state.axes), position):
+            bound_lo, bound_hi = state.axes[d].interval(p)
+            assert bound_lo <= lo and hi <= bound_hi, (name, node.name, d, (lo, hi), (bound_lo, bound_hi))
+            if not state.global_context:
+                # not a vacuous bound: the measured field fills at least half of the formula's interval
+                assert hi - lo + 1 >= (bound_hi - bound_lo + 1) / 2, (name, node.name)
