@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ hookimpl = pluggy.HookimplMarker("archlint")
 
 # Plugins that are part of the engine rather than of a lesson (report formats); registered
 # through the same `register` path as entry-point plugins.
-ENGINE_PLUGINS = ("archlint.formats",)
+ENGINE_PLUGINS = ("archlint.formats", "archlint.sarif", "archlint.github_format", "archlint.html_report")
 
 
 @dataclass
@@ -37,6 +38,7 @@ class PluginLoadError:
 class PluginHost:
     manager: pluggy.PluginManager
     load_errors: list[PluginLoadError] = field(default_factory=list)
+    rule_plugins: dict[str, str] = field(default_factory=dict)   # rule code -> plugin that provided it
 
     def rules(self) -> list[Rule]:
         """All rules from all plugins, sorted by code. A plugin's hook that raises is a load error."""
@@ -53,6 +55,12 @@ class PluginHost:
                 if not isinstance(rule, Rule):
                     self.load_errors.append(PluginLoadError(impl.plugin_name, f"returned {rule!r}, not a Rule"))
                     continue
+                missing = [a for a in ("code", "name") if not isinstance(getattr(rule, a, None), str)]
+                if missing:  # sorting and selection need both; one bad rule must not stop the others
+                    self.load_errors.append(PluginLoadError(
+                        impl.plugin_name, f"rule {type(rule).__name__} has no {' or '.join(missing)}; skipped"))
+                    continue
+                self.rule_plugins[rule.code] = impl.plugin_name
                 found.append(rule)
         return sorted(found, key=lambda r: r.code)
 
@@ -98,12 +106,20 @@ def build_plugin_host(extra_plugins: tuple[Any, ...] = (), disabled: tuple[str, 
     return host
 
 
+def _known_hooks() -> list[str]:
+    return sorted(n for n in dir(hookspecs) if n.startswith("archlint_"))
+
+
 def _drop_invalid_plugins(host: PluginHost) -> None:
     """A plugin implementing an unknown (e.g. misspelled) hook is unregistered and reported, loudly."""
     try:
         host.manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        name = host.manager.get_name(exc.plugin) or repr(exc.plugin)
-        host.load_errors.append(PluginLoadError(name, f"unknown hook: {exc}"))
+        name = host.manager.get_name(exc.plugin) or type(exc.plugin).__name__
+        # pluggy's message ends with the plugin's repr (a memory address): keep the output deterministic
+        hook = re.search(r"unknown hook '([^']+)'", str(exc))
+        host.load_errors.append(PluginLoadError(
+            name, f"unknown hook {hook.group(1)!r}; known hooks: {', '.join(_known_hooks())}" if hook
+            else f"invalid plugin: {str(exc).split(' in plugin ')[0]}"))
         host.manager.unregister(exc.plugin)
         _drop_invalid_plugins(host)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import linecache
+import os
 import random
 import re
 import traceback
@@ -21,6 +22,7 @@ from torch import nn
 from archlint.context import CheckContext
 from archlint.findings import Finding, Severity
 from archlint.graph import build_graph
+from archlint.html_report import parameter_share
 from archlint.meta import inputs_for, is_meta_model
 from archlint.plugins import PluginHost, build_plugin_host
 from archlint.report import ModelReport
@@ -29,6 +31,7 @@ from archlint.selection import Selection, effective_severity
 from archlint.tracing import TraceFailure, trace_model
 
 INTERNAL_ERROR_CODE = "AL000"
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _SUPPRESSION = re.compile(r"#\s*archlint:\s*ignore(?:\[([^\]]*)\])?")
 
 
@@ -69,6 +72,44 @@ def preserved_model_state(model: nn.Module) -> Iterator[None]:
             numpy.random.set_state(np_state)
 
 
+class TensorWatch:
+    """Notices a rule that writes into (or replaces) the model's parameters or buffers, and undoes it.
+
+    In-place writes bump a tensor's version counter, so watching costs nothing per rule. The
+    values are copied once, up front, so they can be put back: the user's weights survive even a
+    careless third-party rule (a meta model has no values to copy, nor to overwrite).
+    """
+
+    def __init__(self, model: nn.Module):
+        self.slots = [(module, attr, kind) for module in model.modules()
+                      for kind in ("_parameters", "_buffers") for attr, t in getattr(module, kind).items()
+                      if t is not None]
+        self.names = {id(t): n for n, t in [*model.named_parameters(remove_duplicate=False),
+                                            *model.named_buffers(remove_duplicate=False)]}
+        self.tensors = [getattr(m, kind)[attr] for m, attr, kind in self.slots]
+        self.saved = {id(t): t.detach().clone() for t in self.tensors if not t.is_meta}
+        self.versions = [t._version for t in self.tensors]
+
+    def check_untouched(self, rule: Rule, model_name: str) -> list[Finding]:
+        touched: list[str] = []
+        for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
+            current = getattr(module, kind).get(attr)
+            if current is tensor and tensor._version == self.versions[i]:
+                continue
+            touched.append(self.names.get(id(tensor), attr))
+            getattr(module, kind)[attr] = tensor     # a replaced tensor: put the original object back
+            if id(tensor) in self.saved:
+                with torch.no_grad():
+                    tensor.copy_(self.saved[id(tensor)])
+            self.versions[i] = tensor._version
+        if not touched:
+            return []
+        names = ", ".join(sorted(set(touched))[:5]) + (" ..." if len(set(touched)) > 5 else "")
+        return [Finding(code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
+                        message=f"rule {rule.code} ({rule.name}) modified the model ({names}); the original "
+                                f"values were restored. Rules must measure on ctx.copy_model()")]
+
+
 def _suppressed(finding: Finding) -> bool:
     if not finding.file or not finding.line:
         return False
@@ -81,16 +122,23 @@ def _suppressed(finding: Finding) -> bool:
     return finding.code in names or finding.rule in names
 
 
-def _internal_error(rule: Rule, model_name: str, exc: BaseException) -> Finding:
-    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    at = f" at {where.filename}:{where.lineno}" if where else ""
+def _rule_frame(exc: BaseException) -> str:
+    """file:line of the innermost frame outside archlint: the rule's own code, not the runner."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_ENGINE_DIR)]
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _internal_error(rule: Rule, model_name: str, exc: BaseException, plugin: str = "") -> Finding:
+    source = f" from plugin '{plugin}'" if plugin else ""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
     return Finding(
         code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
-        message=f"rule {rule.code} ({rule.name}) crashed: {type(exc).__name__}: {exc}{at}; other rules still ran",
+        message=f"rule {rule.code} ({rule.name}){source} crashed: {type(exc).__name__}: {first_line}"
+                f"{_rule_frame(exc)}; other rules still ran",
     )
 
 
-def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions) -> list[Finding]:
+def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions, plugin: str = "") -> list[Finding]:
     options = {**rule.default_options(), **run.rule_options.get(rule.name, {})}
     results: list[Finding] = []
     try:
@@ -99,7 +147,7 @@ def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions) -> list[Finding]:
                 raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding")
             results.append(finding)
     except Exception as exc:
-        return [_internal_error(rule, ctx.model_name, exc)]
+        return [_internal_error(rule, ctx.model_name, exc, plugin)]
     completed = []
     for finding in results:
         if not run.selection.enabled(finding.code, rule):
@@ -140,10 +188,13 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
         report.parameters = graph.parameter_count()
         ctx = CheckContext(name, model, graph, inputs, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
+        watch = TensorWatch(model)
         for rule in host.rules():
             if run.selection.rule_enabled(rule):
-                report.findings.extend(run_rule(rule, ctx, run))
+                report.findings.extend(run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, "")))
+                report.findings.extend(watch.check_untouched(rule, name))
         report.extras = {k: v for k, v in ctx.cache.items() if k.startswith("report:")}
+        report.extras.setdefault("report:param_share", parameter_share(graph))
     report.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.code, f.module))
     return report
 
