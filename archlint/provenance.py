@@ -89,6 +89,13 @@ def init_record(tensor: torch.Tensor) -> InitRecord | None:
         return None
 
 
+def carry_record(source: torch.Tensor, copy: torch.Tensor) -> None:
+    """`copy` was made from `source` (e.g. moved to meta): it inherits the record."""
+    record = init_record(source)
+    if record is not None:
+        _records[copy.untyped_storage()] = record
+
+
 def _user_site() -> tuple[str | None, int | None]:
     frame = sys._getframe(3)
     while frame is not None:
@@ -253,4 +260,4 @@ def clear_records() -> None:
     _records.clear()
 
 
-__all__ = ["InitRecord", "init_record", "recording_init", "clear_records"]
+__all__ = ["InitRecord", "carry_record", "init_record", "recording_init", "clear_records"]
