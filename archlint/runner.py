@@ -87,10 +87,15 @@ class TensorWatch:
         self.names = {id(t): n for n, t in [*model.named_parameters(remove_duplicate=False),
                                             *model.named_buffers(remove_duplicate=False)]}
         self.tensors = [getattr(m, kind)[attr] for m, attr, kind in self.slots]
-        self.saved = {id(t): t.detach().clone() for t in self.tensors if not t.is_meta}
+        unique = {id(t): t for t in self.tensors if not t.is_meta}
+        small = sum(t.numel() * t.element_size() for t in unique.values()) <= TensorWatch.COPY_LIMIT_BYTES
+        self.saved = {i: t.detach().clone() for i, t in unique.items()} if small else {}
         self.versions = [t._version for t in self.tensors]
 
-    def check_untouched(self, rule: Rule, model_name: str) -> list[Finding]:
+    # Above this, weights are not copied up front (it would double memory): a write is reported, not undone.
+    COPY_LIMIT_BYTES = 1 << 30
+
+    def check_untouched(self, who: str, model_name: str) -> list[Finding]:
         touched: list[str] = []
         for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
             current = getattr(module, kind).get(attr)
@@ -105,9 +110,11 @@ class TensorWatch:
         if not touched:
             return []
         names = ", ".join(sorted(set(touched))[:5]) + (" ..." if len(set(touched)) > 5 else "")
+        undone = "the original values were restored" if self.saved else \
+            "the model is too large to keep a copy, so the change could NOT be undone"
         return [Finding(code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
-                        message=f"rule {rule.code} ({rule.name}) modified the model ({names}); the original "
-                                f"values were restored. Rules must measure on ctx.copy_model()")]
+                        message=f"{who} modified the model ({names}); {undone}. "
+                                f"Measurements must run on ctx.copy_model()")]
 
 
 def _suppressed(finding: Finding) -> bool:
@@ -180,7 +187,9 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
     report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
                          device=device)
     with preserved_model_state(model):
+        watch = TensorWatch(model)
         traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
+        report.findings.extend(watch.check_untouched(f"tracer {traced.tracer}", name))
         report.tracer = traced.tracer
         report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
         report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
@@ -188,11 +197,10 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
         report.parameters = graph.parameter_count()
         ctx = CheckContext(name, model, graph, inputs, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
-        watch = TensorWatch(model)
         for rule in host.rules():
             if run.selection.rule_enabled(rule):
                 report.findings.extend(run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, "")))
-                report.findings.extend(watch.check_untouched(rule, name))
+                report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
         report.extras = {k: v for k, v in ctx.cache.items() if k.startswith("report:")}
         report.extras.setdefault("report:param_share", parameter_share(graph))
     report.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.code, f.module))
