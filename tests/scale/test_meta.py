@@ -110,3 +110,23 @@ def test_llama_7b_is_analysed_on_meta_without_weight_memory(monkeypatch):
     assert f"out=(2, 16, {hidden})" in facts["layers.31.mlp.gate_proj"]
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**30
     assert peak_gib < 2.0, f"peak RSS {peak_gib:.2f} GiB: weights were allocated (fp32 would be {expected * 4 / 2**30:.0f} GiB)"
+
+
+class WidthsFromTensors(nn.Module):
+    """Like RegNet: the constructor computes layer widths with tensor ops, which fail when all tensors are meta."""
+
+    def __init__(self):
+        super().__init__()
+        widths = (torch.arange(1, 4) * 8).tolist()          # [8, 16, 24]
+        self.layers = nn.Sequential(*[nn.Linear(a, b) for a, b in zip([4, *widths], widths)])
+        nn.init.zeros_(self.layers[2].weight)
+
+
+def test_constructor_computing_with_tensors_still_builds_on_meta():
+    built = build_model(WidthsFromTensors, "meta")
+    assert "moved to meta" in built.note
+    assert all(p.is_meta for p in built.model.parameters())
+    assert count_parameters(built.model) == (4 * 8 + 8) + (8 * 16 + 16) + (16 * 24 + 24)
+    from archlint.provenance import init_record
+    record = init_record(built.model.layers[2].weight)   # provenance survives the move to meta
+    assert (record.op, record.constant, record.value) == ("nn.init.zeros_", True, 0.0)
