@@ -4,6 +4,12 @@ While a model is being built (and while a user's file is imported), `recording_s
 `nn.Module.__init__` so every new module remembers the first stack frame outside torch and outside
 its own constructor chain: the `self.conv = nn.Conv2d(...)` statement, the line of a
 `nn.Sequential(...)` literal, or the call inside a helper function or loop.
+
+When user code assigns a new module as an attribute (`self.conv1 = conv3x3(64, 64)`), the
+assignment line wins over the line inside the shared helper (`return nn.Conv2d(...)`): that is
+the line a user edits, and the one editors and code scanning should point at. It wins only if the
+assigning frame was on the stack while the module was built, so `self.inner = inner` in a wrapper
+that received a ready-made module keeps the line where `inner` was built.
 """
 from __future__ import annotations
 
@@ -32,11 +38,16 @@ class SourceLocation:
 
 
 _sites: "weakref.WeakKeyDictionary[nn.Module, SourceLocation]" = weakref.WeakKeyDictionary()
+_assignment_sites: "weakref.WeakKeyDictionary[nn.Module, SourceLocation]" = weakref.WeakKeyDictionary()
+# (frame id, code object) of the user frames on the stack while a module was built, kept until the
+# module is first assigned as an attribute; the code object guards against a reused frame address.
+_building_frames: "weakref.WeakKeyDictionary[nn.Module, frozenset[tuple[int, object]]]" = weakref.WeakKeyDictionary()
 _depth = 0
 
 
 def construction_site(module: nn.Module) -> SourceLocation | None:
-    return _sites.get(module)
+    """The `self.x = ...` line that stored the module if user code did, else the line that built it."""
+    return _assignment_sites.get(module) or _sites.get(module)
 
 
 def _is_library_frame(filename: str) -> bool:
@@ -53,20 +64,58 @@ def _find_site(module: nn.Module) -> SourceLocation | None:
     return None
 
 
+def _user_frames_on_stack() -> frozenset[tuple[int, object]]:
+    frame = sys._getframe(2)
+    found = set()
+    while frame is not None:
+        if not _is_library_frame(frame.f_code.co_filename):
+            found.add((id(frame), frame.f_code))
+        frame = frame.f_back
+    return frozenset(found)
+
+
+def _assigning_frame() -> "object | None":
+    """The user frame executing `obj.attr = module` (past overridden __setattr__ methods)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name == "__setattr__":
+        frame = frame.f_back
+    if frame is None or _is_library_frame(frame.f_code.co_filename):
+        return None
+    return frame
+
+
+def _record_assignment(module: nn.Module) -> None:
+    frame = _assigning_frame()
+    if frame is None:  # stored by library code (a container's add_module...): not the user's line
+        return
+    building = _building_frames.pop(module, None)
+    if building is not None and (id(frame), frame.f_code) in building:  # type: ignore[attr-defined]
+        _assignment_sites[module] = SourceLocation(frame.f_code.co_filename, frame.f_lineno)  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
 def recording_sites() -> Iterator[None]:
     """Record construction sites of modules created inside the block (re-entrant)."""
     global _depth
-    original = nn.Module.__init__
+    original_init, original_setattr = nn.Module.__init__, nn.Module.__setattr__
     if _depth == 0:
         def __init__(self: nn.Module, *args: object, **kwargs: object) -> None:
-            original(self, *args, **kwargs)
+            original_init(self, *args, **kwargs)
             if self not in _sites:
                 site = _find_site(self)
                 if site is not None:
                     _sites[self] = site
-        __init__.__wrapped__ = original  # type: ignore[attr-defined]
+                    _building_frames[self] = _user_frames_on_stack()
+
+        def __setattr__(self: nn.Module, name: str, value: object) -> None:
+            original_setattr(self, name, value)
+            if isinstance(value, nn.Module) and value in _building_frames:
+                _record_assignment(value)
+
+        __init__.__wrapped__ = original_init  # type: ignore[attr-defined]
+        __setattr__.__wrapped__ = original_setattr  # type: ignore[attr-defined]
         nn.Module.__init__ = __init__  # type: ignore[method-assign]
+        nn.Module.__setattr__ = __setattr__  # type: ignore[method-assign]
     _depth += 1
     try:
         yield
@@ -74,6 +123,7 @@ def recording_sites() -> Iterator[None]:
         _depth -= 1
         if _depth == 0:
             nn.Module.__init__ = getattr(nn.Module.__init__, "__wrapped__", nn.Module.__init__)  # type: ignore[method-assign]
+            nn.Module.__setattr__ = getattr(nn.Module.__setattr__, "__wrapped__", nn.Module.__setattr__)  # type: ignore[method-assign]
 
 
 def class_attribute_site(owner: nn.Module, attribute: str) -> SourceLocation | None:

@@ -50,6 +50,18 @@ def finding_lines(finding: Finding) -> list[str]:
     return lines
 
 
+def finding_summary_line(finding: Finding) -> str:
+    """A finding on one line: where, code, message, then its fix and measured effect (for assertions)."""
+    where = f" ({finding.module})" if finding.module else ""
+    model = f"{finding.model}: " if finding.model and finding.file else ""
+    parts = [f"{model}{location(finding)}: {finding.code} {finding.rule} [{finding.severity}] {finding.message}{where}"]
+    if finding.fix:
+        parts.append(f"fix: {finding.fix.summary}")
+    parts.extend(f"effect: {metric_line(m)}" for m in finding.effect)
+    parts.extend(f"not measured: {why}" for why in finding.unmeasured)
+    return " | ".join(parts)
+
+
 def render_text(report: Report) -> str:
     out: list[str] = []
     for model in report.models:

@@ -105,12 +105,19 @@ class Report:
         return report
 
     def assert_clean(self, fail_on: Severity | str = Severity.WARNING, ignore: list[str] | tuple[str, ...] = ()) -> None:
-        """Raise AssertionError listing each finding at or above `fail_on` (one line each, with fix and effect)."""
-        from archlint.formats import finding_lines
+        """Raise AssertionError listing each finding at or above `fail_on` (one line each, with fix and effect).
 
-        bad = [f for f in self.failing(fail_on) if f.code not in ignore and f.rule not in ignore]
-        problems = [f"{e}" for e in self.errors]
-        for f in bad:
-            problems.append("\n    ".join(finding_lines(f)))
+        `ignore` takes rule names (`large-kernel`), codes (`AL501`) or code prefixes (`AL70`).
+        Targets that could not be linted are problems too: a model that was not checked is not clean.
+        """
+        from archlint.formats import finding_summary_line
+
+        ignored = tuple(ignore)
+        bad = [f for f in self.failing(fail_on)
+               if f.rule not in ignored and not any(f.code.startswith(i) for i in ignored)]
+        problems = [f"error: {e}" for e in self.errors] + [finding_summary_line(f) for f in bad]
         if problems:
-            raise AssertionError(f"archlint found {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+            codes = sorted({f.code for f in bad})
+            hint = f"\n(to accept these, pass ignore={codes!r} to assert_clean)" if codes else ""
+            raise AssertionError(f"archlint found {len(problems)} problem(s) at or above {Severity.parse(fail_on)}:\n  "
+                                 + "\n  ".join(problems) + hint)
