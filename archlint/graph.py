@@ -16,7 +16,9 @@ import networkx as nx
 import torch
 from torch import fx, nn
 
-from archlint.construction import SourceLocation, class_attribute_site, construction_site
+from archlint.construction import (
+    _ARCHLINT_DIR, _TORCH_DIR, SourceLocation, class_attribute_site, construction_site,
+)
 
 Shape = tuple[int, ...]
 
@@ -62,13 +64,17 @@ _FUNCTION_KINDS: dict[str, str] = {
     "avg_pool1d": "pool", "avg_pool2d": "pool", "avg_pool3d": "pool",
     "adaptive_avg_pool1d": "adaptive_pool", "adaptive_avg_pool2d": "adaptive_pool", "adaptive_avg_pool3d": "adaptive_pool",
     "adaptive_max_pool1d": "adaptive_pool", "adaptive_max_pool2d": "adaptive_pool", "adaptive_max_pool3d": "adaptive_pool",
-    "add": "add", "iadd": "add", "sub": "add", "cat": "cat", "concat": "cat", "concatenate": "cat", "stack": "cat",
-    "mul": "mul", "imul": "mul", "matmul": "matmul", "bmm": "matmul", "mm": "matmul", "einsum": "matmul",
+    "feature_dropout": "dropout", "feature_alpha_dropout_": "dropout",
+    "add": "add", "add_": "add", "iadd": "add", "sub": "add", "cat": "cat", "concat": "cat", "concatenate": "cat", "stack": "cat",
+    "mul": "mul", "mul_": "mul", "imul": "mul", "matmul": "matmul", "bmm": "matmul", "mm": "matmul", "einsum": "matmul",
     "relu": "act", "relu_": "act", "relu6": "act", "gelu": "act", "silu": "act", "sigmoid": "act", "tanh": "act",
     "hardswish": "act", "hardsigmoid": "act", "leaky_relu": "act", "elu": "act", "softmax": "act", "mish": "act",
-    "log_softmax": "act", "softplus": "act", "hardtanh": "act",
-    "view": "reshape", "reshape": "reshape", "mean": "mean", "detach": "detach",
+    "log_softmax": "act", "softplus": "act", "hardtanh": "act", "hardtanh_": "act", "silu_": "act",
+    "hardswish_": "act", "leaky_relu_": "act", "elu_": "act", "gelu_": "act", "sigmoid_": "act", "tanh_": "act",
+    "view": "reshape", "reshape": "reshape", "_unsafe_view": "reshape", "mean": "mean", "detach": "detach",
 }
+# Methods/functions whose result is a Python number or torch.Size, not a tensor: they describe a shape.
+_SHAPE_FUNCTIONS = frozenset({"size", "dim", "numel", "sym_size", "sym_numel", "getattr"})
 _ACT_FUNCTIONS = {k for k, v in _FUNCTION_KINDS.items() if v == "act"}
 _HPARAM_ATTRS = (
     "in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
@@ -88,7 +94,9 @@ class LayerNode:
     type_name: str                  # module class name, or function/method name
     module_path: str = ""           # dotted path of the module (or enclosing module for functions)
     module: nn.Module | None = None # the module object for call_module nodes (read only!)
-    params: int = 0                 # parameters owned by this module (not recursive into children it calls)
+    params: int = 0                 # parameters this node uses (a module's own, recursively; a user Parameter)
+    unique_params: int = 0          # of those, the ones no earlier node used (tied/shared weights count once)
+    shares_params_with: str | None = None  # the earlier node that already used (some of) these parameters
     hparams: dict[str, Any] = field(default_factory=dict)
     in_shapes: list[Shape | None] = field(default_factory=list)
     out_shape: Shape | None = None
@@ -98,7 +106,8 @@ class LayerNode:
 
     @property
     def is_parametric(self) -> bool:
-        return self.kind in PARAMETRIC_KINDS
+        """A layer with learned weights: conv/linear/embedding/attention, or a matmul with a user Parameter."""
+        return self.kind in PARAMETRIC_KINDS or (self.kind == "matmul" and self.params > 0)
 
     @property
     def spatial_dims(self) -> int:
@@ -118,13 +127,16 @@ class ArchGraph:
 
     def __init__(self, nodes: Iterable[LayerNode], edges: Iterable[tuple[str, str]], model: nn.Module | None = None):
         self.g = nx.DiGraph()
+        names: list[str] = []
         for node in nodes:
             self.g.add_node(node.name, layer=node)
+            names.append(node.name)
         for src, dst in edges:
             if src in self.g and dst in self.g:
                 self.g.add_edge(src, dst)
         self.model = model
-        self._order = list(nx.topological_sort(self.g))
+        # fx lists nodes in execution order (a topological order); keep it, rules report in that order.
+        self._order = [n for n in names if n in self.g] if names else list(nx.topological_sort(self.g))
 
     # -- access ---------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> LayerNode:
@@ -186,7 +198,7 @@ class ArchGraph:
     def parameter_count(self) -> int:
         """Unique parameters of the whole model (shared/tied weights counted once)."""
         if self.model is None:
-            return sum(n.params for n in self.nodes())
+            return sum(n.unique_params for n in self.nodes())
         return sum(p.numel() for p in {id(p): p for p in self.model.parameters()}.values())
 
     def spatial_layers(self) -> list[LayerNode]:
@@ -244,10 +256,17 @@ def _node_value(node: fx.Node) -> Any:
     return tm
 
 
+def _first_tensor(value: Any) -> Any:
+    """The first tensor of a structured value (tuple, list, dict: a model's or a module's output)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return next((found for found in map(_first_tensor, value) if found is not None), None)
+    return value
+
+
 def _out_shape(node: fx.Node) -> tuple[Shape | None, str | None]:
-    value = _node_value(node)
-    if isinstance(value, (tuple, list)) and value:
-        value = value[0]
+    value = _first_tensor(_node_value(node))
     if isinstance(value, torch.Tensor):
         return _shape_of(value), str(value.dtype).replace("torch.", "")
     if value is not None and hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -268,6 +287,8 @@ def _function_name(node: fx.Node) -> str:
     target = node.target
     if isinstance(target, str):
         return target
+    if isinstance(target, torch._ops.OpOverload):  # aten ops from torch.export: aten.add.Tensor -> add
+        return target.overloadpacket.__name__
     name = getattr(target, "__name__", str(target))
     if target in (operator.add, operator.iadd):
         return "add"
@@ -295,6 +316,11 @@ def _module_hparams(module: nn.Module) -> dict[str, Any]:
 
 
 def _function_hparams(node: fx.Node, fname: str) -> dict[str, Any]:
+    """Hyper-parameters parsed from a functional call; lists (aten spells kernel_size [2, 2]) become tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in _parse_function_args(node, fname).items()}
+
+
+def _parse_function_args(node: fx.Node, fname: str) -> dict[str, Any]:
     hp: dict[str, Any] = {}
     kwargs = dict(node.kwargs)
     if fname.startswith("dropout") or fname.endswith("dropout"):
@@ -338,35 +364,72 @@ def _classify(node: fx.Node, modules: dict[str, nn.Module]) -> tuple[str, str, n
         return module_kind(module), type(module).__name__, module, _module_hparams(module)
     fname = _function_name(node)
     kind = _FUNCTION_KINDS.get(fname, "other")
-    if kind == "add" and sum(isinstance(a, fx.Node) for a in node.args) < 2:
-        kind = "other"  # x + 1 is not a merge of two tensors
-    if kind == "mean":
-        kind = "mean"
+    if fname in _SHAPE_FUNCTIONS or _is_shape_valued(node):
+        return "shape", fname, None, {}  # x.size(0), x.shape, x.dim() + 1: numbers about a tensor, not data flow
+    if kind in ("add", "mul") and sum(_is_tensor_valued(a) for a in node.args if isinstance(a, fx.Node)) < 2:
+        kind = "other"  # x + 1 or x * 0.5 is not a merge of two tensors
     return kind, fname, None, _function_hparams(node, fname)
 
 
-def _own_params(module: nn.Module | None) -> int:
-    if module is None:
-        return 0
-    return sum(p.numel() for p in module.parameters(recurse=True))
+def _has_value(node: fx.Node) -> bool:
+    return "val" in node.meta or "tensor_meta" in node.meta
+
+
+def _is_shape_valued(node: fx.Node) -> bool:
+    """The node yields Python numbers or a torch.Size (known after shape propagation)."""
+    if not _has_value(node):
+        return False
+    value = _node_value(node)
+    numbers = (int, float, bool, torch.SymInt, torch.SymFloat, torch.SymBool)
+    if isinstance(value, (tuple, list)):
+        return bool(value) and all(isinstance(v, numbers) for v in value)
+    return isinstance(value, numbers)
+
+
+def _is_tensor_valued(node: fx.Node) -> bool:
+    """True unless shape propagation says the node yields no tensor (ints, torch.Size, None)."""
+    if not _has_value(node):
+        return True
+    value = _node_value(node)
+    if isinstance(value, (tuple, list)):
+        return any(isinstance(v, torch.Tensor) for v in value)
+    return isinstance(value, torch.Tensor) or (hasattr(value, "shape") and hasattr(value, "dtype"))
+
+
+def _parameters_of(node: fx.Node, module: nn.Module | None, gm: fx.GraphModule) -> list[nn.Parameter]:
+    """The parameters a node uses: its module's (recursively), or the Parameter a get_attr reads."""
+    if module is not None:
+        return list(module.parameters(recurse=True))
+    if node.op == "get_attr":
+        value = _attribute(gm, str(node.target))
+        return [value] if isinstance(value, nn.Parameter) else []
+    return []
+
+
+def _attribute(root: nn.Module, dotted: str) -> Any:
+    owner, _, name = dotted.rpartition(".")
+    try:
+        return getattr(root.get_submodule(owner) if owner else root, name)
+    except AttributeError:
+        return None
 
 
 def _stack_site(node: fx.Node) -> SourceLocation | None:
+    """The user's line in the fx/export stack trace (the innermost frame outside torch and archlint)."""
     trace = node.stack_trace or node.meta.get("stack_trace")
     if not trace:
         return None
     matches = re.findall(r'File "([^"]+)", line (\d+)', trace)
     for file, line in reversed(matches):
-        if "/torch/" not in file and "/archlint/" not in file:
+        if not file.startswith((_TORCH_DIR, _ARCHLINT_DIR)):
             return SourceLocation(file, int(line))
     return None
 
 
 def _module_site(model: nn.Module, path: str, module: nn.Module | None) -> SourceLocation | None:
-    if module is not None:
-        site = construction_site(module)
-        if site is not None:
-            return site
+    """Where the layer was constructed: recorded while the model was built, else read from its class."""
+    if module is not None and construction_site(module) is not None:
+        return construction_site(module)
     if not path:
         return None
     parent_path, _, attr = path.rpartition(".")
@@ -374,8 +437,9 @@ def _module_site(model: nn.Module, path: str, module: nn.Module | None) -> Sourc
         parent = model.get_submodule(parent_path) if parent_path else model
     except AttributeError:
         return None
-    site = construction_site(parent) if not attr.isdigit() else None
-    return class_attribute_site(parent, attr) if not attr.isdigit() else (site or construction_site(parent))
+    if attr.isdigit():  # an element of a Sequential/ModuleList: the line that built the container
+        return construction_site(parent) or _module_site(model, parent_path, parent) if parent_path else None
+    return class_attribute_site(parent, attr)
 
 
 def _enclosing_module(node: fx.Node) -> str:
@@ -387,24 +451,76 @@ def _enclosing_module(node: fx.Node) -> str:
     return path[len("L['self']."):] if path.startswith("L['self'].") else path
 
 
+def _data_inputs(node: fx.Node) -> list[fx.Node]:
+    """Inputs that carry tensors (x.size(0) feeding a view is a number, not data flow)."""
+    return [a for a in node.all_input_nodes if not _is_shape_valued(a) and _function_name_or_none(a) not in _SHAPE_FUNCTIONS]
+
+
+def _function_name_or_none(node: fx.Node) -> str | None:
+    return _function_name(node) if node.op in ("call_function", "call_method") else None
+
+
+class _ParameterLedger:
+    """Counts each parameter once, at the first node that uses it (tied and shared weights)."""
+
+    def __init__(self) -> None:
+        self.first_user: dict[int, str] = {}
+
+    def record(self, node_name: str, params: list[nn.Parameter]) -> tuple[int, str | None]:
+        unique, shared_with = 0, None
+        for p in {id(p): p for p in params}.values():
+            if id(p) in self.first_user:
+                shared_with = shared_with or self.first_user[id(p)]
+            else:
+                self.first_user[id(p)] = node_name
+                unique += p.numel()
+        return unique, shared_with
+
+
+def _layer_node(node: fx.Node, gm: fx.GraphModule, model: nn.Module, modules: dict[str, nn.Module],
+                ledger: _ParameterLedger) -> LayerNode:
+    kind, type_name, module, hparams = _classify(node, modules)
+    out_shape, dtype = _out_shape(node)
+    params = _parameters_of(node, module, gm)
+    unique, shared_with = ledger.record(node.name, params)
+    if node.op == "call_module":
+        path, site = str(node.target), _module_site(model, str(node.target), module)
+    elif node.op == "get_attr":
+        path = str(node.target).rpartition(".")[0]
+        site = _module_site(model, str(node.target), None)
+        type_name = "Parameter" if params else "tensor"
+        hparams = {"shape": out_shape}
+    else:
+        path = _enclosing_module(node)
+        site = _stack_site(node) or (_module_site(model, path, modules.get(path)) if path else None)
+    return LayerNode(
+        name=node.name, op=node.op, kind=kind, type_name=type_name, module_path=path, module=module,
+        params=sum(p.numel() for p in {id(p): p for p in params}.values()), unique_params=unique,
+        shares_params_with=shared_with, hparams=hparams,
+        in_shapes=[_out_shape(a)[0] for a in _data_inputs(node)], out_shape=out_shape, dtype=dtype,
+        source=site, fx_node=node,
+    )
+
+
+def _credit_weight_inputs(layers: dict[str, LayerNode], node: fx.Node) -> None:
+    """A matmul/linear call on a user Parameter uses that weight: give it the count (is_parametric)."""
+    layer = layers[node.name]
+    weights = [layers[a.name] for a in node.all_input_nodes if layers[a.name].op == "get_attr" and layers[a.name].params]
+    if weights and layer.kind in ("matmul", "linear", "conv", "mul", "embedding"):
+        layer.params = sum(w.params for w in weights)
+        layer.hparams["weights"] = tuple(w.fx_node.target for w in weights if w.fx_node is not None)
+
+
 def build_graph(gm: fx.GraphModule, model: nn.Module) -> ArchGraph:
     """Turn a traced, shape-annotated GraphModule into an ArchGraph over the user's `model`."""
     modules = dict(model.named_modules())
     modules.update({k: v for k, v in gm.named_modules() if k not in modules})
-    nodes: list[LayerNode] = []
+    ledger = _ParameterLedger()
+    layers: dict[str, LayerNode] = {}
     edges: list[tuple[str, str]] = []
     for node in gm.graph.nodes:
-        kind, type_name, module, hparams = _classify(node, modules)
-        out_shape, dtype = _out_shape(node)
-        in_shapes = [_out_shape(a)[0] for a in node.all_input_nodes]
-        path = str(node.target) if node.op == "call_module" else _enclosing_module(node)
-        site = _module_site(model, path, module) if node.op == "call_module" else _stack_site(node)
-        if site is None and node.op != "call_module" and path:
-            site = _module_site(model, path, modules.get(path))
-        nodes.append(LayerNode(
-            name=node.name, op=node.op, kind=kind, type_name=type_name, module_path=path,
-            module=module, params=_own_params(module), hparams=hparams, in_shapes=in_shapes,
-            out_shape=out_shape, dtype=dtype, source=site, fx_node=node,
-        ))
-        edges.extend((src.name, node.name) for src in node.all_input_nodes)
-    return ArchGraph(nodes, edges, model)
+        layers[node.name] = _layer_node(node, gm, model, modules, ledger)
+        if node.op in ("call_function", "call_method"):
+            _credit_weight_inputs(layers, node)
+        edges.extend((src.name, node.name) for src in _data_inputs(node))
+    return ArchGraph(layers.values(), edges, model)

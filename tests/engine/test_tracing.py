@@ -1,0 +1,317 @@
+"""Tracer order, fallbacks, what each tracer reports as lost, and one-line failure messages."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archlint.construction import recording_sites
+from archlint.graph import build_graph
+from archlint.tracing import TraceFailure, trace_model
+
+
+
+def shown(path: str) -> str:
+    """How failure messages show a file: relative to the working directory when below it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def line_of(obj: Any, needle: str) -> int:
+    """The line number of the first source line of `obj` containing `needle` (independent of the tracer)."""
+    lines, start = inspect.getsourcelines(obj)
+    return next(start + i for i, text in enumerate(lines) if needle in text)
+
+
+# -- models that force each tracer ---------------------------------------------------------------
+
+
+class Gate(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:  # data-dependent: fx cannot trace into this block
+            return self.conv(x)
+        return x
+
+
+class GatedNet(nn.Module):
+    """Only its `gate` block is untraceable: fx-leaves keeps it as one opaque layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.gate = Gate()
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.gate(F.relu(self.stem(x)))
+        return self.head(x.mean((2, 3)))
+
+
+class ShapeBranchNet(nn.Module):
+    """Branches on a shape in its own forward: fx (and so fx-leaves) fail, torch.export specialises it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] > 16:
+            x = F.max_pool2d(x, 2)
+        y = F.relu(self.conv(x))
+        return self.fc(y.mean((2, 3)))
+
+
+class Prediction:
+    """A plain result object: torch.export refuses outputs it cannot flatten."""
+
+    def __init__(self, logits: torch.Tensor):
+        self.logits = logits
+
+
+class OpaqueOutputNet(ShapeBranchNet):
+    """Shape branch (no fx) + an output type export cannot flatten (no export): only hooks handle it."""
+
+    def forward(self, x: torch.Tensor) -> Prediction:  # type: ignore[override]
+        return Prediction(super().forward(x))
+
+
+class ValueBranchNet(ShapeBranchNet):
+    """A branch on tensor values in the root forward: no tracer can know which way it goes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:
+            x = x * 2
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+def image(channels: int = 3, size: int = 32) -> torch.Tensor:
+    return torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def tracers_tried(result: Any) -> list[tuple[str, bool]]:
+    return [(a.tracer, a.ok) for a in result.attempts]
+
+
+# -- the fallback chain ------------------------------------------------------------------------------
+
+
+def test_plain_model_uses_fx_with_nothing_lost() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
+    result = trace_model(model, (image(),))
+    assert (result.tracer, result.lost, tracers_tried(result)) == ("fx", [], [("fx", True)])
+
+
+def test_data_dependent_submodule_becomes_an_fx_leaf() -> None:
+    model = GatedNet().eval()
+    result = trace_model(model, (image(),))
+    assert tracers_tried(result) == [("fx", False), ("fx-leaves", True)]
+    where = f"{shown(__file__)}:{line_of(Gate.forward, 'if x.sum()')}"
+    assert result.attempts[0].detail == f"control flow on a tensor value in Gate.forward ({where})"
+    assert any(lost.startswith("gate (Gate) is one opaque layer") and "Gate.forward" in lost for lost in result.lost)
+    assert any("running it once on a random input" in lost for lost in result.lost)
+    graph = build_graph(result.graph_module, model)
+    gate = graph.by_module("gate")[0]
+    assert (gate.kind, gate.out_shape, gate.params) == ("other", (1, 8, 32, 32), 8 * 8 * 9 + 8)
+    assert [n.name for n in graph.predecessors(gate)] == ["relu"]
+    assert graph.by_module("head")[0].out_shape == (1, 10)
+
+
+def test_opaque_leaf_runs_on_a_copy_and_leaves_the_model_alone() -> None:
+    model = GatedNet().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    trace_model(model, (image(),))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(rng, torch.get_rng_state())
+    assert all(m.training for m in model.modules())  # traced in eval mode, flags restored
+
+
+def test_shape_branch_in_root_forward_needs_export() -> None:
+    model = ShapeBranchNet().eval()
+    result = trace_model(model, (image(size=32),))
+    assert tracers_tried(result) == [("fx", False), ("fx-leaves", False), ("export", True)]
+    assert "only the branch taken" in result.lost[0]
+    graph = build_graph(result.graph_module, model)
+    kinds = [n.kind for n in graph.nodes()]
+    assert kinds == ["input", "pool", "conv", "act", "mean", "linear", "output"]
+    conv = graph.by_module("conv")[0]
+    assert (conv.type_name, conv.in_shapes, conv.out_shape) == ("Conv2d", [(1, 3, 16, 16)], (1, 8, 16, 16))
+    assert conv.params == 3 * 8 * 9 + 8 and conv.hparams["kernel_size"] == (3, 3)
+    assert graph["mean"].hparams == {"dim": (2, 3), "keepdim": False}
+    assert graph["max_pool2d"].hparams["kernel_size"] == (2, 2)  # aten spells F.max_pool2d(x, 2) as [2, 2]
+    # function nodes point at the user's line through export's stack traces
+    assert graph["mean"].source is not None and graph["mean"].source.file == __file__
+    assert graph["mean"].source.line == line_of(ShapeBranchNet.forward, "y.mean")
+
+
+def test_output_export_cannot_flatten_needs_hooks() -> None:
+    model = OpaqueOutputNet().eval()
+    result = trace_model(model, (image(size=32),))
+    assert tracers_tried(result) == [("fx", False), ("fx-leaves", False), ("export", False), ("hooks", True)]
+    assert "functional operations between modules" in result.lost[0]
+    graph = build_graph(result.graph_module, model)
+    conv, fc = graph.by_module("conv")[0], graph.by_module("fc")[0]
+    # max_pool2d and mean ran between modules: each is one untraced_ops node linking the data flow
+    pooled = graph.predecessors(conv)[0]
+    assert (pooled.type_name, pooled.out_shape, [p.kind for p in graph.predecessors(pooled)]) == \
+        ("untraced_ops", (1, 3, 16, 16), ["input"])
+    averaged = graph.predecessors(fc)[0]
+    assert averaged.out_shape == (1, 8) and [p.name for p in graph.predecessors(averaged)] == [conv.name]
+    assert graph.output() is not None and graph.output().out_shape == (1, 4)
+    assert conv.out_shape == (1, 8, 16, 16)
+
+
+def test_hooks_graph_shows_skip_connections_through_untraced_adds() -> None:
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.b(self.a(x) + x)
+
+    from archlint.fallback_tracers import hooks_graph
+
+    model = Residual().eval()
+    gm, _ = hooks_graph(model, (image(4, 8),))
+    graph = build_graph(gm, model)
+    merge = graph.predecessors(graph.by_module("b")[0])[0]
+    assert sorted(p.name for p in graph.predecessors(merge)) == ["a", "x"]
+
+
+def test_no_tracer_names_the_data_dependent_line() -> None:
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(ValueBranchNet().eval(), (image(),))
+    message = str(failure.value)
+    line = line_of(ValueBranchNet.forward, "if x.sum()")
+    assert "\n" not in message
+    assert message == "could not trace the model: data-dependent control flow in ValueBranchNet.forward " \
+        f"({shown(__file__)}:{line}) (tried fx, fx-leaves, export, hooks)"
+    assert [a.tracer for a in failure.value.attempts] == ["fx", "fx-leaves", "export", "hooks"]
+
+
+@pytest.mark.parametrize(("model", "shape", "expected"), [
+    (nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 1, 16, 16), "0 (Conv2d) expected 3 input channels, got 1"),
+    (nn.Sequential(nn.Flatten(), nn.Linear(48, 4)), (1, 3, 4, 5), "1 (Linear) expected 48 input features, got 60"),
+    (nn.Sequential(nn.Conv2d(3, 8, 3)), (3, 16), "0 (Conv2d) expected a 4-d input"),
+])
+def test_input_that_does_not_fit_names_the_layer(model: nn.Module, shape: tuple[int, ...], expected: str) -> None:
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(model.eval(), (torch.randn(shape),))
+    assert expected in str(failure.value) and "\n" not in str(failure.value)
+    assert [a.tracer for a in failure.value.attempts] == ["fx"]  # the input is wrong: no point trying others
+
+
+def test_mismatch_behind_an_untraceable_block_is_still_named() -> None:
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(GatedNet().eval(), (image(channels=1),))
+    assert str(failure.value).startswith("could not trace the model: stem (Conv2d) expected 3 input channels, got 1")
+
+
+# -- inputs, outputs, dtypes and devices ----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Output:
+    logits: torch.Tensor
+    features: torch.Tensor | None = None
+
+
+class TwoInputs(nn.Module):
+    """Integer tokens + a float mask; returns a dict, a tuple with None, or a dataclass."""
+
+    def __init__(self, wrap: str) -> None:
+        super().__init__()
+        self.wrap = wrap
+        self.embed = nn.Embedding(50, 16)
+        self.proj = nn.Linear(16, 5)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> Any:
+        h = self.embed(tokens) * mask.unsqueeze(-1)
+        logits = self.proj(h.mean(1))
+        if self.wrap == "dict":
+            return {"logits": logits, "hidden": h}
+        if self.wrap == "tuple":
+            return logits, None
+        return Output(logits, h)
+
+
+def token_inputs(device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    tokens = torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(0))
+    return tokens.to(device), torch.ones(2, 7, device=device)
+
+
+@pytest.mark.parametrize("wrap", ["dict", "tuple", "dataclass"])
+def test_two_inputs_integer_tokens_and_structured_outputs(wrap: str) -> None:
+    model = TwoInputs(wrap).eval()
+    result = trace_model(model, token_inputs())
+    graph = build_graph(result.graph_module, model)
+    assert [n.out_shape for n in graph.inputs()] == [(2, 7), (2, 7)]
+    assert graph.inputs()[0].dtype == "int64"
+    embed = graph.by_module("embed")[0]
+    assert (embed.kind, embed.out_shape, embed.params) == ("embedding", (2, 7, 16), 50 * 16)
+    assert graph.by_module("proj")[0].out_shape == (2, 5)
+    mul = graph.nodes("mul")[0]
+    assert sorted(p.name for p in graph.predecessors(mul)) == ["embed", "unsqueeze"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_weights(dtype: torch.dtype) -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()).to(dtype).eval()
+    result = trace_model(model, (image().to(dtype),))
+    graph = build_graph(result.graph_module, model)
+    conv = graph.nodes("conv")[0]
+    assert (result.tracer, conv.out_shape, conv.dtype) == ("fx", (1, 8, 32, 32), str(dtype).replace("torch.", ""))
+
+
+@pytest.mark.parametrize("tracer", ["fx", "fx-leaves", "export", "hooks"])
+def test_models_built_on_the_meta_device_trace_with_shapes(tracer: str) -> None:
+    """Weights that live on the meta device (no memory): every tracer still gives shapes."""
+    make = {"fx": lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), "fx-leaves": GatedNet,
+            "export": ShapeBranchNet, "hooks": OpaqueOutputNet}[tracer]
+    with torch.device("meta"):
+        model = make().eval()
+    assert all(p.is_meta for p in model.parameters())
+    if tracer == "fx-leaves":
+        # an opaque data-dependent block cannot run without weight values: it is said so, in one line
+        with pytest.raises(TraceFailure) as failure:
+            trace_model(model, (image(),))
+        assert "\n" not in str(failure.value)
+        return
+    result = trace_model(model, (image(),))  # a CPU input is moved to meta for a meta model
+    assert result.tracer == tracer
+    graph = build_graph(result.graph_module, model)
+    conv = graph.nodes("conv")[0]
+    assert conv.out_shape is not None and conv.out_shape[:2] == (1, 8)
+    assert graph.parameter_count() == sum(p.numel() for p in model.parameters())
+
+
+def test_token_model_on_meta_device() -> None:
+    with torch.device("meta"):
+        model = TwoInputs("dict").eval()
+    graph = build_graph(trace_model(model, token_inputs("meta")).graph_module, model)
+    assert graph.by_module("proj")[0].out_shape == (2, 5)
+
+
+@pytest.mark.parametrize("tracer", ["export", "hooks"])
+def test_construction_sites_survive_the_fallback_tracers(tracer: str) -> None:
+    from archlint import fallback_tracers
+
+    with recording_sites():
+        model = OpaqueOutputNet().eval() if tracer == "hooks" else ShapeBranchNet().eval()
+    trace = fallback_tracers.hooks_graph if tracer == "hooks" else fallback_tracers.export_graph
+    gm, _ = trace(model, (image(),))
+    conv = build_graph(gm, model).by_module("conv")[0]
+    line = line_of(ShapeBranchNet.__init__, "self.conv = ")
+    assert conv.source is not None and (conv.source.file, conv.source.line) == (__file__, line)
