@@ -45,3 +45,48 @@ class CensusPlugin:
     @hookimpl
     def archlint_rules(self):
         return [KernelCensus()]
+
+
+def import_file(path, module_name: str):
+    """Import a user's model file the way a project would (fresh module object each time)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def line_of(source: str, marker: str) -> int:
+    """1-based line of `# MARKER` in `source`, found by plain text search."""
+    for number, text in enumerate(source.splitlines(), start=1):
+        if f"# {marker}" in text:
+            return number
+    raise AssertionError(f"marker {marker} not in source")
+
+
+# A small user model with two large kernels (7x7 stem, 5x5 in a helper) and one 3x3.
+USER_MODEL = '''\
+import torch
+from torch import nn
+
+
+def conv(cin, cout, k):
+    return nn.Conv2d(cin, cout, k, padding=k // 2)
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 7, padding=3)  # STEM
+        self.mid = conv(8, 16, 5)  # MID
+        self.last = conv(16, 16, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.last(torch.relu(self.mid(torch.relu(self.stem(x)))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+'''
