@@ -82,6 +82,12 @@ class NodeRF:
     def ordered_axes(self) -> list[AxisRF]:
         return [self.axes[d] for d in sorted(self.axes)]
 
+    def bound(self, dim: int, position: int) -> tuple[int, int]:
+        """Input coordinates output `position` along `dim` can depend on: the local interval, or the
+        whole input when a global pool / statistic reaches this node."""
+        axis = self.axes[dim]
+        return (0, axis.input_size - 1) if self.global_context else axis.interval(position)
+
 
 # -- hyper-parameters ------------------------------------------------------------------------------
 

@@ -206,7 +206,7 @@ def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> tup
     measured = [extents[d][1] - extents[d][0] + 1 for d in sorted(state.axes)]
     bound = []
     for d in sorted(state.axes):
-        lo, hi = state.axes[d].interval(position[d])
+        lo, hi = state.bound(d, position[d])
         bound.append(hi - lo + 1)
     where = _dims_text(position[d] for d in sorted(position))
     return Metric(
