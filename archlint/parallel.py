@@ -166,9 +166,13 @@ class _Pool:
             self.slots.remove(slot)
         self.fill()
 
-    def close(self) -> None:
+    def close(self, graceful: bool) -> None:
+        """Idle workers exit cleanly; after an interruption they are killed."""
         for slot in self.slots:
-            slot.kill()
+            if graceful:
+                slot.executor.shutdown(wait=True)
+            else:
+                slot.kill()
         self.slots.clear()
 
 
@@ -188,6 +192,7 @@ def _run_in_workers(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], l
         results[index] = report
         progress.advance(labels[index])
 
+    graceful = False
     try:
         while waiting or running:
             busy = {r.slot for r in running.values()}
@@ -220,8 +225,9 @@ def _run_in_workers(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], l
                 pool.replace(job.slot)
                 finish(job.index, Report(errors=[TargetError(
                     labels[job.index], f"timed out after {timeout:g} s (--timeout); the worker was stopped", "timeout")]))
+        graceful = True
     finally:
-        pool.close()
+        pool.close(graceful)
     return [r if r is not None else Report() for r in results]
 
 
