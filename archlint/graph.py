@@ -452,8 +452,17 @@ def _enclosing_module(node: fx.Node) -> str:
 
 
 def _data_inputs(node: fx.Node) -> list[fx.Node]:
-    """Inputs that carry tensors (x.size(0) feeding a view is a number, not data flow)."""
-    return [a for a in node.all_input_nodes if not _is_shape_valued(a) and _function_name_or_none(a) not in _SHAPE_FUNCTIONS]
+    """Inputs that carry tensors (x.size(0) feeding a view is a number, not data flow).
+
+    A shape node keeps all its inputs, so x -> x.shape -> x.shape[0] stays connected.
+    """
+    if _is_shape_node(node):
+        return list(node.all_input_nodes)
+    return [a for a in node.all_input_nodes if not _is_shape_node(a)]
+
+
+def _is_shape_node(node: fx.Node) -> bool:
+    return _is_shape_valued(node) or _function_name_or_none(node) in _SHAPE_FUNCTIONS
 
 
 def _function_name_or_none(node: fx.Node) -> str | None:
