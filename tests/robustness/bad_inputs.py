@@ -267,17 +267,71 @@ CASES_LIST: list[Case] = [
          _check("models/two_inputs.py", "TwoInputs"), ERROR, ("TwoInputs", "text")),
     Case("wrong-channels", "model", "input channels do not fit the first conv",
          _check("models/wrong_channels.py", "RGBNet", lambda: _x(1, 1, 16, 16), inputs_text="torch.randn(1, 1, 16, 16)"),
-         ERROR, ("RGBNet", "stem", "3 channels")),
+         ERROR, ("RGBNet", "stem", "expected 3 input channels", "got 1")),
     Case("wrong-features", "model", "input resolution does not fit a flatten→Linear head",
          _check("models/wrong_features.py", "FixedSizeHead", lambda: _x(1, 3, 64, 64),
                 inputs_text="torch.randn(1, 3, 64, 64)"),
-         ERROR, ("FixedSizeHead", "fc", "4096")),
+         ERROR, ("FixedSizeHead", "fc (Linear)", "4096", "16384")),
     Case("not-a-module", "model", "something that is not an nn.Module",
          lambda: api_outcome("archlint.check(42, torch.randn(2, 4))", lambda: __import__("archlint").check(42, _x(2, 4))),
          frozenset(), ("nn.Module", "int"), raises="TypeError"),
     Case("inputs-not-tensors", "model", "example inputs that are not tensors",
          _check("models/reused_module.py", "Reused", lambda: "hello", inputs_text='"hello"'), frozenset(),
          ("tensor", "str"), raises="TypeError"),
+]
+
+
+def _mlp() -> Any:
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+
+def _with_plugin(make: str, *args: Any, name: str = "") -> Callable[[], Outcome]:
+    """Lint a small MLP with the well-behaved Counter rule plus one misbehaving plugin from plugin_cases."""
+    def run() -> Outcome:
+        import archlint
+        import plugin_cases
+
+        factory = getattr(plugin_cases, make)
+        broken = factory(*[getattr(plugin_cases, a)() for a in args], name=name) if name else factory()
+        plugins = (plugin_cases.plugin(plugin_cases.Counter(), name="well-behaved"), broken)
+        label = f"{make}({', '.join(args)}{', name=' + repr(name) if name else ''})"
+        return api_outcome(f"archlint.check(mlp, x, plugins=(counter, {label}))  # tests/robustness/plugin_cases.py",
+                           lambda: archlint.check(_mlp(), _x(2, 4), plugins=plugins))
+    return run
+
+
+def _broken_entry_point() -> Outcome:
+    import archlint
+    import plugin_cases
+
+    with tempfile.TemporaryDirectory() as site:
+        plugin_cases.write_broken_distribution(Path(site))
+        sys.path.insert(0, site)
+        try:
+            return api_outcome("archlint.check(mlp, x)  # with an installed entry point "
+                               "broken-plugin = archlint_missing_plugin_module",
+                               lambda: archlint.check(_mlp(), _x(2, 4)))
+        finally:
+            sys.path.remove(site)
+
+
+CASES_LIST += [
+    Case("plugin-rule-raises", "plugin", "a rule that raises", _with_plugin("plugin", "Raises", name="acme-raise"),
+         LINTED, ("AL000", "XT200", "acme-raise", "IndexError", "plugin_cases.py")),
+    Case("plugin-returns-number", "plugin", "a rule whose check() returns an int",
+         _with_plugin("plugin", "ReturnsNumber", name="acme-number"), LINTED, ("AL000", "acme-number", "int")),
+    Case("plugin-yields-strings", "plugin", "a rule that yields strings, not findings",
+         _with_plugin("plugin", "YieldsStrings", name="acme-strings"), LINTED, ("AL000", "acme-strings", "str")),
+    Case("plugin-rules-garbage", "plugin", "archlint_rules returns things that are not rules",
+         _with_plugin("garbage_rules"), ERROR, ("garbage-plugin", "42", "not a Rule")),
+    Case("plugin-no-code", "plugin", "a rule without a code", _with_plugin("no_code_rule"), ERROR,
+         ("no-code-plugin", "no code")),
+    Case("plugin-hook-raises", "plugin", "the plugin's archlint_rules hook raises", _with_plugin("hook_raises"),
+         ERROR, ("rules-hook-raises", "RuntimeError")),
+    Case("plugin-misspelled-hook", "plugin", "a plugin implementing a misspelled hook",
+         _with_plugin("misspelled_hook"), ERROR, ("misspelled-hook", "archlint_rule")),
+    Case("plugin-broken-entry-point", "plugin", "an installed entry point naming a missing module",
+         _broken_entry_point, ERROR, ("broken-plugin", "archlint_missing_plugin_module")),
 ]
 
 

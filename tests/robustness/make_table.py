@@ -31,7 +31,12 @@ marks misuse of the Python API, which fails loudly with an exception instead of 
 """
 
 
+REPO = HERE.parent.parent
+
+
 def _cell(text: str) -> str:
+    """A table cell: repo paths made relative (the table must not depend on the checkout's location)."""
+    text = text.replace(str(REPO) + "/", "").replace(str(REPO), ".")
     return text.replace("|", "\\|").replace("\n", "<br>").strip()
 
 

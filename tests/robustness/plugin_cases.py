@@ -115,3 +115,8 @@ def write_broken_distribution(site: Path, target: str = "archlint_missing_plugin
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: archlint-broken-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(f"[archlint]\nbroken-plugin = {target}\n")
+
+
+def garbage_rules() -> Any:
+    """archlint_rules returns things that are not rules."""
+    return plugin(42, "large-kernel", None, name="garbage-plugin")
