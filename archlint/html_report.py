@@ -126,12 +126,13 @@ def rf_plot(rows: Sequence[dict[str, Any]]) -> str:
     sizes = sorted({s for r in rows for s in r.get("input_size") or () if s})
     for size in sizes:
         ax.axhline(size, linestyle="--", color="#cf222e", linewidth=1)
-        ax.annotate(f"input {size}px", (0, size), textcoords="offset points", xytext=(2, 3), fontsize=8,
-                    color="#cf222e")
+        ax.annotate(f"input {size}px", (len(rows) - 1, size), textcoords="offset points", xytext=(0, 3),
+                    ha="right", fontsize=8, color="#cf222e")
     ax.set_ylabel("pixels of the input")
     ax.set_xlabel("layer (depth order)")
     _layer_ticks(ax, labels)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylim(bottom=0, top=max([*sizes, *(v for r in rows for v in r["rf"])]) * 1.12)
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return _svg(fig)
 
