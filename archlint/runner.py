@@ -95,7 +95,8 @@ class TensorWatch:
     # Above this, weights are not copied up front (it would double memory): a write is reported, not undone.
     COPY_LIMIT_BYTES = 1 << 30
 
-    def check_untouched(self, who: str, model_name: str) -> list[Finding]:
+    def restore(self) -> tuple[str, bool] | None:
+        """Undo writes since the last call: (names of the touched tensors, whether values were restored)."""
         touched: list[str] = []
         for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
             current = getattr(module, kind).get(attr)
@@ -108,13 +109,31 @@ class TensorWatch:
                     tensor.copy_(self.saved[id(tensor)])
             self.versions[i] = tensor._version
         if not touched:
+            return None
+        unique = sorted(set(touched))
+        return ", ".join(unique[:5]) + (" ..." if len(unique) > 5 else ""), bool(self.saved)
+
+    def check_untouched(self, who: str, model_name: str) -> list[Finding]:
+        """An AL000 finding when `who` (a rule) wrote into the model; the write is undone."""
+        change = self.restore()
+        if change is None:
             return []
-        names = ", ".join(sorted(set(touched))[:5]) + (" ..." if len(set(touched)) > 5 else "")
-        undone = "the original values were restored" if self.saved else \
+        names, restored = change
+        undone = "the original values were restored" if restored else \
             "the model is too large to keep a copy, so the change could NOT be undone"
         return [Finding(code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
                         message=f"{who} modified the model ({names}); {undone}. "
                                 f"Measurements must run on ctx.copy_model()")]
+
+    def note_forward_writes(self, tracer: str) -> list[str]:
+        """Tracing runs forward once: a forward that updates buffers in place (counters, caches) is undone."""
+        change = self.restore()
+        if change is None:
+            return []
+        names, restored = change
+        return [f"tracer {tracer}: forward writes to {names} in place; "
+                + ("archlint restored the values" if restored else "the model is too large to keep a copy, "
+                   "so archlint could NOT restore them")]
 
 
 def _suppressed(finding: Finding) -> bool:
@@ -188,8 +207,12 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
                          device=device)
     with preserved_model_state(model):
         watch = TensorWatch(model)
-        traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
-        report.findings.extend(watch.check_untouched(f"tracer {traced.tracer}", name))
+        try:
+            traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
+        except BaseException:
+            watch.restore()   # a failed trace must not leave the model changed either
+            raise
+        report.notes.extend(watch.note_forward_writes(traced.tracer))
         report.tracer = traced.tracer
         report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
         report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
