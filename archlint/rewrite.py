@@ -1,0 +1,107 @@
+"""What-if rewrites of a traced model: fx transformations of a copy whose result runs.
+
+A rule measures "what would change if ..." by rewriting a deep copy of the traced GraphModule,
+never the user's model. Each function returns a new GraphModule (recompiled and linted) with
+the same parameter names as the original, so a probe of the rewrite can be compared layer by
+layer with a probe of the original.
+"""
+from __future__ import annotations
+
+import copy
+import operator
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import fx
+
+
+class RewriteError(Exception):
+    """The rewrite cannot be applied to this graph (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the graph to wrap with an identity shortcut: input of `first` is added to `last`'s output."""
+
+    first: str      # name of the first node inside the span (its first argument is the span's input)
+    last: str       # name of the last node inside the span (its output gets the shortcut added)
+
+
+def copy_graph_module(gm: fx.GraphModule) -> fx.GraphModule:
+    """An independent copy (modules and parameters included) with every in-place op made out-of-place.
+
+    A shortcut keeps an earlier tensor alive; an in-place activation later in the graph must not
+    overwrite it.
+    """
+    clone = copy.deepcopy(gm)
+    for module in clone.modules():
+        if getattr(module, "inplace", False) is True:
+            module.inplace = False
+    for node in clone.graph.nodes:
+        if node.kwargs.get("inplace") is True:
+            node.kwargs = {**node.kwargs, "inplace": False}
+    clone.recompile()
+    return clone
+
+
+def _data_input(node: fx.Node) -> fx.Node:
+    first = node.args[0] if node.args else next(iter(node.kwargs.values()), None)
+    if not isinstance(first, fx.Node):
+        raise RewriteError(f"node {node.name} has no tensor input to branch a shortcut from")
+    return first
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    value = node.meta.get("val", node.meta.get("tensor_meta"))
+    shape = getattr(value, "shape", None)
+    return tuple(int(s) for s in shape) if shape is not None else None
+
+
+def add_identity_shortcuts(gm: fx.GraphModule, spans: Sequence[Span]) -> fx.GraphModule:
+    """A copy of `gm` where, for each span, `last`'s output becomes `last(...) + input_of(first)`.
+
+    Every later user of `last` reads the sum, so the span becomes a residual block y = F(x) + x.
+    Spans must preserve the shape (checked from the traced shapes when they are known).
+    """
+    clone = copy_graph_module(gm)
+    nodes = {n.name: n for n in clone.graph.nodes}
+    for span in spans:
+        if span.first not in nodes or span.last not in nodes:
+            raise RewriteError(f"span {span.first}..{span.last} is not in the graph")
+        start, end = _data_input(nodes[span.first]), nodes[span.last]
+        before, after = _shape(start), _shape(end)
+        if before is not None and after is not None and before != after:
+            raise RewriteError(f"span {span.first}..{span.last} changes the shape {before} -> {after}")
+        users = list(end.users)
+        with clone.graph.inserting_after(end):
+            shortcut = clone.graph.call_function(operator.add, (end, start))
+        shortcut.meta = dict(end.meta)
+        for user in users:
+            user.replace_input_with(end, shortcut)
+    clone.graph.lint()
+    clone.recompile()
+    return clone
+
+
+def check_runs(gm: fx.GraphModule, example_inputs: Sequence[object]) -> None:
+    """Run the rewritten module once (eval mode, no grad) so a broken rewrite fails here, with its reason."""
+    was_training = gm.training
+    gm.eval()
+    try:
+        with torch.no_grad():
+            gm(*example_inputs)
+    except Exception as exc:
+        raise RewriteError(f"the rewritten graph does not run: {type(exc).__name__}: {exc}") from None
+    finally:
+        gm.train(was_training)
+
+
+def owning_module(node: fx.Node) -> fx.GraphModule:
+    gm = node.graph.owning_module
+    if not isinstance(gm, fx.GraphModule):
+        raise RewriteError("the traced graph has no GraphModule to rewrite")
+    return gm
+
+
+__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "check_runs", "owning_module"]
