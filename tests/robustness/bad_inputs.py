@@ -216,6 +216,28 @@ CASES_LIST: list[Case] = [
     Case("mixed-directory", "target", "a directory mixing good and broken files", _cli("targets/mixed"),
          ERROR, ("broken_syntax.py", "broken_import.py", "GoodNet", "AlsoGood"), needs="cli"),
 
+    # -- configuration (the archlint command; the config file sits beside the target) --
+    Case("malformed-toml", "config", "malformed TOML in pyproject.toml", _cli("config/malformed_toml/net.py"),
+         ERROR, ("pyproject.toml", "TOML"), needs="cli"),
+    Case("malformed-yaml", "config", "malformed YAML in archlint.yaml", _cli("config/malformed_yaml/net.py"),
+         ERROR, ("archlint.yaml", "YAML", "line"), needs="cli"),
+    Case("unknown-key", "config", "unknown key (a typo)", _cli("config/unknown_key/net.py"),
+         ERROR, ("pyproject.toml", "selct"), needs="cli"),
+    Case("unknown-rule-code", "config", "unknown rule code in select", _cli("config/unknown_rule_code/net.py"),
+         ERROR, ("pyproject.toml", "AL999"), needs="cli"),
+    Case("wrong-type", "config", "a value of the wrong type", _cli("config/wrong_type/net.py"),
+         ERROR, ("pyproject.toml", "probe", "yes"), needs="cli"),
+    Case("select-not-a-list", "config", "select given as a string, not a list",
+         _cli("config/select_not_a_list/net.py"), ERROR, ("archlint.yaml", "select"), needs="cli"),
+    Case("option-wrong-type", "config", "a rule option of the wrong type", _cli("config/option_wrong_type/net.py"),
+         ERROR, ("pyproject.toml", "min", "most of it"), needs="cli"),
+    Case("unknown-option", "config", "an unknown rule option", _cli("config/unknown_option/net.py"),
+         ERROR, ("pyproject.toml", "min-covrage"), needs="cli"),
+    Case("conflicting-select-ignore", "config", "the same code both selected and ignored",
+         _cli("config/conflicting_select_ignore/net.py"), ERROR, ("pyproject.toml", "AL201"), needs="cli"),
+    Case("unknown-cli-selector", "config", "unknown rule code on the command line",
+         _cli("--select", "AL999", "targets/mixed/good_net.py"), ERROR, ("AL999",), needs="cli"),
+
     # -- models (Python API) --
     Case("ctor-needs-args", "model", "constructor needs arguments",
          _check("models/ctor_needs_args.py", "NeedsWidth", instance=False), ERROR, ("NeedsWidth", "width")),
@@ -341,6 +363,26 @@ CASES_LIST += [
          _with_plugin("misspelled_hook"), ERROR, ("misspelled-hook", "archlint_rule")),
     Case("plugin-broken-entry-point", "plugin", "an installed entry point naming a missing module",
          _broken_entry_point, ERROR, ("broken-plugin", "archlint_missing_plugin_module")),
+]
+
+
+def _cli_with_site(site: Path, *args: str) -> Callable[[], Outcome]:
+    """The archlint command with an extra site directory (an installed plugin) on sys.path."""
+    def run() -> Outcome:
+        sys.path.insert(0, str(site))
+        try:
+            return cli_outcome(list(args))
+        finally:
+            sys.path.remove(str(site))
+    return run
+
+
+CASES_LIST += [
+    Case("slow-forward", "model", "forward never returns (infinite loop), with --timeout",
+         _cli("--timeout", "10", "models/slow_forward.py"), ERROR, ("NeverEnds", "timeout"), needs="cli"),
+    Case("plugin-slow-rule", "plugin", "a rule that never finishes, with --timeout",
+         _cli_with_site(CASES / "plugins" / "site", "--timeout", "10", "targets/mixed/good_net.py"), ERROR,
+         ("GoodNet", "timeout"), needs="cli"),
 ]
 
 
