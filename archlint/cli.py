@@ -1,0 +1,363 @@
+"""The `archlint` command: `check`, `rules`, `explain`.
+
+The CLI only parses arguments and wires the parts together: config (archlint.config), targets
+(archlint.loading), linting (archlint.session, archlint.runner) and report formats (plugins through
+`archlint_report_formats`). Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, config,
+load or plugin errors. No traceback reaches the user unless `--debug` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from archlint import __version__
+from archlint.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
+from archlint.config import parse_input_shapes, resolve
+from archlint.findings import Severity
+from archlint.loading import expand_targets, split_target
+from archlint.meta import DEVICES
+from archlint.plugins import PluginHost
+from archlint.report import Report, TargetError
+from archlint.rule import Rule
+from archlint.session import PluginChoice, PluginImportError, lint_targets, plugin_host
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage; the message is shown as `archlint: error: <message>`."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print usage and exit; one clear line instead
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _extend(values: list[list[str]] | None) -> list[str]:
+    return [item for group in values or [] for item in group]
+
+
+def _shape(value: str) -> tuple[int, ...]:
+    try:
+        return parse_input_shapes(value)[0]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dtype(value: str) -> str:
+    try:
+        parse_dtype(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("-p", "--plugin", action="append", default=[], metavar="MODULE",
+                        help="load a plugin module (importable name); `-p no:NAME` disables an installed plugin")
+    common.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archlint", description="An architecture linter for PyTorch models.")
+    parser.add_argument("--version", action="version", version=f"archlint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
+
+    check = commands.add_parser("check", parents=[common], help="lint models in files, directories or module:attr",
+                                description="Lint the models in each TARGET: a .py file, a directory, "
+                                            "path/file.py:attr or package.module:attr. Linting a .py file "
+                                            "executes it.")
+    check.add_argument("targets", nargs="*", metavar="TARGET")
+    selection = check.add_argument_group("rule selection (codes, code prefixes or rule names; comma lists)")
+    selection.add_argument("--select", type=_comma_list, action="append", metavar="CODES",
+                           help="run only these rules (replaces the config's select)")
+    selection.add_argument("--extend-select", type=_comma_list, action="append", metavar="CODES",
+                           help="run these rules too")
+    selection.add_argument("--ignore", type=_comma_list, action="append", metavar="CODES", help="skip these rules")
+    check.add_argument("--fail-on", choices=[str(s) for s in Severity], metavar="LEVEL",
+                       help="exit 1 for findings at or above this level: info, warning (default) or error")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    inputs = check.add_argument_group("models and inputs")
+    inputs.add_argument("--input-shape", type=_shape, action="append", metavar="SHAPE",
+                        help="example input shape, e.g. 1,3,224,224 (repeat for several inputs)")
+    inputs.add_argument("--dtype", type=_dtype, help="dtype of --input-shape inputs (default: the model's)")
+    inputs.add_argument("--device", choices=DEVICES,
+                        help="build models on the cpu, on meta (no weights), or auto (meta above meta-above params)")
+    inputs.add_argument("--no-probe", action="store_true", help="skip measurements that run the model")
+    inputs.add_argument("--config", type=Path, metavar="FILE", help="config file (default: the nearest "
+                        "archlint.yaml, .archlint.yaml or pyproject.toml with [tool.archlint])")
+    output = check.add_argument_group("output")
+    output.add_argument("--format", default="text", metavar="NAME", help="text (default), json, or a plugin format")
+    output.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    output.add_argument("--show-all", action="store_true", help="also report findings rules hide by default")
+    output.add_argument("--quiet", "-q", action="store_true", help="only findings and errors (text format)")
+    output.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
+    check.set_defaults(handler=run_check)
+
+    rules = commands.add_parser("rules", parents=[common], help="list the installed rules")
+    rules.set_defaults(handler=run_rules)
+
+    explain = commands.add_parser("explain", parents=[common], help="show a rule's documentation and options")
+    explain.add_argument("rule", metavar="CODE|NAME")
+    explain.set_defaults(handler=run_explain)
+    return parser
+
+
+# -- check -----------------------------------------------------------------------------------------------
+
+def overrides_from(args: argparse.Namespace) -> Overrides:
+    return Overrides(
+        select=_extend(args.select) if args.select else None,
+        extend_select=_extend(args.extend_select),
+        ignore=_extend(args.ignore),
+        fail_on=args.fail_on,
+        probe=False if args.no_probe else None,
+        device=args.device,
+        show_all=args.show_all,
+        input_shapes=tuple(args.input_shape or ()),
+        dtype=args.dtype,
+    )
+
+
+def config_path_for(args: argparse.Namespace) -> Path | None:
+    """--config, else the nearest config above the first target, else above the current directory."""
+    if args.config is not None:
+        return args.config
+    if args.targets:
+        where, _ = split_target(args.targets[0])
+        if Path(where).exists():
+            found = find_config(Path(where))
+            if found is not None:
+                return found
+    return find_config(Path.cwd())
+
+
+def targets_from(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """Command-line targets, else the config's `paths` and `models` targets."""
+    if args.targets:
+        return list(args.targets)
+    targets = list(settings.paths)
+    for entry in settings.models:
+        where, attr = split_target(entry.target)
+        if where.endswith(".py") and not os.path.isabs(where):
+            where = os.path.join(entry.base_dir, where)
+        targets.append(f"{where}:{attr}" if attr else where)
+    if not targets:
+        raise UsageError("no targets: give a .py file, a directory, file.py:Name or package.module:Name "
+                         "(or set paths / models in the config)")
+    return targets
+
+
+def plugin_errors(host: PluginHost) -> list[TargetError]:
+    return [TargetError(e.plugin, e.error, "plugin") for e in host.load_errors]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    choice = PluginChoice.parse(args.plugin)
+    host = plugin_host(choice)
+    rules = host.rules()
+    formats = host.report_formats()
+    if args.format not in formats:
+        raise UsageError(f"unknown format {args.format!r} (available: {', '.join(sorted(formats))})")
+    settings = resolve(load_settings(config_path_for(args), rules), overrides_from(args), rules)
+    specs, target_errors = expand_targets(targets_from(args, settings))
+    report = Report(errors=[*plugin_errors(host), *target_errors])
+    report.merge(lint_targets(specs, settings, choice))
+    host.manager.hook.archlint_report_ready(report=report)
+    write_outputs(report, [(args.format, args.output)], formats, quiet=args.quiet, color=not args.no_color)
+    code = report.exit_code(settings.fail_on)
+    return EXIT_CLEAN if args.exit_zero and code == EXIT_FINDINGS else code
+
+
+def write_outputs(report: Report, outputs: Sequence[tuple[str, Path | None]], formats: dict[str, Callable],
+                  quiet: bool = False, color: bool = True) -> None:
+    """Render the report once per (format, destination); None is stdout."""
+    for name, destination in outputs:
+        text = formats[name](report)
+        if name == "text" and quiet:
+            text = quiet_text(text)
+        if destination is None:
+            if name == "text" and color and wants_color(sys.stdout):
+                text = colorize(text)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            try:
+                destination.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {destination}: {exc.strerror or exc}") from None
+
+
+def quiet_text(text: str) -> str:
+    """Only findings and errors: no model headers, notes or summary."""
+    kept = [line for line in text.splitlines() if not line.startswith(("== ", "  note: ", "Found "))]
+    return "\n".join(kept) + ("\n" if kept else "")
+
+
+def wants_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+_COLORS = {"error": "31", "warning": "33", "info": "36"}
+_FINDING_LINE = re.compile(r"^(\S.*?:\d+: |<[^>]*>: )([A-Z]+\d+) \[(error|warning|info)\]")
+
+
+def colorize(text: str) -> str:
+    def paint(code: str, part: str) -> str:
+        return f"\033[{code}m{part}\033[0m"
+
+    lines = []
+    for line in text.splitlines():
+        match = _FINDING_LINE.match(line)
+        if match:
+            where, code, level = match.groups()
+            line = f"{paint('1', where)}{paint('1;' + _COLORS[level], code)} [{paint(_COLORS[level], level)}]" \
+                   f"{line[match.end():]}"
+        elif line.startswith("error: "):
+            line = paint("1;31", "error:") + line[len("error:"):]
+        elif line.startswith("== "):
+            line = paint("1", line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+# -- rules and explain ---------------------------------------------------------------------------------------
+
+def _plugin_label(host: PluginHost, rule: Rule) -> str:
+    plugin_name = host.rule_plugins.get(rule.code, "?")
+    plugin = host.manager.get_plugin(plugin_name)
+    for known, dist in host.manager.list_plugin_distinfo():
+        if known is plugin:
+            return f"{plugin_name} ({dist.metadata['name']} {dist.version})"
+    return plugin_name
+
+
+@dataclass
+class _Table:
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+    def render(self) -> str:
+        widths = [max(len(r[i]) for r in [self.headers, *self.rows]) for i in range(len(self.headers))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                 for row in [self.headers, *self.rows]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines) + "\n"
+
+
+def _report_plugin_errors(host: PluginHost) -> int:
+    for error in plugin_errors(host):
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_ERROR if host.load_errors else EXIT_CLEAN
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    host = plugin_host(PluginChoice.parse(args.plugin))
+    rules = host.rules()
+    rows = []
+    for rule in rules:
+        rows.append((rule.code, rule.name, str(rule.severity), _plugin_label(host, rule), rule.summary))
+        rows.extend((f"  {code}", "", "", "", title) for code, title in rule.codes.items() if code != rule.code)
+    if rows:
+        sys.stdout.write(_Table(("code", "name", "severity", "plugin", "summary"), rows).render())
+    else:
+        print("no rules installed")
+    return _report_plugin_errors(host)
+
+
+def find_rule(key: str, rules: Sequence[Rule]) -> Rule | None:
+    key = key.strip()
+    return next((r for r in rules if key in (r.name, r.code) or key.upper() in r.all_codes()), None)
+
+
+def explain_text(rule: Rule, host: PluginHost) -> str:
+    out = [f"{rule.code} {rule.name} ({rule.severity}) · plugin {_plugin_label(host, rule)}", "",
+           rule.docs().strip(), ""]
+    if rule.options:
+        out.append(f"Options (in [tool.archlint.rules.{rule.name}] or rules: {{{rule.name}: ...}}):")
+        for option in rule.options:
+            out.append(f"  {option.name.replace('_', '-')} = {option.default!r}")
+            out.extend(textwrap.wrap(option.help, 96, initial_indent="      ", subsequent_indent="      "))
+    else:
+        out.append("Options: none")
+    out.append("")
+    out.append("Codes:")
+    out.extend(f"  {code}  {title}" for code, title in rule.all_codes().items())
+    return "\n".join(out) + "\n"
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    host = plugin_host(PluginChoice.parse(args.plugin))
+    rules = host.rules()
+    rule = find_rule(args.rule, rules)
+    if rule is None:
+        known = ", ".join(f"{r.code} {r.name}" for r in rules) or "none installed"
+        raise UsageError(f"no rule {args.rule!r} (installed rules: {known})")
+    sys.stdout.write(explain_text(rule, host))
+    return EXIT_CLEAN
+
+
+# -- entry point -------------------------------------------------------------------------------------------------
+
+def _error(message: str) -> None:
+    print(f"archlint: error: {message}", file=sys.stderr)
+
+
+COMMANDS = ("check", "rules", "explain")
+
+
+def _implicit_check(argv: list[str]) -> list[str]:
+    """`archlint TARGET...` means `archlint check TARGET...`."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        return ["check", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the archlint command; returns the exit code (also for `python -m archlint`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(_implicit_check(argv))
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_ERROR
+        return args.handler(args)
+    except SystemExit as exc:   # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_CLEAN if exc.code is None else EXIT_ERROR
+    except (UsageError, ConfigError, PluginImportError) as exc:
+        if debug:
+            raise
+        _error(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _error(f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)")
+        return EXIT_ERROR
+
+
+__all__ = ["main", "build_parser", "run_check", "lint_targets", "write_outputs", "UsageError"]
