@@ -38,6 +38,7 @@ class PluginLoadError:
 class PluginHost:
     manager: pluggy.PluginManager
     load_errors: list[PluginLoadError] = field(default_factory=list)
+    rule_plugins: dict[str, str] = field(default_factory=dict)   # rule code -> name of the plugin providing it
     rule_plugins: dict[str, str] = field(default_factory=dict)   # rule code -> plugin that provided it
 
     def rules(self) -> list[Rule]:
@@ -62,6 +63,7 @@ class PluginHost:
                     continue
                 self.rule_plugins[rule.code] = impl.plugin_name
                 found.append(rule)
+                self.rule_plugins[rule.code] = impl.plugin_name
         return sorted(found, key=lambda r: r.code)
 
     def report_formats(self) -> dict[str, Any]:

@@ -151,7 +151,7 @@ def cli_outcome(args: list[str], cwd: Path = CASES) -> Outcome:
     outcome.exit_code = code
     outcome.stdout, outcome.stderr = out["stdout"], out["stderr"]
     outcome.shown = [line for line in (outcome.stderr + outcome.stdout).splitlines()
-                     if line.startswith(("error", "note", "warning", "archlint:")) or "AL000" in line]
+                     if line.startswith(("error", "note", "warning", "archlint:", "== ")) or "AL000" in line]
     return outcome
 
 
@@ -195,7 +195,7 @@ def _check(relative: str, cls: str, inputs: Callable[[], Any] | None = None, ins
 
 
 def _cli(*args: str) -> Callable[[], Outcome]:
-    return lambda: cli_outcome(list(args))
+    return lambda: cli_outcome(["check", *args])
 
 
 ERROR = frozenset({2})
@@ -371,7 +371,7 @@ def _cli_with_site(site: Path, *args: str) -> Callable[[], Outcome]:
     def run() -> Outcome:
         sys.path.insert(0, str(site))
         try:
-            return cli_outcome(list(args))
+            return cli_outcome(["check", *args])
         finally:
             sys.path.remove(str(site))
     return run
