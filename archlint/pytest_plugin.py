@@ -19,10 +19,15 @@ findings at or above the fail level, listed the way `archlint check` prints them
 """
 from __future__ import annotations
 
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from archlint.findings import Severity
 from archlint.report import Report
 
 MARKER = "archlint"
@@ -62,3 +67,168 @@ def archlint() -> Iterator[ArchlintChecker]:
 
     with recording_sites():
         yield ArchlintChecker()
+
+
+# -- pytest --archlint: one item per configured model ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelTarget:
+    """One model to lint as a test item: its loader spec (file or module + attribute) and shown name."""
+
+    target: str
+    attr: str
+    name: str
+
+
+class ArchlintFindings(Exception):
+    """An item's model has findings at or above the fail level (or could not be linted)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class ArchlintItem(pytest.Item):
+    def __init__(self, *, model_target: ModelTarget | None = None, problem: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.model_target = model_target
+        self.problem = problem      # set when the item stands for a config or import error
+        self.add_marker(MARKER)
+
+    def runtest(self) -> None:
+        if self.problem is not None:
+            raise ArchlintFindings([f"error: {self.problem}"])
+        from archlint.loading import ModelSpec
+        from archlint.session import LintJob, lint_job
+
+        session = archlint_session(self.config)
+        assert self.model_target is not None
+        spec = ModelSpec(self.model_target.target, self.model_target.attr)
+        report = lint_job(LintJob(spec, session.settings))
+        lines = failure_lines(report, session.settings.fail_on)
+        if lines:
+            raise ArchlintFindings(lines)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ArchlintFindings):
+            return "\n".join(excinfo.value.lines)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        shown = "config"
+        if self.model_target is not None:
+            target = self.model_target.target
+            shown = os.path.relpath(target, self.config.rootpath) if os.path.isabs(target) else target
+        return self.path, None, f"archlint: {self.name} ({shown})"
+
+
+def failure_lines(report: Report, fail_on: Severity) -> list[str]:
+    """Errors and the findings at or above `fail_on`, printed as `archlint check` prints them."""
+    from archlint.formats import finding_lines
+
+    lines = [f"error: {e}" for e in report.errors]
+    failing = report.failing(fail_on)
+    for finding in failing:
+        lines.extend(finding_lines(finding))
+    if failing:
+        lines.append(f"{len(failing)} finding(s) at or above {fail_on}; accept one with "
+                     "`# archlint: ignore[CODE]` on its line, or `ignore` in [tool.archlint]")
+    return lines
+
+
+@dataclass
+class ArchlintSession:
+    settings: Any               # archlint.config.Settings
+    config_path: Path | None
+    targets: list[ModelTarget]
+    problems: list[tuple[str, str]]   # (item name, one-line error)
+
+
+_SESSION_KEY = pytest.StashKey[ArchlintSession]()
+
+
+def archlint_session(config: pytest.Config) -> ArchlintSession:
+    """Config and model list, resolved once per process (each xdist worker resolves the same list)."""
+    if _SESSION_KEY not in config.stash:
+        config.stash[_SESSION_KEY] = _resolve_session(config)
+    return config.stash[_SESSION_KEY]
+
+
+def _resolve_session(config: pytest.Config) -> ArchlintSession:
+    from archlint.cli import UsageError, targets_from
+    from archlint.config import ConfigError, Overrides, Settings, find_config, load_settings, resolve
+    from archlint.loading import expand_targets
+    from archlint.session import plugin_host, PluginChoice
+
+    config_path = find_config(config.rootpath)
+    try:
+        rules = plugin_host(PluginChoice()).rules()
+        settings = resolve(load_settings(config_path, rules),
+                           Overrides(fail_on=config.getoption("archlint_fail_on")), rules)
+        specs, errors = expand_targets(targets_from(argparse.Namespace(targets=[]), settings))
+    except (ConfigError, UsageError) as exc:
+        return ArchlintSession(Settings(), config_path, [], [("config", str(exc))])
+    problems = [(e.target, e.message) for e in errors]
+    targets: list[ModelTarget] = []
+    for spec in specs:
+        found, problem = _models_of(spec, settings)
+        targets.extend(found)
+        if problem:
+            problems.append((str(spec), problem))
+    return ArchlintSession(settings, config_path, _unique_names(targets), problems)
+
+
+def _models_of(spec: Any, settings: Any) -> tuple[list[ModelTarget], str | None]:
+    """The models a spec stands for, found without building them (the file is imported once)."""
+    from archlint.loading import LoadError, discover, entry_for, imported, required_parameters
+
+    if spec.attr:
+        entry = entry_for(settings.models, None if spec.is_module else spec.target, spec.target, spec.attr)
+        return [ModelTarget(spec.target, spec.attr, entry.name if entry and entry.name else spec.attr)], None
+    try:
+        with imported(spec) as module:
+            source = Path(spec.target).read_text(encoding="utf-8")
+            candidates = [c for c in discover(module, source) if c.attr not in spec.exclude]
+    except (LoadError, OSError, SyntaxError) as exc:
+        return [], str(exc)
+    found = []
+    for candidate in candidates:
+        entry = entry_for(settings.models, spec.target, spec.target, candidate.attr)
+        given = dict(entry.kwargs) if entry else {}
+        if candidate.kind != "instance" and any(p not in given for p in required_parameters(candidate.obj)):
+            continue   # needs constructor arguments: `archlint check` notes it; not a model to test
+        found.append(ModelTarget(spec.target, candidate.attr, entry.name if entry and entry.name else candidate.attr))
+    if not found and not spec.from_directory:
+        return [], "no model found that can be built without arguments"
+    return found, None
+
+
+def _unique_names(targets: list[ModelTarget]) -> list[ModelTarget]:
+    """Two models with one name (two files) get the file in the name, so node ids stay unique."""
+    counts: dict[str, int] = {}
+    for t in targets:
+        counts[t.name] = counts.get(t.name, 0) + 1
+    return [t if counts[t.name] == 1 else
+            ModelTarget(t.target, t.attr, f"{t.name}[{os.path.relpath(t.target)}]") for t in targets]
+
+
+class ArchlintConfigFile(pytest.File):
+    """The project's archlint config as a collector: its items are the configured models."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        session = archlint_session(self.config)
+        for name, problem in session.problems:
+            yield ArchlintItem.from_parent(self, name=f"error:{name}", problem=problem)
+        for target in session.targets:
+            yield ArchlintItem.from_parent(self, name=target.name, model_target=target)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Add the model items before -k / -m deselection (which runs in later implementations of this hook)."""
+    if not config.getoption("archlint"):
+        return
+    resolved = archlint_session(config)
+    path = resolved.config_path or config.rootpath / "pyproject.toml"
+    collector = ArchlintConfigFile.from_parent(session, path=path)
+    items[:0] = list(collector.collect())

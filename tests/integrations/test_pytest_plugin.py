@@ -74,3 +74,97 @@ def test_fixture_mode(pytester: pytest.Pytester):
                      rf"\| fix: use a 3x3 kernel \| effect: params: {3 * 8 * 49 + 8:,} -> {3 * 8 * 9 + 8:,}", output)
     assert f"effect: params: {8 * 16 * 25 + 16:,} -> {8 * 16 * 9 + 16:,}" in output
     assert "pass ignore=['AL990'] to assert_clean" in output
+
+
+# -- pytest --archlint -------------------------------------------------------------------------------------
+
+CLEAN_MODEL = """\
+import torch
+from torch import nn
+
+
+class CleanNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.body(x), 1), 1))
+"""
+
+HELPERS_ONLY = """\
+from torch import nn
+
+
+def conv3x3(cin: int, cout: int):
+    return nn.Conv2d(cin, cout, 3, padding=1)
+"""
+
+PYPROJECT = """\
+[tool.archlint]
+select = ["AL990"]
+paths = ["models"]
+"""
+
+PLUGIN_MODULE = SUPPORT + """
+
+@hookimpl
+def archlint_rules():
+    return [KernelCensus()]
+"""
+
+
+def install_census_plugin(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party rule plugin the ordinary way: a distribution with an `archlint` entry point."""
+    site = pytester.mkdir("site")
+    (site / "census_rules.py").write_text(PLUGIN_MODULE)
+    dist = site / "archlint_census-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: archlint-census\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[archlint]\nkernel-census = census_rules\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+
+@pytest.fixture
+def collection_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    install_census_plugin(pytester, monkeypatch)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    models = pytester.mkdir("models")
+    (models / "tiny.py").write_text(USER_MODEL)
+    (models / "clean.py").write_text(CLEAN_MODEL)
+    (models / "helpers.py").write_text(HELPERS_ONLY)
+    pytester.makepyfile(test_unit="def test_unit():\n    assert 1 + 1 == 2\n")
+    return pytester
+
+
+def test_collection_mode(collection_project: pytest.Pytester):
+    result = collection_project.runpytest_subprocess("--archlint", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    output = result.stdout.str()
+    assert "pyproject.toml::TinyNet FAILED" in output and "pyproject.toml::CleanNet PASSED" in output
+    assert "helpers" not in output.split("short test summary")[0].split("collected")[1].split("\n")[0]
+    stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
+    # the failure is the findings, as `archlint check` prints them: no traceback
+    assert re.search(rf"models/tiny\.py:{stem_line}: AL990 \[warning\] 7x7 convolution 3->8 \(stem\)", output)
+    assert f"effect: params: {3 * 8 * 49 + 8:,} -> {3 * 8 * 9 + 8:,}" in output
+    assert "2 finding(s) at or above warning" in output
+    assert "Traceback" not in output and "def runtest" not in output
+
+
+def test_collection_mode_with_xdist_and_marker(collection_project: pytest.Pytester):
+    result = collection_project.runpytest_subprocess("--archlint", "-n", "2", "-m", "archlint", "-p", "no:cacheprovider")
+    # xdist deselects in the workers: the unit test is gone, the two model items ran on 2 workers
+    result.assert_outcomes(passed=1, failed=1)
+    assert "2 workers [2 items]" in result.stdout.str()
+
+
+def test_collection_mode_keyword_and_fail_level(collection_project: pytest.Pytester):
+    result = collection_project.runpytest_subprocess("--archlint", "-k", "TinyNet", "--archlint-fail-on", "error",
+                                                     "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=2)   # only warnings: clean at fail level error
+
+
+def test_without_the_option_no_items_are_added(collection_project: pytest.Pytester):
+    result = collection_project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
