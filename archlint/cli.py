@@ -62,6 +62,22 @@ def _dtype(value: str) -> str:
     return value
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("-p", "--plugin", action="append", default=[], metavar="MODULE",
@@ -99,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--no-probe", action="store_true", help="skip measurements that run the model")
     inputs.add_argument("--config", type=Path, metavar="FILE", help="config file (default: the nearest "
                         "archlint.yaml, .archlint.yaml or pyproject.toml with [tool.archlint])")
+    inputs.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
+                        help="lint targets in N worker processes (same report as -j 1)")
+    inputs.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                        help="give up on a target after this many seconds (it is reported as an error)")
     output = check.add_argument_group("output")
     output.add_argument("--format", default="text", metavar="NAME", help="text (default), json, or a plugin format")
     output.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
@@ -162,20 +182,21 @@ def targets_from(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 
 def plugin_errors(host: PluginHost) -> list[TargetError]:
-    return [TargetError(e.plugin, e.error, "plugin") for e in host.load_errors]
+    unique = {(e.plugin, e.error): None for e in host.load_errors}   # rules() may be asked more than once
+    return [TargetError(plugin, error, "plugin") for plugin, error in unique]
 
 
 def run_check(args: argparse.Namespace) -> int:
     choice = PluginChoice.parse(args.plugin)
-    host = plugin_host(choice)
+    host = plugin_host(choice, fresh=True)
     rules = host.rules()
     formats = host.report_formats()
     if args.format not in formats:
         raise UsageError(f"unknown format {args.format!r} (available: {', '.join(sorted(formats))})")
     settings = resolve(load_settings(config_path_for(args), rules), overrides_from(args), rules)
     specs, target_errors = expand_targets(targets_from(args, settings))
-    report = Report(errors=[*plugin_errors(host), *target_errors])
-    report.merge(lint_targets(specs, settings, choice))
+    linted = lint_targets(specs, settings, choice, jobs=args.jobs, timeout=args.timeout)
+    report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors])
     host.manager.hook.archlint_report_ready(report=report)
     write_outputs(report, [(args.format, args.output)], formats, quiet=args.quiet, color=not args.no_color)
     code = report.exit_code(settings.fail_on)
@@ -270,7 +291,7 @@ def _report_plugin_errors(host: PluginHost) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
-    host = plugin_host(PluginChoice.parse(args.plugin))
+    host = plugin_host(PluginChoice.parse(args.plugin), fresh=True)
     rules = host.rules()
     rows = []
     for rule in rules:
@@ -305,7 +326,7 @@ def explain_text(rule: Rule, host: PluginHost) -> str:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    host = plugin_host(PluginChoice.parse(args.plugin))
+    host = plugin_host(PluginChoice.parse(args.plugin), fresh=True)
     rules = host.rules()
     rule = find_rule(args.rule, rules)
     if rule is None:

@@ -590,22 +590,23 @@ def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterat
 def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> Iterator[LoadedModel | TargetError]:
     source = Path(spec.target).read_text(encoding="utf-8") if not spec.is_module else inspect.getsource(module)
     candidates = [c for c in discover(module, source) if c.attr not in spec.exclude]
-    skipped: list[str] = []
-    loaded_any = False
+    buildable, skipped = [], []
     for candidate in candidates:
         entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
         given = dict(entry.kwargs) if entry else {}
         if candidate.kind != "instance" and any(p not in given for p in required_parameters(candidate.obj)):
             skipped.append(_skip_note(candidate, spec))
-            continue
+        else:
+            buildable.append(candidate)
+    loaded_any = False
+    for candidate in buildable:
         try:
             loaded = _load_candidate(candidate, spec, module, options)
         except LoadError as exc:
             yield TargetError(f"{spec.target}:{candidate.attr}", str(exc), "load")
             continue
         if not loaded_any:
-            loaded.notes.extend(skipped)
-            skipped = []
+            loaded.notes.extend(skipped)   # said once per file, on its first model
         loaded_any = True
         yield loaded
     # In a directory scan, a file of building blocks (or helpers) is not an error.

@@ -63,9 +63,12 @@ def import_plugin_modules(names: Sequence[str]) -> tuple[Any, ...]:
 _hosts: dict[PluginChoice, PluginHost] = {}
 
 
-def plugin_host(choice: PluginChoice) -> PluginHost:
-    """One plugin host per process and choice (a worker builds its own the first time)."""
-    if choice not in _hosts:
+def plugin_host(choice: PluginChoice, fresh: bool = False) -> PluginHost:
+    """One plugin host per process and choice (a worker builds its own the first time).
+
+    `fresh` builds a new one (a new command-line run in the same process, e.g. in tests).
+    """
+    if fresh or choice not in _hosts:
         _hosts[choice] = build_plugin_host(extra_plugins=import_plugin_modules(choice.modules),
                                            disabled=choice.disabled)
     return _hosts[choice]

@@ -1,0 +1,283 @@
+"""Targets to models: discovery in files, explicit attributes, example inputs, clean imports, one-line errors."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from archlint.config import ModelEntry
+from archlint.construction import construction_site
+from archlint.loading import LoadedModel, LoadOptions, ModelSpec, expand_targets, load_spec, split_target
+from archlint.report import TargetError
+
+MODELS = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+
+
+class Net(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        self.block = Block(width)
+        self.head = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+
+class Wide(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def build_small() -> nn.Module:
+    return nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+
+
+def helper(x):
+    raise AssertionError("a helper must never be called by discovery")
+
+
+def make_loader() -> list:
+    raise AssertionError("annotated to return a list: not a model factory")
+
+
+instance = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+"""
+
+
+def models_of(items: list) -> dict[str, LoadedModel]:
+    return {m.name: m for m in items if isinstance(m, LoadedModel)}
+
+
+def errors_of(items: list) -> list[TargetError]:
+    return [e for e in items if isinstance(e, TargetError)]
+
+
+def test_discovers_top_level_instances_classes_and_factories_only(write):
+    path = write("models.py", MODELS)
+    items = load_spec(ModelSpec(str(path)))
+    models = models_of(items)
+    # Block is a part of Net; Wide needs an argument; helper/make_loader are not model factories.
+    assert list(models) == ["Net", "build_small", "instance"]
+    assert errors_of(items) == []
+    assert any("skipped class Wide: needs arguments (width)" in n for n in models["Net"].notes)
+    assert models["Net"].target == f"{path}:Net" and models["Net"].file == str(path)
+    # inputs inferred from the first layer, and said so
+    assert [tuple(x.shape) for x in models["Net"].example_inputs] == [(2, 8)]
+    assert any("inferred from first layer Linear" in n for n in models["Net"].notes)
+    assert [tuple(x.shape) for x in models["instance"].example_inputs] == [(2, 3, 224, 224)]
+
+
+def test_construction_sites_point_at_the_users_lines(write):
+    path = write("models.py", MODELS)
+    net = models_of(load_spec(ModelSpec(str(path), "Net")))["Net"].model
+    site = construction_site(net.head)
+    expected = 1 + next(i for i, line in enumerate(path.read_text().splitlines()) if "self.head = nn.Linear" in line)
+    assert (site.file, site.line) == (str(path), expected)
+
+
+def test_explicit_attributes_instance_class_factory(write):
+    path = write("models.py", MODELS)
+    for attr, kind in (("instance", torch.nn.Sequential), ("Net", torch.nn.Module), ("build_small", torch.nn.Sequential)):
+        items = load_spec(ModelSpec(str(path), attr))
+        assert len(items) == 1 and isinstance(items[0].model, kind), items
+    # an explicit part is built when asked for, even though discovery skips it
+    errors = errors_of(load_spec(ModelSpec(str(path), "Wide")))
+    assert len(errors) == 1 and "needs arguments (width)" in errors[0].message and errors[0].target.endswith(":Wide")
+    errors = errors_of(load_spec(ModelSpec(str(path), "helper")))
+    assert "helper() needs arguments (x)" in errors[0].message
+    errors = errors_of(load_spec(ModelSpec(str(path), "nothing_here")))
+    assert "has no attribute 'nothing_here'" in errors[0].message
+
+
+def test_config_kwargs_build_a_class_that_needs_arguments(write):
+    path = write("models.py", MODELS)
+    entry = ModelEntry(target="models.py:Wide", kwargs=(("width", 6),), name="wide6", base_dir=str(path.parent))
+    items = load_spec(ModelSpec(str(path)), LoadOptions(entries=(entry,)))
+    models = models_of(items)
+    assert models["wide6"].model.fc.in_features == 6
+    assert not any("skipped class Wide" in n for m in models.values() for n in m.notes)
+
+
+def test_module_attr_target_and_clean_sys_modules_and_path(write, monkeypatch, tmp_path):
+    write("mypkg/__init__.py", "")
+    write("mypkg/layers.py", """
+        from torch import nn
+        def head(width):
+            return nn.Linear(width, 2)
+    """)
+    write("mypkg/nets.py", """
+        from torch import nn
+        from .layers import head
+        def create_net() -> nn.Module:
+            return nn.Sequential(nn.Linear(4, 4), head(4))
+    """)
+    monkeypatch.chdir(tmp_path)
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    items = load_spec(ModelSpec("mypkg.nets", "create_net"))
+    assert isinstance(items[0], LoadedModel) and items[0].model[1].out_features == 2
+    # the package file with a relative import, as a file target
+    items = load_spec(ModelSpec(str(tmp_path / "mypkg" / "nets.py")))
+    assert [m.name for m in items] == ["create_net"]
+    assert sys.path == path_before
+    assert not {m for m in set(sys.modules) - modules_before if m.startswith(("mypkg", "archlint_target"))}
+
+
+def test_file_is_imported_exactly_once_and_leaves_nothing_behind(write, tmp_path):
+    log = tmp_path / "imports.log"
+    write("sibling_helpers.py", "WIDTH = 4\n")
+    path = write("counted.py", f"""
+        from torch import nn
+        import sibling_helpers
+        with open({str(log)!r}, "a") as f:
+            f.write("imported\\n")
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(sibling_helpers.WIDTH, 2)
+            def forward(self, x):
+                return self.fc(x)
+        def build_b() -> nn.Module:
+            return nn.Linear(3, 1)
+    """)
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    items = load_spec(ModelSpec(str(path)))
+    assert [m.name for m in items] == ["A", "build_b"]
+    assert log.read_text() == "imported\n"
+    assert sys.path == path_before
+    assert "sibling_helpers" not in sys.modules
+    assert not [m for m in set(sys.modules) - modules_before if "counted" in m]
+
+
+def test_example_inputs_precedence(write):
+    path = write("inputs.py", """
+        import torch
+        from torch import nn
+
+        class OwnInputs(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(7, 2)
+            def forward(self, x):
+                return self.fc(x)
+            @staticmethod
+            def example_inputs():
+                return torch.zeros(5, 7)
+
+        class FileInputs(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(7, 2)
+            def forward(self, x):
+                return self.fc(x)
+
+        def example_inputs():
+            return (torch.ones(3, 7),)
+    """)
+    shapes = lambda items: {m.name: [tuple(x.shape) for x in m.example_inputs] for m in models_of(items).values()}
+    assert shapes(load_spec(ModelSpec(str(path)))) == {"OwnInputs": [(5, 7)], "FileInputs": [(3, 7)]}
+    entry = ModelEntry(target="inputs.py:FileInputs", input_shapes=((4, 7),), base_dir=str(path.parent))
+    assert shapes(load_spec(ModelSpec(str(path)), LoadOptions(entries=(entry,))))["FileInputs"] == [(4, 7)]
+    cli = LoadOptions(input_shapes=((6, 7),), entries=(entry,))
+    assert shapes(load_spec(ModelSpec(str(path)), cli)) == {"OwnInputs": [(6, 7)], "FileInputs": [(6, 7)]}
+    half = models_of(load_spec(ModelSpec(str(path), "FileInputs"), LoadOptions(input_shapes=((1, 7),),
+                                                                            dtype="float16")))
+    assert half["FileInputs"].example_inputs[0].dtype == torch.float16
+
+
+def test_embedding_input_shape_gives_integer_tokens(write):
+    path = write("lm.py", """
+        from torch import nn
+        class LM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(50, 8)
+                self.out = nn.Linear(8, 50)
+            def forward(self, tokens):
+                return self.out(self.embed(tokens))
+    """)
+    model = models_of(load_spec(ModelSpec(str(path)), LoadOptions(input_shapes=((2, 9),))))["LM"]
+    tokens = model.example_inputs[0]
+    assert tokens.dtype == torch.int64 and tuple(tokens.shape) == (2, 9) and 0 <= int(tokens.min()) <= int(tokens.max()) < 100
+
+
+@pytest.mark.parametrize("source, words", [
+    ("from torch import nn\nclass Net(nn.Module:\n    pass\n", ["SyntaxError", "bad.py:2"]),
+    ("import not_installed_pkg_xyz\n", ["cannot import", "ModuleNotFoundError", "not_installed_pkg_xyz", "bad.py:1"]),
+    ("X = {}['missing']\n", ["importing the file raised KeyError", "'missing'", "bad.py:1"]),
+    ("import sys\nsys.exit(3)\n", ["sys.exit(3)"]),
+    ("def normalise(x):\n    return x\n", ["no model found"]),
+    ("from torch import nn\nclass NeedsArgs(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n",
+     ["no model could be built", "NeedsArgs", "width"]),
+    ("from torch import nn\nclass Boom(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+     "        raise ValueError('bad width')\n", ["constructor raised ValueError: bad width", "bad.py:5"]),
+    ("from torch import nn\ndef build_model():\n    return 42\n", ["build_model() returned int, not an nn.Module"]),
+])
+def test_every_failure_is_one_line_naming_file_and_cause(write, source, words):
+    path = write("bad.py", source)
+    path_before = list(sys.path)
+    items = load_spec(ModelSpec(str(path)))
+    errors = errors_of(items)
+    assert len(errors) == 1 and not models_of(items), items
+    line = str(errors[0])
+    assert "\n" not in line and str(path) in line, line
+    for word in words:
+        assert word in line, line
+    assert sys.path == path_before
+
+
+def test_expand_targets_walks_directories_and_skips_hidden_and_venvs(write, tmp_path):
+    for name in ("a.py", "sub/b.py", ".hidden/c.py", "__pycache__/d.py", "venv/e.py", "env2/lib/f.py",
+                 "setup.py", "notes.txt"):
+        write(name, "")
+    (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
+    specs, errors = expand_targets([str(tmp_path)])
+    assert [Path(s.target).relative_to(tmp_path).as_posix() for s in specs] == ["a.py", "sub/b.py"]
+    assert all(s.from_directory for s in specs) and errors == []
+    specs, errors = expand_targets([str(tmp_path / "missing.py"), "no_such_thing", "pkg.mod:Net",
+                                    f"{tmp_path / 'a.py'}:Net", str(tmp_path / "a.py")])
+    assert [str(s) for s in specs] == ["pkg.mod:Net", f"{tmp_path / 'a.py'}:Net", str(tmp_path / "a.py")]
+    assert specs[2].exclude == ("Net",)   # the whole-file scan leaves Net to its own target
+    assert [e.target for e in errors] == [str(tmp_path / "missing.py"), "no_such_thing"]
+    assert "no such file" in errors[0].message
+
+
+def test_split_target():
+    assert split_target("models/net.py:Net") == ("models/net.py", "Net")
+    assert split_target("pkg.mod:Outer.inner") == ("pkg.mod", "Outer.inner")
+    assert split_target("models/net.py") == ("models/net.py", None)
+    assert split_target("C:\\models\\net.py") == ("C:\\models\\net.py", None)
+
+
+def test_directory_scan_ignores_files_without_models(write, tmp_path):
+    write("models/blocks.py", """
+        from torch import nn
+        class ConvBN(nn.Module):
+            def __init__(self, c_in, c_out):
+                super().__init__()
+                self.conv = nn.Conv2d(c_in, c_out, 3)
+    """)
+    write("models/utils.py", "def seed(): pass\n")
+    write("models/net.py", """
+        from torch import nn
+        net = nn.Sequential(nn.Linear(3, 2))
+    """)
+    specs, _ = expand_targets([str(tmp_path / "models")])
+    results = [item for spec in specs for item in load_spec(spec)]
+    assert [m.name for m in results] == ["net"]
