@@ -1,0 +1,212 @@
+"""flatten-fc-head (AL301).
+
+Every number in a finding is recomputed here from the real layers: parameters as p.numel() sums over
+the modules, MACs with torch's FlopCounterMode on the head's own Linear layers, and the pooled head
+by building the suggested nn.Linear.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import archlint
+from archlint.context import CheckContext
+from archlint.findings import Finding, Metric
+from archlint.rules.flatten_fc_head import FlattenFcHead
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import flatten_fc_head_bad  # noqa: E402
+import flatten_fc_head_fixed  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import zoo_input  # noqa: E402
+
+
+def numel(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def measured_macs(module: nn.Module, x: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(x)
+    return counter.get_total_flops() // 2
+
+
+def metric(finding: Finding, name: str) -> Metric:
+    return next(m for m in finding.effect if m.name == name)
+
+
+def lint(model: nn.Module, x: torch.Tensor, **options: Any) -> list[Finding]:
+    report = archlint.check(model, x, select=["AL301"], probe=False,
+                            rule_options={"flatten-fc-head": options} if options else {})
+    assert not [e for e in report.errors if e.kind != "plugin"], report.errors
+    return report.by_rule("AL301")
+
+
+def lint_traced(traced: Callable, zoo: Callable, name: str) -> list[Finding]:
+    _, graph = traced(name)
+    ctx = CheckContext(name, zoo(name), graph, (zoo_input(name),), FlattenFcHead.default_options())
+    return list(FlattenFcHead().check(ctx))
+
+
+# -- the project's examples -------------------------------------------------------------------------
+
+def test_bad_example_is_flagged_with_measured_numbers() -> None:
+    model = flatten_fc_head_bad.build().eval()
+    x, = flatten_fc_head_bad.example_inputs()
+    findings = lint(model, x)
+    assert len(findings) == 1
+    finding = findings[0]
+    assert finding.module == "classifier.0"
+    head = numel(model.classifier)
+    total = numel(model)
+    gap = nn.Linear(64, 10)
+    assert metric(finding, "head params").before == head == 4096 * 256 + 256 + 256 * 10 + 10
+    assert metric(finding, "head params").after == numel(gap)
+    assert metric(finding, "model params").before == total
+    assert metric(finding, "model params").after == total - head + numel(gap)
+    share = metric(finding, "head share of model params")
+    assert share.before == round(head / total, 4)
+    assert share.after == round(numel(gap) / (total - head + numel(gap)), 4)
+    assert metric(finding, "head MACs").before == measured_macs(model.classifier, torch.randn(1, 4096))
+    assert metric(finding, "head MACs").after == measured_macs(gap, torch.randn(1, 64))
+    all_macs = measured_macs(model, x[:1])
+    assert metric(finding, "head share of model MACs (conv + linear)").before == \
+        round(measured_macs(model.classifier, torch.randn(1, 4096)) / all_macs, 4)
+    assert "nn.Linear(64, 10)" in finding.fix.snippet and "nn.AdaptiveAvgPool2d(1)" in finding.fix.snippet
+    assert f"{head:,} params" in finding.message and "64×8×8" in finding.message
+
+
+def test_the_suggested_head_runs_on_the_model_and_gives_the_same_output_size() -> None:
+    model = flatten_fc_head_bad.build().eval()
+    x, = flatten_fc_head_bad.example_inputs()
+    snippet = lint(model, x)[0].fix.snippet
+    namespace: dict[str, Any] = {"nn": nn}
+    exec(snippet, namespace)
+    out = namespace["head"](model.features(x))
+    assert out.shape == model(x).shape
+    assert numel(namespace["head"]) == metric(lint(model, x)[0], "head params").after
+
+
+def test_fixed_example_is_clean() -> None:
+    x, = flatten_fc_head_fixed.example_inputs()
+    assert lint(flatten_fc_head_fixed.build().eval(), x) == []
+
+
+# -- how the flatten is written ------------------------------------------------------------------------
+
+FLATTENS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "nn.Flatten": nn.Flatten(),
+    "torch.flatten": lambda x: torch.flatten(x, 1),
+    "view(size(0), -1)": lambda x: x.view(x.size(0), -1),
+    "reshape(n, -1)": lambda x: x.reshape(x.shape[0], -1),
+}
+GLOBAL_POOLS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "mean": lambda x: x.mean((2, 3)),
+    "mean keepdim": lambda x: torch.flatten(x.mean((2, 3), keepdim=True), 1),
+    "F.adaptive_avg_pool2d": lambda x: torch.flatten(F.adaptive_avg_pool2d(x, 1), 1),
+    "nn.AdaptiveAvgPool2d(1)": nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+    "nn.AdaptiveAvgPool2d((1, 1))": nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten()),
+}
+
+
+class Net(nn.Module):
+    """conv 3→16 on 12×12, then `to_vector`, then Dropout → Linear(in, 32) → ReLU → Linear(32, 5)."""
+
+    def __init__(self, to_vector: Callable[[torch.Tensor], torch.Tensor], in_features: int):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.to_vector = to_vector if isinstance(to_vector, nn.Module) else None
+        self.fn = None if isinstance(to_vector, nn.Module) else to_vector
+        self.drop = nn.Dropout(0.2)
+        self.fc1 = nn.Linear(in_features, 32)
+        self.fc2 = nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv(x))
+        x = self.to_vector(x) if self.to_vector is not None else self.fn(x)
+        return self.fc2(torch.relu(self.fc1(self.drop(x))))
+
+
+X = torch.randn(2, 3, 12, 12)
+
+
+@pytest.mark.parametrize("how", list(FLATTENS))
+def test_every_way_of_flattening_a_map_is_found(how: str) -> None:
+    model = Net(FLATTENS[how], 16 * 12 * 12).eval()
+    findings = lint(model, X)
+    assert [f.module for f in findings] == ["fc1"]
+    assert metric(findings[0], "head params").before == numel(model.fc1) + numel(model.fc2)
+    assert metric(findings[0], "head params").after == numel(nn.Linear(16, 5))
+
+
+@pytest.mark.parametrize("how", list(GLOBAL_POOLS))
+def test_global_pooling_is_recognised_as_fine(how: str) -> None:
+    assert lint(Net(GLOBAL_POOLS[how], 16).eval(), X) == []
+
+
+def test_a_small_head_is_below_the_share_and_the_count_thresholds() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 256, 3, padding=1), nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1),
+                          nn.MaxPool2d(6), nn.Flatten(), nn.Linear(256 * 4, 10)).eval()
+    head = numel(model[5])
+    assert head / numel(model) < 0.5   # 10,250 of 600k: the conv body dominates
+    assert lint(model, torch.randn(1, 3, 12, 12)) == []
+    # the absolute option flags it whatever the share
+    flagged = lint(model, torch.randn(1, 3, 12, 12), max_head_params=head - 1)
+    assert len(flagged) == 1 and metric(flagged[0], "head params").before == head
+    # and a share threshold above the head's share keeps the bad example quiet
+    x, = flatten_fc_head_bad.example_inputs()
+    assert lint(flatten_fc_head_bad.build().eval(), x, max_head_share=0.99) == []
+
+
+def test_a_token_sequence_is_not_a_spatial_map() -> None:
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Linear(8, 16)
+            self.fc = nn.Linear(16 * 10, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(self.embed(x).flatten(1))
+
+    assert lint(Tokens().eval(), torch.randn(2, 10, 8)) == []
+
+
+# -- torchvision ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, channels, side", [("vgg16", 512, 7), ("alexnet", 256, 6)])
+def test_vgg16_and_alexnet_heads_are_flagged(zoo: Callable, traced: Callable, name: str, channels: int,
+                                             side: int) -> None:
+    model = zoo(name)
+    findings = lint_traced(traced, zoo, name)
+    assert len(findings) == 1
+    finding = findings[0]
+    linears = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    head = numel(model.classifier)
+    total = numel(model)
+    gap = nn.Linear(channels, 1000)
+    assert linears[0].in_features == channels * side * side
+    assert metric(finding, "head params").before == head
+    assert metric(finding, "head params").after == numel(gap)
+    assert metric(finding, "head share of model params").before == round(head / total, 4)
+    assert metric(finding, "head MACs").before == measured_macs(model.classifier, torch.randn(1, linears[0].in_features))
+    assert metric(finding, "head MACs").after == measured_macs(gap, torch.randn(1, channels))
+    assert f"nn.Linear({channels}, 1000)" in finding.fix.snippet
+    assert f"pools to {side}×{side}, not 1" in finding.message
+    if name == "vgg16":
+        assert total == 138_357_544 and round(head / total, 2) == 0.89   # "about 89% of 138M"
+
+
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",
+                                  "convnext_tiny", "vit_b_16", "densenet121", "regnet_y_400mf"])
+def test_pooled_torchvision_heads_are_not_flagged(zoo: Callable, traced: Callable, name: str) -> None:
+    assert lint_traced(traced, zoo, name) == []
