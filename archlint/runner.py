@@ -43,7 +43,7 @@ class RunOptions:
     severity_overrides: dict[str, str] = field(default_factory=dict)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule name -> options
     probe: bool = True
-    device: str = "cpu"
+    device: str = "auto"   # cpu | meta | auto (meta above the meta-above parameter count; archlint.meta)
     show_all: bool = False
 
 
@@ -201,7 +201,7 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
     host = host or build_plugin_host()
     name = name or type(model).__name__
     # A model built on the meta device is analysed there whatever was requested; its inputs follow it.
-    device = "meta" if is_meta_model(model) else run.device
+    device = "meta" if is_meta_model(model) else ("cpu" if run.device == "auto" else run.device)
     inputs = inputs_for(model, example_inputs)
     report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
                          device=device)
