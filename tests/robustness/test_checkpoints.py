@@ -41,7 +41,7 @@ def test_checkpoint_with_code_in_its_pickle_is_never_executed(tmp_path: Path, su
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", recording_load)
-    outcome = cli_outcome([str(checkpoint)], cwd=tmp_path)
+    outcome = cli_outcome(["check", str(checkpoint)], cwd=tmp_path)
     assert not marker.exists(), "archlint unpickled an arbitrary object from a checkpoint"
     assert all(call.get("weights_only") is True for call in calls), calls
     assert outcome.exit_code == 2 and not outcome.has_traceback, (outcome.exit_code, outcome.stderr)
