@@ -74,7 +74,8 @@ _FUNCTION_KINDS: dict[str, str] = {
     "view": "reshape", "reshape": "reshape", "_unsafe_view": "reshape", "mean": "mean", "detach": "detach",
 }
 # Methods/functions whose result is a Python number or torch.Size, not a tensor: they describe a shape.
-_SHAPE_FUNCTIONS = frozenset({"size", "dim", "numel", "sym_size", "sym_numel", "getattr"})
+# torch._assert checks such numbers (ViT asserts its input size): it belongs with them.
+_SHAPE_FUNCTIONS = frozenset({"size", "dim", "numel", "sym_size", "sym_numel", "getattr", "_assert", "_assert_async"})
 _ACT_FUNCTIONS = {k for k, v in _FUNCTION_KINDS.items() if v == "act"}
 _HPARAM_ATTRS = (
     "in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",

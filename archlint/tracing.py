@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
 import logging
 import os
 import warnings
@@ -332,7 +333,7 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
 
 def inputs_for(model: nn.Module, example_inputs: Sequence[Any]) -> tuple[Any, ...]:
     """The example inputs, moved to the meta device when the model's weights are there."""
-    if not any(p.is_meta for p in model.parameters()):
+    if not any(t.is_meta for t in itertools.chain(model.parameters(), model.buffers())):
         return tuple(example_inputs)
     return tuple(x.to("meta") if isinstance(x, torch.Tensor) else x for x in example_inputs)
 

@@ -44,3 +44,30 @@ def _trace(name: str):
 def traced() -> Callable[[str], tuple]:
     """traced("resnet50") -> (TraceResult, ArchGraph), cached for the session."""
     return _trace
+
+
+@functools.lru_cache(maxsize=None)
+def _trace_on_meta(name: str):
+    import time
+
+    import torchvision
+
+    from archlint.graph import build_graph
+    from archlint.meta import build_model
+    from archlint.tracing import trace_model
+
+    model = build_model(lambda: torchvision.models.get_model(name, weights=None), "meta").model.eval()
+    started = time.perf_counter()
+    result = trace_model(model, (zoo_input(name),))
+    seconds = time.perf_counter() - started
+    return model, result, build_graph(result.graph_module, model), seconds
+
+
+@pytest.fixture(scope="session")
+def traced_on_meta() -> Callable[[str], tuple]:
+    """traced_on_meta("vit_h_14") -> (model, TraceResult, ArchGraph, seconds of trace + shape propagation).
+
+    The model is built on the meta device (shapes, no weight memory), so the whole torchvision zoo fits
+    in one session; cached, so every test asking for the same model shares one trace.
+    """
+    return _trace_on_meta
