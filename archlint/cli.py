@@ -8,6 +8,7 @@ load or plugin errors. No traceback reaches the user unless `--debug` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -20,7 +21,8 @@ from archlint import __version__
 from archlint.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
 from archlint.config import parse_input_shapes, resolve
 from archlint.findings import Severity
-from archlint.loading import expand_targets, split_target
+from archlint.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+from archlint.loading import ModelSpec, expand_targets, split_target
 from archlint.meta import DEVICES
 from archlint.plugins import PluginHost
 from archlint.report import Report, TargetError
@@ -120,8 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                         help="give up on a target after this many seconds (it is reported as an error)")
     output = check.add_argument_group("output")
-    output.add_argument("--format", default="text", metavar="NAME", help="text (default), json, or a plugin format")
-    output.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE")
+    output.add_argument("--format", action=_ReportPlan, dest="report_plan", metavar="NAME",
+                        help="text (default), json, sarif, github, html or a plugin format; repeat for several")
+    output.add_argument("--output", "-o", action=_ReportPlan, dest="report_plan", metavar="FILE",
+                        help="write the preceding --format's report to FILE (default: standard output)")
+    output.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="hide the findings recorded in FILE (keyed by code, model, module); fail on new ones")
+    output.add_argument("--update-baseline", action="store_true",
+                        help="write every current finding to the --baseline FILE and exit 0")
+    inputs.add_argument("--ignore-no-model", action="store_true",
+                        help="a file that defines no model is not an error (for pre-commit, which passes every "
+                             "staged .py file); files that never mention torch are not imported")
     output.add_argument("--show-all", action="store_true", help="also report findings rules hide by default")
     output.add_argument("--quiet", "-q", action="store_true", help="only findings and errors (text format)")
     output.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
@@ -191,16 +202,81 @@ def run_check(args: argparse.Namespace) -> int:
     host = plugin_host(choice, fresh=True)
     rules = host.rules()
     formats = host.report_formats()
-    if args.format not in formats:
-        raise UsageError(f"unknown format {args.format!r} (available: {', '.join(sorted(formats))})")
+    outputs = output_pairs(args.report_plan or [])
+    for name, _ in outputs:
+        if name not in formats:
+            raise UsageError(f"unknown format {name!r} (available: {', '.join(sorted(formats))})")
+    if args.update_baseline and args.baseline is None:
+        raise UsageError("--update-baseline needs --baseline FILE (where to write it)")
     settings = resolve(load_settings(config_path_for(args), rules), overrides_from(args), rules)
     specs, target_errors = expand_targets(targets_from(args, settings))
+    if args.ignore_no_model:
+        specs = model_files_only(specs)
     linted = lint_targets(specs, settings, choice, jobs=args.jobs, timeout=args.timeout)
     report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors])
+    if args.update_baseline:
+        count = write_baseline(report, str(args.baseline))
+        print(f"archlint: wrote {count} finding(s) to baseline {args.baseline}", file=sys.stderr)
+        return EXIT_ERROR if report.errors else EXIT_CLEAN
+    if args.baseline is not None:
+        try:
+            apply_baseline(report, load_baseline(str(args.baseline)), str(args.baseline))
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
     host.manager.hook.archlint_report_ready(report=report)
-    write_outputs(report, [(args.format, args.output)], formats, quiet=args.quiet, color=not args.no_color)
+    write_outputs(report, outputs, formats, quiet=args.quiet, color=not args.no_color)
     code = report.exit_code(settings.fail_on)
     return EXIT_CLEAN if args.exit_zero and code == EXIT_FINDINGS else code
+
+
+class _ReportPlan(argparse.Action):
+    """Keeps --format and --output in command-line order, so each --output belongs to the --format before it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        kind = "format" if option_string == "--format" else "output"
+        namespace.report_plan = [*(getattr(namespace, "report_plan", None) or []), (kind, values)]
+
+
+def output_pairs(plan: Sequence[tuple[str, str]]) -> list[tuple[str, Path | None]]:
+    """[(format, destination)]: an --output goes with the --format before it (an --output given before any
+    --format goes with the first one); a format without one goes to standard output (one at most)."""
+    pairs: list[list[Any]] = []
+    early: list[Path] = []
+    for kind, value in plan:
+        if kind == "format":
+            pairs.append([value, early.pop(0) if early and not pairs else None])
+        elif not pairs:
+            early.append(Path(value))
+        elif pairs[-1][1] is None:
+            pairs[-1][1] = Path(value)
+        else:
+            raise UsageError(f"--output {value}: --format {pairs[-1][0]} already writes to {pairs[-1][1]}; "
+                             "give a --format before each --output")
+    if not pairs:
+        pairs.append(["text", early.pop(0) if early else None])
+    if early:
+        raise UsageError("give a --format before each --output")
+    if sum(destination is None for _, destination in pairs) > 1:
+        raise UsageError("only one --format can go to standard output; give an --output for the others")
+    return [(name, destination) for name, destination in pairs]
+
+
+def model_files_only(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
+    """For --ignore-no-model: whole files that cannot define a torch model are dropped unimported, and a
+    file without a model is not an error (as in a directory scan)."""
+    kept = []
+    for spec in specs:
+        if spec.attr is not None or spec.is_module:
+            kept.append(spec)
+            continue
+        try:
+            source = Path(spec.target).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            source = "torch"   # let the loader report the unreadable file
+        if "torch" in source:
+            kept.append(dataclasses.replace(spec, from_directory=True))
+    return kept
 
 
 def write_outputs(report: Report, outputs: Sequence[tuple[str, Path | None]], formats: dict[str, Callable],
