@@ -90,3 +90,16 @@ class TinyNet(nn.Module):
         x = self.last(torch.relu(self.mid(torch.relu(self.stem(x)))))
         return self.fc(torch.flatten(self.pool(x), 1))
 '''
+
+
+def write_cli_project(root, source: str = USER_MODEL):
+    """A project for `archlint check -p census_rules`: models/net.py, pyproject selecting AL990, the plugin module."""
+    from pathlib import Path
+
+    root = Path(root)
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "models" / "net.py").write_text(source)
+    (root / "pyproject.toml").write_text('[tool.archlint]\nselect = ["AL990"]\n')
+    support = Path(__file__).read_text()
+    (root / "census_rules.py").write_text(support + "\n\n@hookimpl\ndef archlint_rules():\n    return [KernelCensus()]\n")
+    return root

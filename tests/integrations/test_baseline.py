@@ -78,3 +78,25 @@ def test_bad_baseline_files_are_one_line_errors(tmp_path, content, expected):
         path.write_text(content)
     with pytest.raises(BaselineError, match=expected):
         load_baseline(str(path))
+
+
+def test_cli_update_then_check_against_the_baseline(tmp_path, monkeypatch, capsys):
+    from archlint.cli import main
+
+    from integration_support import write_cli_project
+
+    write_cli_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = ["check", "models/net.py", "-p", "census_rules", "--baseline", "archlint-baseline.json"]
+    assert main([*args, "--update-baseline"]) == 0
+    assert "wrote 2 finding(s) to baseline archlint-baseline.json" in capsys.readouterr().err
+    assert main(args) == 0
+    assert "2 known finding(s) hidden by archlint-baseline.json" in capsys.readouterr().out
+    # a new large kernel on another layer fails, the known ones stay hidden
+    source = (tmp_path / "models" / "net.py").read_text().replace("conv(16, 16, 3)", "conv(16, 16, 5)")
+    (tmp_path / "models" / "net.py").write_text(source)
+    assert main([*args, "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [f["module"] for f in report["models"][0]["findings"]] == ["last"]
+    assert main(["check", "models/net.py", "--update-baseline"]) == 2
+    assert "--update-baseline needs --baseline FILE" in capsys.readouterr().err

@@ -125,3 +125,43 @@ def test_recording_leaves_module_classes_as_they_were():
         with recording_sites():
             assert torch.nn.Module.__setattr__ is not setattr_
     assert torch.nn.Module.__init__ is init and torch.nn.Module.__setattr__ is setattr_
+
+
+SUPPRESSED = textwrap.dedent('''
+    from torch import nn
+
+
+    def conv5x5(cin, cout):
+        return nn.Conv2d(cin, cout, 5, padding=2)
+
+
+    class Quiet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.kept = conv5x5(3, 8)
+            self.accepted = conv5x5(8, 8)  # archlint: ignore[AL990]
+
+        def forward(self, x):
+            return self.accepted(self.kept(x))
+''')
+
+
+def test_inline_suppression_on_the_assignment_line_works_in_every_mode(tmp_path, monkeypatch, capsys):
+    """The comment goes on the line findings point at; the helper's line stays shared and unmarked."""
+    from archlint.cli import main
+    from archlint.construction import recording_sites
+
+    from integration_support import import_file, write_cli_project
+
+    write_cli_project(tmp_path, SUPPRESSED)
+    module = import_file(tmp_path / "models" / "net.py", "quiet_suppressed")
+    with recording_sites():
+        model = module.Quiet()
+    api = archlint.check(model, torch.randn(1, 3, 8, 8), plugins=(CensusPlugin(),), select=[CENSUS_CODE])
+    assert [f.module for f in api.findings] == ["kept"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "models/net.py", "-p", "census_rules", "--format", "json"]) == 1
+    import json
+
+    cli = json.loads(capsys.readouterr().out)
+    assert [f["module"] for f in cli["models"][0]["findings"]] == ["kept"]

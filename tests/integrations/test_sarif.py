@@ -108,3 +108,44 @@ def test_errors_become_notifications_and_the_format_is_a_plugin(sarif_run):
     invocation = sarif["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
     assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "bad.py: SyntaxError: x"
+
+
+def test_one_cli_run_writes_several_formats(tmp_path, monkeypatch, capsys):
+    from archlint.cli import main
+
+    from integration_support import write_cli_project
+
+    write_cli_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "models/net.py", "-p", "census_rules", "--format", "text",
+                 "--format", "sarif", "--output", "out.sarif", "--format", "github", "-o", "annotations.txt",
+                 "--format", "json", "-o", "out.json"])
+    assert code == 1
+    text = capsys.readouterr().out
+    stem = line_of(USER_MODEL, "STEM")
+    assert f"models/net.py:{stem}: AL990" in text
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    located = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in sarif["runs"][0]["results"]}
+    assert located == {("models/net.py", stem), ("models/net.py", line_of(USER_MODEL, "MID"))}
+    schema = official_schema()
+    if schema is not None:
+        import jsonschema
+
+        jsonschema.validate(sarif, schema)
+    annotations = (tmp_path / "annotations.txt").read_text().splitlines()
+    assert f"::warning file=models/net.py,line={stem},title=AL990 kernel-census (TinyNet)::" in annotations[0]
+    assert len(json.loads((tmp_path / "out.json").read_text())["models"][0]["findings"]) == 2
+
+
+def test_output_pairing_errors_are_usage_errors(tmp_path, monkeypatch, capsys):
+    from archlint.cli import main
+
+    from integration_support import write_cli_project
+
+    write_cli_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "models/net.py", "-p", "census_rules", "--format", "json", "--format", "sarif"]) == 2
+    assert "only one --format can go to standard output" in capsys.readouterr().err
+    assert main(["check", "models/net.py", "--format", "nope", "-o", "x"]) == 2
+    assert "unknown format 'nope'" in capsys.readouterr().err
