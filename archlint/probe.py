@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from archlint.context import CheckContext
 
 DEFAULT_SEED = 0
-DEFAULT_MAX_BATCH = 8
+DEFAULT_MAX_BATCH = 32
 SATURATION_BOUND = 5.0
 
 PARAMETRIC_MODULES: tuple[tuple[type, str], ...] = (

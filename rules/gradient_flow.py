@@ -1,0 +1,243 @@
+"""gradient-flow (AL801-AL804): parameters the gradient does not reach, or reaches badly.
+
+What it finds (measured by the probe: one train-mode forward/backward pass on a copy)
+    AL801  parameters that receive no gradient at all: a module that forward never uses, or
+           whose output reaches the loss only through `.detach()`, `torch.no_grad()` or an integer
+           cast. (error)
+    AL802  vanishing or exploding gradients: the gradient norm of the first parametric layer's
+           weight divided by the last one's is below `vanishing_ratio` (1e-3) or above
+           `exploding_ratio` (70), the bounds the AUTOTRAINER study used.
+    AL803  dead ReLU units: a unit (channel, or feature) whose output is zero for every sample and
+           position of the probe batch; flagged when more than `dead_share` of a layer's units are
+           dead and each unit was observed at least `min_observations` times.
+    AL804  saturated sigmoid/tanh: more than `saturated_share` of the pre-activations lie beyond
+           ±5, where the derivative is below 0.007 (sigmoid) or 2e-4 (tanh).
+
+Why it matters
+    Backpropagation multiplies the error signal by every layer's Jacobian on the way back. A
+    parameter off that path never learns; a product of many small (or large) factors makes early
+    layers learn orders of magnitude slower (or diverge); a ReLU unit that is never positive passes
+    no gradient and never recovers; a saturated sigmoid/tanh passes almost none.
+
+Example
+    >>> nn.Sequential(*[nn.Sequential(nn.Linear(64, 64), nn.Sigmoid()) for _ in range(12)], nn.Linear(64, 10))
+    twelve sigmoid layers: the first layer's gradient is ~1e-7 of the last one's.
+
+Fix
+    AL801: use the module or remove it; remove the `.detach()` / `no_grad()` / integer cast from the
+    path. AL802: residual connections and normalisation layers, ReLU-family activations, Kaiming
+    or Xavier initialisation; for exploding gradients a smaller initial scale and gradient clipping.
+    AL803: Kaiming initialisation with zero biases, a smaller learning rate, or LeakyReLU. AL804:
+    normalise before the activation and use Xavier initialisation (or a ReLU-family activation).
+
+Options
+    vanishing_ratio   first/last gradient norm ratio below which gradients vanish (default 1e-3)
+    exploding_ratio   first/last gradient norm ratio above which gradients explode (default 70)
+    dead_share        share of dead units in a layer above which it is flagged (default 0.25)
+    min_observations  samples × positions per unit needed to call a unit dead (default 16)
+    saturated_share   share of pre-activations beyond ±5 above which a layer is flagged (default 0.2)
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from archlint import Finding, Fix, MeasurementUnavailable, Metric, Option, Rule, Severity, hookimpl
+from archlint.construction import construction_site
+from archlint.context import CheckContext
+from archlint.graph import ArchGraph, LayerNode
+from archlint.probe import SATURATION_BOUND, ActivationStats, ProbeResult, ratio, shared_probe
+
+
+def activation_node(graph: ArchGraph, stats: ActivationStats) -> LayerNode | None:
+    """The graph node of one recorded activation call (module call, or the n-th functional call in a module)."""
+    if stats.is_module:
+        nodes = graph.by_module(stats.module_path)
+    else:
+        wanted = stats.function.rstrip("_")
+        nodes = [n for n in graph.nodes("act") if n.op != "call_module" and n.module_path == stats.module_path
+                 and n.type_name.rstrip("_") == wanted]
+    if not nodes:
+        return None
+    return nodes[stats.call] if stats.call < len(nodes) else nodes[-1]
+
+
+def _finding_at(graph: ArchGraph, node: LayerNode | None, module_path: str, code: str, message: str,
+                **kwargs: object) -> Finding:
+    if node is not None:
+        return Finding.at(node, code, message, **kwargs)  # type: ignore[arg-type]
+    module = graph.model.get_submodule(module_path) if graph.model is not None and module_path else None
+    site = construction_site(module) if module is not None else None
+    return Finding(code=code, message=message, module=module_path, file=site.file if site else None,
+                   line=site.line if site else None, **kwargs)  # type: ignore[arg-type]
+
+
+def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
+    """Highest module whose trainable parameters all got no gradient -> those parameter names."""
+    missing = [n for n, g in probe.grads.items() if g is None]
+    has_grad = [n for n, g in probe.grads.items() if g is not None]
+    groups: dict[str, list[str]] = {}
+    for name in missing:
+        owner = name.rpartition(".")[0]
+        parts = owner.split(".") if owner else []
+        top = owner
+        for i in range(len(parts) - 1, 0, -1):
+            candidate = ".".join(parts[:i])
+            if any(h.startswith(candidate + ".") for h in has_grad):
+                break
+            top = candidate
+        groups.setdefault(top, []).append(name)
+    return groups
+
+
+class GradientFlow(Rule):
+    code = "AL801"
+    name = "gradient-flow"
+    summary = "parameters that get no, vanishing, exploding or saturated gradients"
+    severity = Severity.WARNING
+    needs_probe = True
+    codes = {
+        "AL802": "vanishing or exploding gradient: first/last layer gradient norm ratio out of bounds",
+        "AL803": "dead ReLU units: zero for every sample of the probe batch",
+        "AL804": "saturated sigmoid/tanh: pre-activations beyond ±5",
+    }
+    options = (
+        Option("vanishing_ratio", 1e-3, "first/last gradient norm ratio below which gradients vanish"),
+        Option("exploding_ratio", 70.0, "first/last gradient norm ratio above which gradients explode"),
+        Option("dead_share", 0.25, "share of dead units in a layer above which it is flagged"),
+        Option("min_observations", 16, "samples x positions per unit needed to call a unit dead"),
+        Option("saturated_share", 0.2, "share of pre-activations beyond ±5 above which a layer is flagged"),
+    )
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        try:
+            probe = shared_probe(ctx)
+        except MeasurementUnavailable as exc:
+            if ctx.show_all:
+                yield Finding(code=self.code, message="gradient flow not checked", severity=Severity.INFO,
+                              unmeasured=(f"gradient flow needs the probe: {exc}",))
+            return
+        yield from self._no_gradient(ctx, probe)
+        yield from self._ratio(ctx, probe)
+        yield from self._dead_units(ctx, probe)
+        yield from self._saturation(ctx, probe)
+
+    # AL801 ----------------------------------------------------------------------------------------
+    def _no_gradient(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        graph = ctx.graph
+        traced_paths = {n.module_path for n in graph.nodes() if n.module_path}
+        for owner, names in gradientless_modules(probe).items():
+            count = sum(ctx.model.get_parameter(n).numel() for n in names)
+            used = any(p == owner or p.startswith(owner + ".") for p in traced_paths) if owner else True
+            nodes = [n for n in graph.nodes() if owner and (n.module_path == owner or n.module_path.startswith(owner + "."))]
+            detaches = [n for n in graph.nodes("detach")
+                        if nodes and any(n.name in graph.descendants(x) for x in nodes[:1])]
+            if not used:
+                cause = "it is never called in forward (an unused module)"
+                fix = Fix(f"Call `{owner}` in forward, or delete it (its parameters only take memory and optimizer state).",
+                          f"# in __init__: remove `self.{owner} = ...`, or use it in forward")
+            elif detaches:
+                cause = (f"its output reaches the loss only through `{detaches[0].type_name}` "
+                         f"(`{detaches[0].module_path or detaches[0].name}`)")
+                fix = Fix("Remove the .detach() on the path from this module to the output.",
+                          "y = layer(x)            # not layer(x).detach()")
+            else:
+                cause = "its output is cut from the loss (torch.no_grad(), .detach(), .data or an integer cast on the path)"
+                fix = Fix("Keep the path from this module to the output differentiable.",
+                          "# remove `with torch.no_grad():`, `.detach()`, `.data` or `.long()`/`.int()` around its output")
+            message = (f"{len(names)} parameter tensor(s) of `{owner or '<model>'}` ({count:,} values) received no "
+                       f"gradient: {cause}")
+            yield _finding_at(graph, nodes[0] if nodes else None, owner, self.code, message, fix=fix,
+                              severity=Severity.ERROR,
+                              effect=(Metric("parameters without gradient", count, None, "values",
+                                             f"{probe.method}; .grad is None after backward"),),
+                              unmeasured=("after the fix not measured: it needs a change to the model's code",))
+
+    # AL802 ----------------------------------------------------------------------------------------
+    def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        layers = [layer for layer in probe.layers if layer.grad_norm is not None]
+        if len(layers) < 2:
+            return
+        first, last = layers[0], layers[-1]
+        if not first.grad_norm or not last.grad_norm:
+            return  # an exactly-zero gradient is a blocked signal (see constant-init), not a vanishing one
+        value = ratio(first.grad_norm, last.grad_norm)
+        low, high = float(ctx.options["vanishing_ratio"]), float(ctx.options["exploding_ratio"])
+        if value is None or low <= value <= high:
+            return
+        vanishing = value < low
+        word = "vanishing" if vanishing else "exploding"
+        message = (f"{word} gradients: the first layer `{first.layer}` gets a gradient norm of {first.grad_norm:.3g}, "
+                   f"the last `{last.layer}` {last.grad_norm:.3g}; ratio {value:.3g} "
+                   f"{'<' if vanishing else '>'} {low if vanishing else high:g} over {len(layers)} parametric layers")
+        if vanishing:
+            fix = Fix("Give the gradient a short route and keep activations well scaled: residual connections, "
+                      "normalisation after each layer, ReLU-family activations, Kaiming initialisation.",
+                      "y = x + block(x)                       # residual connection\n"
+                      "nn.BatchNorm2d(channels)  # or nn.LayerNorm(features) after each layer\n"
+                      "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')")
+        else:
+            fix = Fix("Shrink the initial scale of the early layers, normalise, and clip gradients while training.",
+                      "nn.init.xavier_uniform_(layer.weight)   # or kaiming with the right fan\n"
+                      "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
+        node = next(iter(ctx.graph.by_module(first.layer)), None)
+        yield _finding_at(ctx.graph, node, first.layer, "AL802", message, fix=fix,
+                          effect=(Metric("gradient norm ratio first/last parametric layer", float(f"{value:.6g}"), None, "",
+                                         f"{probe.method}; ‖∇W‖ of the weight of the first and last parametric layer "
+                                         f"in execution order"),),
+                          unmeasured=("after the fix not measured: it depends on which change is made",))
+
+    # AL803 ----------------------------------------------------------------------------------------
+    def _dead_units(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        threshold = float(ctx.options["dead_share"])
+        minimum = int(ctx.options["min_observations"])
+        for stats in probe.activations:
+            if stats.family != "relu" or stats.observations < minimum:
+                continue
+            dead = int((stats.zero_fraction == 1).sum())
+            share = dead / stats.units
+            if share <= threshold:
+                continue
+            node = activation_node(ctx.graph, stats)
+            producer = ctx.graph.nearest(node, ["conv", "linear", "conv_transpose"], direction="up") if node else []
+            layer = producer[0].module_path if producer and producer[0].module_path else "layer"
+            message = (f"{dead} of {stats.units} ReLU units ({share:.0%}) after `{layer}` are zero for every sample "
+                       f"and position of the probe batch ({stats.observations} observations per unit): they pass no "
+                       f"gradient")
+            yield _finding_at(ctx.graph, node, stats.module_path, "AL803", message,
+                              fix=Fix("Initialise the layer before the ReLU with Kaiming and zero biases (a large negative "
+                                      "bias or weight scale kills units), or use LeakyReLU.",
+                                      f"nn.init.kaiming_normal_(model.get_submodule({layer!r}).weight, nonlinearity='relu')\n"
+                                      f"nn.init.zeros_(model.get_submodule({layer!r}).bias)\n"
+                                      f"# or: nn.LeakyReLU(0.01) instead of nn.ReLU()"),
+                              effect=(Metric("dead ReLU units", dead, None, f"of {stats.units}",
+                                             f"{probe.method}; a unit is dead if its output is exactly 0 for all "
+                                             f"{stats.observations} samples x positions of the train pass"),),
+                              unmeasured=("after the fix not measured: it depends on which change is made",))
+
+    # AL804 ----------------------------------------------------------------------------------------
+    def _saturation(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        threshold = float(ctx.options["saturated_share"])
+        for stats in probe.activations:
+            if stats.family not in ("sigmoid", "tanh") or stats.saturated_share <= threshold:
+                continue
+            node = activation_node(ctx.graph, stats)
+            producer = ctx.graph.nearest(node, ["conv", "linear", "conv_transpose"], direction="up") if node else []
+            layer = producer[0].module_path if producer and producer[0].module_path else "layer"
+            message = (f"{stats.saturated_share:.0%} of the pre-activations of this {stats.function} (after `{layer}`) "
+                       f"lie beyond ±{SATURATION_BOUND:g}, where it passes almost no gradient")
+            yield _finding_at(ctx.graph, node, stats.module_path, "AL804", message,
+                              fix=Fix("Normalise before the activation and initialise with Xavier (gain for the "
+                                      "activation), or use a ReLU-family activation.",
+                                      f"nn.init.xavier_uniform_(model.get_submodule({layer!r}).weight, "
+                                      f"gain=nn.init.calculate_gain({stats.family!r}))\n"
+                                      f"# and a norm before it, e.g. nn.LayerNorm(features) / nn.BatchNorm2d(channels)"),
+                              effect=(Metric(f"pre-activations beyond ±{SATURATION_BOUND:g}",
+                                             round(stats.saturated_share, 4), None, "share",
+                                             f"{probe.method}; share of all input elements of the activation in the "
+                                             f"train pass with |x| > {SATURATION_BOUND:g}"),),
+                              unmeasured=("after the fix not measured: it depends on which change is made",))
+
+
+@hookimpl
+def archlint_rules() -> list[Rule]:
+    return [GradientFlow()]
