@@ -1,0 +1,181 @@
+"""The shared probe: numbers against an independent forward/backward, and the lint leaves the model untouched."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import archlint
+from archlint import CheckContext, MeasurementUnavailable
+from archlint.probe import readout_loss, run_probe
+
+
+class SmallNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU(inplace=True)
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn(self.conv(x)))
+        return torch.tanh(self.fc(self.drop(x.mean(dim=(2, 3)))))
+
+
+def _inputs() -> tuple[torch.Tensor]:
+    return (torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1)),)
+
+
+def _independent_grads(model: nn.Module, inputs: tuple[torch.Tensor, ...], seed: int = 0) -> dict[str, torch.Tensor]:
+    """The documented procedure by hand: copy, train mode, seed, forward, Σ out ⊙ R backward."""
+    import copy
+
+    twin = copy.deepcopy(model).train()
+    torch.manual_seed(seed)
+    out = twin(*inputs)
+    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed))
+    (out * weights).sum().backward()
+    return {n: p.grad.clone() for n, p in twin.named_parameters()}
+
+
+def test_grad_norms_in_depth_order_match_an_independent_backward() -> None:
+    torch.manual_seed(0)
+    model = SmallNet().eval()
+    result = run_probe(model, _inputs())
+    expected = _independent_grads(model, _inputs())
+    assert [layer.layer for layer in result.layers] == ["conv", "fc"]
+    for layer in result.layers:
+        assert layer.grad_norm == pytest.approx(float(expected[layer.weight].double().norm()), rel=1e-5)
+    assert torch.allclose(result.grads["bn.weight"], expected["bn.weight"], atol=1e-6)
+    assert "seed 0" in result.method and "first 4 sample(s)" in result.method
+
+
+def test_activation_stats_match_a_hook() -> None:
+    torch.manual_seed(0)
+    model = SmallNet()
+    result = run_probe(model, _inputs())
+    twin = __import__("copy").deepcopy(model).train()
+    seen: dict[str, torch.Tensor] = {}
+    twin.relu.register_forward_hook(lambda m, i, o: seen.__setitem__("relu", o.detach().clone()))
+    torch.manual_seed(0)
+    twin(*_inputs())
+    relu = result.activation("relu")
+    expected = (seen["relu"] == 0).float().mean(dim=(0, 2, 3))
+    assert relu is not None and relu.units == 8 and relu.observations == 4 * 8 * 8
+    assert torch.allclose(relu.zero_fraction, expected)
+    tanh = next(a for a in result.activations if a.family == "tanh")
+    assert tanh.module_path == "" and tanh.function == "tanh" and not tanh.is_module
+
+
+def test_batchnorm_variance_with_and_without_dropout() -> None:
+    class DropThenBN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+            self.bn = nn.BatchNorm1d(16)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.bn(self.drop(x))
+
+    x = torch.rand(32, 16, generator=torch.Generator().manual_seed(0))
+    result = run_probe(DropThenBN(), (x,))
+    record = result.batchnorm_inputs[0]
+    assert torch.allclose(record.variance_without_dropout, x.var(dim=0, unbiased=False), atol=1e-6)
+    torch.manual_seed(0)
+    dropped = torch.nn.functional.dropout(x, 0.5, training=True)
+    assert torch.allclose(record.variance_with_dropout, dropped.var(dim=0, unbiased=False), atol=1e-6)
+
+
+def test_eval_passes_and_structured_outputs() -> None:
+    @dataclass
+    class Out:
+        logits: torch.Tensor
+        extra: dict
+
+    class Structured(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 3), nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> Out:
+            return Out(nn.functional.dropout(self.a(x), 0.5), {"b": (self.b(x), x.long())})
+
+    result = run_probe(Structured(), (torch.randn(8, 4),))
+    assert result.grads["b.weight"] is not None and result.grads["a.weight"] is not None
+    assert len(result.train_outputs) == 3
+    first, second = result.eval_outputs
+    expected = max(float((a - b).abs().max()) for a, b in zip(first, second))
+    assert result.eval_difference() == expected > 0
+
+
+def test_readout_loss_gives_every_output_unit_gradient() -> None:
+    out = torch.zeros(2, 5, requires_grad=True)
+    readout_loss([out], 0).backward()
+    assert (out.grad != 0).all()
+
+
+def test_batch_is_bounded_by_the_example_batch() -> None:
+    result = run_probe(SmallNet(), _inputs(), batch=2)
+    assert result.batch == 2 and result.input_shapes == [(2, 3, 8, 8)]
+    assert run_probe(SmallNet(), _inputs(), batch=100).batch == 4
+    assert run_probe(SmallNet(), (torch.randn(2, 3, 32, 32),), max_side=8).input_shapes == [(2, 3, 8, 8)]
+
+
+def test_unavailable_on_meta_and_when_disabled() -> None:
+    with torch.device("meta"):
+        meta = SmallNet()
+    with pytest.raises(MeasurementUnavailable):
+        run_probe(meta, (torch.randn(2, 3, 8, 8, device="meta"),))
+    from archlint.graph import ArchGraph
+
+    ctx = CheckContext("m", SmallNet(), ArchGraph([], []), _inputs(), probe_enabled=False)
+    with pytest.raises(MeasurementUnavailable, match="no-probe"):
+        ctx.probe()
+
+
+def test_forward_failure_is_a_measurement_unavailable() -> None:
+    net = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    with pytest.raises(MeasurementUnavailable, match="train-mode forward"):
+        run_probe(net, (torch.randn(1, 4),))  # BatchNorm1d cannot train on one sample
+
+
+def _rng() -> tuple:
+    state = np.random.get_state()
+    return torch.get_rng_state().clone(), (state[0], state[1].copy(), *state[2:]), random.getstate()
+
+
+def test_lint_leaves_weights_flags_and_rng_unchanged() -> None:
+    torch.manual_seed(0)
+    model = SmallNet()
+    model.train()
+    model.fc.eval()
+    model.conv.bias.requires_grad_(False)
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+    before_training = {n: m.training for n, m in model.named_modules()}
+    before_grad = {n: p.requires_grad for n, p in model.named_parameters()}
+    before_rng = _rng()
+    report = archlint.check(model, _inputs(), select=["AL101", "AL401", "dropout-placement", "gradient-flow"])
+    assert not [f for f in report.models[0].findings if f.code == "AL000"]
+    after_state = model.state_dict()
+    assert all(torch.equal(before_state[k], after_state[k]) and before_state[k].dtype == after_state[k].dtype
+               for k in before_state)
+    assert {n: m.training for n, m in model.named_modules()} == before_training
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == before_grad
+    assert all(p.grad is None for p in model.parameters())
+    after_rng = _rng()
+    assert torch.equal(before_rng[0], after_rng[0])
+    assert np.array_equal(before_rng[1][1], after_rng[1][1]) and before_rng[2] == after_rng[2]
+
+
+def test_run_probe_alone_restores_rng() -> None:
+    model, inputs = SmallNet(), _inputs()
+    before = torch.get_rng_state().clone()
+    py = random.getstate()
+    run_probe(model, inputs)
+    assert torch.equal(before, torch.get_rng_state()) and random.getstate() == py
