@@ -247,7 +247,8 @@ def _real_like(value: Any, generator: torch.Generator) -> Any:
 def _run_once_for_real(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     """Run one opaque submodule on a random input of the right shape, on a copy (model untouched)."""
     if any(p.is_meta for p in module.parameters()):
-        raise RuntimeError("its weights are on the meta device, so its output shape cannot be computed")
+        raise RuntimeError(f"{type(module).__name__} depends on tensor values and its weights are on the meta device, "
+                           "so its output shape cannot be computed")
     generator = torch.Generator().manual_seed(0)
     real_args = fx.node.map_aggregate(args, lambda v: _real_like(v, generator))
     real_kwargs = fx.node.map_aggregate(kwargs, lambda v: _real_like(v, generator))

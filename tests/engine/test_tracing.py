@@ -287,7 +287,10 @@ def test_models_built_on_the_meta_device_trace_with_shapes(tracer: str) -> None:
         # an opaque data-dependent block cannot run without weight values: it is said so, in one line
         with pytest.raises(TraceFailure) as failure:
             trace_model(model, (image(),))
-        assert "\n" not in str(failure.value)
+        line = line_of(Gate.forward, "if x.sum()")
+        assert str(failure.value) == "could not trace the model: data-dependent control flow in Gate.forward " \
+            f"({shown(__file__)}:{line}) (tried fx, fx-leaves, export, hooks)"
+        assert "Gate depends on tensor values and its weights are on the meta device" in failure.value.attempts[1].detail
         return
     result = trace_model(model, (image(),))  # a CPU input is moved to meta for a meta model
     assert result.tracer == tracer
@@ -315,3 +318,40 @@ def test_construction_sites_survive_the_fallback_tracers(tracer: str) -> None:
     conv = build_graph(gm, model).by_module("conv")[0]
     line = line_of(ShapeBranchNet.__init__, "self.conv = ")
     assert conv.source is not None and (conv.source.file, conv.source.line) == (__file__, line)
+
+
+@pytest.mark.parametrize("tracer", ["export", "hooks"])
+@pytest.mark.parametrize("wrap", ["dict", "tuple", "dataclass"])
+def test_fallback_tracers_take_several_inputs_tokens_and_structured_outputs(tracer: str, wrap: str) -> None:
+    from archlint import fallback_tracers
+
+    model = TwoInputs(wrap).eval()
+    trace = fallback_tracers.export_graph if tracer == "export" else fallback_tracers.hooks_graph
+    if (tracer, wrap) == ("export", "dataclass"):
+        with pytest.raises(RuntimeError, match="not a known type"):  # export cannot flatten it: hooks can
+            trace(model, token_inputs())
+        return
+    gm, _ = trace(model, token_inputs())
+    graph = build_graph(gm, model)
+    assert [(n.out_shape, n.dtype) for n in graph.inputs()] == [((2, 7), "int64"), ((2, 7), "float32")]
+    embed, proj = graph.by_module("embed")[0], graph.by_module("proj")[0]
+    assert (embed.out_shape, embed.params, proj.out_shape) == ((2, 7, 16), 50 * 16, (2, 5))
+    assert graph.output() is not None and graph.output().out_shape == (2, 5)  # logits come first
+    assert nx_has_path(graph, graph.inputs()[1].name, proj.name)  # the mask reaches the projection
+
+
+@pytest.mark.parametrize("tracer", ["export", "hooks"])
+def test_fallback_tracers_with_bfloat16_weights(tracer: str) -> None:
+    from archlint import fallback_tracers
+
+    model = ShapeBranchNet().to(torch.bfloat16).eval()
+    trace = fallback_tracers.export_graph if tracer == "export" else fallback_tracers.hooks_graph
+    gm, _ = trace(model, (image().to(torch.bfloat16),))
+    conv = build_graph(gm, model).by_module("conv")[0]
+    assert (conv.out_shape, conv.dtype) == ((1, 8, 16, 16), "bfloat16")
+
+
+def nx_has_path(graph: Any, source: str, target: str) -> bool:
+    import networkx as nx
+
+    return nx.has_path(graph.g, source, target)
