@@ -379,6 +379,15 @@ def _cli_with_site(site: Path, *args: str) -> Callable[[], Outcome]:
 
 
 CASES_LIST += [
+    Case("cli-ctor-needs-args", "model", "constructor needs arguments (the command)",
+         _cli("models/ctor_needs_args.py"), ERROR, ("ctor_needs_args.py", "NeedsWidth", "width"), needs="cli"),
+    Case("cli-cuda-in-ctor", "model", "constructor calls .cuda() (the command)", _cli("models/cuda_in_ctor.py"),
+         ERROR, ("cuda_in_ctor.py", "CudaNet", "CUDA"), needs="cli"),
+    Case("cli-forward-raises", "model", "forward raises (the command)", _cli("models/forward_raises.py"),
+         ERROR, ("forward_raises.py", "BrokenForward", "forward is not written yet"), needs="cli"),
+    Case("cli-wrong-channels", "model", "--input-shape that does not fit the first conv",
+         _cli("--input-shape", "1,1,16,16", "models/wrong_channels.py"), ERROR,
+         ("wrong_channels.py", "stem", "expected 3 input channels"), needs="cli"),
     Case("slow-forward", "model", "forward never returns (infinite loop), with --timeout",
          _cli("--timeout", "3", "models/slow_forward.py"), ERROR, ("slow_forward.py", "timed out", "--timeout"),
          needs="timeout"),
