@@ -54,7 +54,8 @@ class ModelEntry:
 class Settings:
     """A run's settings: file values with command-line overrides applied."""
 
-    run: RunOptions = field(default_factory=RunOptions)
+    # "auto": models above meta-above parameters are built on the meta device (archlint.meta)
+    run: RunOptions = field(default_factory=lambda: RunOptions(device="auto"))
     fail_on: Severity = Severity.WARNING
     models: list[ModelEntry] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)

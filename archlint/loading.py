@@ -558,9 +558,18 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     model, note = _construct(candidate, dict(entry.kwargs) if entry else {}, options)
     inputs, inferred = example_inputs_for(model, module, entry, options)
     notes = [n for n in (note, inferred) if n]
-    return LoadedModel(name=(entry.name if entry and entry.name else candidate.attr), target=target, model=model,
+    return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else ())
+
+
+def _model_name(candidate: Candidate, model: nn.Module, entry: ModelEntry | None) -> str:
+    """The config's name; else the attribute; a factory (often just `build`) is named by the class it builds."""
+    if entry and entry.name:
+        return entry.name
+    if candidate.kind == "factory" and not type(model).__module__.startswith("torch."):
+        return type(model).__name__
+    return candidate.attr
 
 
 def _skip_note(candidate: Candidate, spec: ModelSpec) -> str:

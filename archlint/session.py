@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from archlint.config import Settings
 from archlint.inputs import InputInferenceError
+from archlint.meta import is_meta_model
 from archlint.loading import LoadedModel, LoadOptions, ModelSpec, iter_models
 from archlint.parallel import lint_many
 from archlint.plugins import PluginHost, build_plugin_host
@@ -92,6 +93,8 @@ def load_options(settings: Settings) -> LoadOptions:
 
 
 def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:
+    """The run settings of one model: where it was actually built, plus its own ignores."""
+    run = dataclasses.replace(run, device="meta" if is_meta_model(loaded.model) else "cpu")
     if not loaded.ignore:
         return run
     selection = dataclasses.replace(run.selection, ignore=[*run.selection.ignore, *loaded.ignore])
