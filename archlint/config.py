@@ -258,7 +258,7 @@ def _model_entry(check: _Checker, index: int, value: Any) -> ModelEntry:
     if not isinstance(target, str) or not target.strip():
         raise check.fail(f"{where}.target", "every models entry needs a target string (file.py, file.py:attr "
                                             "or package.module:attr)")
-    entry = ModelEntry(target=target.strip(), base_dir=str(check.path.parent))
+    entry = ModelEntry(target=target.strip(), base_dir=str(check.path.resolve().parent))
     if "input-shape" in value:
         try:
             entry = dataclasses.replace(entry, input_shapes=parse_input_shapes(value["input-shape"]))
@@ -325,7 +325,7 @@ def parse_config(raw: Mapping[str, Any], path: Path, rules: Sequence[Rule]) -> S
             raise check.fail("meta-above", f"expected a parameter count (a non-negative integer), got {value!r}")
         settings.meta_above = value
     if "paths" in raw:
-        settings.paths = [str((path.parent / p)) for p in check.string_list("paths", raw["paths"])]
+        settings.paths = [str(path.resolve().parent / p) for p in check.string_list("paths", raw["paths"])]
     if "models" in raw:
         if not isinstance(raw["models"], list):
             raise check.fail("models", f"expected a list of tables, got {raw['models']!r}")
