@@ -23,7 +23,7 @@ from archlint.tracing import trace_model
 from random_models import StackSpec, build, example_input, fits, stack_specs, unique_parameter_count, \
     without_shortcuts
 
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
