@@ -94,27 +94,31 @@ def _producer(graph: ArchGraph, node: LayerNode) -> LayerNode | None:
     return found[0] if found else None
 
 
-def _linear_chain(graph: ArchGraph, flatten: LayerNode) -> list[LayerNode]:
-    """The Linear layers the flattened vector runs through, one after another, while the chain is unbranched."""
-    chain: list[LayerNode] = []
-    nxt = graph.nearest(flatten, ("linear",), through=_HEAD_THROUGH)
-    while len(nxt) == 1 and "out_features" in nxt[0].hparams and "in_features" in nxt[0].hparams:
+def _has_features(node: LayerNode) -> bool:
+    return "in_features" in node.hparams and "out_features" in node.hparams
+
+
+def _linear_chain(graph: ArchGraph, first: LayerNode) -> list[LayerNode]:
+    """`first` and the Linear layers after it, one after another, while the chain does not branch."""
+    chain = [first]
+    nxt = graph.nearest(first, ("linear",), through=_HEAD_THROUGH)
+    while len(nxt) == 1 and _has_features(nxt[0]):
         chain.append(nxt[0])
         nxt = graph.nearest(nxt[0], ("linear",), through=_HEAD_THROUGH)
     return chain
 
 
 def find_heads(graph: ArchGraph) -> list[Head]:
-    """Every flatten of a spatial map that feeds a chain of Linear layers."""
+    """Every flatten of a spatial map that feeds a chain of Linear layers (one head per Linear it feeds)."""
     heads = []
     for node in graph.nodes(("flatten", "reshape")):
         shape = _flattens_map(node)
-        if shape is None:
+        producer = _producer(graph, node) if shape is not None else None
+        if shape is None or producer is None:
             continue
-        producer = _producer(graph, node)
-        chain = _linear_chain(graph, node)
-        if producer is not None and chain and int(chain[0].hparams["in_features"]) == math.prod(shape[1:]):
-            heads.append(Head(node, shape, tuple(chain), producer))
+        for first in graph.nearest(node, ("linear",), through=_HEAD_THROUGH):
+            if _has_features(first) and int(first.hparams["in_features"]) == math.prod(shape[1:]):
+                heads.append(Head(node, shape, tuple(_linear_chain(graph, first)), producer))
     return heads
 
 
@@ -164,7 +168,8 @@ class FlattenFcHead(Rule):
     severity = Severity.WARNING
     options = (
         Option("max_head_share", 0.5, "flag when the FC head holds more than this share of the model's params"),
-        Option("max_head_params", 10_000_000, "... or more than this many params"),
+        Option("max_head_params", 10_000_000,
+               "flag when the FC head holds more than this many params, whatever the share"),
     )
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
@@ -207,16 +212,16 @@ class FlattenFcHead(Rule):
         if macs is None:
             unmeasured.append("head MACs not counted: a Linear layer's shapes are unknown")
         else:
-            all_macs = ctx.cached("cost:model_macs", lambda: model_macs(graph))
+            all_macs = max(1, ctx.cached("cost:model_macs", lambda: model_macs(graph)))
             effect.append(Metric("head MACs", macs, gap_macs, "",
                                  "per sample, in·out per Linear layer; the pooling's additions are not counted"))
             effect.append(Metric("head share of model MACs (conv + linear)", round(macs / all_macs, 4),
                                  round(gap_macs / (all_macs - macs + gap_macs), 4), "",
                                  f"head MACs / MACs of all conv and linear layers ({all_macs:,} before)"))
-        return Finding.at(first, self.code, message,
-                          fix=Fix(f"Pool globally before the head: AdaptiveAvgPool{len(head.spatial)}d(1) → Flatten → "
-                                  f"Linear({head.channels}, {head.out_features}) in place of the flatten and "
-                                  f"{', '.join(n.module_path or n.name for n in head.linears)}.", _snippet(head)),
+        replaced = ", ".join(n.module_path or n.name for n in head.linears)
+        summary = (f"Pool globally before the head: AdaptiveAvgPool{len(head.spatial)}d(1) → Flatten → "
+                   f"Linear({head.channels}, {head.out_features}) in place of the flatten and {replaced}.")
+        return Finding.at(first, self.code, message, fix=Fix(summary, _snippet(head)),
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
 
 

@@ -192,6 +192,19 @@ def _is_patchify(spec: ConvSpec) -> bool:
     return all(k == s for k, s in zip(spec.kernel, spec.stride) if k > 3)
 
 
+class MidChannelsOption(Option):
+    """`mid_channels`: one of min / in / out, or a positive channel count (config errors name the option)."""
+
+    def coerce(self, value: object) -> str:
+        text = str(value).strip().lower()
+        if text in ("min", "in", "out") or (text.isdigit() and int(text) > 0):
+            return text
+        raise ValueError(f"option {self.name!r} expects 'min', 'in', 'out' or a positive number, got {value!r}")
+
+
+MID_CHANNELS = MidChannelsOption("mid_channels", "min", "intermediate width of the stack: min, in, out, or a number")
+
+
 class LargeKernel(Rule):
     code = "AL501"
     name = "large-kernel"
@@ -199,8 +212,9 @@ class LargeKernel(Rule):
     severity = Severity.WARNING
     options = (
         Option("min_saving", 0.25, "flag only if the stack saves at least this share of the conv's params and MACs"),
-        Option("min_model_share", 0.01, "... and at least this share of the model's params or conv+linear MACs"),
-        Option("mid_channels", "min", "intermediate width of the stack: min, in, out, or a number"),
+        Option("min_model_share", 0.01,
+               "flag only if the saving is at least this share of the model's params or conv+linear MACs"),
+        MID_CHANNELS,
         Option("stem_in_channels", 4, "convs on at most this many input channels use the output width in the stack"),
     )
 
@@ -222,7 +236,8 @@ class LargeKernel(Rule):
                                            f"cuts the input into non-overlapping tiles that a 3×3 stack does not "
                                            f"reproduce")
                 continue
-            mid = _mid_channels(spec, str(ctx.options["mid_channels"]), int(ctx.options["stem_in_channels"]))
+            mid = _mid_channels(spec, MID_CHANNELS.coerce(ctx.options["mid_channels"]),
+                                int(ctx.options["stem_in_channels"]))
             comparison = compare(node, spec, mid)
             if comparison is None:
                 if ctx.show_all:

@@ -201,7 +201,8 @@ def test_vgg16_and_alexnet_heads_are_flagged(zoo: Callable, traced: Callable, na
     assert metric(finding, "head params").before == head
     assert metric(finding, "head params").after == numel(gap)
     assert metric(finding, "head share of model params").before == round(head / total, 4)
-    assert metric(finding, "head MACs").before == measured_macs(model.classifier, torch.randn(1, linears[0].in_features))
+    flat = torch.randn(1, linears[0].in_features)
+    assert metric(finding, "head MACs").before == measured_macs(model.classifier, flat)
     assert metric(finding, "head MACs").after == measured_macs(gap, torch.randn(1, channels))
     assert f"nn.Linear({channels}, 1000)" in finding.fix.snippet
     assert f"pools to {side}×{side}, not 1" in finding.message
@@ -213,3 +214,25 @@ def test_vgg16_and_alexnet_heads_are_flagged(zoo: Callable, traced: Callable, na
                                   "convnext_tiny", "vit_b_16", "densenet121", "regnet_y_400mf"])
 def test_pooled_torchvision_heads_are_not_flagged(zoo: Callable, traced: Callable, name: str) -> None:
     assert lint_traced(traced, zoo, name) == []
+
+
+def test_a_flatten_feeding_two_heads_reports_each() -> None:
+    class TwoHeads(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.cls = nn.Linear(16 * 12 * 12, 5)
+            self.box = nn.Sequential(nn.Linear(16 * 12 * 12, 64), nn.ReLU(), nn.Linear(64, 4))
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            flat = torch.flatten(self.conv(x), 1)
+            return self.cls(flat), self.box(flat)
+
+    model = TwoHeads().eval()
+    assert [f.module for f in lint(model, X)] == ["box.0"]   # cls holds 7% of the params: under the 50% share
+    findings = lint(model, X, max_head_share=0.05)
+    assert sorted(f.module for f in findings) == ["box.0", "cls"]
+    by_module = {f.module: f for f in findings}
+    assert metric(by_module["cls"], "head params").before == numel(model.cls)
+    assert metric(by_module["box.0"], "head params").before == numel(model.box)
+    assert metric(by_module["box.0"], "head params").after == numel(nn.Linear(16, 4))
