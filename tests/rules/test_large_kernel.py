@@ -276,3 +276,15 @@ def test_show_all_on_resnet_stem_vit_patchify_and_convnext_depthwise(zoo: Callab
     stack = nn.Sequential(*[nn.Conv2d(96, 96, 3, groups=96) for _ in range(3)])
     assert metric(first, "params").before == numel(dw) and metric(first, "params").after == numel(stack)
     assert "min_model_share" in first.message
+
+
+def test_a_bad_mid_channels_value_is_named_not_a_traceback() -> None:
+    from archlint.rules.large_kernel import MID_CHANNELS
+
+    assert MID_CHANNELS.coerce(" OUT ") == "out" and MID_CHANNELS.coerce(48) == "48"
+    with pytest.raises(ValueError, match="mid_channels"):
+        MID_CHANNELS.coerce("wide")
+    model = One(nn.Conv2d(32, 64, 5, padding=2)).eval()
+    report = archlint.check(model, torch.randn(1, 32, 8, 8), select=["AL501"], probe=False,
+                            rule_options={"large-kernel": {"mid_channels": "wide"}})
+    assert [f.code for f in report.findings] == ["AL000"] and "mid_channels" in report.findings[0].message
