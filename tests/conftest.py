@@ -57,15 +57,15 @@ def _trace_on_meta(name: str):
     from archlint.tracing import trace_model
 
     model = build_model(lambda: torchvision.models.get_model(name, weights=None), "meta").model.eval()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = trace_model(model, (zoo_input(name),))
-    seconds = time.perf_counter() - started
+    seconds = {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu_started}
     return model, result, build_graph(result.graph_module, model), seconds
 
 
 @pytest.fixture(scope="session")
 def traced_on_meta() -> Callable[[str], tuple]:
-    """traced_on_meta("vit_h_14") -> (model, TraceResult, ArchGraph, seconds of trace + shape propagation).
+    """traced_on_meta("vit_h_14") -> (model, TraceResult, ArchGraph, {"wall": s, "cpu": s} of trace + shapes).
 
     The model is built on the meta device (shapes, no weight memory), so the whole torchvision zoo fits
     in one session; cached, so every test asking for the same model shares one trace.
