@@ -162,7 +162,7 @@ def _resolve_session(config: pytest.Config) -> ArchlintSession:
 
     config_path = find_config(config.rootpath)
     try:
-        rules = plugin_host(PluginChoice()).rules()
+        rules = plugin_host(PluginChoice(), fresh=True).rules()   # a new pytest run is a new archlint run
         settings = resolve(load_settings(config_path, rules),
                            Overrides(fail_on=config.getoption("archlint_fail_on")), rules)
         specs, errors = expand_targets(targets_from(argparse.Namespace(targets=[]), settings))
