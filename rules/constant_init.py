@@ -29,7 +29,8 @@ Fix
 
 Options
     tolerance   relative difference (to the largest gradient entry) below which two units'
-                gradients count as identical (default 1e-4)
+                gradients count as identical (default 1e-8; symmetric units get bit-identical gradients, while distinct units of a
+                single-sample probe can differ by little)
 
 On the meta device no values exist: the rule reads the init provenance (`nn.init.zeros_`,
 `fill_`, ...) and flags a constant weight only when the next parametric layer is constant too
@@ -201,7 +202,7 @@ class ConstantInit(Rule):
     summary = "a weight initialised to one constant: its units get identical (or no) gradients"
     severity = Severity.ERROR
     needs_probe = True
-    options = (Option("tolerance", 1e-4, "relative gradient difference below which two units count as identical"),)
+    options = (Option("tolerance", 1e-8, "relative gradient difference below which two units count as identical"),)
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         sites = weight_sites(ctx.graph)

@@ -1,0 +1,97 @@
+"""constant-init: distinct gradient units checked by hand; torchvision models with deliberate constants stay clean."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import pathlib
+
+import pytest
+import torch
+
+import archlint
+from archlint.rules.constant_init import constant_value, distinct_units
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _example(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _findings(model, inputs, **settings):
+    return [f for f in archlint.check(model, inputs, select=["AL101"], **settings).models[0].findings]
+
+
+def _distinct_rows_by_pairs(grad: torch.Tensor, tol: float = 1e-8) -> int:
+    """Independent count: greedy grouping of rows within tol × max|grad| of each other."""
+    rows = grad.double().reshape(grad.shape[0], -1)
+    scale = float(rows.abs().max())
+    representatives: list[torch.Tensor] = []
+    for row in rows:
+        if not any(float((row - r).abs().max()) <= tol * scale for r in representatives):
+            representatives.append(row)
+    return len(representatives)
+
+
+def test_bad_example_reports_the_measured_distinct_units() -> None:
+    example = _example("constant_init_bad")
+    model, inputs = example.build(), example.example_inputs()
+    findings = {f.module: f for f in _findings(model, inputs)}
+    assert set(findings) == {"hidden", "mix"}
+    twin = copy.deepcopy(model).train()
+    torch.manual_seed(0)
+    out = twin(*inputs)
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(0))).sum().backward()
+    expected = _distinct_rows_by_pairs(twin.hidden.weight.grad)
+    assert 1 <= expected < 64
+    metric = findings["hidden"].effect[0]
+    assert metric.before == f"{expected}/64"
+    assert metric.after is not None and int(metric.after.split("/")[0]) > expected
+    assert findings["hidden"].fix is not None and "kaiming_normal_" in findings["hidden"].fix.snippet
+    assert "hidden.weight" in findings["mix"].message
+
+
+def test_fixed_example_is_clean() -> None:
+    example = _example("constant_init_fixed")
+    assert _findings(example.build(), example.example_inputs()) == []
+
+
+def test_all_zero_network_has_a_dead_signal() -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8), torch.nn.ReLU(),
+                              torch.nn.Linear(8, 3))
+    for layer in (net[0], net[2]):
+        torch.nn.init.zeros_(layer.weight)
+        torch.nn.init.zeros_(layer.bias)
+    findings = {f.module: f for f in _findings(net, (torch.randn(16, 6),))}
+    assert "0" in findings and "zero" in findings["0"].message
+    assert findings["0"].effect[1].before == 0.0
+
+
+def test_helpers() -> None:
+    assert constant_value(torch.full((3, 4), 2.5)) == 2.5 and constant_value(torch.randn(3, 4)) is None
+    assert constant_value(torch.zeros(1)) is None
+    grad = torch.tensor([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]])
+    assert distinct_units(grad, 0, 1e-8) == 2 and distinct_units(grad, 1, 1e-8) == 2
+
+
+def test_lone_constant_layer_before_a_random_one_is_clean() -> None:
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    torch.nn.init.constant_(net[2].weight, 0.0)  # a zero head: each class row still gets its own gradient
+    assert _findings(net, (torch.randn(16, 6),)) == []
+
+
+@pytest.mark.parametrize("name,kwargs,size", [
+    ("resnet50", {"zero_init_residual": True}, 64),
+    ("convnext_tiny", {}, 64),
+    ("vit_b_16", {}, 224),
+])
+def test_torchvision_deliberate_constants_stay_clean(zoo, name: str, kwargs: dict, size: int) -> None:
+    model = zoo(name, **kwargs)
+    if name == "vit_b_16":
+        assert constant_value(model.heads.head.weight) == 0.0  # the case the rule must accept
+    inputs = (torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)),)
+    assert _findings(model, inputs) == []
