@@ -89,14 +89,9 @@ def load_case(relative: str) -> Any:
     return module
 
 
-def _builtin_rule_missing(error: Any) -> bool:
-    # Built-in rules are listed in pyproject.toml before their modules land; that is not a bad input.
-    return error.kind == "plugin" and "No module named 'archlint.rules." in error.message
-
-
 def report_lines(report: Any) -> list[str]:
     """What a report tells the user about problems and skipped work: errors, notes, what was linted."""
-    lines = [f"error: {e}" for e in report.errors if not _builtin_rule_missing(e)]
+    lines = [f"error: {e}" for e in report.errors]
     for model in report.models:
         lines.append(f"linted {model.name}: tracer {model.tracer}, {model.parameters:,} parameters, "
                      f"inputs {model.input_shapes}")
@@ -117,8 +112,7 @@ def api_outcome(how: str, call: Callable[[], Any]) -> Outcome:
     outcome.stdout, outcome.stderr = out["stdout"], out["stderr"]
     if report is not None:
         outcome.report = report
-        real_errors = [e for e in report.errors if not _builtin_rule_missing(e)]
-        outcome.exit_code = 2 if real_errors else (1 if report.failing() else 0)
+        outcome.exit_code = report.exit_code()
         outcome.shown = report_lines(report)
     else:
         outcome.shown = [f"raises {outcome.raised}"]
@@ -151,8 +145,7 @@ def cli_outcome(args: list[str], cwd: Path = CASES) -> Outcome:
     outcome.exit_code = code
     outcome.stdout, outcome.stderr = out["stdout"], out["stderr"]
     outcome.shown = [line.strip() for line in (outcome.stderr + outcome.stdout).splitlines()
-                     if (line.lstrip().startswith(("error", "note", "warning", "archlint:", "== ")) or "AL000" in line)
-                     and "No module named 'archlint.rules." not in line]
+                     if line.lstrip().startswith(("error", "note", "warning", "archlint:", "== ")) or "AL000" in line]
     return outcome
 
 

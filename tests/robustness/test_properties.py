@@ -28,9 +28,7 @@ PROPERTY = settings(max_examples=20, deadline=None, derandomize=True, database=N
 
 
 def _real_errors(report: archlint.Report) -> list[str]:
-    # built-in rules listed in pyproject.toml whose modules have not landed yet are not a crash
-    return [str(e) for e in report.errors
-            if not (e.kind == "plugin" and "No module named 'archlint.rules." in e.message)]
+    return [str(e) for e in report.errors]
 
 
 @PROPERTY
