@@ -17,8 +17,8 @@ and, with a fixed seed, on at most `batch` samples of the example inputs:
 3. runs the same train-mode forward again with every dropout replaced by the identity (only
    when the model has dropout), so the BatchNorm input variance with and without dropout can be
    compared with everything else unchanged;
-4. runs two eval-mode forward passes on the same input (outputs must be equal unless something
-   random is still active in eval mode).
+0. first of all, runs two eval-mode forward passes on the same input (outputs must be equal unless
+   something random is still active in eval mode).
 
 Rules get the result through `ctx.probe()` (cached per model). `ProbeResult.method` is the
 sentence every probe-based `Metric.method` starts with: batch, seed and loss.
@@ -448,6 +448,8 @@ def run_probe(model: nn.Module, example_inputs: Sequence[Any], *, batch: int | N
 
 
 def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, max_side: int | None) -> ProbeResult:
+    # eval passes first, on the copy as the user has it (before the train passes update BN statistics)
+    eval_outputs = _eval_twice(subject, inputs, seed)
     for p in subject.parameters():
         p.grad = None
     subject.train()
@@ -475,7 +477,6 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
         for handle in handles:
             handle.remove()
     without_dropout = _run_without_dropout(subject, inputs, seed, bn_inputs) if recorder.dropouts else None
-    eval_outputs = _eval_twice(subject, inputs, seed)
     return ProbeResult(
         batch=size, seed=seed, input_shapes=[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)],
         method=describe_method(size, seed, max_side), grads=grads, layers=layers,

@@ -30,6 +30,12 @@ Fix
     AL803: Kaiming initialisation with zero biases, a smaller learning rate, or LeakyReLU. AL804:
     normalise before the activation and use Xavier initialisation (or a ReLU-family activation).
 
+Known limits
+    AL802 is not judged on models with BatchNorm: in train mode BatchNorm rescales each layer's
+    backward signal by its batch statistics, and the raw first/last ratio then mostly reflects how
+    many positions the first convolution sums over (an untrained ResNet-50 reads 40-90 depending
+    on the input size), not a training problem. The AUTOTRAINER bounds were set for such raw norms.
+
 Options
     vanishing_ratio   first/last gradient norm ratio below which gradients vanish (default 1e-3)
     exploding_ratio   first/last gradient norm ratio above which gradients explode (default 70)
@@ -155,8 +161,8 @@ class GradientFlow(Rule):
     # AL802 ----------------------------------------------------------------------------------------
     def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
         layers = [layer for layer in probe.layers if layer.grad_norm is not None]
-        if len(layers) < 2:
-            return
+        if len(layers) < 2 or any(n.type_name.startswith("BatchNorm") for n in ctx.graph.nodes("norm")):
+            return  # see "Known limits": in train mode BatchNorm rescales every layer's backward signal
         first, last = layers[0], layers[-1]
         if not first.grad_norm or not last.grad_norm:
             return  # an exactly-zero gradient is a blocked signal (see constant-init), not a vanishing one

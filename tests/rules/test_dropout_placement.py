@@ -1,0 +1,97 @@
+"""dropout-placement: each case against an independent measurement; the fixed example is clean."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import pathlib
+
+import pytest
+import torch
+
+import archlint
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _example(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _findings(model, inputs, **settings):
+    return archlint.check(model, inputs, select=["dropout-placement"], **settings).models[0].findings
+
+
+@pytest.fixture(scope="module")
+def bad():
+    example = _example("dropout_placement_bad")
+    model, inputs = example.build(), example.example_inputs()
+    return model, inputs, {f.code: f for f in _findings(model, inputs)}
+
+
+def test_bad_example_has_all_four_cases(bad) -> None:
+    _, _, findings = bad
+    assert set(findings) == {"AL701", "AL702", "AL703", "AL704"}
+    assert findings["AL701"].severity == archlint.Severity.ERROR
+    assert findings["AL704"].severity == archlint.Severity.INFO
+    assert "training=self.training" in findings["AL701"].fix.snippet
+    assert "Dropout2d" in findings["AL704"].fix.snippet
+
+
+def test_eval_difference_matches_two_eval_passes(bad) -> None:
+    model, inputs, findings = bad
+    twin = copy.deepcopy(model).eval()  # the probe's eval passes come first, seeded
+    torch.manual_seed(0)
+    with torch.no_grad():
+        first, second = twin(*inputs), twin(*inputs)
+    expected = float((first - second).abs().max())
+    assert expected > 0
+    assert findings["AL701"].effect[0].before == pytest.approx(expected, rel=1e-5)
+
+
+def test_batchnorm_variance_ratio_matches_hooks(bad) -> None:
+    model, inputs, findings = bad
+    twin = copy.deepcopy(model).train()
+    seen: list[torch.Tensor] = []
+    twin.bn2.register_forward_pre_hook(lambda m, i: seen.append(i[0].detach().clone()))
+    torch.manual_seed(0)
+    twin(*inputs)
+    twin.drop_map.eval()
+    twin(*inputs)
+    var = [x.transpose(0, 1).reshape(32, -1).var(dim=1, unbiased=False).mean() for x in seen]
+    assert findings["AL702"].effect[0].before == pytest.approx(float(var[0] / var[1]), rel=1e-4)
+    assert findings["AL702"].effect[0].before > 1.2
+
+
+def test_output_dropout_zero_share(bad) -> None:
+    model, inputs, findings = bad
+    twin = copy.deepcopy(model).train()
+    torch.manual_seed(0)
+    out = twin(*inputs)
+    metric = findings["AL703"].effect[0]
+    assert metric.before == pytest.approx(round(float((out == 0).float().mean()), 4))
+    assert metric.after == 0.0
+
+
+def test_neighbour_correlation(bad) -> None:
+    model, inputs, findings = bad
+    x = torch.relu(model.conv1(inputs[0])).detach().double()
+    left, right = x[..., :-1].reshape(-1), x[..., 1:].reshape(-1)
+    expected = float(torch.corrcoef(torch.stack([left, right]))[0, 1])
+    assert findings["AL704"].effect[0].before == pytest.approx(expected, abs=1e-4)
+
+
+def test_fixed_example_clean_and_no_probe_is_structural() -> None:
+    fixed = _example("dropout_placement_fixed")
+    assert _findings(fixed.build(), fixed.example_inputs()) == []
+    example = _example("dropout_placement_bad")
+    findings = _findings(example.build(), example.example_inputs(), probe=False)
+    assert {f.code for f in findings} == {"AL701", "AL702", "AL703", "AL704"}
+    assert all(f.effect == () and any("no-probe" in u for u in f.unmeasured) for f in findings)
+
+
+def test_torchvision_classifier_dropout_is_clean(zoo) -> None:
+    inputs = (torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)),)
+    assert _findings(zoo("mobilenet_v3_small"), inputs) == []

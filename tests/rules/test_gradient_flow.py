@@ -1,0 +1,79 @@
+"""gradient-flow: AL801-AL804 numbers against an independent backward; clean models stay clean."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import pathlib
+
+import pytest
+import torch
+
+import archlint
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _example(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _findings(model, inputs, **settings):
+    return archlint.check(model, inputs, select=["gradient-flow"], **settings).models[0].findings
+
+
+@pytest.fixture(scope="module")
+def bad():
+    example = _example("gradient_flow_bad")
+    model, inputs = example.build(), example.example_inputs()
+    twin = copy.deepcopy(model).train()
+    acts: dict[str, torch.Tensor] = {}
+    twin.act.register_forward_pre_hook(lambda m, i: acts.__setitem__("tanh_in", i[0].detach().clone()))
+    twin.relu.register_forward_hook(lambda m, i, o: acts.__setitem__("relu_out", o.detach().clone()))
+    torch.manual_seed(0)
+    out = twin(*inputs)
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(0))).sum().backward()
+    return {f.code: f for f in _findings(model, inputs)}, twin, acts
+
+
+def test_all_four_cases(bad) -> None:
+    findings, _, _ = bad
+    assert set(findings) == {"AL801", "AL802", "AL803", "AL804"}
+    assert findings["AL801"].severity == archlint.Severity.ERROR and findings["AL801"].module == "unused"
+
+
+def test_no_gradient_count(bad) -> None:
+    findings, twin, _ = bad
+    assert findings["AL801"].effect[0].before == sum(p.numel() for p in twin.unused.parameters())
+    assert twin.unused.weight.grad is None
+
+
+def test_vanishing_ratio(bad) -> None:
+    findings, twin, _ = bad
+    expected = float(twin.body[0].weight.grad.double().norm() / twin.out.weight.grad.double().norm())
+    assert findings["AL802"].effect[0].before == pytest.approx(expected, rel=1e-4)
+    assert expected < 1e-3
+
+
+def test_dead_units_and_saturation(bad) -> None:
+    findings, _, acts = bad
+    dead = int((acts["relu_out"] == 0).all(dim=0).sum())
+    assert findings["AL803"].effect[0].before == dead and dead > 16
+    share = float((acts["tanh_in"].abs() > 5).float().mean())
+    assert findings["AL804"].effect[0].before == pytest.approx(share, abs=1e-4)
+
+
+def test_thresholds_are_options() -> None:
+    example = _example("gradient_flow_bad")
+    findings = _findings(example.build(), example.example_inputs(),
+                         rule_options={"gradient-flow": {"vanishing_ratio": 1e-9, "dead_share": 0.99, "saturated_share": 0.9}})
+    assert {f.code for f in findings} == {"AL801"}
+
+
+def test_fixed_example_and_resnet_are_clean(zoo) -> None:
+    fixed = _example("gradient_flow_fixed")
+    assert _findings(fixed.build(), fixed.example_inputs()) == []
+    inputs = (torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0)),)
+    assert _findings(zoo("resnet50"), inputs) == []
