@@ -44,6 +44,15 @@ def test_zoo_model_traces_with_data_flow_and_shapes(name: str, traced_on_meta: A
     check_data_flow(graph)
     check_conv_shapes(graph)
     check_parameters(model, graph)
+    check_sources(graph)
+
+
+def check_sources(graph: ArchGraph) -> None:
+    """Built under recording_sites (build_model does it): every layer knows the line that constructed it."""
+    layers = [n for n in graph.nodes() if n.op == "call_module"]
+    missing = [n.module_path for n in layers if n.source is None]
+    assert layers and not missing
+    assert all(n.source.file.endswith(".py") and n.source.line > 0 for n in layers)
 
 
 def check_data_flow(graph: ArchGraph) -> None:
