@@ -78,6 +78,13 @@ def grad_norm_series(value: Any) -> list[tuple[str, float]]:
     return series
 
 
+def layers_without_gradient(value: Any) -> list[str]:
+    """Layers the probe lists with no gradient norm (no gradient reached them): named under the plot."""
+    rows = value if isinstance(value, (list, tuple)) else []
+    return [str(r.get("layer") or r.get("module") or r.get("name")) for r in rows
+            if isinstance(r, dict) and r.get("grad_norm", 0) is None]
+
+
 def _unavailable_reason(value: Any) -> str | None:
     if value is None:
         return "no data (the analysis did not run for this model)"
@@ -153,6 +160,9 @@ def param_share_plot(share: dict[str, Any]) -> str:
             ax.annotate(label, (start + count / 2, 0.45), ha="center", va="bottom", fontsize=8)
     ax.set_ylim(-0.6, 1.0)
     ax.set_yticks([])
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("parameters")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=2, fontsize=8)
     return _svg(fig)
@@ -161,9 +171,9 @@ def param_share_plot(share: dict[str, Any]) -> str:
 def grad_norm_plot(series: Sequence[tuple[str, float]]) -> str:
     fig, ax = _figure(9, 3.8)
     values = [v for _, v in series]
-    positive = all(v > 0 for v in values)
+    finite = [v for v in values if math.isfinite(v)]
     ax.plot(range(len(series)), values, marker=".", color="#8250df")
-    if positive and max(values) / min(values) > 100:
+    if finite and min(finite) > 0 and max(finite) / min(finite) > 100:
         ax.set_yscale("log")
     ax.set_ylabel("gradient norm")
     ax.set_xlabel("layer (depth order, input side first)")
@@ -265,6 +275,10 @@ def model_html(model: ModelReport, have_matplotlib: bool) -> str:
     parts.append(_plot_section("Gradient norm per layer (depth order)", extras.get(GRAD_NORMS),
                                lambda v: bool(grad_norm_series(v)), lambda v: grad_norm_plot(grad_norm_series(v)),
                                have_matplotlib))
+    missing = layers_without_gradient(extras.get(GRAD_NORMS))
+    if missing:
+        parts.append(f'<p class="note">No gradient reached {len(missing)} layer(s), not plotted: '
+                     f'{_e(", ".join(missing))}.</p>')
     parts.append("</section>")
     return "\n".join(parts)
 

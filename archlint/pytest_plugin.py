@@ -60,13 +60,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}: an architecture lint of one model (added by pytest --archlint)")
 
 
+_FIXTURE_SETTINGS_KEY = pytest.StashKey[dict]()
+
+
+def project_settings(config: pytest.Config) -> dict[str, Any]:
+    """The `[tool.archlint]` selection, severities, rule options and probe switch as `check()` keywords."""
+    if _FIXTURE_SETTINGS_KEY not in config.stash:
+        from archlint.config import ConfigError, find_config, load_settings
+        from archlint.session import PluginChoice, plugin_host
+
+        path = find_config(config.rootpath)
+        if path is None:
+            config.stash[_FIXTURE_SETTINGS_KEY] = {}
+        else:
+            try:
+                run = load_settings(path, plugin_host(PluginChoice()).rules()).run
+            except ConfigError as exc:
+                raise pytest.UsageError(f"archlint: {exc}") from None
+            config.stash[_FIXTURE_SETTINGS_KEY] = {
+                "select": run.selection.select, "extend_select": run.selection.extend_select,
+                "ignore": run.selection.ignore, "severity": run.severity_overrides,
+                "rule_options": run.rule_options, "probe": run.probe, "device": run.device,
+            }
+    return config.stash[_FIXTURE_SETTINGS_KEY]
+
+
 @pytest.fixture
-def archlint() -> Iterator[ArchlintChecker]:
+def archlint(request: pytest.FixtureRequest) -> Iterator[ArchlintChecker]:
     """Lint models in a test: `archlint.check(model, inputs).assert_clean()`."""
     from archlint.construction import recording_sites
 
+    settings = project_settings(request.config)
     with recording_sites():
-        yield ArchlintChecker()
+        yield ArchlintChecker(settings)
 
 
 # -- pytest --archlint: one item per configured model ---------------------------------------------------------

@@ -146,3 +146,14 @@ def test_renders_in_headless_chromium_without_console_messages(run, tmp_path):
     noisy = tmp_path / "noisy.html"
     noisy.write_text('<html><body><script>console.error("plot failed")</script></body></html>')
     assert any("plot failed" in m for m in script.render(str(noisy), str(tmp_path / "noisy.png"), height=300))
+
+
+def test_probe_rows_with_and_without_gradient():
+    from archlint.report import ModelReport
+
+    rows = [{"layer": "conv1", "kind": "conv", "grad_norm": 2.5}, {"layer": "frozen", "kind": "conv", "grad_norm": None},
+            {"layer": "fc", "kind": "linear", "grad_norm": 0.5}]
+    page = render_html(Report(models=[ModelReport(name="P", extras={GRAD_NORMS: rows})]))
+    labels = text_labels(svg_after(page, "Gradient norm per layer"))
+    assert [t for t in labels if t in {"conv1", "frozen", "fc"}] == ["conv1", "fc"]
+    assert "No gradient reached 1 layer(s), not plotted: frozen." in page

@@ -14,12 +14,13 @@ SUPPORT = (Path(__file__).parent / "integration_support.py").read_text()
 
 FIXTURE_TESTS = '''
 import torch
-from census import CENSUS_CODE, CensusPlugin
+from census import CENSUS_CODE
 from tiny import TinyNet
 
 
 def lint(archlint, model):
-    return archlint.check(model, torch.randn(1, 3, 16, 16), plugins=(CensusPlugin(),), select=[CENSUS_CODE])
+    # the census rule comes from its installed distribution (entry point), like any third-party rule
+    return archlint.check(model, torch.randn(1, 3, 16, 16), select=[CENSUS_CODE])
 
 
 def test_large_kernels_fail(archlint):
@@ -54,6 +55,13 @@ def test_model_built_in_the_test_is_located(archlint):
 
 
 LOCAL_LINE = next(i for i, line in enumerate(open(__file__), 1) if "# LOCAL_" + "BIG" in line)
+
+
+def test_project_config_applies(archlint):
+    # no select, no plugins here: pyproject.toml selects AL990 and the census distribution provides it
+    report = archlint.check(TinyNet(), torch.randn(1, 3, 16, 16))
+    assert {f.code for f in report.findings} == {CENSUS_CODE}
+    assert [f.module for f in report.findings] == ["stem", "mid"]
 '''
 
 
@@ -62,11 +70,13 @@ def make_project(pytester: pytest.Pytester) -> None:
     pytester.syspathinsert()
 
 
-def test_fixture_mode(pytester: pytest.Pytester):
+def test_fixture_mode(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     make_project(pytester)
+    install_census_plugin(pytester, monkeypatch)
+    pytester.makefile(".toml", pyproject='[tool.archlint]\nselect = ["AL990"]\n')
     pytester.makepyfile(test_models=FIXTURE_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     output = result.stdout.str()
     # one line per finding, with its location, fix and measured effect (3*8*7*7+8 -> 3*8*3*3+8 params)
     stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
