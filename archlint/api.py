@@ -66,8 +66,11 @@ def check_built_model(model: nn.Module, example_inputs: Any = None, *, name: str
         raise TypeError(f"example inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}")
     report = Report()
     if isinstance(model, type):
+        from archlint.construction import recording_sites
+
         try:
-            model = model()
+            with recording_sites():   # so findings point at the class's `self.x = ...` lines
+                model = model()
         except Exception as exc:  # the user's constructor: report it, one line, no traceback
             report.errors.append(TargetError(name or model.__name__, constructor_error_message(model, exc), "load"))
             return report

@@ -165,3 +165,11 @@ def test_inline_suppression_on_the_assignment_line_works_in_every_mode(tmp_path,
 
     cli = json.loads(capsys.readouterr().out)
     assert [f["module"] for f in cli["models"][0]["findings"]] == ["kept"]
+
+
+def test_a_class_given_to_check_is_built_while_recording(user_module):
+    """archlint.check(Net, x) builds the class itself: its layers get their loop / assignment lines."""
+    report = archlint.check(user_module.Net, torch.randn(1, 3, 16, 16), plugins=(CensusPlugin(),),
+                            select=[CENSUS_CODE])
+    located = {f.module: f.line for f in report.by_rule(CENSUS_CODE)}
+    assert located == {module: line_of(marker) for module, marker in EXPECTED.items()}
