@@ -23,12 +23,13 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from archlint.findings import Severity
-from archlint.report import Report
+if TYPE_CHECKING:   # importing archlint imports torch: not at pytest start-up of every project
+    from archlint.findings import Severity
+    from archlint.report import Report
 
 MARKER = "archlint"
 
