@@ -19,6 +19,7 @@ import io
 import itertools
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -134,11 +135,29 @@ def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException]) -
 # -- fx tracers ----------------------------------------------------------------------------------
 
 
+def _user_code_frame() -> Any:
+    """The innermost frame of the user's code (outside torch and archlint) on the current stack."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith(_TORCH_DIR) or filename.startswith(_ARCHLINT_DIR) or filename.startswith("<")):
+            return frame
+        frame = frame.f_back
+    return None
+
+
 class _Tracer(fx.Tracer):
     def __init__(self, extra_leaves: frozenset[str] = frozenset()):
         super().__init__()
         self.extra_leaves = extra_leaves
-        self.record_stack_traces = True
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        # fx's own record_stack_traces symbolizes through torch._dynamo (a ~3 s import); one frame is all we need.
+        node = super().create_node(*args, **kwargs)
+        frame = _user_code_frame()
+        if frame is not None:
+            node.stack_trace = f'File "{frame.f_code.co_filename}", line {frame.f_lineno}, in {frame.f_code.co_name}\n'
+        return node
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return qualname in self.extra_leaves or super().is_leaf_module(m, qualname)
