@@ -202,6 +202,19 @@ class ArchGraph:
             return sum(n.unique_params for n in self.nodes())
         return sum(p.numel() for p in {id(p): p for p in self.model.parameters()}.values())
 
+    def parameter_split(self) -> dict[str, Any]:
+        """Parameters of the body (up to the last spatial output) and of the head after it.
+
+        {"body": n, "head": n, "method": ...}, or {"unavailable": why} when there is no spatial-to-head
+        boundary (e.g. a transformer on tokens), where any split would be made up.
+        """
+        head_nodes = self.head()
+        if not head_nodes:
+            return {"unavailable": "no spatial feature map followed by a head was found in the graph"}
+        head = sum(n.unique_params for n in head_nodes)
+        return {"body": self.parameter_count() - head, "head": head,
+                "method": "unique parameters counted per layer; head = layers after the last spatial output"}
+
     def spatial_layers(self) -> list[LayerNode]:
         """Convolutions and pools with spatial outputs, in execution order."""
         return [n for n in self.nodes(SPATIAL_KINDS) if n.spatial_dims > 0]

@@ -41,21 +41,6 @@ td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:to
 
 # -- data the runner puts into extras -------------------------------------------------------------------
 
-def parameter_share(graph: Any) -> dict[str, Any]:
-    """Parameters of the body (up to the last spatial output) and of the head after it, from the graph.
-
-    Returns {"body": n, "head": n, "method": ...}, or {"unavailable": why} when the model has no
-    spatial-to-head boundary (e.g. a transformer on token inputs), where a split would be made up.
-    """
-    head_nodes = graph.head()
-    if not head_nodes:
-        return {"unavailable": "no spatial feature map followed by a head was found in the graph"}
-    total = graph.parameter_count()
-    head = sum(n.params for n in head_nodes)
-    return {"body": total - head, "head": head,
-            "method": "parameters counted per layer; head = layers after the last spatial output"}
-
-
 def grad_norm_series(value: Any) -> list[tuple[str, float]]:
     """(layer, norm) pairs in depth order from the probe's `report:grad_norms` (dict or rows)."""
     if isinstance(value, dict):

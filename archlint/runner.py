@@ -22,7 +22,6 @@ from torch import nn
 from archlint.context import CheckContext
 from archlint.findings import Finding, Severity
 from archlint.graph import build_graph
-from archlint.html_report import parameter_share
 from archlint.meta import inputs_for, is_meta_model
 from archlint.plugins import PluginHost, build_plugin_host
 from archlint.report import ModelReport
@@ -75,9 +74,9 @@ def preserved_model_state(model: nn.Module) -> Iterator[None]:
 class TensorWatch:
     """Notices a rule that writes into (or replaces) the model's parameters or buffers, and undoes it.
 
-    In-place writes bump a tensor's version counter, so watching costs nothing per rule. The
-    values are copied once, up front, so they can be put back: the user's weights survive even a
-    careless third-party rule (a meta model has no values to copy, nor to overwrite).
+    In-place writes bump a tensor's version counter, so watching costs nothing per rule. Buffers,
+    and weights up to COPY_LIMIT_BYTES, are copied once up front so they can be put back: the user's
+    weights survive even a careless third-party rule (a meta model has no values to copy, nor to overwrite).
     """
 
     def __init__(self, model: nn.Module):
@@ -88,30 +87,38 @@ class TensorWatch:
                                             *model.named_buffers(remove_duplicate=False)]}
         self.tensors = [getattr(m, kind)[attr] for m, attr, kind in self.slots]
         unique = {id(t): t for t in self.tensors if not t.is_meta}
-        small = sum(t.numel() * t.element_size() for t in unique.values()) <= TensorWatch.COPY_LIMIT_BYTES
-        self.saved = {i: t.detach().clone() for i, t in unique.items()} if small else {}
+        buffers = {id(t) for (_, _, kind), t in zip(self.slots, self.tensors) if kind == "_buffers"}
+        weight_bytes = sum(t.numel() * t.element_size() for i, t in unique.items() if i not in buffers)
+        keep_weights = weight_bytes <= TensorWatch.COPY_LIMIT_BYTES
+        self.saved = {i: t.detach().clone() for i, t in unique.items() if i in buffers or keep_weights}
         self.versions = [t._version for t in self.tensors]
 
-    # Above this, weights are not copied up front (it would double memory): a write is reported, not undone.
-    COPY_LIMIT_BYTES = 1 << 30
+    # Buffers (running stats, counters) are always copied: they are small and a forward may write them.
+    # Weights above this size are not copied (it would double a big model's memory and cost most of a
+    # lint's time); a rule writing into them is still reported, just not undone.
+    COPY_LIMIT_BYTES = 64 << 20
 
     def restore(self) -> tuple[str, bool] | None:
         """Undo writes since the last call: (names of the touched tensors, whether values were restored)."""
         touched: list[str] = []
+        lost: list[str] = []
         for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
             current = getattr(module, kind).get(attr)
             if current is tensor and tensor._version == self.versions[i]:
                 continue
             touched.append(self.names.get(id(tensor), attr))
             getattr(module, kind)[attr] = tensor     # a replaced tensor: put the original object back
-            if id(tensor) in self.saved:
+            restored = id(tensor) in self.saved
+            if restored:
                 with torch.no_grad():
                     tensor.copy_(self.saved[id(tensor)])
+            else:
+                lost.append(touched[-1])
             self.versions[i] = tensor._version
         if not touched:
             return None
         unique = sorted(set(touched))
-        return ", ".join(unique[:5]) + (" ..." if len(unique) > 5 else ""), bool(self.saved)
+        return ", ".join(unique[:5]) + (" ..." if len(unique) > 5 else ""), not lost
 
     def check_untouched(self, who: str, model_name: str) -> list[Finding]:
         """An AL000 finding when `who` (a rule) wrote into the model; the write is undone."""
@@ -120,7 +127,7 @@ class TensorWatch:
             return []
         names, restored = change
         undone = "the original values were restored" if restored else \
-            "the model is too large to keep a copy, so the change could NOT be undone"
+            "its weights are too large to keep a copy, so the change could NOT be undone"
         return [Finding(code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
                         message=f"{who} modified the model ({names}); {undone}. "
                                 f"Measurements must run on ctx.copy_model()")]
@@ -132,7 +139,7 @@ class TensorWatch:
             return []
         names, restored = change
         return [f"tracer {tracer}: forward writes to {names} in place; "
-                + ("archlint restored the values" if restored else "the model is too large to keep a copy, "
+                + ("archlint restored the values" if restored else "its weights are too large to keep a copy, "
                    "so archlint could NOT restore them")]
 
 
@@ -225,7 +232,7 @@ def check_model(model: nn.Module, example_inputs: Sequence[Any], name: str | Non
                 report.findings.extend(run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, "")))
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
         report.extras = {k: v for k, v in ctx.cache.items() if k.startswith("report:")}
-        report.extras.setdefault("report:param_share", parameter_share(graph))
+        report.extras.setdefault("report:param_share", graph.parameter_split())
     report.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.code, f.module))
     return report
 
