@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from archlint.context import CheckContext, MeasurementUnavailable
 from archlint.findings import Finding, Fix, Metric, Severity
 from archlint.plugins import hookimpl
 from archlint.report import ModelReport, Report
@@ -21,6 +20,15 @@ def check(model: Any, example_inputs: Any = None, *, name: str | None = None, **
     from archlint.api import check_built_model
 
     return check_built_model(model, example_inputs, name=name, **settings)
+
+
+def __getattr__(name: str) -> Any:
+    # CheckContext pulls in torch; importing `archlint` (e.g. as a pytest plugin) should not.
+    if name in ("CheckContext", "MeasurementUnavailable"):
+        from archlint import context
+
+        return getattr(context, name)
+    raise AttributeError(f"module 'archlint' has no attribute {name!r}")
 
 
 __all__ = [
