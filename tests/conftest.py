@@ -24,6 +24,12 @@ def zoo_input(name: str) -> torch.Tensor:
     return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
 
 
+@pytest.fixture(scope="session", name="zoo_input")
+def zoo_input_fixture() -> Callable[[str], torch.Tensor]:
+    """zoo_input("inception_v3") -> the fixed example input the zoo fixtures trace with."""
+    return zoo_input
+
+
 @pytest.fixture(scope="session")
 def zoo() -> Callable[..., torch.nn.Module]:
     """zoo("resnet50") -> a cached torchvision model (weights=None, eval mode). Do not modify it."""

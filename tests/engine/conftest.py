@@ -10,11 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-
-# Entry-point plugins (built-in rules) are switched off so results depend only on the test plugin.
-NO_ENTRY_POINTS = [f"--plugin=no:{ep.name}" for ep in importlib.metadata.entry_points(group="archlint")]
-PLUGIN = ["-p", "archlint_test_plugin", *NO_ENTRY_POINTS]
+from cli_support import HERE, NO_ENTRY_POINTS, PLUGIN  # noqa: F401  (re-exported to the tests)
 
 
 @pytest.fixture(autouse=True)

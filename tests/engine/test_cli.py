@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HERE, NO_ENTRY_POINTS
+from cli_support import HERE, NO_ENTRY_POINTS
 
 NET = """
 from torch import nn

@@ -280,9 +280,7 @@ LEGIT_AT_224 = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficien
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LEGIT_AT_224)
-def test_torchvision_models_are_not_flagged(name: str, zoo, traced) -> None:
-    from conftest import zoo_input
-
+def test_torchvision_models_are_not_flagged(name: str, zoo, traced, zoo_input) -> None:
     model = zoo(name)
     _, graph = traced(name)
     ctx = CheckContext(name, model, graph, (zoo_input(name),), options=ReceptiveField.default_options())
