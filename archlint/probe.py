@@ -22,6 +22,15 @@ and, with a fixed seed, on at most `batch` samples of the example inputs:
 
 Rules get the result through `ctx.probe()` (cached per model). `ProbeResult.method` is the
 sentence every probe-based `Metric.method` starts with: batch, seed and loss.
+
+Backward signal at graph nodes (`graph_gradients`, `ctx`-cached through `shared_graph_gradients`):
+the same train-mode forward/backward (same batch, seed and loss) run on a copy of the traced fx
+graph, recording for chosen nodes the RMS of ∂L/∂(node output) per element and the RMS of the
+output itself. A layer's weight gradient is δ·a summed over positions: it mixes the backward
+signal δ with the size of the activations a, so it grows wherever activations grow (e.g. along
+an unnormalised residual stream) even when no more signal arrives. δ alone is what "the gradient
+reaching a layer" means; `layer_output(graph, node)` picks the node whose δ is read for a layer
+(the layer followed by its norm and activation ops).
 """
 from __future__ import annotations
 
@@ -34,13 +43,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from archlint.context import MeasurementUnavailable
 
 if TYPE_CHECKING:
     from archlint.context import CheckContext
+    from archlint.graph import ArchGraph, LayerNode
 
 DEFAULT_SEED = 0
 DEFAULT_MAX_BATCH = 32
@@ -522,6 +532,97 @@ def _eval_twice(subject: nn.Module, inputs: tuple[Any, ...], seed: int) -> tuple
     return first, second
 
 
+# -- backward signal at graph nodes ----------------------------------------------------------------
+
+# ops that belong to the layer they follow: the layer's output activation is read after them
+_LAYER_TAIL_KINDS = frozenset({"norm", "act"})
+
+
+def layer_output(graph: "ArchGraph", node: "LayerNode") -> "LayerNode":
+    """The node whose output is `node`'s activation: the layer, then its norm/activation ops on a single path."""
+    current = node
+    while True:
+        following = graph.successors(current)
+        if len(following) != 1 or following[0].kind not in _LAYER_TAIL_KINDS \
+                or len(graph.predecessors(following[0])) != 1:
+            return current
+        current = following[0]
+
+
+@dataclass
+class NodeGradient:
+    """The backward signal at one fx node's output in the train pass."""
+
+    node: str
+    grad_rms: float | None      # RMS over all elements (whole probe batch) of ∂L/∂output; None: no gradient
+    value_rms: float            # RMS of the output itself
+    numel: int
+
+
+class _GradientTap(fx.Interpreter):
+    """Runs a GraphModule node by node and keeps the gradient of the chosen nodes' outputs."""
+
+    def __init__(self, gm: fx.GraphModule, names: set[str]):
+        super().__init__(gm)
+        self.names = names
+        self.values: dict[str, tuple[float, int]] = {}
+        self.grads: dict[str, torch.Tensor] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        out = super().run_node(n)
+        if n.name in self.names and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel():
+            # value read now: a later in-place op may overwrite it (the hook still sees this version's gradient)
+            self.values[n.name] = (float(out.detach().double().pow(2).mean().sqrt()), out.numel())
+            if out.requires_grad:
+                out.register_hook(lambda grad, name=n.name: self.grads.__setitem__(name, grad.detach()))
+        return out
+
+
+def _rms(t: torch.Tensor) -> float:
+    return float(t.double().pow(2).mean().sqrt())
+
+
+def graph_gradients(gm: fx.GraphModule, example_inputs: Sequence[Any], names: Sequence[str], *,
+                    batch: int | None = DEFAULT_MAX_BATCH, seed: int = DEFAULT_SEED, max_side: int | None = None,
+                    copy_module: bool = True) -> dict[str, NodeGradient]:
+    """RMS of ∂L/∂output (per element) at the named nodes: train mode, same inputs/seed/loss as `run_probe`.
+
+    Runs a copy of `gm` (in-place ops made out-of-place) unless `copy_module=False`. Raises
+    MeasurementUnavailable with the reason when the graph cannot be run this way.
+    """
+    from archlint.rewrite import copy_graph_module  # rewrite imports nothing from here; avoid a cycle anyway
+
+    if any(p.is_meta for p in gm.parameters()):
+        raise MeasurementUnavailable("the probe needs real weights; the model is on the meta device")
+    inputs, _ = probe_inputs(example_inputs, batch, max_side)
+    with _PreservedRandomState():
+        subject = copy_graph_module(gm) if copy_module else gm
+        subject.train()
+        for p in subject.parameters():
+            p.grad = None
+        tap = _GradientTap(subject, set(names))
+        torch.manual_seed(seed)
+        try:
+            with torch.enable_grad():
+                outputs = output_tensors(tap.run(*inputs))
+        except Exception as exc:
+            raise _fail("train-mode forward pass of the traced graph", exc) from None
+        loss = readout_loss(outputs, seed)
+        if loss is None:
+            raise MeasurementUnavailable("the model's output has no floating-point tensor that requires grad")
+        try:
+            loss.backward()
+        except Exception as exc:
+            raise _fail("backward pass of the traced graph", exc) from None
+    return {name: NodeGradient(name, _rms(tap.grads[name]) if name in tap.grads else None, *tap.values[name])
+            for name in names if name in tap.values}
+
+
+def describe_graph_method(batch: int, seed: int, max_side: int | None = None) -> str:
+    return (describe_method(batch, seed, max_side).replace("probe on a copy", "probe on a copy of the traced fx graph")
+            + "; δ = RMS per element of ∂L/∂(layer output after its norm/activation)")
+
+
 # -- for rules ---------------------------------------------------------------------------------------
 
 def shared_probe(ctx: "CheckContext") -> ProbeResult:
@@ -529,6 +630,21 @@ def shared_probe(ctx: "CheckContext") -> ProbeResult:
     result = ctx.probe()
     ctx.cached("report:grad_norms", result.grad_norm_rows)
     return result
+
+
+def shared_graph_gradients(ctx: "CheckContext", gm: fx.GraphModule,
+                           names: Sequence[str]) -> tuple[dict[str, NodeGradient], str]:
+    """graph_gradients on the context's traced graph (cached per node set) and its method sentence.
+
+    Raises MeasurementUnavailable when the probe is off (--no-probe) or the model has no values.
+    """
+    if not ctx.probe_enabled:
+        raise MeasurementUnavailable("probe disabled (--no-probe)")
+    ctx.require_values("the probe")
+    key = "probe:graph_gradients:" + ",".join(sorted(set(names)))
+    result = ctx.cached(key, lambda: graph_gradients(gm, ctx.example_inputs, names))
+    _, size = probe_inputs(ctx.example_inputs, DEFAULT_MAX_BATCH, None)
+    return result, describe_graph_method(size, DEFAULT_SEED)
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -541,5 +657,6 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 __all__ = [
     "ProbeResult", "LayerGradient", "ActivationStats", "BatchNormInput", "DropoutCall", "run_probe",
     "shared_probe", "readout_loss", "output_tensors", "describe_method", "probe_inputs", "ratio",
-    "SATURATION_BOUND",
+    "SATURATION_BOUND", "NodeGradient", "graph_gradients", "shared_graph_gradients", "layer_output",
+    "describe_graph_method",
 ]

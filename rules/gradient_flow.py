@@ -45,13 +45,16 @@ Options
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 from archlint import Finding, Fix, MeasurementUnavailable, Metric, Option, Rule, Severity, hookimpl
 from archlint.construction import construction_site
 from archlint.context import CheckContext
 from archlint.graph import ArchGraph, LayerNode
-from archlint.probe import SATURATION_BOUND, ActivationStats, ProbeResult, ratio, shared_probe
+from archlint.probe import (DEFAULT_MAX_BATCH, SATURATION_BOUND, ActivationStats, ProbeResult, layer_output,
+                            shared_graph_gradients, shared_probe)
+from archlint.rewrite import RewriteError, owning_module
 
 
 def activation_node(graph: ArchGraph, stats: ActivationStats) -> LayerNode | None:
@@ -75,6 +78,18 @@ def _finding_at(graph: ArchGraph, node: LayerNode | None, module_path: str, code
     site = construction_site(module) if module is not None else None
     return Finding(code=code, message=message, module=module_path, file=site.file if site else None,
                    line=site.line if site else None, **kwargs)  # type: ignore[arg-type]
+
+
+def small_batchnorm(graph: ArchGraph, min_values: int) -> list[LayerNode]:
+    """BatchNorm calls that normalise fewer than `min_values` values per channel in the probe batch."""
+    small = []
+    for node in graph.nodes("norm"):
+        shape = node.in_shapes[0] if node.in_shapes else None
+        if node.type_name.startswith("BatchNorm") and shape is not None and len(shape) >= 2:
+            values = min(int(shape[0]), DEFAULT_MAX_BATCH) * math.prod(int(s) for s in shape[2:])
+            if values < min_values:
+                small.append(node)
+    return small
 
 
 def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
@@ -112,6 +127,7 @@ class GradientFlow(Rule):
         Option("dead_share", 0.25, "share of dead units in a layer above which it is flagged"),
         Option("min_observations", 16, "samples x positions per unit needed to call a unit dead"),
         Option("saturated_share", 0.2, "share of pre-activations beyond ±5 above which a layer is flagged"),
+        Option("min_batchnorm_values", 8, "AL802 is not judged when a BatchNorm normalises fewer values per channel"),
     )
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
@@ -160,20 +176,29 @@ class GradientFlow(Rule):
 
     # AL802 ----------------------------------------------------------------------------------------
     def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
-        layers = [layer for layer in probe.layers if layer.grad_norm is not None]
-        if len(layers) < 2 or any(n.type_name.startswith("BatchNorm") for n in ctx.graph.nodes("norm")):
-            return  # see "Known limits": in train mode BatchNorm rescales every layer's backward signal
+        layers = [n for n in ctx.graph.nodes() if n.is_parametric]
+        if len(layers) < 2 or layers[0].fx_node is None:
+            return
         first, last = layers[0], layers[-1]
-        if not first.grad_norm or not last.grad_norm:
+        names = (layer_output(ctx.graph, first).name, layer_output(ctx.graph, last).name)
+        if small_batchnorm(ctx.graph, int(ctx.options["min_batchnorm_values"])):
+            return  # see "Known limits": BatchNorm over a handful of values makes the backward signal meaningless
+        try:
+            gradients, method = shared_graph_gradients(ctx, owning_module(first.fx_node), names)
+        except (MeasurementUnavailable, RewriteError):
+            return  # the weight-level checks above still ran on the probe of the model itself
+        a, b = gradients.get(names[0]), gradients.get(names[1])
+        if a is None or b is None or not a.grad_rms or not b.grad_rms:
             return  # an exactly-zero gradient is a blocked signal (see constant-init), not a vanishing one
-        value = ratio(first.grad_norm, last.grad_norm)
+        value = a.grad_rms / b.grad_rms
         low, high = float(ctx.options["vanishing_ratio"]), float(ctx.options["exploding_ratio"])
-        if value is None or low <= value <= high:
+        if low <= value <= high:
             return
         vanishing = value < low
         word = "vanishing" if vanishing else "exploding"
-        message = (f"{word} gradients: the first layer `{first.layer}` gets a gradient norm of {first.grad_norm:.3g}, "
-                   f"the last `{last.layer}` {last.grad_norm:.3g}; ratio {value:.3g} "
+        first_path, last_path = first.module_path or first.name, last.module_path or last.name
+        message = (f"{word} gradients: the backward signal at the output of the first layer `{first_path}` is "
+                   f"{a.grad_rms:.3g} per element, at the last `{last_path}` {b.grad_rms:.3g}; ratio {value:.3g} "
                    f"{'<' if vanishing else '>'} {low if vanishing else high:g} over {len(layers)} parametric layers")
         if vanishing:
             fix = Fix("Give the gradient a short route and keep activations well scaled: residual connections, "
@@ -185,11 +210,10 @@ class GradientFlow(Rule):
             fix = Fix("Shrink the initial scale of the early layers, normalise, and clip gradients while training.",
                       "nn.init.xavier_uniform_(layer.weight)   # or kaiming with the right fan\n"
                       "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
-        node = next(iter(ctx.graph.by_module(first.layer)), None)
-        yield _finding_at(ctx.graph, node, first.layer, "AL802", message, fix=fix,
-                          effect=(Metric("gradient norm ratio first/last parametric layer", float(f"{value:.6g}"), None, "",
-                                         f"{probe.method}; ‖∇W‖ of the weight of the first and last parametric layer "
-                                         f"in execution order"),),
+        yield _finding_at(ctx.graph, first, first.module_path, "AL802", message, fix=fix,
+                          effect=(Metric("backward signal ratio δ(first)/δ(last) parametric layer", float(f"{value:.6g}"),
+                                         None, "", f"{method}, read at `{names[0]}` (output of `{first_path}`) and "
+                                                   f"`{names[1]}` (output of `{last_path}`)"),),
                           unmeasured=("after the fix not measured: it depends on which change is made",))
 
     # AL803 ----------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from typing import Iterable
 from archlint import Finding, Fix, MeasurementUnavailable, Metric, Option, Rule, Severity, hookimpl
 from archlint.context import CheckContext
 from archlint.graph import ArchGraph, LayerNode
-from archlint.probe import ProbeResult, ratio, run_probe, shared_probe
+from archlint.probe import NodeGradient, graph_gradients, layer_output, ratio, shared_graph_gradients
 from archlint.rewrite import RewriteError, Span, add_identity_shortcuts, check_runs, owning_module
 
 MERGE_KINDS = frozenset({"add", "cat", "mul"})
@@ -73,29 +73,31 @@ def longest_unbypassed_chain(graph: ArchGraph) -> list[LayerNode]:
     return [n for n in reversed(path) if n.is_parametric]
 
 
-def _path_between(graph: ArchGraph, start: LayerNode, stop: LayerNode) -> LayerNode | None:
-    """The node feeding `stop` on the data path from `start` (the end of start's block)."""
-    feeding = [p for p in graph.predecessors(stop) if p.name == start.name or start.name in graph.ancestors(p)]
-    return feeding[0] if len(feeding) == 1 else None
+def _block_end(graph: ArchGraph, layer: LayerNode) -> LayerNode:
+    """Where a shortcut joins a block: after the layer's norm, before its final activation (y = act(F(x) + x))."""
+    end = layer_output(graph, layer)
+    while end is not layer and end.kind == "act":
+        end = graph.predecessors(end)[0]
+    return end
 
 
 def shortcut_spans(graph: ArchGraph, chain: list[LayerNode]) -> list[Span]:
-    """Identity shortcuts around every two consecutive shape-preserving blocks of the chain."""
-    preserving: list[tuple[LayerNode, LayerNode]] = []
-    for layer, following in zip(chain, chain[1:]):
-        end = _path_between(graph, layer, following)
-        keeps_shape = end is not None and layer.in_shapes and end.out_shape is not None \
-            and layer.in_shapes[0] == end.out_shape
-        preserving.append((layer, end) if keeps_shape else (layer, None))  # type: ignore[arg-type]
-    spans: list[Span] = []
-    run: list[tuple[LayerNode, LayerNode]] = []
-    for layer, end in preserving + [(chain[-1], None)]:  # type: ignore[list-item]
-        if end is not None:
-            run.append((layer, end))
-            continue
-        spans.extend(Span(run[i][0].name, run[min(i + 1, len(run) - 1)][1].name) for i in range(0, len(run), 2))
-        run = []
-    return spans
+    """Identity shortcuts around every two consecutive shape-preserving blocks of the chain.
+
+    A block is a parametric layer with the norm/activation ops that follow it; it preserves the
+    shape when its output (`layer_output`) has its input's shape. Each pair becomes a standard
+    residual block act(F(x) + x): the add sits after the second block's norm and before its last
+    activation. A run of odd length ends with a one-block span.
+    """
+    runs: list[list[LayerNode]] = [[]]
+    for layer in chain:
+        output = layer_output(graph, layer)
+        if layer.in_shapes and output.out_shape is not None and layer.in_shapes[0] == output.out_shape:
+            runs[-1].append(layer)
+        elif runs[-1]:
+            runs.append([])
+    return [Span(run[i].name, _block_end(graph, run[min(i + 1, len(run) - 1)]).name)
+            for run in runs for i in range(0, len(run), 2)]
 
 
 def _width(node: LayerNode) -> int | None:
@@ -141,44 +143,58 @@ def _snippet(chain: list[LayerNode], spans: list[Span], graph: ArchGraph) -> str
     )
 
 
-def _chain_ratio(probe: ProbeResult, chain: list[LayerNode]) -> tuple[float | None, str, str, float | None]:
-    """(first/last gradient norm ratio, first path, last path, first layer's gradient norm)."""
-    first, last = chain[0].module_path, chain[-1].module_path
-    a, b = probe.layer(first), probe.layer(last)
-    first_norm = a.grad_norm if a else None
-    return ratio(first_norm, b.grad_norm if b else None), first, last, first_norm
+def _signal(gradients: dict[str, NodeGradient], first: str, last: str) -> tuple[float | None, float | None]:
+    """(δ at the first layer's output / δ at the last layer's output, δ at the first), δ = RMS of ∂L/∂output."""
+    a, b = gradients.get(first), gradients.get(last)
+    first_rms = a.grad_rms if a else None
+    return ratio(first_rms, b.grad_rms if b else None), first_rms
+
+
+def _no_gain_note(graph: ArchGraph, chain: list[LayerNode], before: float, after: float) -> str:
+    """Why the measured ratio did not rise, said as what was (not) measured."""
+    text = (f"the rewrite did not raise the backward signal reaching `{chain[0].module_path or chain[0].name}` "
+            f"at initialisation (ratio {before:.3g} -> {after:.3g})")
+    if any(n.type_name.startswith("BatchNorm") for n in graph.nodes("norm")):
+        text += ("; with BatchNorm in train mode the plain chain's signal is already renormalised at every layer, and "
+                 "unscaled shortcuts grow the activations that the following BatchNorm divides the gradient by; what "
+                 "shortcuts improve in such a chain (how well it trains) is not measured by one probe of the untrained "
+                 "model")
+    return text
 
 
 def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span]) -> tuple[list[Metric], list[str]]:
-    metrics: list[Metric] = []
-    unmeasured: list[str] = []
+    first, last = (chain[0].module_path or chain[0].name), (chain[-1].module_path or chain[-1].name)
+    names = (layer_output(ctx.graph, chain[0]).name, layer_output(ctx.graph, chain[-1]).name)
     try:
-        probe = shared_probe(ctx)
-    except MeasurementUnavailable as exc:
+        gm = owning_module(chain[0].fx_node)  # type: ignore[arg-type]
+        gradients, method = shared_graph_gradients(ctx, gm, names)
+    except (MeasurementUnavailable, RewriteError) as exc:
         return [], [f"gradient ratio not measured: {exc}"]
-    before, first, last, first_before = _chain_ratio(probe, chain)
+    before, first_before = _signal(gradients, *names)
     if before is None:
-        return [], [f"gradient ratio not measured: the probe recorded no gradient norm for `{first}` or `{last}`"]
-    after: float | None = None
-    first_after: float | None = None
+        return [], [f"gradient ratio not measured: no gradient reached the output of `{first}` or `{last}`"]
+    unmeasured: list[str] = []
+    after = first_after = None
     if not spans:
         unmeasured.append("no shape-preserving blocks in the chain: the identity-shortcut rewrite was not measured")
     else:
         try:
-            rewritten = add_identity_shortcuts(owning_module(chain[0].fx_node), spans)  # type: ignore[arg-type]
+            rewritten = add_identity_shortcuts(gm, spans)
             check_runs(rewritten, ctx.example_inputs)
-            after, _, _, first_after = _chain_ratio(run_probe(rewritten, ctx.example_inputs, copy_model=False), chain)
+            after, first_after = _signal(graph_gradients(rewritten, ctx.example_inputs, names, copy_module=False), *names)
         except (RewriteError, MeasurementUnavailable) as exc:
             unmeasured.append(f"effect of shortcuts not measured: {exc}")
         except Exception as exc:  # a graph we cannot rewrite must not crash the lint
             unmeasured.append(f"effect of shortcuts not measured: the rewrite failed ({type(exc).__name__}: {exc})")
-    how = (f"{probe.method}; ‖∇W‖ of each layer's weight; after = the same probe on an fx rewrite of a copy with "
-           f"{len(spans)} identity shortcut(s) around pairs of shape-preserving blocks")
-    metrics.append(Metric(
-        f"gradient norm ratio first/last layer of the chain (`{first}` / `{last}`)", round(before, 6),
-        None if after is None else round(after, 6), "", how))
+    if after is not None and after <= before:
+        unmeasured.append(_no_gain_note(ctx.graph, chain, before, after))
+    how = (f"{method}, read at `{names[0]}` (output of `{first}`) and `{names[1]}` (output of `{last}`); after = the "
+           f"same measurement on an fx rewrite of a copy with {len(spans)} identity shortcut(s) act(F(x) + x) around "
+           f"pairs of shape-preserving blocks")
+    metrics = [Metric(f"backward signal ratio δ(first)/δ(last) along the chain (`{first}` / `{last}`)",
+                      float(f"{before:.6g}"), None if after is None else float(f"{after:.6g}"), "", how)]
     if first_before is not None:
-        metrics.append(Metric(f"gradient norm of the first layer `{first}`", float(f"{first_before:.6g}"),
+        metrics.append(Metric(f"δ at the output of the first layer `{first}`", float(f"{first_before:.6g}"),
                               None if first_after is None else float(f"{first_after:.6g}"), "", how))
     return metrics, unmeasured
 
