@@ -4,9 +4,11 @@ What it finds (measured by the probe: one train-mode forward/backward pass on a 
     AL801  parameters that receive no gradient at all: a module that forward never uses, or
            whose output reaches the loss only through `.detach()`, `torch.no_grad()` or an integer
            cast. (error)
-    AL802  vanishing or exploding gradients: the gradient norm of the first parametric layer's
-           weight divided by the last one's is below `vanishing_ratio` (1e-3) or above
-           `exploding_ratio` (70), the bounds the AUTOTRAINER study used.
+    AL802  vanishing or exploding gradients: the backward signal δ (RMS per element of
+           ∂L/∂output, read after the layer's norm/activation) at the first parametric layer
+           divided by δ at the last one is below `vanishing_ratio` (1e-3) or above
+           `exploding_ratio` (70), the bounds the AUTOTRAINER study used. Measured on a
+           train-mode run of a copy of the traced graph (same batch, seed and loss as the probe).
     AL803  dead ReLU units: a unit (channel, or feature) whose output is zero for every sample and
            position of the probe batch; flagged when more than `dead_share` of a layer's units are
            dead and each unit was observed at least `min_observations` times.
@@ -31,10 +33,14 @@ Fix
     normalise before the activation and use Xavier initialisation (or a ReLU-family activation).
 
 Known limits
-    AL802 is not judged on models with BatchNorm: in train mode BatchNorm rescales each layer's
-    backward signal by its batch statistics, and the raw first/last ratio then mostly reflects how
-    many positions the first convolution sums over (an untrained ResNet-50 reads 40-90 depending
-    on the input size), not a training problem. The AUTOTRAINER bounds were set for such raw norms.
+    AL802 reads δ, not the weight-gradient norm. Weight gradients are δ·a summed over positions:
+    with BatchNorm in train mode they scale with 1/‖W‖ and with how many positions a layer sums
+    over, and an untrained ResNet-50 read 71 (64×64) or 40 (96×96), batch 2, by that measure. With δ after
+    the norm/activation the zoo at 64×64, batch 2 reads: ResNet-50 11.1, MobileNetV2 6.6,
+    EfficientNet-B0 1.1, DenseNet-121 0.57, VGG-16 0.015 (ResNet-50 4.1 at 96×96, 0.65 at 224×224);
+    the sigmoid MLP example reads 3e-9. δ is not judged when a BatchNorm normalises fewer than
+    `min_batchnorm_values` values per channel in the probe batch: ResNet-50 at 32×32, batch 2
+    (2 values per channel in the last stage) reads 3e7, an artefact of normalising two numbers.
 
 Options
     vanishing_ratio   first/last gradient norm ratio below which gradients vanish (default 1e-3)
@@ -42,6 +48,7 @@ Options
     dead_share        share of dead units in a layer above which it is flagged (default 0.25)
     min_observations  samples × positions per unit needed to call a unit dead (default 16)
     saturated_share   share of pre-activations beyond ±5 above which a layer is flagged (default 0.2)
+    min_batchnorm_values  AL802 is not judged when a BatchNorm sees fewer values per channel (default 8)
 """
 from __future__ import annotations
 
