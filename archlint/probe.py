@@ -596,7 +596,10 @@ def graph_gradients(gm: fx.GraphModule, example_inputs: Sequence[Any], names: Se
         raise MeasurementUnavailable("the probe needs real weights; the model is on the meta device")
     inputs, _ = probe_inputs(example_inputs, batch, max_side)
     with _PreservedRandomState():
-        subject = copy_graph_module(gm) if copy_module else gm
+        try:
+            subject = copy_graph_module(gm) if copy_module else gm
+        except Exception as exc:
+            raise _fail("copy of the traced graph", exc) from None
         subject.train()
         for p in subject.parameters():
             p.grad = None
