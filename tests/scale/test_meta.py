@@ -7,6 +7,7 @@ import subprocess
 import pathlib
 import sys
 
+import pytest
 import torch
 from torch import nn
 
