@@ -47,6 +47,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from archlint.context import MeasurementUnavailable
+from archlint.graph import PARAMETRIC_KINDS, module_kind
 
 if TYPE_CHECKING:
     from archlint.context import CheckContext
@@ -56,15 +57,6 @@ DEFAULT_SEED = 0
 DEFAULT_MAX_BATCH = 32
 SATURATION_BOUND = 5.0
 
-PARAMETRIC_MODULES: tuple[tuple[type, str], ...] = (
-    (nn.modules.conv._ConvTransposeNd, "conv_transpose"),
-    (nn.modules.conv._ConvNd, "conv"),
-    (nn.Linear, "linear"),
-    (nn.Bilinear, "linear"),
-    (nn.Embedding, "embedding"),
-    (nn.EmbeddingBag, "embedding"),
-    (nn.MultiheadAttention, "attention"),
-)
 # Functions whose Parameter arguments are the weights of a parametric layer (not norm scales etc.).
 _WEIGHT_FUNCTIONS = frozenset({
     "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -329,10 +321,11 @@ class _Recorder(TorchFunctionMode):
 
 
 def _module_kind(module: nn.Module | None) -> str | None:
-    for cls, kind in PARAMETRIC_MODULES:
-        if isinstance(module, cls):
-            return kind
-    return None
+    """The graph's kind for a parametric layer module (conv, linear, ...), else None."""
+    if module is None:
+        return None
+    kind = module_kind(module)
+    return kind if kind in PARAMETRIC_KINDS else None
 
 
 def _install_hooks(model: nn.Module, recorder: _Recorder, bn_inputs: list[BatchNormInput]) -> list[Any]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import pathlib
+import subprocess
 import sys
 
 import pytest
