@@ -13,7 +13,7 @@ class DropoutPlacedWell(nn.Module):
     def __init__(self, classes: int = 10):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
-        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)  # archlint: ignore[receptive-field] (a toy: this example is about dropout)
         self.bn2 = nn.BatchNorm2d(32)
         self.drop_map = nn.Dropout2d(0.1)
         self.pool = nn.AdaptiveAvgPool2d(1)
