@@ -1,7 +1,9 @@
-"""missing-residual, bad: a plain CNN of 14 convolutions and a classifier with no shortcut.
+"""missing-residual, bad: a VGG-style plain CNN of 15 conv+ReLU layers and a classifier, no shortcut.
 
-Every layer feeds the next one and nothing else: the gradient reaching `stem` is the product of
-all 14 later layers' Jacobians. `python examples/missing_residual_bad.py` lints it.
+Three stages (32, 64, 128 channels) of five 3×3 convolutions, each stage ending in a max-pool;
+no BatchNorm, default PyTorch init. Every layer feeds the next one and nothing else, so the
+gradient reaching `features.0` is the product of all 15 later layers' Jacobians: at
+initialisation it has all but vanished. `python examples/missing_residual_bad.py` lints it.
 """
 from __future__ import annotations
 
@@ -9,27 +11,31 @@ import torch
 from torch import nn
 
 
-def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
+def conv_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True))
 
 
-class PlainNet(nn.Module):
-    def __init__(self, width: int = 32, depth: int = 12, classes: int = 10):
+def plain_stage(c_in: int, c_out: int, convs: int = 5) -> list[nn.Module]:
+    """One conv that changes the width, `convs - 1` that keep it, then halve the resolution."""
+    return [conv_relu(c_in, c_out), *[conv_relu(c_out, c_out) for _ in range(convs - 1)], nn.MaxPool2d(2)]
+
+
+class PlainVGG(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128), classes: int = 10):
         super().__init__()
-        self.stem = conv_bn_relu(3, width)
-        self.body = nn.Sequential(*[conv_bn_relu(width, width) for _ in range(depth)])
-        self.down = conv_bn_relu(width, 2 * width, stride=2)
+        channels = (3, *widths)
+        self.features = nn.Sequential(*[layer for c_in, c_out in zip(channels, widths)
+                                        for layer in plain_stage(c_in, c_out)])
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(2 * width, classes)
+        self.fc = nn.Linear(widths[-1], classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.pool(self.down(self.body(self.stem(x)))), 1))
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
 
 
 def build() -> nn.Module:
     torch.manual_seed(0)
-    return PlainNet()
+    return PlainVGG()
 
 
 def example_inputs() -> tuple[torch.Tensor]:
@@ -42,5 +48,5 @@ if __name__ == "__main__":
     for finding in archlint.check(build(), example_inputs(), select=["AL401"]).models[0].findings:
         print(f"{finding.code} {finding.module}: {finding.message}")
         for metric in finding.effect:
-            print(f"  {metric.name}: {metric.before} -> {metric.after}")
+            print(f"  {metric.name}: {metric.before:.3g} -> {metric.after:.3g}")
         print(finding.fix.snippet if finding.fix else "")
