@@ -190,3 +190,22 @@ def test_fixed_example_clean_and_no_probe_still_flags() -> None:
     bad = _example("missing_residual_bad")
     [finding] = archlint.check(bad.build(), bad.example_inputs(), select=["AL401"], probe=False).models[0].findings
     assert finding.effect == () and any("no-probe" in u for u in finding.unmeasured)
+
+
+def test_spans_do_not_cross_a_pool_between_same_width_convs() -> None:
+    """conv(3->32), conv(32), pool, 10 x conv(32), head: a span (conv 1, conv 3) would join 32x32 to 16x16."""
+    def conv_relu(c_in: int, c_out: int) -> torch.nn.Sequential:
+        return torch.nn.Sequential(torch.nn.Conv2d(c_in, c_out, 3, padding=1), torch.nn.ReLU())
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(conv_relu(3, 32), conv_relu(32, 32), torch.nn.MaxPool2d(2),
+                                *[conv_relu(32, 32) for _ in range(10)],
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+    inputs = (torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)),)
+    traced = trace_model(model, inputs)
+    graph = build_graph(traced.graph_module, model)
+    spans = shortcut_spans(graph, longest_unbypassed_chain(graph))
+    # `1` alone before the pool, then pairs (3, 4) ... (11, 12) after it
+    assert [(graph[s.first].module_path, graph[s.last].module_path) for s in spans] == \
+        [("1.0", "1.0")] + [(f"{i}.0", f"{i + 1}.0") for i in range(3, 13, 2)]
+    [finding] = archlint.check(model, inputs, select=["AL401"]).models[0].findings
+    assert finding.effect[0].after is not None and not finding.unmeasured
