@@ -34,7 +34,6 @@ reaching a layer" means; `layer_output(graph, node)` picks the node whose δ is 
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import random
@@ -434,25 +433,34 @@ def _fail(stage: str, exc: BaseException) -> MeasurementUnavailable:
 
 
 def run_probe(model: nn.Module, example_inputs: Sequence[Any], *, batch: int | None = DEFAULT_MAX_BATCH,
-              seed: int = DEFAULT_SEED, max_side: int | None = None, copy_model: bool = True) -> ProbeResult:
+              seed: int = DEFAULT_SEED, max_side: int | None = None, copy_model: bool = True,
+              gradients_only: bool = False) -> ProbeResult:
     """Measure `model` with one train-mode forward/backward and two eval passes (see the module docs).
 
     `batch` bounds the samples used (never more than the example batch); `max_side` optionally
-    shrinks spatial inputs. The model is deep-copied unless `copy_model=False` (for copies the caller
-    owns, e.g. a what-if rewrite). Raises MeasurementUnavailable with the reason if the model cannot
-    be run this way.
+    shrinks spatial inputs. The model is copied (weights above 64 MiB shared, never written: rewrite.
+    copy_sharing_large_weights) unless `copy_model=False` (for copies the caller
+    owns, e.g. a what-if rewrite). `gradients_only=True` runs only the train-mode forward/backward
+    (no eval passes, no pass without dropout: `eval_outputs` and `outputs_without_dropout` stay empty),
+    for a what-if copy whose weight gradients are all a rule compares. Raises MeasurementUnavailable
+    with the reason if the model cannot be run this way.
     """
     if any(p.is_meta for p in model.parameters()):
         raise MeasurementUnavailable("the probe needs real weights; the model is on the meta device")
+    from archlint.rewrite import copy_sharing_large_weights  # as in graph_gradients: no import cycle, ever
+
     inputs, size = probe_inputs(example_inputs, batch, max_side)
     with _PreservedRandomState():
-        subject = copy.deepcopy(model) if copy_model else model
-        return _measure(subject, inputs, size, seed, max_side)
+        subject = copy_sharing_large_weights(model) if copy_model else model
+        return _measure(subject, inputs, size, seed, max_side, gradients_only)
 
 
-def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, max_side: int | None) -> ProbeResult:
-    # eval passes first, on the copy as the user has it (before the train passes update BN statistics)
-    eval_outputs = _eval_twice(subject, inputs, seed)
+def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, max_side: int | None,
+             gradients_only: bool = False) -> ProbeResult:
+    # eval passes first, on the copy as the user has it (before the train passes update BN statistics);
+    # they leave no state behind (no grad, eval mode, RNG reseeded below), so skipping them changes no gradient
+    eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]] = \
+        ([], []) if gradients_only else _eval_twice(subject, inputs, seed)
     for p in subject.parameters():
         p.grad = None
     subject.train()
@@ -479,7 +487,8 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
     finally:
         for handle in handles:
             handle.remove()
-    without_dropout = _run_without_dropout(subject, inputs, seed, bn_inputs) if recorder.dropouts else None
+    without_dropout = _run_without_dropout(subject, inputs, seed, bn_inputs) \
+        if recorder.dropouts and not gradients_only else None
     return ProbeResult(
         batch=size, seed=seed, input_shapes=[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)],
         method=describe_method(size, seed, max_side), grads=grads, layers=layers,
@@ -588,14 +597,23 @@ def graph_gradients(gm: fx.GraphModule, example_inputs: Sequence[Any], names: Se
     if any(p.is_meta for p in gm.parameters()):
         raise MeasurementUnavailable("the probe needs real weights; the model is on the meta device")
     inputs, _ = probe_inputs(example_inputs, batch, max_side)
+    # δ = ∂L/∂(node output) does not depend on which leaves require grad. With a floating-point input
+    # the backward starts from the input and skips every weight gradient (about half of a conv net's
+    # backward); integer inputs (token ids) leave the weights as the only leaves.
+    from_input = any(isinstance(x, torch.Tensor) and x.is_floating_point() for x in inputs)
+    if from_input:
+        inputs = tuple(x.detach().requires_grad_() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
+                       for x in inputs)
     with _PreservedRandomState():
         try:
-            subject = copy_graph_module(gm) if copy_module else gm
+            subject = copy_graph_module(gm, requires_grad=False if from_input else None) if copy_module else gm
         except Exception as exc:
             raise _fail("copy of the traced graph", exc) from None
         subject.train()
         for p in subject.parameters():
             p.grad = None
+            if from_input:
+                p.requires_grad_(False)
         tap = _GradientTap(subject, set(names))
         torch.manual_seed(seed)
         try:

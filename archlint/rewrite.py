@@ -28,13 +28,39 @@ class Span:
     last: str       # name of the last node inside the span (its output gets the shortcut added)
 
 
-def copy_graph_module(gm: fx.GraphModule) -> fx.GraphModule:
-    """An independent copy (modules and parameters included) with every in-place op made out-of-place.
+# Above this many bytes of weights a copy shares the weight storage instead of cloning it (the same
+# limit as the runner's TensorWatch, which reports any write through a shared weight).
+SHARE_WEIGHTS_ABOVE_BYTES = 64 << 20
+
+
+def copy_sharing_large_weights(module: torch.nn.Module, requires_grad: bool | None = None) -> torch.nn.Module:
+    """A deep copy whose parameters are new Parameter objects; their storage is shared when the weights are large.
+
+    Measurements on a copy read the weights but never write them, so cloning VGG16's 528 MB of weights
+    for every what-if run only costs time and memory. The copy's parameters are still its own objects:
+    their `.grad` and `requires_grad` (set to `requires_grad` when given) never reach the original.
+    Buffers (BatchNorm statistics, updated by train-mode passes) are always cloned. A forward that writes
+    its own weights in place would write through a shared weight; the runner's TensorWatch reports that.
+    """
+    params = {id(p): p for p in module.parameters()}
+    weight_bytes = sum(p.numel() * p.element_size() for p in params.values())
+    memo: dict[int, object] = {}
+    if weight_bytes > SHARE_WEIGHTS_ABOVE_BYTES:
+        memo = {i: torch.nn.Parameter(p.detach(), requires_grad=p.requires_grad) for i, p in params.items()}
+    clone = copy.deepcopy(module, memo)
+    if requires_grad is not None:
+        for p in clone.parameters():
+            p.requires_grad_(requires_grad)
+    return clone
+
+
+def copy_graph_module(gm: fx.GraphModule, requires_grad: bool | None = None) -> fx.GraphModule:
+    """A copy (modules and parameter objects included) with every in-place op made out-of-place.
 
     A shortcut keeps an earlier tensor alive; an in-place activation later in the graph must not
-    overwrite it.
+    overwrite it. Large weights are shared with `gm`, not cloned (see copy_sharing_large_weights).
     """
-    clone = copy.deepcopy(gm)
+    clone = copy_sharing_large_weights(gm, requires_grad)
     for module in clone.modules():
         if getattr(module, "inplace", False) is True:
             module.inplace = False
@@ -104,4 +130,5 @@ def owning_module(node: fx.Node) -> fx.GraphModule:
     return gm
 
 
-__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "check_runs", "owning_module"]
+__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "copy_sharing_large_weights", "check_runs",
+           "owning_module"]

@@ -38,7 +38,6 @@ On the meta device no values exist: the rule reads the init provenance (`nn.init
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -49,6 +48,7 @@ from archlint import Finding, Fix, MeasurementUnavailable, Metric, Option, Rule,
 from archlint.context import CheckContext
 from archlint.graph import ArchGraph, LayerNode
 from archlint.probe import ProbeResult, run_probe, shared_probe
+from archlint.rewrite import copy_sharing_large_weights
 
 _MODULE_WEIGHTS = ("weight", "in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "out_proj.weight")
 _RELU_FAMILY = ("relu", "relu6", "leaky_relu", "gelu", "silu", "mish", "hardswish", "elu", "selu", "celu", "prelu")
@@ -159,6 +159,20 @@ def _apply_initialiser(weight: torch.Tensor, activation: str | None, kind: str, 
             nn.init.xavier_uniform_(weight, generator=generator)
 
 
+def _own_storage(model: nn.Module, weight: nn.Parameter) -> nn.Parameter:
+    """Give `weight` (possibly sharing the user's storage) a cloned storage in `model`, wherever it is registered.
+
+    A new Parameter object, not `weight.data = ...`: that would keep the version counter shared with the
+    user's weight, and the write that follows would look like a write into the user's model.
+    """
+    own = nn.Parameter(weight.detach().clone(), requires_grad=weight.requires_grad)
+    for module in model.modules():
+        for name, param in module._parameters.items():
+            if param is weight:
+                module._parameters[name] = own
+    return own
+
+
 @dataclass
 class Measured:
     site: WeightSite
@@ -240,12 +254,15 @@ class ConstantInit(Rule):
     def _after_reinit(self, ctx: CheckContext, problems: list[Measured], tolerance: float) -> tuple[dict[str, Measured], str | None]:
         """Re-initialise every constant weight of a copy as the fix says, probe the copy again."""
         try:
-            model = ctx.copy_model()
+            ctx.require_values("re-initialising a copy")
+            # the copy shares large weights it does not change; each weight re-initialised here gets its own storage
+            model = copy_sharing_large_weights(ctx.model)
             generator = torch.Generator().manual_seed(0)
             for m in problems:
-                _apply_initialiser(model.get_parameter(m.site.name), following_activation(ctx.graph, m.site.node),
-                                   m.site.node.kind, generator)
-            probe = run_probe(model, ctx.example_inputs, copy_model=False)
+                weight = _own_storage(model, model.get_parameter(m.site.name))
+                _apply_initialiser(weight, following_activation(ctx.graph, m.site.node), m.site.node.kind, generator)
+            # only the weight gradients are compared: no eval passes, no pass without dropout
+            probe = run_probe(model, ctx.example_inputs, copy_model=False, gradients_only=True)
         except MeasurementUnavailable as exc:
             return {}, f"effect of re-initialising not measured: {exc}"
         return {m.site.name: _measure_site(m.site, m.value, probe, model.get_parameter(m.site.name), tolerance)
