@@ -17,8 +17,9 @@ and, with a fixed seed, on at most `batch` samples of the example inputs:
 3. runs the same train-mode forward again with every dropout replaced by the identity (only
    when the model has dropout), so the BatchNorm input variance with and without dropout can be
    compared with everything else unchanged;
-0. first of all, runs two eval-mode forward passes on the same input (outputs must be equal unless
-   something random is still active in eval mode).
+0. two eval-mode forward passes on the same input, on a fresh copy of the model as the user has it
+   (outputs must be equal unless something random is still active in eval mode). They run only when
+   a rule reads `ProbeResult.eval_outputs`.
 
 Rules get the result through `ctx.probe()` (cached per model). `ProbeResult.method` is the
 sentence every probe-based `Metric.method` starts with: batch, seed and loss.
@@ -133,8 +134,20 @@ class ProbeResult:
     dropouts: list[DropoutCall]
     train_outputs: list[torch.Tensor]
     outputs_without_dropout: list[torch.Tensor] | None
-    eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]]
+    # the two eval passes, run when a rule first reads `eval_outputs` (only dropout-placement does, and only
+    # for a dropout it found active in eval mode): most lints never pay those two forward passes
+    run_eval_passes: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]] | None = field(default=None,
+                                                                                                 repr=False)
     notes: list[str] = field(default_factory=list)
+    _eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = field(default=None, repr=False)
+
+    @property
+    def eval_outputs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Two eval-mode passes on the same input, on a copy as the user has it (([], []): failed or not run)."""
+        if self._eval_outputs is None:
+            self._eval_outputs = self.run_eval_passes() if self.run_eval_passes else ([], [])
+            self.run_eval_passes = None   # drop the references to the model and inputs
+        return self._eval_outputs
 
     def layer(self, path: str) -> LayerGradient | None:
         return next((layer for layer in self.layers if layer.layer == path), None)
@@ -452,15 +465,28 @@ def run_probe(model: nn.Module, example_inputs: Sequence[Any], *, batch: int | N
     inputs, size = probe_inputs(example_inputs, batch, max_side)
     with _PreservedRandomState():
         subject = copy_sharing_large_weights(model) if copy_model else model
-        return _measure(subject, inputs, size, seed, max_side, gradients_only)
+        # a caller-owned copy is measured as it is now: its eval passes cannot wait (the train passes change it)
+        result = _measure(subject, inputs, size, seed, max_side, gradients_only,
+                          eval_now=not copy_model and not gradients_only)
+    if copy_model and not gradients_only:
+        # on demand, on a fresh copy of the model as the user has it (the train passes changed this copy's BN stats)
+        result.run_eval_passes = lambda: _eval_on_copy(model, inputs, seed)
+    return result
+
+
+def _eval_on_copy(model: nn.Module, inputs: tuple[Any, ...],
+                  seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    from archlint.rewrite import copy_sharing_large_weights
+
+    with _PreservedRandomState():
+        return _eval_twice(copy_sharing_large_weights(model), inputs, seed)
 
 
 def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, max_side: int | None,
-             gradients_only: bool = False) -> ProbeResult:
-    # eval passes first, on the copy as the user has it (before the train passes update BN statistics);
-    # they leave no state behind (no grad, eval mode, RNG reseeded below), so skipping them changes no gradient
-    eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]] = \
-        ([], []) if gradients_only else _eval_twice(subject, inputs, seed)
+             gradients_only: bool = False, eval_now: bool = False) -> ProbeResult:
+    # Eval passes (on a caller-owned copy only) run first, on the model as the user has it (before the train passes
+    # update BN statistics); they leave no state behind (no grad, eval mode, RNG reseeded below).
+    eval_outputs = _eval_twice(subject, inputs, seed) if eval_now else None
     for p in subject.parameters():
         p.grad = None
     subject.train()
@@ -494,7 +520,7 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
         method=describe_method(size, seed, max_side), grads=grads, layers=layers,
         activations=recorder.activations, batchnorm_inputs=bn_inputs, dropouts=recorder.dropouts,
         train_outputs=[o.detach() for o in outputs], outputs_without_dropout=without_dropout,
-        eval_outputs=eval_outputs,
+        _eval_outputs=eval_outputs,
     )
 
 

@@ -130,5 +130,5 @@ def owning_module(node: fx.Node) -> fx.GraphModule:
     return gm
 
 
-__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "copy_sharing_large_weights", "check_runs",
-           "owning_module"]
+__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "copy_sharing_large_weights",
+           "check_runs", "owning_module"]

@@ -255,7 +255,7 @@ class ConstantInit(Rule):
         """Re-initialise every constant weight of a copy as the fix says, probe the copy again."""
         try:
             ctx.require_values("re-initialising a copy")
-            # the copy shares large weights it does not change; each weight re-initialised here gets its own storage
+            # the copy shares the large weights it does not change; each re-initialised weight gets its own storage
             model = copy_sharing_large_weights(ctx.model)
             generator = torch.Generator().manual_seed(0)
             for m in problems:
