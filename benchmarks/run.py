@@ -20,7 +20,6 @@ Then a zoo run: every torchvision classification model in one `archlint check ..
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -66,23 +65,14 @@ def baseline_script(model: str, with_torchinfo: bool) -> str:
     return script
 
 
-def cli_available() -> bool:
-    return importlib.util.find_spec("archlint.cli") is not None
-
-
 def archlint_command() -> list[str]:
-    """`archlint check` as a module; the stand-in driver only while the CLI does not exist (said in results.md)."""
-    if cli_available():
-        return [PYTHON, "-m", "archlint", "check"]
-    return [PYTHON, str(ROOT / "benchmarks" / "lint_target.py")]
+    return [PYTHON, "-m", "archlint", "check"]
 
 
 def command(model: str, variant: str, output: str) -> list[str]:
     if variant in ("build", "torchinfo"):
         return [PYTHON, "-c", baseline_script(model, variant == "torchinfo")]
-    cmd = [*archlint_command(), target_of(model), "--output", output]
-    if cli_available():
-        cmd += ["--format", "json"]
+    cmd = [*archlint_command(), target_of(model), "--output", output, "--format", "json"]
     return cmd + (["--no-probe"] if variant == "no-probe" else [])
 
 
@@ -103,6 +93,11 @@ def installed_rules() -> str:
 
     host = build_plugin_host()
     return ", ".join(f"{r.code} {r.name}" for r in host.rules()) or "none"
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
 def machine() -> str:
@@ -140,6 +135,12 @@ def benchmark(models: list[str], repeat: int, env: dict[str, str]) -> dict[str, 
     return runs
 
 
+def raw_lines(runs: dict[str, dict[str, list[Run]]]) -> list[str]:
+    return [f"{model:16s} {variant:9s} " + "  ".join(f"{r.seconds:6.2f} s {r.peak_mib:6.0f} MiB exit {r.exit_code}"
+                                                     for r in variant_runs)
+            for model, by_variant in runs.items() for variant, variant_runs in by_variant.items()]
+
+
 def median(runs: list[Run], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in runs)
 
@@ -168,7 +169,7 @@ def zoo_run(env: dict[str, str], jobs: int, extra: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         output = os.path.join(scratch, "zoo.json")
         cmd = [*archlint_command(), *[f"torchvision.models:{n}" for n in names],
-               "-j", str(jobs), "--output", output, *extra] + (["--format", "json"] if cli_available() else [])
+               "-j", str(jobs), "--output", output, "--format", "json", *extra]
         print(f"zoo: {len(names)} models, -j {jobs} {' '.join(extra)}", flush=True)
         run = measure(cmd, env)
         try:
@@ -206,11 +207,13 @@ def main() -> int:
 
     env = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}  # CI: no progress bar on stderr
     started = time.strftime("%Y-%m-%d %H:%M")
+    load_before = load_average()
     runs = benchmark(args.models, args.repeat, env)
     table = results_table(runs)
     print("\n".join(table))
     zoo = [] if args.no_zoo else zoo_run(env, args.zoo_jobs, args.zoo_args.split())
     print("\n".join(zoo))
+    load_after = load_average()
     command_line = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     text = [
         "# archlint benchmarks", "",
@@ -221,13 +224,11 @@ def main() -> int:
         "memory is its peak RSS (wait4 rusage). Baselines: `build` = import torch(+torchvision) and build the model;",
         "`torchinfo` = the same plus `torchinfo.summary` on the input archlint uses. The 7B baselines build on the",
         "meta device (its fp32 weights, 27 GiB, do not fit in memory).", "",
-        *([] if cli_available() else [
-            "**Note:** `archlint/cli.py` did not exist yet when this ran; the archlint rows were measured with",
-            "`benchmarks/lint_target.py`, a stand-in doing what `archlint check` does for one target (build with",
-            "device auto, infer inputs, all installed rules, JSON report). Rules installed at the time: "
-            + installed_rules() + ".", ""]),
+        f"Load average (1/5/15 min) at the start: {load_before}; at the end: {load_after}. "
+        f"Rules installed: {installed_rules()}.", "",
         *table, "",
         "## Zoo run", "", *(zoo or ["(not run)"]), "",
+        "## Raw runs", "", "```", *raw_lines(runs), "```", "",
     ]
     Path(args.output).write_text("\n".join(text))
     print(f"wrote {args.output}")
