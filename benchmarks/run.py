@@ -186,7 +186,8 @@ def zoo_run(env: dict[str, str], jobs: int, extra: list[str]) -> list[str]:
     linted = len(report.get("models", []))
     return [
         f"`archlint check <{len(names)} torchvision.models:NAME targets> -j {jobs} {' '.join(extra)}`: "
-        f"{run.seconds:.0f} s wall, peak RSS of the parent process {run.peak_mib:.0f} MiB, exit code {run.exit_code}.",
+        f"{run.seconds:.0f} s wall, largest peak RSS of one process (the command or one of its workers: wait4 "
+        f"reports the maximum over the waited process tree) {run.peak_mib:.0f} MiB, exit code {run.exit_code}.",
         "",
         f"- models linted: {linted} of {len(names)} → {linted / (run.seconds / 60):.1f} models/minute",
         "- tracer that produced each graph: " + ", ".join(f"{k}: {v}" for k, v in sorted(tracers.items())),
