@@ -1,12 +1,16 @@
-"""archlint: an architecture linter for PyTorch models."""
+"""archlint: an architecture linter for PyTorch models.
+
+`archlint.check(model, inputs)` lints a built model; rule authors import from `archlint.rulekit`.
+Importing `archlint` does not import torch (it is loaded as a pytest plugin in other projects).
+"""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-from archlint.findings import Finding, Fix, Metric, Severity
-from archlint.plugins import hookimpl
-from archlint.report import ModelReport, Report
-from archlint.rule import Option, Rule
+from archlint.plugin.findings import Finding, Fix, Metric, Severity
+from archlint.plugin.hookspecs import hookimpl
+from archlint.plugin.results import ModelReport, Report
+from archlint.plugin.rule import Option, Rule
 
 __version__ = "0.1.0"
 
@@ -15,7 +19,10 @@ def check(model: Any, example_inputs: Any = None, *, name: str | None = None, **
     """Lint a built model: `archlint.check(MyNet(), torch.randn(2, 3, 64, 64))` -> Report.
 
     `example_inputs` is a tensor or a tuple of them; when None they are inferred from the first
-    layer. Keyword settings are those of `[tool.archlint]` (select, ignore, probe, rule options...).
+    layer. Keyword settings are those of `[tool.archlint]` with underscores (select, extend_select,
+    ignore, severity, rule_options, probe, device, show_all); a misspelled one is a ValueError.
+    `plugins=(module, ...)` adds rule plugins for this call; `plots=True` collects the data the HTML
+    format draws (`ModelReport.plots`).
     """
     from archlint.api import check_built_model
 
@@ -23,9 +30,9 @@ def check(model: Any, example_inputs: Any = None, *, name: str | None = None, **
 
 
 def __getattr__(name: str) -> Any:
-    # CheckContext pulls in torch; importing `archlint` (e.g. as a pytest plugin) should not.
+    # The context module is light, but keep `import archlint` to the names above.
     if name in ("CheckContext", "MeasurementUnavailable"):
-        from archlint import context
+        from archlint.plugin import context
 
         return getattr(context, name)
     raise AttributeError(f"module 'archlint' has no attribute {name!r}")

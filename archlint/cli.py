@@ -1,7 +1,7 @@
 """The `archlint` command: `check`, `rules`, `explain`.
 
-The CLI only parses arguments and wires the parts together: config (archlint.config), targets
-(archlint.loading), linting (archlint.session, archlint.runner) and report formats (plugins through
+The CLI only parses arguments and wires the parts together: config (archlint.run.config), targets
+(archlint.load.targets), linting (archlint.run.session, archlint.run.runner) and report formats (plugins through
 `archlint_report_formats`). Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, config,
 load or plugin errors. No traceback reaches the user unless `--debug` is given.
 """
@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
 from archlint import __version__
-from archlint.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
-from archlint.config import parse_input_shapes, resolve
-from archlint.findings import Severity
-from archlint.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
-from archlint.loading import ModelSpec, expand_targets, split_target
-from archlint.meta import DEVICES
-from archlint.plugins import PluginHost
-from archlint.report import Report, TargetError
-from archlint.rule import Rule
-from archlint.session import PluginChoice, PluginImportError, lint_targets, plugin_host
+from archlint.run.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
+from archlint.run.config import configured_targets, parse_input_shapes, resolve
+from archlint.plugin.findings import Severity
+from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+from archlint.load.targets import ModelSpec, expand_targets, split_target
+from archlint.load.device import DEVICES
+from archlint.mechanics import describe_exception
+from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
+from archlint.plugin.results import Report, TargetError
+from archlint.plugin.rule import Rule
+from archlint.run.session import lint_targets
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -180,27 +181,19 @@ def targets_from(args: argparse.Namespace, settings: Settings) -> list[str]:
     """Command-line targets, else the config's `paths` and `models` targets."""
     if args.targets:
         return list(args.targets)
-    targets = list(settings.paths)
-    for entry in settings.models:
-        where, attr = split_target(entry.target)
-        if where.endswith(".py") and not os.path.isabs(where):
-            where = os.path.join(entry.base_dir, where)
-        targets.append(f"{where}:{attr}" if attr else where)
-    if not targets:
-        raise UsageError("no targets: give a .py file, a directory, file.py:Name or package.module:Name "
-                         "(or set paths / models in the config)")
-    return targets
+    try:
+        return configured_targets(settings)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def plugin_errors(host: PluginHost) -> list[TargetError]:
-    unique = {(e.plugin, e.error): None for e in host.load_errors}   # rules() may be asked more than once
-    return [TargetError(plugin, error, "plugin") for plugin, error in unique]
+    return [TargetError(e.plugin, e.error, "plugin") for e in host.load_errors]
 
 
 def run_check(args: argparse.Namespace) -> int:
-    choice = PluginChoice.parse(args.plugin)
-    host = plugin_host(choice, fresh=True)
-    rules = host.rules()
+    host = build_plugin_host(PluginChoice.parse(args.plugin))
+    rules = host.rules
     formats = host.report_formats()
     outputs = output_pairs(args.report_plan or [])
     for name, _ in outputs:
@@ -212,7 +205,9 @@ def run_check(args: argparse.Namespace) -> int:
     specs, target_errors = expand_targets(targets_from(args, settings))
     if args.ignore_no_model:
         specs = model_files_only(specs)
-    linted = lint_targets(specs, settings, choice, jobs=args.jobs, timeout=args.timeout)
+    if any(getattr(formats[name], "needs_plots", False) for name, _ in outputs):
+        settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, plots=True))
+    linted = lint_targets(specs, settings, host, jobs=args.jobs, timeout=args.timeout)
     report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors])
     if args.update_baseline:
         count = write_baseline(report, str(args.baseline))
@@ -338,15 +333,6 @@ def colorize(text: str) -> str:
 
 # -- rules and explain ---------------------------------------------------------------------------------------
 
-def _plugin_label(host: PluginHost, rule: Rule) -> str:
-    plugin_name = host.rule_plugins.get(rule.code, "?")
-    plugin = host.manager.get_plugin(plugin_name)
-    for known, dist in host.manager.list_plugin_distinfo():
-        if known is plugin:
-            return f"{plugin_name} ({dist.metadata['name']} {dist.version})"
-    return plugin_name
-
-
 @dataclass
 class _Table:
     headers: tuple[str, ...]
@@ -367,11 +353,11 @@ def _report_plugin_errors(host: PluginHost) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
-    host = plugin_host(PluginChoice.parse(args.plugin), fresh=True)
-    rules = host.rules()
+    host = build_plugin_host(PluginChoice.parse(args.plugin))
+    rules = host.rules
     rows = []
     for rule in rules:
-        rows.append((rule.code, rule.name, str(rule.severity), _plugin_label(host, rule), rule.summary))
+        rows.append((rule.code, rule.name, str(rule.severity), host.plugin_label(rule), rule.summary))
         rows.extend((f"  {code}", "", "", "", title) for code, title in rule.codes.items() if code != rule.code)
     if rows:
         sys.stdout.write(_Table(("code", "name", "severity", "plugin", "summary"), rows).render())
@@ -386,7 +372,7 @@ def find_rule(key: str, rules: Sequence[Rule]) -> Rule | None:
 
 
 def explain_text(rule: Rule, host: PluginHost) -> str:
-    out = [f"{rule.code} {rule.name} ({rule.severity}) · plugin {_plugin_label(host, rule)}", "",
+    out = [f"{rule.code} {rule.name} ({rule.severity}) · plugin {host.plugin_label(rule)}", "",
            rule.docs().strip(), ""]
     if rule.options:
         out.append(f"Options (in [tool.archlint.rules.{rule.name}] or rules: {{{rule.name}: ...}}):")
@@ -402,8 +388,8 @@ def explain_text(rule: Rule, host: PluginHost) -> str:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    host = plugin_host(PluginChoice.parse(args.plugin), fresh=True)
-    rules = host.rules()
+    host = build_plugin_host(PluginChoice.parse(args.plugin))
+    rules = host.rules
     rule = find_rule(args.rule, rules)
     if rule is None:
         known = ", ".join(f"{r.code} {r.name}" for r in rules) or "none installed"
@@ -452,8 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        first = (str(exc).strip().splitlines() or [""])[0]
-        _error(f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)")
+        _error(f"internal error: {describe_exception(exc)} (run with --debug for the traceback; "
+               "please report it)")
         return EXIT_ERROR
 
 

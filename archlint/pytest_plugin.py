@@ -19,7 +19,6 @@ findings at or above the fail level, listed the way `archlint check` prints them
 """
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:   # importing archlint imports torch: not at pytest start-up of every project
-    from archlint.findings import Severity
-    from archlint.report import Report
+    from archlint.plugin.findings import Severity
+    from archlint.plugin.results import Report
 
 MARKER = "archlint"
 
@@ -42,9 +41,13 @@ class ArchlintChecker:
         self.reports: list[Report] = []
 
     def check(self, model: Any, example_inputs: Any = None, **settings: Any) -> Report:
-        import archlint
+        from archlint.api import check_built_model
+        from archlint.plugin.host import PluginChoice
+        from archlint.run.session import host_for
 
-        report = archlint.check(model, example_inputs, **{**self.settings, **settings})
+        # the run's host, unless the test adds plugins of its own for this call
+        host = None if settings.get("plugins") else host_for(PluginChoice())
+        report = check_built_model(model, example_inputs, host=host, **{**self.settings, **settings})
         self.reports.append(report)
         return report
 
@@ -67,17 +70,19 @@ _FIXTURE_SETTINGS_KEY = pytest.StashKey[dict]()
 def project_settings(config: pytest.Config) -> dict[str, Any]:
     """The `[tool.archlint]` selection, severities, rule options and probe switch as `check()` keywords."""
     if _FIXTURE_SETTINGS_KEY not in config.stash:
-        from archlint.config import ConfigError, find_config, load_settings
-        from archlint.session import PluginChoice, plugin_host
+        from archlint.plugin.host import PluginChoice
+        from archlint.run.config import ConfigError, find_config, load_settings
+        from archlint.run.session import host_for
 
         path = find_config(config.rootpath)
         if path is None:
             config.stash[_FIXTURE_SETTINGS_KEY] = {}
         else:
             try:
-                run = load_settings(path, plugin_host(PluginChoice()).rules()).run
+                run = load_settings(path, host_for(PluginChoice()).rules).run
             except ConfigError as exc:
                 raise pytest.UsageError(f"archlint: {exc}") from None
+            # the file's values as keyword settings: check() validates them again, the same way
             config.stash[_FIXTURE_SETTINGS_KEY] = {
                 "select": run.selection.select, "extend_select": run.selection.extend_select,
                 "ignore": run.selection.ignore, "severity": run.severity_overrides,
@@ -89,7 +94,7 @@ def project_settings(config: pytest.Config) -> dict[str, Any]:
 @pytest.fixture
 def archlint(request: pytest.FixtureRequest) -> Iterator[ArchlintChecker]:
     """Lint models in a test: `archlint.check(model, inputs).assert_clean()`."""
-    from archlint.construction import recording_sites
+    from archlint.load.construction import recording_sites
 
     settings = project_settings(request.config)
     with recording_sites():
@@ -125,13 +130,13 @@ class ArchlintItem(pytest.Item):
     def runtest(self) -> None:
         if self.problem is not None:
             raise ArchlintFindings([f"error: {self.problem}"])
-        from archlint.loading import ModelSpec
-        from archlint.session import LintJob, lint_job
+        from archlint.load.targets import ModelSpec
+        from archlint.run.session import LintJob, lint_spec
 
         session = archlint_session(self.config)
         assert self.model_target is not None
         spec = ModelSpec(self.model_target.target, self.model_target.attr)
-        report = lint_job(LintJob(spec, session.settings))
+        report = lint_spec(LintJob(spec, session.settings))
         lines = failure_lines(report, session.settings.fail_on)
         if lines:
             raise ArchlintFindings(lines)
@@ -151,7 +156,7 @@ class ArchlintItem(pytest.Item):
 
 def failure_lines(report: Report, fail_on: Severity) -> list[str]:
     """Errors and the findings at or above `fail_on`, printed as `archlint check` prints them."""
-    from archlint.formats import finding_lines
+    from archlint.plugin.findings import finding_lines
 
     lines = [f"error: {e}" for e in report.errors]
     failing = report.failing(fail_on)
@@ -165,7 +170,7 @@ def failure_lines(report: Report, fail_on: Severity) -> list[str]:
 
 @dataclass
 class ArchlintSession:
-    settings: Any               # archlint.config.Settings
+    settings: Any               # archlint.run.config.Settings
     config_path: Path | None
     targets: list[ModelTarget]
     problems: list[tuple[str, str]]   # (item name, one-line error)
@@ -182,18 +187,22 @@ def archlint_session(config: pytest.Config) -> ArchlintSession:
 
 
 def _resolve_session(config: pytest.Config) -> ArchlintSession:
-    from archlint.cli import UsageError, targets_from
-    from archlint.config import ConfigError, Overrides, Settings, find_config, load_settings, resolve
-    from archlint.loading import expand_targets
-    from archlint.session import plugin_host, PluginChoice
+    from archlint.load.targets import expand_targets
+    from archlint.plugin.host import PluginChoice
+    from archlint.run.config import ConfigError, Overrides, Settings, configured_targets, find_config, load_settings
+    from archlint.run.config import resolve
+    from archlint.plugin.host import build_plugin_host
+    from archlint.run.session import start_run
 
     config_path = find_config(config.rootpath)
     try:
-        rules = plugin_host(PluginChoice(), fresh=True).rules()   # a new pytest run is a new archlint run
+        host = build_plugin_host(PluginChoice())   # a new pytest run is a new archlint run
+        start_run(host)
+        rules = host.rules
         settings = resolve(load_settings(config_path, rules),
                            Overrides(fail_on=config.getoption("archlint_fail_on")), rules)
-        specs, errors = expand_targets(targets_from(argparse.Namespace(targets=[]), settings))
-    except (ConfigError, UsageError) as exc:
+        specs, errors = expand_targets(configured_targets(settings))
+    except ConfigError as exc:
         return ArchlintSession(Settings(), config_path, [], [("config", str(exc))])
     problems = [(e.target, e.message) for e in errors]
     targets: list[ModelTarget] = []
@@ -207,23 +216,19 @@ def _resolve_session(config: pytest.Config) -> ArchlintSession:
 
 def _models_of(spec: Any, settings: Any) -> tuple[list[ModelTarget], str | None]:
     """The models a spec stands for, found without building them (the file is imported once)."""
-    from archlint.loading import LoadError, discover, entry_for, imported, required_parameters
+    from archlint.load.targets import LoadError, entry_for, imported, plan_models
 
     if spec.attr:
         entry = entry_for(settings.models, None if spec.is_module else spec.target, spec.target, spec.attr)
         return [ModelTarget(spec.target, spec.attr, entry.name if entry and entry.name else spec.attr)], None
     try:
         with imported(spec) as module:
-            source = Path(spec.target).read_text(encoding="utf-8")
-            candidates = [c for c in discover(module, source) if c.attr not in spec.exclude]
+            plan = plan_models(spec, module, settings.models)
     except (LoadError, OSError, SyntaxError) as exc:
         return [], str(exc)
     found = []
-    for candidate in candidates:
+    for candidate in plan.buildable:   # those that need arguments: `archlint check` notes them
         entry = entry_for(settings.models, spec.target, spec.target, candidate.attr)
-        given = dict(entry.kwargs) if entry else {}
-        if candidate.kind != "instance" and any(p not in given for p in required_parameters(candidate.obj)):
-            continue   # needs constructor arguments: `archlint check` notes it; not a model to test
         found.append(ModelTarget(spec.target, candidate.attr, entry.name if entry and entry.name else candidate.attr))
     if not found and not spec.from_directory:
         return [], "no model found that can be built without arguments"

@@ -89,7 +89,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Run:
 
 
 def installed_rules() -> str:
-    from archlint.plugins import build_plugin_host
+    from archlint.plugin.host import build_plugin_host
 
     host = build_plugin_host()
     return ", ".join(f"{r.code} {r.name}" for r in host.rules()) or "none"

@@ -38,7 +38,7 @@ def example_inputs() -> tuple[torch.Tensor]:
 
 if __name__ == "__main__":
     import archlint
-    from archlint.receptive_field import format_rf_table, rf_table
+    from archlint.analysis.receptive_field import format_rf_table, rf_table
 
     model = build().eval()
     print(format_rf_table(rf_table(model, *example_inputs())))

@@ -12,7 +12,7 @@ import torch
 def _build(name: str, **kwargs: object) -> torch.nn.Module:
     import torchvision
 
-    from archlint.construction import recording_sites
+    from archlint.load.construction import recording_sites
 
     torch.manual_seed(0)
     with recording_sites():
@@ -38,8 +38,8 @@ def zoo() -> Callable[..., torch.nn.Module]:
 
 @functools.lru_cache(maxsize=None)
 def _trace(name: str):
-    from archlint.graph import build_graph
-    from archlint.tracing import trace_model
+    from archlint.analysis.graph import build_graph
+    from archlint.trace.tracers import trace_model
 
     model = _build(name)
     result = trace_model(model, (zoo_input(name),))
@@ -58,9 +58,9 @@ def _trace_on_meta(name: str):
 
     import torchvision
 
-    from archlint.graph import build_graph
-    from archlint.meta import build_model
-    from archlint.tracing import trace_model
+    from archlint.analysis.graph import build_graph
+    from archlint.load.device import build_model
+    from archlint.trace.tracers import trace_model
 
     model = build_model(lambda: torchvision.models.get_model(name, weights=None), "meta").model.eval()
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from archlint.config import ConfigError, Overrides, find_config, load_settings, resolve
-from archlint.findings import Severity
+from archlint.run.config import ConfigError, Overrides, find_config, load_settings, resolve
+from archlint.plugin.findings import Severity
 
 from archlint_test_plugin import BigLinear
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import fx, nn
 
-from archlint.probe import graph_gradients, probe_inputs, readout_loss, run_probe
-from archlint.rewrite import SHARE_WEIGHTS_ABOVE_BYTES, copy_sharing_large_weights
+from archlint.analysis.probe import graph_gradients, probe_inputs, readout_loss, run_probe
+from archlint.analysis.rewrite import SHARE_WEIGHTS_ABOVE_BYTES, copy_sharing_large_weights
 
 
 def _large_model() -> nn.Module:

@@ -1,4 +1,4 @@
-"""archlint.cost: counts checked against real layers.
+"""archlint.analysis.cost: counts checked against real layers.
 
 Params against `p.numel()` of built modules, output sizes against a real forward pass, MACs against
 torch's own FlopCounterMode (2 FLOPs per multiply-accumulate), receptive fields against the nonzero
@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from archlint.cost import (
+from archlint.analysis.cost import (
     ConvSpec, chain_cost, chain_receptive_field, conv_spec, linear_macs, linear_params, model_macs, node_macs,
 )
-from archlint.graph import build_graph
-from archlint.tracing import trace_model
+from archlint.analysis.graph import build_graph
+from archlint.trace.tracers import trace_model
 
 
 def measured_macs(module: nn.Module, x: torch.Tensor) -> int:

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archlint.construction import recording_sites
-from archlint.graph import ArchGraph, build_graph
-from archlint.tracing import trace_model
+from archlint.load.construction import recording_sites
+from archlint.analysis.graph import ArchGraph, build_graph
+from archlint.trace.tracers import trace_model
 
 
 def line_of(obj: Any, needle: str) -> int:

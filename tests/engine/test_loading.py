@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from archlint.config import ModelEntry
-from archlint.construction import construction_site
-from archlint.loading import LoadedModel, LoadOptions, ModelSpec, expand_targets, load_spec, split_target
-from archlint.report import TargetError
+from archlint.run.config import ModelEntry
+from archlint.load.construction import construction_site
+from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, expand_targets, load_spec, split_target
+from archlint.plugin.results import TargetError
 
 MODELS = """
 import torch

@@ -11,7 +11,7 @@ from torch import nn
 
 import archlint
 from archlint import CheckContext, MeasurementUnavailable
-from archlint.probe import readout_loss, run_probe
+from archlint.analysis.probe import readout_loss, run_probe
 
 
 class SmallNet(nn.Module):
@@ -132,9 +132,12 @@ def test_unavailable_on_meta_and_when_disabled() -> None:
         meta = SmallNet()
     with pytest.raises(MeasurementUnavailable):
         run_probe(meta, (torch.randn(2, 3, 8, 8, device="meta"),))
-    from archlint.graph import ArchGraph
+    from archlint.analysis.graph import ArchGraph
+    from archlint.analysis.shared import ModelAnalyses
 
-    ctx = CheckContext("m", SmallNet(), ArchGraph([], []), _inputs(), probe_enabled=False)
+    model, graph = SmallNet(), ArchGraph([], [])
+    ctx = CheckContext("m", model, graph, _inputs(), ModelAnalyses(model, graph, _inputs(), probe_enabled=False),
+                       probe_enabled=False)
     with pytest.raises(MeasurementUnavailable, match="no-probe"):
         ctx.probe()
 

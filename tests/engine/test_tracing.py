@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archlint.construction import recording_sites
-from archlint.graph import build_graph
-from archlint.tracing import TraceFailure, trace_model
+from archlint.load.construction import recording_sites
+from archlint.analysis.graph import build_graph
+from archlint.trace.tracers import TraceFailure, trace_model
 
 
 
@@ -181,7 +181,7 @@ def test_hooks_graph_shows_skip_connections_through_untraced_adds() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.b(self.a(x) + x)
 
-    from archlint.fallback_tracers import hooks_graph
+    from archlint.trace.fallbacks import hooks_graph
 
     model = Residual().eval()
     gm, _ = hooks_graph(model, (image(4, 8),))
@@ -309,7 +309,7 @@ def test_token_model_on_meta_device() -> None:
 
 @pytest.mark.parametrize("tracer", ["export", "hooks"])
 def test_construction_sites_survive_the_fallback_tracers(tracer: str) -> None:
-    from archlint import fallback_tracers
+    from archlint.trace import fallbacks as fallback_tracers
 
     with recording_sites():
         model = OpaqueOutputNet().eval() if tracer == "hooks" else ShapeBranchNet().eval()
@@ -323,7 +323,7 @@ def test_construction_sites_survive_the_fallback_tracers(tracer: str) -> None:
 @pytest.mark.parametrize("tracer", ["export", "hooks"])
 @pytest.mark.parametrize("wrap", ["dict", "tuple", "dataclass"])
 def test_fallback_tracers_take_several_inputs_tokens_and_structured_outputs(tracer: str, wrap: str) -> None:
-    from archlint import fallback_tracers
+    from archlint.trace import fallbacks as fallback_tracers
 
     model = TwoInputs(wrap).eval()
     trace = fallback_tracers.export_graph if tracer == "export" else fallback_tracers.hooks_graph
@@ -342,7 +342,7 @@ def test_fallback_tracers_take_several_inputs_tokens_and_structured_outputs(trac
 
 @pytest.mark.parametrize("tracer", ["export", "hooks"])
 def test_fallback_tracers_with_bfloat16_weights(tracer: str) -> None:
-    from archlint import fallback_tracers
+    from archlint.trace import fallbacks as fallback_tracers
 
     model = ShapeBranchNet().to(torch.bfloat16).eval()
     trace = fallback_tracers.export_graph if tracer == "export" else fallback_tracers.hooks_graph

@@ -14,8 +14,8 @@ import pytest
 import torchvision
 from torch import nn
 
-from archlint.graph import ArchGraph
-from archlint.tracing import TRACER_ORDER
+from archlint.analysis.graph import ArchGraph
+from archlint.trace.tracers import TRACER_ORDER
 
 MODELS = torchvision.models.list_models(module=torchvision.models)
 # Auxiliary classifiers run only in training mode; the graph is traced in eval mode.

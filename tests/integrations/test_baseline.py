@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import archlint
-from archlint.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
-from archlint.construction import recording_sites
+from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+from archlint.load.construction import recording_sites
 
 from integration_support import CENSUS_CODE, USER_MODEL, CensusPlugin, import_file
 
@@ -58,8 +58,8 @@ def test_a_new_finding_still_fails_and_a_fixed_one_is_reported_stale(tmp_path):
 def test_counts_make_a_second_instance_new():
     from collections import Counter
 
-    from archlint.findings import Finding, Severity
-    from archlint.report import ModelReport, Report
+    from archlint.plugin.findings import Finding, Severity
+    from archlint.plugin.results import ModelReport, Report
 
     twice = [Finding(code="AL803", message=f"dead units {i}", module="relu", model="M", severity=Severity.WARNING)
              for i in range(2)]

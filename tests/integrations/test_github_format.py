@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 
-from archlint.findings import Finding, Fix, Metric, Severity
-from archlint.github_format import annotation, escape_data, escape_property, render_github
-from archlint.report import ModelReport, Report, TargetError
+from archlint.plugin.findings import Finding, Fix, Metric, Severity
+from archlint.report.github import annotation, escape_data, escape_property, render_github
+from archlint.plugin.results import ModelReport, Report, TargetError
 
 
 def unescape(text: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import archlint
-from archlint.construction import construction_site, recording_sites
+from archlint.load.construction import construction_site, recording_sites
 
 from integration_support import CENSUS_CODE, CensusPlugin
 
@@ -149,7 +149,7 @@ SUPPRESSED = textwrap.dedent('''
 def test_inline_suppression_on_the_assignment_line_works_in_every_mode(tmp_path, monkeypatch, capsys):
     """The comment goes on the line findings point at; the helper's line stays shared and unmarked."""
     from archlint.cli import main
-    from archlint.construction import recording_sites
+    from archlint.load.construction import recording_sites
 
     from integration_support import import_file, write_cli_project
 

@@ -176,9 +176,9 @@ def test_collection_mode_with_xdist_marker_and_keyword(collection_project: pytes
 
 
 def test_fail_level_decides_which_findings_fail_an_item():
-    from archlint.findings import Finding, Severity
+    from archlint.plugin.findings import Finding, Severity
     from archlint.pytest_plugin import failure_lines
-    from archlint.report import ModelReport, Report, TargetError
+    from archlint.plugin.results import ModelReport, Report, TargetError
 
     warning = Finding(code="AL501", rule="large-kernel", message="7x7", severity=Severity.WARNING, model="M")
     report = Report(models=[ModelReport(name="M", findings=[warning])])

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import archlint
-from archlint.construction import recording_sites
-from archlint.plugins import build_plugin_host
-from archlint.report import TargetError
-from archlint.sarif import fingerprint, to_sarif
+from archlint.load.construction import recording_sites
+from archlint.plugin.host import build_plugin_host
+from archlint.plugin.results import TargetError
+from archlint.report.sarif import fingerprint, to_sarif
 
 from integration_support import CENSUS_CODE, USER_MODEL, CensusPlugin, KernelCensus, import_file, line_of
 
@@ -30,7 +30,7 @@ def census_report(project, source: str, module_name: str):
 def sarif_run(tmp_path_factory):
     project = tmp_path_factory.mktemp("project")
     report, model = census_report(project, USER_MODEL, "tiny_sarif")
-    rules = build_plugin_host().rules() + [KernelCensus()]
+    rules = build_plugin_host().rules + [KernelCensus()]
     return to_sarif(report, rules=rules, root=str(project)), report, model, rules
 
 

@@ -33,6 +33,12 @@ class StackSpec:
     def has_max_pool(self) -> bool:
         return any(c.pool == "max" for c in self.convs)
 
+    @property
+    def has_holes(self) -> bool:
+        """A conv whose stride is longer than its dilated kernel skips input positions: its receptive
+        field has holes, and the formula's interval (which has none) only bounds it."""
+        return any(c.stride > c.dilation * (c.kernel - 1) + 1 for c in self.convs)
+
 
 conv_specs = st.builds(
     ConvSpec,

@@ -15,7 +15,7 @@ from torch import nn
 
 import archlint
 import plugin_cases as pc
-from archlint.plugins import build_plugin_host
+from archlint.plugin.host import build_plugin_host
 
 
 def mlp() -> nn.Module:

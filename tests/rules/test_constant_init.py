@@ -2,27 +2,19 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 
-import archlint
 from archlint.rules.constant_init import constant_value, distinct_units
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+from rule_support import example as load_example, lint
 
 
-def _example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def _findings(model, inputs, **settings):
-    return [f for f in archlint.check(model, inputs, select=["AL101"], **settings).models[0].findings]
+    return lint(model, inputs, rule="constant-init", **settings)
 
 
 def _distinct_rows_by_pairs(grad: torch.Tensor, tol: float = 1e-8) -> int:
@@ -37,7 +29,7 @@ def _distinct_rows_by_pairs(grad: torch.Tensor, tol: float = 1e-8) -> int:
 
 
 def test_bad_example_reports_the_measured_distinct_units() -> None:
-    example = _example("constant_init_bad")
+    example = load_example("constant_init_bad")
     model, inputs = example.build(), example.example_inputs()
     findings = {f.module: f for f in _findings(model, inputs)}
     assert set(findings) == {"hidden", "mix"}
@@ -55,7 +47,7 @@ def test_bad_example_reports_the_measured_distinct_units() -> None:
 
 
 def test_fixed_example_is_clean() -> None:
-    example = _example("constant_init_fixed")
+    example = load_example("constant_init_fixed")
     assert _findings(example.build(), example.example_inputs()) == []
 
 

@@ -2,31 +2,24 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 
 import archlint
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+from rule_support import example as load_example, lint
 
 
-def _example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def _findings(model, inputs, **settings):
-    return archlint.check(model, inputs, select=["dropout-placement"], **settings).models[0].findings
+    return lint(model, inputs, rule="dropout-placement", **settings)
 
 
 @pytest.fixture(scope="module")
 def bad():
-    example = _example("dropout_placement_bad")
+    example = load_example("dropout_placement_bad")
     model, inputs = example.build(), example.example_inputs()
     return model, inputs, {f.code: f for f in _findings(model, inputs)}
 
@@ -84,9 +77,9 @@ def test_neighbour_correlation(bad) -> None:
 
 
 def test_fixed_example_clean_and_no_probe_is_structural() -> None:
-    fixed = _example("dropout_placement_fixed")
+    fixed = load_example("dropout_placement_fixed")
     assert _findings(fixed.build(), fixed.example_inputs()) == []
-    example = _example("dropout_placement_bad")
+    example = load_example("dropout_placement_bad")
     findings = _findings(example.build(), example.example_inputs(), probe=False)
     assert {f.code for f in findings} == {"AL701", "AL702", "AL703", "AL704"}
     assert all(f.effect == () and any("no-probe" in u for u in f.unmeasured) for f in findings)

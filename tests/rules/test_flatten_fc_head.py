@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-import archlint
-from archlint.context import CheckContext
-from archlint.findings import Finding, Metric
+from archlint.plugin.findings import Finding, Metric
 from archlint.rules.flatten_fc_head import FlattenFcHead
+
+from rule_support import lint as lint_rule, run_on_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -49,16 +49,12 @@ def metric(finding: Finding, name: str) -> Metric:
 
 
 def lint(model: nn.Module, x: torch.Tensor, **options: Any) -> list[Finding]:
-    report = archlint.check(model, x, select=["AL301"], probe=False,
-                            rule_options={"flatten-fc-head": options} if options else {})
-    assert not [e for e in report.errors if e.kind != "plugin"], report.errors
-    return report.by_rule("AL301")
+    return lint_rule(model, x, rule="flatten-fc-head", options=options, probe=False)
 
 
 def lint_traced(traced: Callable, zoo: Callable, name: str) -> list[Finding]:
     _, graph = traced(name)
-    ctx = CheckContext(name, zoo(name), graph, (zoo_input(name, traced),), FlattenFcHead.default_options())
-    return list(FlattenFcHead().check(ctx))
+    return run_on_graph(FlattenFcHead, zoo(name), graph, (zoo_input(name, traced),), name=name)
 
 
 # -- the project's examples -------------------------------------------------------------------------

@@ -2,22 +2,15 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 
 import archlint
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+from rule_support import example as load_example, lint
 
 
-def _example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def _grad_tap(store: dict, key: str):
@@ -28,12 +21,12 @@ def _grad_tap(store: dict, key: str):
 
 
 def _findings(model, inputs, **settings):
-    return archlint.check(model, inputs, select=["gradient-flow"], **settings).models[0].findings
+    return lint(model, inputs, rule="gradient-flow", **settings)
 
 
 @pytest.fixture(scope="module")
 def bad():
-    example = _example("gradient_flow_bad")
+    example = load_example("gradient_flow_bad")
     model, inputs = example.build(), example.example_inputs()
     twin = copy.deepcopy(model).train()
     acts: dict[str, torch.Tensor] = {}
@@ -80,7 +73,7 @@ def test_dead_units_and_saturation(bad) -> None:
 
 
 def test_thresholds_are_options() -> None:
-    example = _example("gradient_flow_bad")
+    example = load_example("gradient_flow_bad")
     findings = _findings(example.build(), example.example_inputs(),
                          rule_options={"gradient-flow": {"vanishing_ratio": 1e-9, "dead_share": 0.99, "saturated_share": 0.9}})
     assert {f.code for f in findings} == {"AL801"}
@@ -92,7 +85,7 @@ def _zoo_inputs(side: int) -> tuple[torch.Tensor]:
 
 @pytest.mark.parametrize("name", ["resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0", "vgg16"])
 def test_fixed_example_and_zoo_are_clean(zoo, name: str) -> None:
-    fixed = _example("gradient_flow_fixed")
+    fixed = load_example("gradient_flow_fixed")
     assert _findings(fixed.build(), fixed.example_inputs()) == []
     assert _findings(zoo(name), _zoo_inputs(64)) == []
 

@@ -17,9 +17,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archlint
-from archlint.context import CheckContext
-from archlint.findings import Finding, Metric, Severity
+from archlint.plugin.findings import Finding, Metric, Severity
 from archlint.rules.large_kernel import LargeKernel, small_taps
+
+from rule_support import lint as lint_rule, run_on_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -49,10 +50,7 @@ def metric(finding: Finding, name: str) -> Metric:
 
 
 def lint(model: nn.Module, x: torch.Tensor, show_all: bool = False, **options: Any) -> list[Finding]:
-    report = archlint.check(model, x, select=["AL501"], probe=False, show_all=show_all,
-                            rule_options={"large-kernel": options} if options else {})
-    assert not [e for e in report.errors if e.kind != "plugin"], report.errors
-    return report.by_rule("AL501")
+    return lint_rule(model, x, rule="large-kernel", options=options, probe=False, show_all=show_all)
 
 
 def warnings(findings: list[Finding]) -> list[Finding]:
@@ -61,9 +59,7 @@ def warnings(findings: list[Finding]) -> list[Finding]:
 
 def lint_traced(traced: Callable, zoo: Callable, name: str, show_all: bool = False) -> list[Finding]:
     _, graph = traced(name)
-    ctx = CheckContext(name, zoo(name), graph, (zoo_input(name, traced),), LargeKernel.default_options(),
-                       show_all=show_all)
-    return list(LargeKernel().check(ctx))
+    return run_on_graph(LargeKernel, zoo(name), graph, (zoo_input(name, traced),), name=name, show_all=show_all)
 
 
 def apply_fix(model: nn.Module, finding: Finding) -> nn.Module:
@@ -285,6 +281,7 @@ def test_a_bad_mid_channels_value_is_named_not_a_traceback() -> None:
     with pytest.raises(ValueError, match="mid_channels"):
         MID_CHANNELS.coerce("wide")
     model = One(nn.Conv2d(32, 64, 5, padding=2)).eval()
-    report = archlint.check(model, torch.randn(1, 32, 8, 8), select=["AL501"], probe=False,
-                            rule_options={"large-kernel": {"mid_channels": "wide"}})
-    assert [f.code for f in report.findings] == ["AL000"] and "mid_channels" in report.findings[0].message
+    # validated before anything runs, as in a config file: the setting, the option and the accepted values
+    with pytest.raises(ValueError, match=r"rules.large-kernel.mid_channels: .*'min', 'in', 'out'"):
+        archlint.check(model, torch.randn(1, 32, 8, 8), select=["AL501"], probe=False,
+                       rule_options={"large-kernel": {"mid_channels": "wide"}})

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-import archlint
-from archlint.context import CheckContext
-from archlint.findings import Finding, Metric, Severity
+from archlint.plugin.findings import Finding, Metric, Severity
 from archlint.rules.missing_bottleneck import MissingBottleneck
+
+from rule_support import lint as lint_rule, run_on_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -52,10 +52,7 @@ def metric(finding: Finding, name: str) -> Metric:
 
 
 def lint(model: nn.Module, x: torch.Tensor, **options: Any) -> list[Finding]:
-    report = archlint.check(model, x, select=["AL601"], probe=False,
-                            rule_options={"missing-bottleneck": options} if options else {})
-    assert not [e for e in report.errors if e.kind != "plugin"], report.errors
-    return report.by_rule("AL601")
+    return lint_rule(model, x, rule="missing-bottleneck", options=options, probe=False)
 
 
 def apply_fixes(model: nn.Module, findings: list[Finding]) -> nn.Module:
@@ -149,8 +146,7 @@ def test_stride_stays_on_the_spatial_conv() -> None:
 
 def lint_traced(traced: Callable, zoo: Callable, name: str) -> list[Finding]:
     _, graph = traced(name)
-    ctx = CheckContext(name, zoo(name), graph, (zoo_input(name, traced),), MissingBottleneck.default_options())
-    return list(MissingBottleneck().check(ctx))
+    return run_on_graph(MissingBottleneck, zoo(name), graph, (zoo_input(name, traced),), name=name)
 
 
 def test_vgg16_wide_convs_are_reported(zoo: Callable, traced: Callable) -> None:

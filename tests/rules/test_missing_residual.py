@@ -2,26 +2,19 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 
 import archlint
-from archlint.rewrite import add_identity_shortcuts
-from archlint.tracing import trace_model
-from archlint.graph import build_graph
+from archlint.analysis.rewrite import add_identity_shortcuts
+from archlint.trace.tracers import trace_model
+from archlint.analysis.graph import build_graph
 from archlint.rules.missing_residual import longest_unbypassed_chain, shortcut_spans
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+from rule_support import example as load_example
 
 
-def _example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 @pytest.mark.parametrize("name,flagged", [
@@ -66,7 +59,7 @@ def _residual_twin(plain: torch.nn.Module) -> torch.nn.Module:
     shape-preserving convs, which the fixed example holds as block.body.0 / block.body.2), so this
     is the plain net with a shortcut relu(conv(relu(conv(x))) + x) around every pair.
     """
-    twin = _example("missing_residual_fixed").build()
+    twin = load_example("missing_residual_fixed").build()
     pairs = list(zip(twin.parameters(), plain.parameters(), strict=True))
     assert all(mine.shape == theirs.shape for mine, theirs in pairs)
     with torch.no_grad():
@@ -76,7 +69,7 @@ def _residual_twin(plain: torch.nn.Module) -> torch.nn.Module:
 
 
 def test_bad_example_ratio_before_and_after_match_independent_backward() -> None:
-    example = _example("missing_residual_bad")
+    example = load_example("missing_residual_bad")
     model, inputs = example.build(), example.example_inputs()
     [finding] = archlint.check(model, inputs, select=["AL401"]).models[0].findings
     assert finding.message.startswith("16 parametric layers") and "6 stretch(es)" in finding.message
@@ -106,7 +99,7 @@ def test_bad_example_ratio_before_and_after_match_independent_backward() -> None
 
 def test_fixed_example_keeps_the_signal_with_its_own_weights() -> None:
     """The fixed example as shipped (own init, not the bad one's weights) shows no vanishing either."""
-    bad, fixed = _example("missing_residual_bad"), _example("missing_residual_fixed")
+    bad, fixed = load_example("missing_residual_bad"), load_example("missing_residual_fixed")
     plain, residual = bad.build(), fixed.build()
     plain_first, plain_last = _output_signal(plain, bad.example_inputs(), plain.features[0][1])
     first, last = _output_signal(residual, fixed.example_inputs(), residual.features[0][1])
@@ -175,7 +168,7 @@ def test_rewrite_adds_real_shortcuts() -> None:
     traced = trace_model(net, (torch.randn(2, 4),))
     gm = traced.graph_module
     names = [n.name for n in gm.graph.nodes if n.op == "call_module"]
-    from archlint.rewrite import Span
+    from archlint.analysis.rewrite import Span
 
     rewritten = add_identity_shortcuts(gm, [Span(names[0], names[1])])
     x = torch.randn(2, 4)
@@ -184,10 +177,10 @@ def test_rewrite_adds_real_shortcuts() -> None:
 
 
 def test_fixed_example_clean_and_no_probe_still_flags() -> None:
-    fixed = _example("missing_residual_fixed")
+    fixed = load_example("missing_residual_fixed")
     findings = archlint.check(fixed.build(), fixed.example_inputs()).models[0].findings
     assert [f.code for f in findings] == []  # every rule: the residual blocks leave nothing to report
-    bad = _example("missing_residual_bad")
+    bad = load_example("missing_residual_bad")
     [finding] = archlint.check(bad.build(), bad.example_inputs(), select=["AL401"], probe=False).models[0].findings
     assert finding.effect == () and any("no-probe" in u for u in finding.unmeasured)
 

@@ -1,4 +1,4 @@
-"""receptive-field (AL201) and archlint.receptive_field.
+"""receptive-field (AL201) and archlint.analysis.receptive_field.
 
 Expected receptive fields are computed by hand (in the comments) and checked against an independent
 gradient computation written here: with all-ones weights, no activations and average pooling every
@@ -11,7 +11,6 @@ import copy
 import math
 import sys
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 import torch
@@ -19,11 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import archlint
-from archlint.context import CheckContext
-from archlint.graph import build_graph
-from archlint.receptive_field import compute_receptive_fields, format_rf_table, last_spatial_node, rf_table
+from archlint.analysis.graph import build_graph
+from archlint.analysis.receptive_field import compute_receptive_fields, format_rf_table, last_spatial_node, rf_table
 from archlint.rules.receptive_field import ReceptiveField
-from archlint.tracing import trace_model
+from archlint.trace.tracers import trace_model
+
+from rule_support import lint_report, run_on_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -165,10 +165,7 @@ def test_format_rf_table_lists_every_spatial_node() -> None:
 # -- the rule on the examples ----------------------------------------------------------------------
 
 def _finding(model: nn.Module, inputs: tuple[torch.Tensor, ...]):
-    report = archlint.check(model, inputs, select=["AL201"])
-    # other rules' plugins may not exist yet; this rule must load and the model must trace
-    assert not [e for e in report.errors if e.target == "receptive-field" or e.kind != "plugin"]
-    return report.models[0]
+    return lint_report(model, inputs, rule="receptive-field", plots=True).models[0]
 
 
 def test_bad_example_is_flagged_with_the_right_numbers() -> None:
@@ -200,7 +197,7 @@ def test_bad_example_is_flagged_with_the_right_numbers() -> None:
     # the model was not touched
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert next(model.parameters()).dtype == torch.float32 and not model.training
-    assert result.extras["report:rf_table"][-1]["rf"] == [24, 24]
+    assert result.plots.receptive_fields[-1]["rf"] == [24, 24]
 
 
 def test_suggested_changes_are_the_smallest_that_reach_the_target() -> None:
@@ -230,7 +227,7 @@ def test_fixed_example_is_clean_and_covers_the_input() -> None:
     x = receptive_field_fixed.example_inputs()[0]
     result = _finding(model, (x,))
     assert result.findings == []
-    assert result.extras["report:rf_table"][-1]["rf"] == [133, 133]
+    assert result.plots.receptive_fields[-1]["rf"] == [133, 133]
     # measured on the model's own weights: max pooling passes gradient to one pixel per window, so the
     # measured field is somewhat smaller than the formula's 133 (clipped to 128), but above the 64 px target
     work = copy.deepcopy(model).double().eval()
@@ -283,8 +280,7 @@ LEGIT_AT_224 = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficien
 def test_torchvision_models_are_not_flagged(name: str, zoo, traced, zoo_input) -> None:
     model = zoo(name)
     _, graph = traced(name)
-    ctx = CheckContext(name, model, graph, (zoo_input(name),), options=ReceptiveField.default_options())
-    assert list(ReceptiveField().check(ctx)) == []
+    assert run_on_graph(ReceptiveField, model, graph, (zoo_input(name),), name=name) == []
     rfs = compute_receptive_fields(graph)
     state = rfs[last_spatial_node(graph, rfs).name]
     size = zoo_input(name).shape[-1]

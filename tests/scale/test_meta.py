@@ -13,7 +13,7 @@ from torch import nn
 
 import archlint
 from archlint import Finding, Rule, Severity, hookimpl
-from archlint.meta import build_model, count_parameters
+from archlint.load.device import build_model, count_parameters
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 # Structural built-in rules (when installed) + the test rule below; value/probe rules are not compared.
@@ -154,6 +154,6 @@ def test_constructor_computing_with_tensors_still_builds_on_meta():
     assert "moved to meta" in built.note
     assert all(p.is_meta for p in built.model.parameters())
     assert count_parameters(built.model) == (4 * 8 + 8) + (8 * 16 + 16) + (16 * 24 + 24)
-    from archlint.provenance import init_record
+    from archlint.load.provenance import init_record
     record = init_record(built.model.layers[2].weight)   # provenance survives the move to meta
     assert (record.op, record.constant, record.value) == ("nn.init.zeros_", True, 0.0)

@@ -11,8 +11,8 @@ from torch import nn
 
 import archlint
 from archlint import Finding, Metric, Rule, Severity, hookimpl
-from archlint.parallel import lint_many, progress_wanted
-from archlint.report import Report
+from archlint.run.parallel import lint_many, progress_wanted
+from archlint.plugin.results import Report
 
 
 class WeightSum(Rule):

@@ -7,8 +7,8 @@ from torch import nn
 
 import archlint
 from archlint import Finding, Rule, Severity, hookimpl
-from archlint.construction import building_on
-from archlint.provenance import init_record
+from archlint.load.construction import building_on
+from archlint.load.provenance import init_record
 
 
 class Head(nn.Module):

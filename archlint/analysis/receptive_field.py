@@ -1,0 +1,544 @@
+"""Receptive field and effective stride of every spatial node of an ArchGraph.
+
+This is the engine side of the receptive-field lesson: pure geometry on the data-flow graph, no
+opinion about what is "enough". For every node whose output still has spatial axes we keep, per
+axis, the interval of input coordinates that output position 0 can depend on, `[lo, hi]`, and the
+effective stride `jump` (input pixels between two neighbouring output positions). Output position
+`i` then depends on `[lo + i*jump, hi + i*jump]`, and the receptive field is `hi - lo + 1`.
+
+A window op (conv, pool) with kernel k, stride s, padding p and dilation d maps
+
+    lo' = lo - p*jump,   hi' = hi + ((k-1)*d - p)*jump,   jump' = s*jump
+
+which is the classic recurrence RF' = RF + (k-1)*d*jump with the centre offset kept as well, so
+that at a merge (add, cat, mul) of branches whose windows are not centred alike the union of the
+intervals is taken (it equals the maximum RF over the paths when the centres agree). A transposed
+conv with stride s divides the jump by s. Jumps are exact fractions.
+
+Axes are keyed by negative tensor dims (-1 = last), so permutes (ConvNeXt's channels-last blocks)
+and broadcasting merges line up. A branch that reaches a merge with spatial size 1 (a global pool
+squeezed to 1x1, as in squeeze-and-excitation gates) does not widen the local RF; it sets
+`global_context`, because through it every output position depends on the whole input.
+
+Public API: `rf_table(model, *inputs)` -> rows, `format_rf_table(rows)` -> text,
+`compute_receptive_fields(graph, overrides)` -> {node name: NodeRF} and `last_spatial_node(graph, rfs)`.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any, Iterable, Mapping, Sequence
+
+import torch
+from torch import fx, nn
+
+from archlint.analysis.graph import ArchGraph, LayerNode, build_graph
+from archlint.trace.tracers import trace_model
+
+Overrides = Mapping[str, Mapping[str, tuple[int, ...]]]   # node name -> {"stride"|"dilation": per-axis values}
+
+_MERGE_KINDS = frozenset({"add", "mul", "cat"})
+_POINTWISE_KINDS = frozenset({"act", "norm", "dropout", "identity", "detach", "add", "mul", "cat"})
+_RESAMPLE_NAMES = ("interpolate", "upsample", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d")
+_PERMUTE_NAMES = ("permute", "transpose", "swapaxes", "swapdims", "movedim")
+# Ops that act element by element (or are no-ops on values) and keep the shape: no note needed.
+_ELEMENTWISE_NAMES = frozenset({
+    "stochastic_depth", "contiguous", "clone", "getitem", "to", "float", "double", "half", "type_as", "clamp",
+    "clamp_min", "clamp_max", "neg", "sub", "truediv", "div", "pow", "sqrt", "rsqrt", "abs", "exp", "log",
+    "sigmoid_", "hardtanh_", "channel_shuffle", "chunk", "split",
+})
+
+
+@dataclass(frozen=True)
+class AxisRF:
+    """Receptive field of a node's output along one spatial axis, in input pixels."""
+
+    lo: Fraction        # first input coordinate output position 0 depends on
+    hi: Fraction        # last input coordinate output position 0 depends on
+    jump: Fraction      # input pixels between neighbouring output positions (effective stride)
+    input_size: int     # size of the input along this axis
+
+    @property
+    def rf(self) -> int:
+        """Receptive field size; fractional bounds (after upsampling) are rounded up."""
+        return math.ceil(self.hi - self.lo) + 1
+
+    def interval(self, position: int) -> tuple[int, int]:
+        """Input coordinates (clipped to the input) that output `position` can depend on."""
+        lo = math.ceil(self.lo + position * self.jump)
+        hi = math.floor(self.hi + position * self.jump)
+        return max(lo, 0), min(hi, self.input_size - 1)
+
+
+@dataclass(frozen=True)
+class NodeRF:
+    """Receptive field of one node: per spatial axis (keyed by negative tensor dim)."""
+
+    axes: dict[int, AxisRF]
+    global_context: bool = False            # some path reaches here through a global pool/statistic
+    approximations: tuple[str, ...] = ()    # where the geometry is a conservative estimate, and why
+
+    def ordered_axes(self) -> list[AxisRF]:
+        return [self.axes[d] for d in sorted(self.axes)]
+
+    def bound(self, dim: int, position: int) -> tuple[int, int]:
+        """Input coordinates output `position` along `dim` can depend on: the local interval, or the
+        whole input when a global pool / statistic reaches this node."""
+        axis = self.axes[dim]
+        return (0, axis.input_size - 1) if self.global_context else axis.interval(position)
+
+
+# -- hyper-parameters ------------------------------------------------------------------------------
+
+def _per_axis(value: Any, n: int, default: int) -> tuple[int, ...]:
+    if value is None or (isinstance(value, (tuple, list)) and len(value) == 0):
+        return (default,) * n
+    if isinstance(value, (tuple, list)):
+        values = tuple(int(v) for v in value)
+        return values if len(values) == n else (values[0],) * n
+    return (int(value),) * n
+
+
+def _arg(node: fx.Node, index: int, name: str, default: Any) -> Any:
+    if name in node.kwargs:
+        return node.kwargs[name]
+    return node.args[index] if len(node.args) > index else default
+
+
+def _dims_from_name(type_name: str) -> int | None:
+    match = re.search(r"([123])d$", type_name)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Per-axis geometry of a sliding-window op."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    transposed: bool = False
+
+
+def _padding(value: Any, kernel: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
+    if value == "same":  # PyTorch pads total//2 on the left
+        return tuple((d * (k - 1)) // 2 for k, d in zip(kernel, dilation))
+    if value == "valid":
+        return (0,) * len(kernel)
+    return _per_axis(value, len(kernel), 0)
+
+
+def window_of(node: LayerNode) -> Window | None:
+    """Kernel, stride, padding and dilation of a conv / conv_transpose / pool node, per axis."""
+    module, fxn = node.module, node.fx_node
+    if module is not None:
+        if isinstance(module, nn.modules.conv._ConvNd):
+            kernel = tuple(module.kernel_size)
+            dilation = tuple(module.dilation)
+            return Window(kernel, tuple(module.stride), _padding(module.padding, kernel, dilation), dilation,
+                          module.transposed)
+        dims = _dims_from_name(type(module).__name__)
+        if dims is None or not hasattr(module, "kernel_size"):
+            return None
+        kernel = _per_axis(module.kernel_size, dims, 1)
+        stride = getattr(module, "stride", None)
+        return Window(kernel, _per_axis(stride, dims, 1) if stride else kernel,
+                      _per_axis(getattr(module, "padding", 0), dims, 0),
+                      _per_axis(getattr(module, "dilation", 1), dims, 1))
+    if fxn is None or node.op not in ("call_function", "call_method"):
+        return None
+    name = node.type_name
+    if node.kind in ("conv", "conv_transpose"):
+        weight = node.in_shapes[1] if len(node.in_shapes) > 1 else None
+        if weight is None:
+            return None
+        kernel = tuple(int(k) for k in weight[2:])
+        n = len(kernel)
+        transposed = node.kind == "conv_transpose"
+        stride = _per_axis(_arg(fxn, 3, "stride", 1), n, 1)
+        dilation = _per_axis(_arg(fxn, 7 if transposed else 5, "dilation", 1), n, 1)
+        padding = _padding(_arg(fxn, 4, "padding", 0), kernel, dilation)
+        return Window(kernel, stride, padding, dilation, transposed)
+    dims = _dims_from_name(name)
+    if node.kind != "pool" or dims is None:
+        return None
+    kernel = _per_axis(_arg(fxn, 1, "kernel_size", 1), dims, 1)
+    stride_value = _arg(fxn, 2, "stride", None)
+    stride = _per_axis(stride_value, dims, 1) if stride_value else kernel
+    padding = _per_axis(_arg(fxn, 3, "padding", 0), dims, 0)
+    dilation = _per_axis(_arg(fxn, 4, "dilation", 1), dims, 1) if "max" in name else (1,) * dims
+    return Window(kernel, stride, padding, dilation)
+
+
+# -- propagation -------------------------------------------------------------------------------------
+
+def _spatial_size(shape: Sequence[int] | None, dim: int) -> int | None:
+    if shape is None or len(shape) < -dim:
+        return None
+    return int(shape[dim])
+
+
+def _input_rf(node: LayerNode) -> NodeRF | None:
+    shape = node.out_shape
+    if shape is None or len(shape) < 3:
+        return None
+    spatial = len(shape) - 2
+    axes = {d: AxisRF(Fraction(0), Fraction(0), Fraction(1), int(shape[d])) for d in range(-spatial, 0)}
+    return NodeRF(axes)
+
+
+def _apply_window(state: NodeRF, window: Window) -> NodeRF:
+    axes = dict(state.axes)
+    n = len(window.kernel)
+    for i, d in enumerate(range(-n, 0)):
+        a = axes.get(d)
+        if a is None:
+            continue
+        k, s, p, dil = window.kernel[i], window.stride[i], window.padding[i], window.dilation[i]
+        span = (k - 1) * dil
+        if window.transposed:
+            # out o reads in positions (o + p - j*dil)/s: a window of span/s in input steps, centred at o/s
+            axes[d] = replace(a, lo=a.lo + Fraction(p - span, s) * a.jump, hi=a.hi + Fraction(p, s) * a.jump,
+                              jump=a.jump / s)
+        else:
+            axes[d] = replace(a, lo=a.lo - p * a.jump, hi=a.hi + (span - p) * a.jump, jump=a.jump * s)
+    return replace(state, axes=axes)
+
+
+def _adaptive_bins(length: int, out: int) -> tuple[Fraction, Fraction, Fraction]:
+    """Bin i of an adaptive pool covers [floor(i*L/O), ceil((i+1)*L/O) - 1]; bound it by a + i*s .. b + i*s."""
+    step = Fraction(length, out)
+    starts = [(i * length) // out - i * step for i in range(out)]
+    ends = [-((-(i + 1) * length) // out) - 1 - i * step for i in range(out)]
+    return min(starts), max(ends), step
+
+
+def _apply_adaptive(state: NodeRF, node: LayerNode) -> tuple[NodeRF, bool]:
+    """Adaptive pooling; returns the state and whether the bins were uneven (then it is a bound)."""
+    in_shape = node.in_shapes[0] if node.in_shapes else None
+    axes = dict(state.axes)
+    uneven = False
+    for d, a in state.axes.items():
+        length, out = _spatial_size(in_shape, d), _spatial_size(node.out_shape, d)
+        if length is None or out is None or out < 1:
+            continue
+        lo, hi, step = _adaptive_bins(length, out)
+        uneven |= length % out != 0
+        axes[d] = replace(a, lo=a.lo + lo * a.jump, hi=a.hi + hi * a.jump, jump=a.jump * step)
+    return replace(state, axes=axes), uneven
+
+
+def _apply_resample(state: NodeRF, node: LayerNode) -> NodeRF:
+    """Upsampling / interpolation: jump scales by in/out; each output reads a few neighbours."""
+    in_shape = node.in_shapes[0] if node.in_shapes else None
+    mode = str(node.fx_node.kwargs.get("mode", getattr(node.module, "mode", "nearest"))) if node.fx_node else "nearest"
+    reach = 2 if "cubic" in mode else 1
+    axes = dict(state.axes)
+    for d, a in state.axes.items():
+        length, out = _spatial_size(in_shape, d), _spatial_size(node.out_shape, d)
+        if not length or not out:
+            continue
+        ratio = Fraction(length, out)           # input steps per output step
+        centre = (ratio - 1) / 2
+        axes[d] = replace(a, lo=a.lo + (centre - reach) * a.jump, hi=a.hi + (centre + reach) * a.jump,
+                          jump=a.jump * ratio)
+    return replace(state, axes=axes, approximations=state.approximations
+                   + (f"{node.name}: {mode} resampling bounded by ±{reach} input steps",))
+
+
+def _permutation(node: LayerNode) -> list[int] | None:
+    """Output dim i takes input dim perm[i] (non-negative dims), for permute/transpose-like ops."""
+    fxn, shape = node.fx_node, node.out_shape
+    if fxn is None or shape is None:
+        return None
+    n = len(shape)
+    rest = [a for a in fxn.args[1:]] + list(fxn.kwargs.values())
+    ints = [a for a in rest if isinstance(a, int)]
+    lists = [a for a in rest if isinstance(a, (list, tuple))]
+    if node.type_name == "permute":
+        dims = list(lists[0]) if lists else ints
+        return [d % n for d in dims] if len(dims) == n else None
+    if node.type_name in ("transpose", "swapaxes", "swapdims") and len(ints) == 2:
+        perm = list(range(n))
+        a, b = ints[0] % n, ints[1] % n
+        perm[a], perm[b] = perm[b], perm[a]
+        return perm
+    return None
+
+
+def _apply_permutation(state: NodeRF, perm: list[int]) -> NodeRF:
+    n = len(perm)
+    axes = {}
+    for out_dim, in_dim in enumerate(perm):
+        a = state.axes.get(in_dim - n)
+        if a is not None:
+            axes[out_dim - n] = a
+    return replace(state, axes=axes)
+
+
+def _is_global_reduction(node: LayerNode, state: NodeRF) -> bool:
+    """mean over all spatial dims (x.mean((2, 3))) or a norm whose statistics span spatial axes."""
+    if node.kind == "mean":
+        dims = node.hparams.get("dim")
+        dims = (dims,) if isinstance(dims, int) else dims
+        ndim = len(node.in_shapes[0]) if node.in_shapes and node.in_shapes[0] else 0
+        if dims is None or not ndim:
+            return True
+        reduced = {d % ndim - ndim for d in dims}
+        return bool(state.axes) and set(state.axes) <= reduced
+    return False
+
+
+def _norm_spans_space(node: LayerNode, state: NodeRF) -> bool:
+    """GroupNorm / InstanceNorm / LayerNorm over spatial dims: every output depends on the whole map."""
+    module = node.module
+    if isinstance(module, nn.GroupNorm) or node.type_name in ("group_norm", "instance_norm"):
+        return True
+    if isinstance(module, nn.modules.instancenorm._InstanceNorm):
+        return not module.track_running_stats or module.training
+    if isinstance(module, nn.LayerNorm):
+        covered = range(-len(module.normalized_shape), 0)
+        return any(d in state.axes for d in covered)
+    return False
+
+
+def _merge(states: list[tuple[NodeRF, Sequence[int] | None]], out_shape: Sequence[int] | None) -> NodeRF | None:
+    """Union of the inputs' intervals per axis; broadcast (size-1) inputs only add global context."""
+    if not states:
+        return None
+    axes: dict[int, AxisRF] = {}
+    global_context = any(s.global_context for s, _ in states)
+    notes: list[str] = []
+    for s, shape in states:
+        notes.extend(n for n in s.approximations if n not in notes)
+        for d, a in s.axes.items():
+            size, out = _spatial_size(shape, d), _spatial_size(out_shape, d)
+            if size == 1 and out not in (None, 1):
+                global_context = True   # a 1-wide map broadcast over a wider one: whole-input context
+                continue
+            prev = axes.get(d)
+            if prev is None:
+                axes[d] = a
+            else:
+                axes[d] = replace(prev, lo=min(prev.lo, a.lo), hi=max(prev.hi, a.hi), jump=max(prev.jump, a.jump))
+        if not s.axes and s.global_context:
+            global_context = True
+    return NodeRF(axes, global_context, tuple(notes))
+
+
+def _global_node(state: NodeRF) -> NodeRF:
+    return NodeRF({}, True, state.approximations)
+
+
+def _propagate(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]],
+               override: Mapping[str, tuple[int, ...]] | None) -> NodeRF | None:
+    if node.kind == "input":
+        return _input_rf(node)
+    if not inputs:
+        return None
+    first = inputs[0][0]
+    kind = node.kind
+    if kind in ("conv", "conv_transpose", "pool"):
+        window = window_of(node)
+        if window is None:
+            return _unknown(node, inputs)
+        if override:
+            window = replace(window, **override)
+        return _apply_window(first, window)
+    if kind == "adaptive_pool":
+        state, uneven = _apply_adaptive(first, node)
+        if node.out_shape is not None and all(node.out_shape[d] == 1 for d in first.axes):
+            return _global_node(state)
+        if uneven:
+            state = replace(state, approximations=state.approximations
+                            + (f"{node.name}: adaptive pool with uneven bins bounded by its widest bin",))
+        return state
+    if kind == "mean" and _is_global_reduction(node, first):
+        return _global_node(first)
+    if kind in ("flatten", "linear", "attention", "matmul", "embedding"):
+        return _after_mixing(node, first)
+    if kind == "norm" and _norm_spans_space(node, first):
+        return replace(_merge(inputs, node.out_shape), global_context=True)
+    if kind in _POINTWISE_KINDS:
+        return _merge(inputs, node.out_shape)
+    if node.type_name in _RESAMPLE_NAMES or type(node.module).__name__ in _RESAMPLE_NAMES:
+        return _apply_resample(first, node)
+    if kind == "reshape":
+        return _apply_reshape(first, node)
+    perm = _permutation(node) if node.type_name in _PERMUTE_NAMES else None
+    if perm is not None:
+        return _apply_permutation(first, perm)
+    return _unknown(node, inputs)
+
+
+def _after_mixing(node: LayerNode, state: NodeRF) -> NodeRF | None:
+    """Linear on the last dim keeps the other axes (channels-last MLPs); flattening ends the spatial map."""
+    if node.kind == "linear" and -1 not in state.axes and node.out_shape is not None:
+        return state
+    return None
+
+
+def _apply_reshape(state: NodeRF, node: LayerNode) -> NodeRF | None:
+    """view/reshape that keeps the trailing spatial dims (channel shuffles) keeps the geometry."""
+    in_shape = node.in_shapes[0] if node.in_shapes else None
+    out = node.out_shape
+    if not state.axes or in_shape is None or out is None:
+        return None
+    depth = -min(state.axes)
+    if len(in_shape) >= depth and len(out) >= depth and tuple(in_shape[-depth:]) == tuple(out[-depth:]):
+        return state
+    return None
+
+
+def _unknown(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]]) -> NodeRF | None:
+    """An op we do not model: keep the geometry if it keeps the rank and spatial sizes, else stop."""
+    out = node.out_shape
+    kept = [(s, shape) for s, shape in inputs if out is not None and shape is not None
+            and len(shape) == len(out) and all(shape[d] in (out[d], 1) for d in s.axes)]
+    if not kept:
+        return None
+    merged = _merge(kept, out)
+    if merged is None or node.type_name in _ELEMENTWISE_NAMES:
+        return merged
+    return replace(merged, approximations=merged.approximations
+                   + (f"{node.name}: {node.type_name} treated as element-wise (spatial sizes unchanged)",))
+
+
+def _tensor_inputs(node: LayerNode) -> list[str]:
+    """Names of the input nodes in argument order (the data input first)."""
+    if node.fx_node is None:
+        return []
+    return [n.name for n in node.fx_node.all_input_nodes]
+
+
+def compute_receptive_fields(graph: ArchGraph, overrides: Overrides | None = None) -> dict[str, NodeRF]:
+    """Receptive field of every node with spatial axes; `overrides` changes stride/dilation of some nodes."""
+    overrides = overrides or {}
+    result: dict[str, NodeRF] = {}
+    for node in graph.nodes():
+        names = _tensor_inputs(node) or [p.name for p in graph.predecessors(node)]
+        inputs = [(result[n], graph[n].out_shape) for n in names if n in result and n in graph]
+        state = _propagate(node, inputs, overrides.get(node.name))
+        if state is not None and (state.axes or state.global_context):
+            result[node.name] = state
+    return result
+
+
+def last_spatial_node(graph: ArchGraph, rfs: Mapping[str, NodeRF]) -> LayerNode | None:
+    """The last node (execution order) whose output is still a map wider than 1 pixel."""
+    found = None
+    for node in graph.nodes():
+        state = rfs.get(node.name)
+        shape = node.out_shape
+        if state is None or not state.axes or shape is None or node.kind == "output":
+            continue
+        if any(_spatial_size(shape, d) not in (None, 1) for d in state.axes):
+            found = node
+    return found
+
+
+# -- table -------------------------------------------------------------------------------------------
+
+def rf_rows(graph: ArchGraph, rfs: Mapping[str, NodeRF]) -> list[dict[str, Any]]:
+    """One row per spatial node: the per-layer table the report plots."""
+    rows = []
+    for node in graph.nodes():
+        state = rfs.get(node.name)
+        if state is None or not state.axes or node.kind == "output":
+            continue
+        axes = state.ordered_axes()
+        rows.append({
+            "node": node.name,
+            "module": node.module_path,
+            "kind": node.kind,
+            "rf": [a.rf for a in axes],
+            "jump": [float(a.jump) for a in axes],
+            "input_size": [a.input_size for a in axes],
+            "out_shape": list(node.out_shape) if node.out_shape is not None else None,
+            "global_context": state.global_context,
+        })
+    return rows
+
+
+def rf_table(model: nn.Module, *example_inputs: Any) -> list[dict[str, Any]]:
+    """Trace `model` on `example_inputs` and return its per-layer receptive-field table."""
+    traced = trace_model(model, example_inputs)   # in eval mode; the model's flags are restored
+    graph = build_graph(traced.graph_module, model)
+    return rf_rows(graph, compute_receptive_fields(graph))
+
+
+def format_rf_table(rows: Iterable[Mapping[str, Any]]) -> str:
+    """A plain-text table: node, module, kind, RF, jump, output shape."""
+    def fmt(values: Sequence[Any]) -> str:
+        return "×".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+    header = ("node", "module", "kind", "RF", "jump", "out shape")
+    lines = [(r["node"], r["module"] or "-", r["kind"], fmt(r["rf"]) + (" +global" if r.get("global_context") else ""),
+              fmt(r["jump"]), fmt(r["out_shape"] or ())) for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *lines])
+
+
+# -- empirical measurement -----------------------------------------------------------------------------
+
+def _subgraph_module(root: nn.Module, graph: fx.Graph, target: str) -> fx.GraphModule:
+    """A GraphModule over `root` (a copy of the model) that returns the node named `target`."""
+    new_graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for node in graph.nodes:
+        if node.op == "output":
+            continue
+        env[node] = new_graph.node_copy(node, lambda n: env[n])
+        if node.name == target:
+            new_graph.output(env[node])
+            break
+    module = fx.GraphModule(root, new_graph)
+    module.graph.eliminate_dead_code()
+    module.recompile()
+    return module
+
+
+def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], example_inputs: Sequence[Any],
+                 position: Mapping[int, int] | None = None) -> dict[int, tuple[int, int]]:
+    """Input extent (per spatial axis, keyed by negative dim) whose gradient is nonzero for one position.
+
+    Runs `model_copy` (a copy the caller owns: it is put in eval mode and float64) up to `node`,
+    sums the non-spatial dims at `position` along `axes` (negative dims of the node's output; the
+    centre by default) for the first sample, backpropagates,
+    and returns the [first, last] input coordinates with a nonzero gradient. float64 keeps
+    rounding noise far below any real contribution; a structurally zero gradient is exactly 0.
+    """
+    if node.fx_node is None:
+        raise ValueError("node has no fx node to run up to")
+    model_copy = model_copy.eval().double()
+    module = _subgraph_module(model_copy, node.fx_node.graph, node.name)
+    inputs = [x.detach().double().clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
+              else x for x in example_inputs]
+    with torch.enable_grad():
+        out = module(*inputs)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        index: list[Any] = [slice(None)] * out.dim()
+        index[0] = 0
+        for d in axes:
+            index[d] = position[d] if position else out.shape[d] // 2
+        out[tuple(index)].sum().backward()
+    image = next(x for x in inputs if isinstance(x, torch.Tensor) and x.requires_grad and x.dim() >= 3)
+    grad = image.grad[0].abs().sum(dim=0)       # spatial map of the first sample
+    extents = {}
+    spatial = grad.dim()
+    for axis in range(spatial):
+        others = [a for a in range(spatial) if a != axis]
+        profile = grad.amax(dim=others) if others else grad
+        nonzero = torch.nonzero(profile > 0).flatten()
+        extents[axis - spatial] = (int(nonzero.min()), int(nonzero.max())) if len(nonzero) else (0, -1)
+    return extents
+
+
+__all__ = [
+    "AxisRF", "NodeRF", "Window", "window_of", "compute_receptive_fields", "last_spatial_node", "rf_rows",
+    "rf_table", "format_rf_table", "empirical_rf",
+]

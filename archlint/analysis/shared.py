@@ -1,0 +1,111 @@
+"""The analyses of one model that several rules and the report share, each computed at most once.
+
+The runner makes one `ModelAnalyses` per model and hands it to every rule through the CheckContext
+(`ctx.analyses`, and `ctx.probe()`). Each analysis is a typed method: the receptive fields of the
+graph, the model's MACs, the shared forward/backward probe, the backward signal at chosen graph
+nodes. The report's plot data comes from here too (`plot_data`), so what a format draws never depends
+on which rules happened to run.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+from torch import fx, nn
+
+from archlint.analysis.cost import model_macs
+from archlint.analysis.graph import ArchGraph
+from archlint.analysis.probe import (
+    DEFAULT_MAX_BATCH, DEFAULT_SEED, NodeGradient, ProbeResult, describe_graph_method, graph_gradients,
+    probe_inputs, run_probe,
+)
+from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, rf_rows
+from archlint.load.provenance import InitRecord, init_record
+from archlint.plugin.context import MeasurementUnavailable
+from archlint.plugin.results import PlotData
+
+
+class ModelAnalyses:
+    """Shared, cached measurements of one model (on copies: the user's model is never changed)."""
+
+    def __init__(self, model: nn.Module, graph: ArchGraph, example_inputs: Sequence[Any], *,
+                 probe_enabled: bool = True, device: str = "cpu"):
+        self.model = model
+        self.graph = graph
+        self.example_inputs = tuple(example_inputs)
+        self.probe_enabled = probe_enabled
+        self.device = device
+        self._probe: ProbeResult | MeasurementUnavailable | None = None
+        self._graph_gradients: dict[frozenset[str], dict[str, NodeGradient] | MeasurementUnavailable] = {}
+
+    def require_values(self, what: str) -> None:
+        """Raise MeasurementUnavailable if the weights have no values (meta device)."""
+        if self.device == "meta" or any(p.is_meta for p in self.model.parameters()):
+            raise MeasurementUnavailable(f"{what} needs real weights; the model was analysed on the meta device")
+
+    def _require_probe(self) -> None:
+        if not self.probe_enabled:
+            raise MeasurementUnavailable("probe disabled (--no-probe)")
+        self.require_values("the probe")
+
+    @functools.cached_property
+    def receptive_fields(self) -> dict[str, NodeRF]:
+        """Receptive field (per axis) of every node with spatial axes, from the graph's formula."""
+        return compute_receptive_fields(self.graph)
+
+    @functools.cached_property
+    def model_macs(self) -> int:
+        """Per-sample multiply-accumulates of the model's conv and linear layers."""
+        return model_macs(self.graph)
+
+    def probe(self) -> ProbeResult:
+        """The shared forward/backward probe (see archlint.analysis.probe); run once per model."""
+        if self._probe is None:
+            try:
+                self._require_probe()
+                self._probe = run_probe(self.model, self.example_inputs)
+            except MeasurementUnavailable as exc:
+                self._probe = exc
+        if isinstance(self._probe, MeasurementUnavailable):
+            raise self._probe
+        return self._probe
+
+    def graph_gradients(self, gm: fx.GraphModule, names: Sequence[str]) -> tuple[dict[str, NodeGradient], str]:
+        """The backward signal δ at the named nodes of `gm` (cached per node set) and its method sentence."""
+        key = frozenset(names)
+        if key not in self._graph_gradients:
+            try:
+                self._require_probe()
+                self._graph_gradients[key] = graph_gradients(gm, self.example_inputs, names)
+            except MeasurementUnavailable as exc:
+                self._graph_gradients[key] = exc
+        found = self._graph_gradients[key]
+        if isinstance(found, MeasurementUnavailable):
+            raise found
+        _, size = probe_inputs(self.example_inputs, DEFAULT_MAX_BATCH, None)
+        return found, describe_graph_method(size, DEFAULT_SEED)
+
+    def init_provenance(self, param_name: str) -> InitRecord | None:
+        try:
+            return init_record(self.model.get_parameter(param_name))
+        except AttributeError:
+            return None
+
+    def plot_data(self, measure: bool = False) -> PlotData:
+        """The report's plots. Gradient norms come from the probe when a rule already ran it, or when
+        `measure` asks for it (a format that draws them was requested)."""
+        if self._probe is None and measure:
+            try:
+                self.probe()
+            except MeasurementUnavailable:
+                pass
+        if isinstance(self._probe, ProbeResult):
+            gradients: list[dict[str, Any]] | dict[str, str] = self._probe.grad_norm_rows()
+        elif isinstance(self._probe, MeasurementUnavailable):
+            gradients = {"unavailable": str(self._probe)}
+        else:
+            gradients = {"unavailable": "no rule that runs the probe was selected"}
+        return PlotData(rf_rows(self.graph, self.receptive_fields), self.graph.parameter_split(), gradients)
+
+
+__all__ = ["ModelAnalyses"]

@@ -1,0 +1,2 @@
+"""From a target (file, folder, module:attr) to built models and example inputs: discovery, construction
+sites, init provenance, the meta device."""

@@ -1,0 +1,135 @@
+"""Linting without weights: building models on the meta device, and when to do it.
+
+A model built under `building_on("meta")` has parameters with shapes and dtypes but no storage,
+so a 7B-parameter model costs a few MB. Tracing and fake-tensor shape propagation need nothing
+more; structural rules run unchanged; value rules use the init provenance (archlint.load.provenance)
+or say why they could not measure.
+
+Device choice (`--device`): "cpu" builds normally, "meta" always builds on meta, "auto" builds on
+meta first (cheap: init ops do nothing on meta) to count parameters, keeps that model when the
+count is above `meta_above`, and otherwise builds again on the CPU so value rules see real weights.
+
+Some constructors compute with tensors (`torch.arange(...).tolist()` in RegNet's width schedule), which
+fails when every tensor is on meta. Those are built a second way: ordinary tensors stay on the CPU and
+each parameter moves to meta as it is registered (before its init ops run), then buffers follow.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from torch import nn
+
+from archlint.load.construction import building_on
+from archlint.load.provenance import carry_record
+from archlint.mechanics import describe_exception, to_meta
+
+DEVICES = ("cpu", "meta", "auto")
+# fp32 weights of 1e9 parameters take 4 GB, before any copy a value rule would make.
+DEFAULT_META_ABOVE = 1_000_000_000
+
+
+@dataclass
+class BuiltModel:
+    model: nn.Module
+    device: str                 # where its weights live: "cpu" or "meta"
+    note: str | None = None     # said in the report when archlint chose the device
+
+
+def is_meta_model(model: nn.Module) -> bool:
+    return any(t.is_meta for t in itertools.chain(model.parameters(), model.buffers()))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Parameters counted once even when shared (tied embeddings)."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            total += p.numel()
+    return total
+
+
+def inputs_for(model: nn.Module, inputs: Sequence[Any]) -> tuple[Any, ...]:
+    """Example inputs on the model's device: CPU tensors go to meta for a meta model."""
+    return to_meta(inputs) if is_meta_model(model) else tuple(inputs)
+
+
+def _meta_copy(param: nn.Parameter) -> nn.Parameter:
+    attributes = dict(param.__dict__)
+    attributes["requires_grad"] = param.requires_grad
+    try:
+        moved = type(param)(param.data.to("meta"), **attributes)
+    except TypeError:  # a Parameter subclass with its own constructor signature
+        moved = nn.Parameter(param.data.to("meta"), requires_grad=param.requires_grad)
+    carry_record(param, moved)
+    return moved
+
+
+@contextlib.contextmanager
+def parameters_on_meta() -> Iterator[None]:
+    """Every parameter registered inside the block is replaced by a meta copy at once (tensors stay on the CPU).
+
+    A fresh `torch.empty` parameter is never written before it moves, so its CPU memory is not touched.
+    """
+    original = nn.Module.register_parameter
+
+    def register_parameter(self: nn.Module, name: str, param: nn.Parameter | None) -> None:
+        original(self, name, param)
+        if param is not None and not param.is_meta:
+            self._parameters[name] = _meta_copy(param)
+
+    nn.Module.register_parameter = register_parameter  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original  # type: ignore[method-assign]
+
+
+def _buffers_to_meta(model: nn.Module) -> None:
+    for module in model.modules():
+        for name, buffer in list(module._buffers.items()):
+            if buffer is not None and not buffer.is_meta:
+                module._buffers[name] = buffer.to("meta")
+
+
+def build_on_meta(factory: Callable[[], nn.Module]) -> tuple[nn.Module, str | None]:
+    """The model with every parameter and buffer on meta; a note when the second way was needed."""
+    try:
+        with building_on("meta"):
+            return factory(), None
+    except Exception as exc:
+        first_error = describe_exception(exc)
+    with building_on("cpu"), parameters_on_meta():
+        model = factory()
+    _buffers_to_meta(model)
+    return model, (f"the constructor cannot run with all tensors on meta ({first_error[:120]}); built with "
+                   f"ordinary tensors on the CPU and each parameter moved to meta as it was registered")
+
+
+def build_model(factory: Callable[[], nn.Module], device: str = "auto",
+                meta_above: int = DEFAULT_META_ABOVE) -> BuiltModel:
+    """Build `factory()` on the requested device ("cpu", "meta" or "auto"); see the module docs."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        with building_on("cpu"):
+            return BuiltModel(factory(), "cpu")
+    model, how = build_on_meta(factory)
+    if device == "meta":
+        return BuiltModel(model, "meta", how)
+    count = count_parameters(model)
+    if count > meta_above:
+        note = (f"built on the meta device (no weights allocated): {count:,} parameters is above the meta-above "
+                f"threshold {meta_above:,}; value rules use init provenance or report what they could not measure")
+        return BuiltModel(model, "meta", f"{note}; {how}" if how else note)
+    del model
+    with building_on("cpu"):
+        return BuiltModel(factory(), "cpu")
+
+
+__all__ = ["BuiltModel", "DEFAULT_META_ABOVE", "DEVICES", "build_model", "build_on_meta", "count_parameters", "inputs_for",
+           "is_meta_model", "parameters_on_meta"]

@@ -1,0 +1,154 @@
+"""Mechanics every layer needs, written once: whose code a frame is, one-line exception text, how a path
+is shown, RNG and training-flag save/restore, meta-device inputs, and the tensors inside a model output.
+
+Nothing here knows about rules, graphs or reports; every package may import it. torch is imported
+lazily by the helpers that need it, so `import archlint` (e.g. as a pytest plugin) stays light.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.util
+import os
+import random
+import traceback
+from types import TracebackType
+from typing import Any, Iterator, Sequence
+
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+BUILTIN_RULES_DIR = os.path.join(ENGINE_DIR, "rules") + os.sep
+
+
+def _torch_dir() -> str:
+    spec = importlib.util.find_spec("torch")
+    origin = spec.origin if spec and spec.origin else ""
+    return os.path.dirname(os.path.abspath(origin)) + os.sep if origin else "\0"
+
+
+TORCH_DIR = _torch_dir()
+
+
+# -- whose code -----------------------------------------------------------------------------------
+
+def is_user_file(filename: str) -> bool:
+    """True for code the user wrote: not torch, not archlint's engine, not generated (`<string>`, fx code)."""
+    return not (filename.startswith(TORCH_DIR) or filename.startswith(ENGINE_DIR) or filename.startswith("<"))
+
+
+def is_engine_file(filename: str) -> bool:
+    """archlint's own engine, not its built-in rules (a rule's crash is reported at the rule's line)."""
+    return filename.startswith(ENGINE_DIR) and not filename.startswith(BUILTIN_RULES_DIR)
+
+
+def innermost_frame(tb: TracebackType | None, keep: Any = is_user_file) -> traceback.FrameSummary | None:
+    """The innermost frame of a traceback whose file `keep` accepts (by default: the user's code)."""
+    frames = [f for f in traceback.extract_tb(tb) if keep(f.filename)]
+    return frames[-1] if frames else None
+
+
+def user_frame_suffix(exc: BaseException) -> str:
+    """` at file.py:42` for the user's innermost statement in the traceback, or ''."""
+    frame = innermost_frame(exc.__traceback__)
+    return f" at {display_path(frame.filename)}:{frame.lineno}" if frame else ""
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+def first_line(exc: BaseException, default: str = "") -> str:
+    """An exception's message, first line only (fx and torch append tracebacks and hints to theirs)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else default
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`TypeError: first line of the message`."""
+    message = first_line(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def display_path(path: str) -> str:
+    """A path as the user should read it: relative to the working directory when it is below it."""
+    if not os.path.isabs(path):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith(".." + os.sep + "..") else relative
+
+
+# -- state that a lint must leave as it found it ---------------------------------------------------
+
+@contextlib.contextmanager
+def preserved_rng(seed: int | None = None) -> Iterator[None]:
+    """Restore the Python, torch and numpy RNG states on exit; with `seed`, seed all three on entry."""
+    import torch
+
+    py_state, torch_state = random.getstate(), torch.get_rng_state()
+    try:
+        import numpy
+    except ImportError:
+        numpy = None  # type: ignore[assignment]
+    np_state = numpy.random.get_state() if numpy is not None else None
+    if seed is not None:
+        random.seed(seed)
+        torch.manual_seed(seed)
+        if numpy is not None:
+            numpy.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        torch.set_rng_state(torch_state)
+        if numpy is not None:
+            numpy.random.set_state(np_state)
+
+
+@contextlib.contextmanager
+def preserved_training_flags(model: Any, train: bool | None = None) -> Iterator[None]:
+    """Restore every submodule's `training` flag on exit; with `train`, switch the whole model first."""
+    flags = {m: m.training for m in model.modules()}
+    if train is not None:
+        model.train(train)
+    try:
+        yield
+    finally:
+        for module, flag in flags.items():
+            module.training = flag
+
+
+def eval_mode(model: Any) -> contextlib.AbstractContextManager[None]:
+    return preserved_training_flags(model, train=False)
+
+
+# -- tensors ---------------------------------------------------------------------------------------
+
+def to_meta(inputs: Sequence[Any]) -> tuple[Any, ...]:
+    """Example inputs with every tensor moved to the meta device (shapes and dtypes, no values)."""
+    import torch
+
+    return tuple(x.to("meta") if isinstance(x, torch.Tensor) and not x.is_meta else x for x in inputs)
+
+
+def tensors_in(value: Any, depth: int = 0) -> Iterator[Any]:
+    """Every tensor in a model output: tensors, tuples/lists, dicts, named tuples, dataclasses, and the
+    attributes of a plain result object (up to three levels deep)."""
+    import torch
+    from torch import nn
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_in(item, depth)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from tensors_in(item, depth)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from tensors_in(getattr(value, f.name, None), depth)
+    elif hasattr(value, "__dict__") and not isinstance(value, (type, nn.Module)) and depth < 3:
+        for item in vars(value).values():
+            yield from tensors_in(item, depth + 1)
+
+
+__all__ = ["ENGINE_DIR", "TORCH_DIR", "describe_exception", "display_path", "eval_mode", "first_line",
+           "innermost_frame", "is_engine_file", "is_user_file", "preserved_rng", "preserved_training_flags",
+           "tensors_in", "to_meta", "user_frame_suffix"]

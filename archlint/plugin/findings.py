@@ -1,0 +1,179 @@
+"""What a rule reports: findings, their suggested fix and their measured effect."""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from archlint.mechanics import display_path
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, value: "str | Severity") -> "Severity":
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls[str(value).strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {value!r} (expected info, warning or error)") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change suggested for this model: one sentence and a code snippet with its real numbers."""
+
+    summary: str
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number measured on the user's model, before and (if a fix was measured) after.
+
+    `method` says how it was measured (e.g. "probe: batch 2, seed 0, loss sum(out**2)"), so a
+    reader can reproduce it. A value that was not measured is None, never a guess.
+    """
+
+    name: str
+    before: float | int | str | None
+    after: float | int | str | None = None
+    unit: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A design problem found on one layer (or the whole model) of one model.
+
+    Rules fill code, message, the location (`module`, and `file`/`line` via `Finding.at`),
+    `fix` and `effect`. The runner fills `rule`, `severity` (from the rule's default or the
+    config) and `model`. `unmeasured` lists, in words, what the rule could not measure and why.
+    """
+
+    code: str
+    message: str
+    module: str = ""
+    file: str | None = None
+    line: int | None = None
+    fix: Fix | None = None
+    effect: tuple[Metric, ...] = ()
+    unmeasured: tuple[str, ...] = ()
+    rule: str = ""
+    severity: Severity | None = None
+    model: str = ""
+
+    @classmethod
+    def at(cls, node: Any, code: str, message: str, **kwargs: Any) -> "Finding":
+        """A finding located at a graph node (anything with module_path and source)."""
+        source = getattr(node, "source", None)
+        return cls(
+            code=code,
+            message=message,
+            module=getattr(node, "module_path", None) or getattr(node, "name", ""),
+            file=source.file if source else None,
+            line=source.line if source else None,
+            **kwargs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (see README, 'JSON output')."""
+        return {
+            "code": self.code,
+            "rule": self.rule,
+            "severity": str(self.severity) if self.severity else None,
+            "module": self.module,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "fix": asdict(self.fix) if self.fix else None,
+            "effect": [asdict(m) for m in self.effect],
+            "unmeasured": list(self.unmeasured),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], model: str = "") -> "Finding":
+        return cls(
+            code=data["code"],
+            message=data["message"],
+            module=data.get("module", ""),
+            file=data.get("file"),
+            line=data.get("line"),
+            fix=Fix(**data["fix"]) if data.get("fix") else None,
+            effect=tuple(Metric(**m) for m in data.get("effect", ())),
+            unmeasured=tuple(data.get("unmeasured", ())),
+            rule=data.get("rule", ""),
+            severity=Severity.parse(data["severity"]) if data.get("severity") else None,
+            model=model,
+        )
+
+
+# -- how a finding reads, in every format -----------------------------------------------------------
+
+def format_number(value: object) -> str:
+    if isinstance(value, float):
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def metric_line(metric: Metric) -> str:
+    unit = f" {metric.unit}" if metric.unit else ""
+    text = f"{metric.name}: {format_number(metric.before)}{unit}"
+    if metric.after is not None:
+        text += f" -> {format_number(metric.after)}{unit}"
+    if metric.method:
+        text += f"  [{metric.method}]"
+    return text
+
+
+def location(finding: Finding) -> str:
+    if finding.file:
+        return f"{display_path(finding.file)}:{finding.line or 0}"
+    return f"<{finding.model}>"
+
+
+def finding_lines(finding: Finding) -> list[str]:
+    """A finding as ruff-style lines: location, code, message; then fix, snippet and effect."""
+    where = f" ({finding.module})" if finding.module else ""
+    lines = [f"{location(finding)}: {finding.code} [{finding.severity}] {finding.message}{where}"]
+    if finding.fix:
+        lines.append(f"  fix: {finding.fix.summary}")
+        lines.extend(f"    | {line}" for line in finding.fix.snippet.splitlines())
+    lines.extend(f"  effect: {metric_line(m)}" for m in finding.effect)
+    lines.extend(f"  not measured: {why}" for why in finding.unmeasured)
+    return lines
+
+
+def finding_summary_line(finding: Finding) -> str:
+    """A finding on one line: where, code, message, then its fix and measured effect (for assertions)."""
+    where = f" ({finding.module})" if finding.module else ""
+    model = f"{finding.model}: " if finding.model and finding.file else ""
+    parts = [f"{model}{location(finding)}: {finding.code} {finding.rule} [{finding.severity}] {finding.message}{where}"]
+    if finding.fix:
+        parts.append(f"fix: {finding.fix.summary}")
+    parts.extend(f"effect: {metric_line(m)}" for m in finding.effect)
+    parts.extend(f"not measured: {why}" for why in finding.unmeasured)
+    return " | ".join(parts)
+
+
+def finding_text(finding: Finding) -> str:
+    """The message, then the fix and each measured effect, as plain text lines."""
+    lines = [finding.message + (f" ({finding.module})" if finding.module else "")]
+    if finding.fix:
+        lines.append(f"Fix: {finding.fix.summary}")
+        if finding.fix.snippet:
+            lines.append(finding.fix.snippet)
+    lines.extend(f"Effect: {metric_line(m)}" for m in finding.effect)
+    lines.extend(f"Not measured: {why}" for why in finding.unmeasured)
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""The result of a run: per-model reports with findings, and errors for targets that failed."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from archlint.plugin.findings import Finding, Severity
+
+JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """What rich formats (HTML) draw for one model; each entry is rows or {"unavailable": why}."""
+
+    receptive_fields: list[dict[str, Any]] | dict[str, str] = field(default_factory=list)
+    parameter_split: dict[str, Any] = field(default_factory=dict)
+    gradient_norms: list[dict[str, Any]] | dict[str, str] = field(default_factory=list)
+
+
+@dataclass
+class ModelReport:
+    name: str
+    target: str = ""
+    tracer: str | None = None
+    input_shapes: list[list[int]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)          # inferred inputs, tracer losses, skipped measurements
+    trace_attempts: list[dict[str, Any]] = field(default_factory=list)
+    parameters: int | None = None
+    device: str = "cpu"
+    rules_run: list[str] = field(default_factory=list)       # name and code of each rule that ran to completion
+    plots: PlotData | None = None                             # data for rich formats, when a format asked for it
+
+    def by_rule(self, rule: str) -> list[Finding]:
+        return [f for f in self.findings if f.rule == rule or f.code == rule]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "target": self.target,
+            "tracer": self.tracer,
+            "input_shapes": self.input_shapes,
+            "parameters": self.parameters,
+            "device": self.device,
+            "notes": self.notes,
+            "trace_attempts": self.trace_attempts,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class TargetError:
+    """A target or model that could not be linted: one line naming it and the cause."""
+
+    target: str
+    message: str
+    kind: str = "load"   # load | trace | config | plugin | timeout | internal
+
+    def to_dict(self) -> dict[str, str]:
+        return {"target": self.target, "kind": self.kind, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.message}"
+
+
+@dataclass
+class Report:
+    models: list[ModelReport] = field(default_factory=list)
+    errors: list[TargetError] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for m in self.models for f in m.findings]
+
+    def by_rule(self, rule: str) -> list[Finding]:
+        """Findings of a rule, by name (`large-kernel`) or code (`AL501`)."""
+        return [f for f in self.findings if f.rule == rule or f.code == rule]
+
+    def failing(self, fail_on: Severity | str = Severity.WARNING) -> list[Finding]:
+        level = Severity.parse(fail_on)
+        return [f for f in self.findings if f.severity is not None and f.severity >= level]
+
+    def exit_code(self, fail_on: Severity | str = Severity.WARNING) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.failing(fail_on) else 0
+
+    def merge(self, other: "Report") -> None:
+        self.models.extend(other.models)
+        self.errors.extend(other.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": JSON_VERSION,
+            "models": [m.to_dict() for m in self.models],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        report = cls(errors=[TargetError(**e) for e in data.get("errors", [])])
+        for m in data.get("models", []):
+            report.models.append(ModelReport(
+                name=m["name"], target=m.get("target", ""), tracer=m.get("tracer"),
+                input_shapes=m.get("input_shapes", []), notes=m.get("notes", []),
+                trace_attempts=m.get("trace_attempts", []), parameters=m.get("parameters"),
+                device=m.get("device", "cpu"),
+                findings=[Finding.from_dict(f, model=m["name"]) for f in m.get("findings", [])],
+            ))
+        return report
+
+    def assert_clean(self, fail_on: Severity | str = Severity.WARNING, ignore: list[str] | tuple[str, ...] = ()) -> None:
+        """Raise AssertionError listing each finding at or above `fail_on` (one line each, with fix and effect).
+
+        `ignore` takes rule names (`large-kernel`), codes (`AL501`) or code prefixes (`AL70`).
+        Targets that could not be linted are problems too: a model that was not checked is not clean.
+        """
+        from archlint.plugin.findings import finding_summary_line
+
+        ignored = tuple(ignore)
+        bad = [f for f in self.failing(fail_on)
+               if f.rule not in ignored and not any(f.code.startswith(i) for i in ignored)]
+        problems = [f"error: {e}" for e in self.errors] + [finding_summary_line(f) for f in bad]
+        if problems:
+            codes = sorted({f.code for f in bad})
+            hint = f"\n(to accept these, pass ignore={codes!r} to assert_clean)" if codes else ""
+            raise AssertionError(f"archlint found {len(problems)} problem(s) at or above {Severity.parse(fail_on)}:\n  "
+                                 + "\n  ".join(problems) + hint)

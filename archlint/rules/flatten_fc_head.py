@@ -1,0 +1,226 @@
+"""flatten-fc-head (AL301): a spatial feature map flattened into a large fully connected head.
+
+What it finds
+    A feature map that still has a spatial extent (H·W > 1, or L > 1, or D·H·W > 1) flattened into
+    one vector, by `nn.Flatten`, `torch.flatten`, `x.view(x.size(0), -1)` or `x.reshape(...)`, and
+    fed to a `Linear` layer (directly or through dropout, activations, norms), when that fully
+    connected head holds more than `max_head_share` of the model's parameters or more than
+    `max_head_params` parameters. A head that first pools globally (`x.mean((2, 3))`,
+    `F.adaptive_avg_pool2d(x, 1)`, `nn.AdaptiveAvgPool2d(1)`, ...) sees a 1×1 map and is fine.
+    Note that `nn.AdaptiveAvgPool2d((7, 7))`, as in VGG, still leaves a 7×7 map.
+
+Why it matters
+    Flattening C×H×W values into a Linear layer gives every spatial position of every channel its
+    own weight to every hidden unit, so the first layer of the head alone costs C·H·W·hidden
+    parameters. On VGG-16 the three fully connected layers hold about 89% of the 138M parameters,
+    while all the convolutions together hold the remaining 11%. Those weights also tie the model
+    to one input size and to where things sit in the image, and they are where such models overfit.
+    Global average pooling summarises each channel into one number (no parameters), after which a
+    single Linear(C, classes) does the classification: the head shrinks by orders of magnitude, and
+    the network accepts any input size.
+
+Example
+    >>> nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(4),   # 32×32 -> 8×8
+    ...               nn.Flatten(), nn.Linear(64 * 8 * 8, 512), nn.ReLU(), nn.Linear(512, 10))
+
+Fix
+    Replace the flatten and the fully connected layers with `nn.AdaptiveAvgPool2d(1)`,
+    `nn.Flatten()` and one `nn.Linear(C, n)`, with C the channels of the flattened map and n the
+    head's output size; the finding prints it with this model's numbers. Keep a hidden layer if the
+    task needs one, but after the pooling, where it costs C·hidden instead of C·H·W·hidden.
+    Effect reported: parameters and per-sample MACs of the current head and of the pooled head,
+    counted from the layer shapes, and their share of the whole model before and after.
+
+Options
+    max_head_share   flag when the fully connected head holds more than this share of the model's
+                     parameters (default 0.5)
+    max_head_params  ... or more than this many parameters, whatever the share (default 10,000,000)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+from archlint.rulekit import (
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, Metric, Option, Rule, Severity, dims_text, hookimpl,
+    linear_macs, linear_params, node_macs,
+)
+
+# Kinds a head passes through between its Linear layers (and between the flatten and the first one).
+_HEAD_THROUGH = ("act", "dropout", "identity", "norm")
+# Kinds that can sit between the spatial producer and the flatten without changing what it is.
+_MAP_THROUGH = ("act", "norm", "dropout", "identity", "add", "mul", "cat", "detach")
+_MAP_PRODUCERS = ("conv", "conv_transpose", "pool", "adaptive_pool")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A flatten of a spatial map and the chain of Linear layers it feeds."""
+
+    flatten: LayerNode
+    map_shape: tuple[int, ...]     # N, C, *spatial of the flattened map
+    linears: tuple[LayerNode, ...]
+    producer: LayerNode            # the conv/pool that made the map
+
+    @property
+    def channels(self) -> int:
+        return self.map_shape[1]
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.map_shape[2:]
+
+    @property
+    def out_features(self) -> int:
+        return int(self.linears[-1].hparams["out_features"])
+
+
+def _flattens_map(node: LayerNode) -> tuple[int, ...] | None:
+    """The N, C, *spatial input shape if `node` turns it into N × (C·spatial) with spatial size > 1."""
+    if node.kind not in ("flatten", "reshape") or not node.in_shapes or node.out_shape is None:
+        return None
+    shape = node.in_shapes[0]
+    if shape is None or len(shape) < 3 or len(node.out_shape) != 2 or any(s < 0 for s in shape):
+        return None
+    if node.out_shape[0] != shape[0] or node.out_shape[1] != math.prod(shape[1:]) or math.prod(shape[2:]) <= 1:
+        return None
+    return tuple(shape)
+
+
+def _producer(graph: ArchGraph, node: LayerNode) -> LayerNode | None:
+    """The conv/pool whose N, C, *spatial map is flattened (not a token sequence from attention)."""
+    found = graph.nearest(node, _MAP_PRODUCERS, direction="up", through=_MAP_THROUGH)
+    return found[0] if found else None
+
+
+def _has_features(node: LayerNode) -> bool:
+    return "in_features" in node.hparams and "out_features" in node.hparams
+
+
+def _linear_chain(graph: ArchGraph, first: LayerNode) -> list[LayerNode]:
+    """`first` and the Linear layers after it, one after another, while the chain does not branch."""
+    chain = [first]
+    nxt = graph.nearest(first, ("linear",), through=_HEAD_THROUGH)
+    while len(nxt) == 1 and _has_features(nxt[0]):
+        chain.append(nxt[0])
+        nxt = graph.nearest(nxt[0], ("linear",), through=_HEAD_THROUGH)
+    return chain
+
+
+def find_heads(graph: ArchGraph) -> list[Head]:
+    """Every flatten of a spatial map that feeds a chain of Linear layers (one head per Linear it feeds)."""
+    heads = []
+    for node in graph.nodes(("flatten", "reshape")):
+        shape = _flattens_map(node)
+        producer = _producer(graph, node) if shape is not None else None
+        if shape is None or producer is None:
+            continue
+        for first in graph.nearest(node, ("linear",), through=_HEAD_THROUGH):
+            if _has_features(first) and int(first.hparams["in_features"]) == math.prod(shape[1:]):
+                heads.append(Head(node, shape, tuple(_linear_chain(graph, first)), producer))
+    return heads
+
+
+
+def _layer_text(node: LayerNode) -> str:
+    return f"{node.module_path or node.name} ({node.hparams['in_features']}→{node.hparams['out_features']})"
+
+
+def _head_params(head: Head) -> int:
+    # unique_params: a Linear whose weight is tied to an earlier layer costs nothing extra here
+    return sum(n.unique_params for n in head.linears)
+
+
+def _head_macs(head: Head) -> int | None:
+    counts = [node_macs(n) for n in head.linears]
+    return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+
+def _bias(node: LayerNode) -> bool:
+    hp = node.hparams
+    return node.params > int(hp["in_features"]) * int(hp["out_features"])
+
+
+def _snippet(head: Head) -> str:
+    spatial = len(head.spatial)
+    pool = f"nn.AdaptiveAvgPool{spatial}d(1)" if spatial <= 3 else "# global mean over the spatial axes"
+    removed = " → ".join(_layer_text(n) for n in head.linears)
+    before = head.producer.module_path or head.producer.name
+    bias = "" if _bias(head.linears[-1]) else ", bias=False"
+    return (
+        f"# replaces: flatten of the {head.channels}×{dims_text(head.spatial)} map from `{before}` → {removed}\n"
+        f"head = nn.Sequential(\n"
+        f"    {pool},   # {head.channels}×{dims_text(head.spatial)} → {head.channels}×{dims_text([1] * spatial)}\n"
+        f"    nn.Flatten(),\n"
+        f"    nn.Linear({head.channels}, {head.out_features}{bias}),\n"
+        f")"
+    )
+
+
+class FlattenFcHead(Rule):
+    code = "AL301"
+    name = "flatten-fc-head"
+    summary = "a spatial feature map flattened into a large fully connected head"
+    severity = Severity.WARNING
+    options = (
+        Option("max_head_share", 0.5, "flag when the FC head holds more than this share of the model's params"),
+        Option("max_head_params", 10_000_000,
+               "flag when the FC head holds more than this many params, whatever the share"),
+    )
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        graph = ctx.graph
+        total = graph.parameter_count()
+        for head in find_heads(graph):
+            params = _head_params(head)
+            share = params / total if total else 0.0
+            if share <= float(ctx.options["max_head_share"]) and params <= int(ctx.options["max_head_params"]):
+                continue
+            gap_params = linear_params(head.channels, head.out_features, _bias(head.linears[-1]))
+            if gap_params >= params:
+                continue   # the pooled head would not be smaller: nothing to gain
+            yield self._finding(ctx, head, params, total, gap_params)
+
+    def _finding(self, ctx: CheckContext, head: Head, params: int, total: int, gap_params: int) -> Finding:
+        macs = _head_macs(head)
+        gap_macs = linear_macs(head.channels, head.out_features)
+        total_after = total - params + gap_params
+        first = head.linears[0]
+        pooled_by = ""
+        if head.producer.kind == "adaptive_pool":
+            pooled_by = f" (`{head.producer.module_path or head.producer.name}` pools to {dims_text(head.spatial)}, not 1)"
+        message = (
+            f"the {head.channels}×{dims_text(head.spatial)} map{pooled_by} is flattened into "
+            f"{math.prod(head.map_shape[1:]):,} features feeding a {len(head.linears)}-layer fully connected head "
+            f"that holds {params:,} params ({params / total:.1%} of the model's {total:,}); global average pooling + "
+            f"Linear({head.channels}, {head.out_features}) needs {gap_params:,}"
+        )
+        effect = [
+            Metric("head params", params, gap_params, "",
+                   "counted from layer shapes: weights + biases of the head's Linear layers vs "
+                   f"Linear({head.channels}, {head.out_features}); pooling has no params"),
+            Metric("head share of model params", round(params / total, 4), round(gap_params / total_after, 4), "",
+                   f"head params / all unique params ({total:,} before, {total_after:,} after)"),
+            Metric("model params", total, total_after, "", "all unique parameters, with the head replaced"),
+        ]
+        unmeasured = ["accuracy with the pooled head was not measured: it needs training"]
+        if macs is None:
+            unmeasured.append("head MACs not counted: a Linear layer's shapes are unknown")
+        else:
+            all_macs = max(1, ctx.analyses.model_macs)
+            effect.append(Metric("head MACs", macs, gap_macs, "",
+                                 "per sample, in·out per Linear layer; the pooling's additions are not counted"))
+            effect.append(Metric("head share of model MACs (conv + linear)", round(macs / all_macs, 4),
+                                 round(gap_macs / (all_macs - macs + gap_macs), 4), "",
+                                 f"head MACs / MACs of all conv and linear layers ({all_macs:,} before)"))
+        replaced = ", ".join(n.module_path or n.name for n in head.linears)
+        summary = (f"Pool globally before the head: AdaptiveAvgPool{len(head.spatial)}d(1) → Flatten → "
+                   f"Linear({head.channels}, {head.out_features}) in place of the flatten and {replaced}.")
+        return Finding.at(first, self.code, message, fix=Fix(summary, _snippet(head)),
+                          effect=tuple(effect), unmeasured=tuple(unmeasured))
+
+
+@hookimpl
+def archlint_rules() -> list[Rule]:
+    return [FlattenFcHead()]

@@ -1,0 +1,276 @@
+"""gradient-flow (AL801-AL804): parameters the gradient does not reach, or reaches badly.
+
+What it finds (measured by the probe: one train-mode forward/backward pass on a copy)
+    AL801  parameters that receive no gradient at all: a module that forward never uses, or
+           whose output reaches the loss only through `.detach()`, `torch.no_grad()` or an integer
+           cast. (error)
+    AL802  vanishing or exploding gradients: the norm of the weight gradient of the first
+           parametric layer divided by that of the last one is below `vanishing_ratio` (1e-3) or
+           above `exploding_ratio` (70), the bounds the AUTOTRAINER study used. Exploding is only
+           judged on models without normalisation layers (see Known limits).
+    AL803  dead ReLU units: a unit (channel, or feature) whose output is zero for every sample and
+           position of the probe batch; flagged when more than `dead_share` of a layer's units are
+           dead and each unit was observed at least `min_observations` times.
+    AL804  saturated sigmoid/tanh: more than `saturated_share` of the pre-activations lie beyond
+           ±5, where the derivative is below 0.007 (sigmoid) or 2e-4 (tanh).
+
+Why it matters
+    Backpropagation multiplies the error signal by every layer's Jacobian on the way back. A
+    parameter off that path never learns; a product of many small (or large) factors makes early
+    layers learn orders of magnitude slower (or diverge); a ReLU unit that is never positive passes
+    no gradient and never recovers; a saturated sigmoid/tanh passes almost none.
+
+Example
+    >>> nn.Sequential(*[nn.Sequential(nn.Linear(64, 64), nn.Sigmoid()) for _ in range(12)], nn.Linear(64, 10))
+    twelve sigmoid layers: the first layer's gradient is ~1e-7 of the last one's.
+
+Fix
+    AL801: use the module or remove it; remove the `.detach()` / `no_grad()` / integer cast from the
+    path. AL802: residual connections and normalisation layers, ReLU-family activations, Kaiming
+    or Xavier initialisation; for exploding gradients a smaller initial scale and gradient clipping.
+    AL803: Kaiming initialisation with zero biases, a smaller learning rate, or LeakyReLU. AL804:
+    normalise before the activation and use Xavier initialisation (or a ReLU-family activation).
+
+Known limits
+    AL802 compares weight-gradient norms, the quantity an optimiser step is made of. In a network
+    with BatchNorm/LayerNorm a layer's output does not depend on its weight scale, so its weight
+    gradient scales with 1/‖W‖ and with the size of the map it normalises: an untrained ResNet-50
+    reads 71 at 64×64 (batch 2), MobileNetV2 18, while training them is stable. So the exploding
+    side is judged only on models without normalisation; vanishing is judged on all. Measured at
+    64×64, batch 2: VGG-16 0.072, AlexNet 0.084, DenseNet-121 2.8, EfficientNet-B0 4.6; the
+    sigmoid MLP example 2.7e-8. A per-element backward signal (RMS of ∂L/∂output) was tried and
+    rejected: it is diluted by a layer's spatial size, so a 3-layer CNN with global pooling read
+    7e-4 ("vanishing"). Nothing is judged when a BatchNorm normalises fewer than
+    `min_batchnorm_values` values per channel in the probe batch (ResNet-50 at 32×32, batch 2,
+    normalises 2 values per channel in its last stage).
+
+Options
+    vanishing_ratio   first/last gradient norm ratio below which gradients vanish (default 1e-3)
+    exploding_ratio   first/last gradient norm ratio above which gradients explode (default 70)
+    dead_share        share of dead units in a layer above which it is flagged (default 0.5: with PyTorch's
+                      default init a plain ReLU stack without normalisation already has a third to a
+                      half of its units silent over a small batch — measured 34-53% in a 6-layer MLP,
+                      35% in a conv stack — and such units can revive as the layers below them learn)
+    min_observations  samples × positions per unit needed to call a unit dead (default 16)
+    saturated_share   share of pre-activations beyond ±5 above which a layer is flagged (default 0.2)
+    min_batchnorm_values  AL802 is not judged when a BatchNorm sees fewer values per channel (default 8)
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from archlint.rulekit import (
+    ActivationStats, ArchGraph, CheckContext, DEFAULT_MAX_BATCH, Finding, Fix, LayerNode,
+    MeasurementUnavailable, Metric, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, construction_site,
+    hookimpl,
+)
+
+
+def activation_node(graph: ArchGraph, stats: ActivationStats) -> LayerNode | None:
+    """The graph node of one recorded activation call (module call, or the n-th functional call in a module)."""
+    if stats.is_module:
+        nodes = graph.by_module(stats.module_path)
+    else:
+        wanted = stats.function.rstrip("_")
+        nodes = [n for n in graph.nodes("act") if n.op != "call_module" and n.module_path == stats.module_path
+                 and n.type_name.rstrip("_") == wanted]
+    if not nodes:
+        return None
+    return nodes[stats.call] if stats.call < len(nodes) else nodes[-1]
+
+
+def _finding_at(graph: ArchGraph, node: LayerNode | None, module_path: str, code: str, message: str,
+                **kwargs: object) -> Finding:
+    if node is not None:
+        return Finding.at(node, code, message, **kwargs)  # type: ignore[arg-type]
+    module = graph.model.get_submodule(module_path) if graph.model is not None and module_path else None
+    site = construction_site(module) if module is not None else None
+    return Finding(code=code, message=message, module=module_path, file=site.file if site else None,
+                   line=site.line if site else None, **kwargs)  # type: ignore[arg-type]
+
+
+def small_batchnorm(graph: ArchGraph, min_values: int) -> list[LayerNode]:
+    """BatchNorm calls that normalise fewer than `min_values` values per channel in the probe batch."""
+    small = []
+    for node in graph.nodes("norm"):
+        shape = node.in_shapes[0] if node.in_shapes else None
+        if node.type_name.startswith("BatchNorm") and shape is not None and len(shape) >= 2:
+            values = min(int(shape[0]), DEFAULT_MAX_BATCH) * math.prod(int(s) for s in shape[2:])
+            if values < min_values:
+                small.append(node)
+    return small
+
+
+def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
+    """Highest module whose trainable parameters all got no gradient -> those parameter names."""
+    missing = [n for n, g in probe.grads.items() if g is None]
+    has_grad = [n for n, g in probe.grads.items() if g is not None]
+    groups: dict[str, list[str]] = {}
+    for name in missing:
+        owner = name.rpartition(".")[0]
+        parts = owner.split(".") if owner else []
+        top = owner
+        for i in range(len(parts) - 1, 0, -1):
+            candidate = ".".join(parts[:i])
+            if any(h.startswith(candidate + ".") for h in has_grad):
+                break
+            top = candidate
+        groups.setdefault(top, []).append(name)
+    return groups
+
+
+class GradientFlow(Rule):
+    code = "AL801"
+    name = "gradient-flow"
+    summary = "parameters that get no, vanishing, exploding or saturated gradients"
+    severity = Severity.WARNING
+    needs_probe = True
+    codes = {
+        "AL802": "vanishing or exploding gradient: first/last layer gradient norm ratio out of bounds",
+        "AL803": "dead ReLU units: zero for every sample of the probe batch",
+        "AL804": "saturated sigmoid/tanh: pre-activations beyond ±5",
+    }
+    options = (
+        Option("vanishing_ratio", 1e-3, "first/last gradient norm ratio below which gradients vanish"),
+        Option("exploding_ratio", 70.0, "first/last gradient norm ratio above which gradients explode"),
+        Option("dead_share", 0.5, "share of dead units in a layer above which it is flagged"),
+        Option("min_observations", 16, "samples x positions per unit needed to call a unit dead"),
+        Option("saturated_share", 0.2, "share of pre-activations beyond ±5 above which a layer is flagged"),
+        Option("min_batchnorm_values", 8, "AL802 is not judged when a BatchNorm normalises fewer values per channel"),
+    )
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        try:
+            probe = ctx.probe()
+        except MeasurementUnavailable as exc:
+            if ctx.show_all:
+                yield Finding(code=self.code, message="gradient flow not checked", severity=Severity.INFO,
+                              unmeasured=(f"gradient flow needs the probe: {exc}",))
+            return
+        yield from self._no_gradient(ctx, probe)
+        yield from self._ratio(ctx, probe)
+        yield from self._dead_units(ctx, probe)
+        yield from self._saturation(ctx, probe)
+
+    # AL801 ----------------------------------------------------------------------------------------
+    def _no_gradient(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        graph = ctx.graph
+        traced_paths = {n.module_path for n in graph.nodes() if n.module_path}
+        for owner, names in gradientless_modules(probe).items():
+            count = sum(ctx.model.get_parameter(n).numel() for n in names)
+            used = any(p == owner or p.startswith(owner + ".") for p in traced_paths) if owner else True
+            nodes = [n for n in graph.nodes() if owner and (n.module_path == owner or n.module_path.startswith(owner + "."))]
+            detaches = [n for n in graph.nodes("detach")
+                        if nodes and any(n.name in graph.descendants(x) for x in nodes[:1])]
+            if not used:
+                cause = "it is never called in forward (an unused module)"
+                fix = Fix(f"Call `{owner}` in forward, or delete it (its parameters only take memory and optimizer state).",
+                          f"# in __init__: remove `self.{owner} = ...`, or use it in forward")
+            elif detaches:
+                cause = (f"its output reaches the loss only through `{detaches[0].type_name}` "
+                         f"(`{detaches[0].module_path or detaches[0].name}`)")
+                fix = Fix("Remove the .detach() on the path from this module to the output.",
+                          "y = layer(x)            # not layer(x).detach()")
+            else:
+                cause = "its output is cut from the loss (torch.no_grad(), .detach(), .data or an integer cast on the path)"
+                fix = Fix("Keep the path from this module to the output differentiable.",
+                          "# remove `with torch.no_grad():`, `.detach()`, `.data` or `.long()`/`.int()` around its output")
+            message = (f"{len(names)} parameter tensor(s) of `{owner or '<model>'}` ({count:,} values) received no "
+                       f"gradient: {cause}")
+            yield _finding_at(graph, nodes[0] if nodes else None, owner, self.code, message, fix=fix,
+                              severity=Severity.ERROR,
+                              effect=(Metric("parameters without gradient", count, None, "values",
+                                             f"{probe.method}; .grad is None after backward"),),
+                              unmeasured=("after the fix not measured: it needs a change to the model's code",))
+
+    # AL802 ----------------------------------------------------------------------------------------
+    def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        reached = [layer for layer in probe.layers if layer.grad_norm]
+        if len(reached) < 2:
+            return  # zero or missing gradients are AL801 / constant-init's findings, not a ratio
+        if small_batchnorm(ctx.graph, int(ctx.options["min_batchnorm_values"])):
+            return  # see "Known limits": BatchNorm over a handful of values makes the gradients meaningless
+        first, last = reached[0], reached[-1]
+        value = first.grad_norm / last.grad_norm
+        low, high = float(ctx.options["vanishing_ratio"]), float(ctx.options["exploding_ratio"])
+        vanishing = value < low
+        exploding = value > high and not ctx.graph.nodes("norm")
+        if not (vanishing or exploding):
+            return
+        word = "vanishing" if vanishing else "exploding"
+        message = (f"{word} gradients: the first parametric layer `{first.layer}` gets a weight gradient of norm "
+                   f"{first.grad_norm:.3g}, the last `{last.layer}` {last.grad_norm:.3g}; ratio {value:.3g} "
+                   f"{'<' if vanishing else '>'} {low if vanishing else high:g} over {len(reached)} parametric layers")
+        if vanishing:
+            fix = Fix("Give the gradient a short route and keep activations well scaled: residual connections, "
+                      "normalisation after each layer, ReLU-family activations, Kaiming initialisation.",
+                      "y = x + block(x)                       # residual connection\n"
+                      "nn.BatchNorm2d(channels)  # or nn.LayerNorm(features) after each layer\n"
+                      "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')")
+        else:
+            fix = Fix("Shrink the initial scale of the early layers, normalise, and clip gradients while training.",
+                      "nn.init.xavier_uniform_(layer.weight)   # or kaiming with the right fan\n"
+                      "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
+        node = next(iter(ctx.graph.by_module(first.layer)), None)
+        yield _finding_at(ctx.graph, node, first.layer, "AL802", message, fix=fix,
+                          effect=(Metric("weight gradient norm ratio first/last parametric layer",
+                                         float(f"{value:.6g}"), None, "",
+                                         f"{probe.method}; ‖∇W‖ of `{first.weight}` / ‖∇W‖ of `{last.weight}`"),),
+                          unmeasured=("after the fix not measured: it depends on which change is made",))
+
+    # AL803 ----------------------------------------------------------------------------------------
+    def _dead_units(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        threshold = float(ctx.options["dead_share"])
+        minimum = int(ctx.options["min_observations"])
+        for stats in probe.activations:
+            if stats.family != "relu" or stats.observations < minimum:
+                continue
+            dead = int((stats.zero_fraction == 1).sum())
+            share = dead / stats.units
+            if share <= threshold:
+                continue
+            node = activation_node(ctx.graph, stats)
+            producer = ctx.graph.nearest(node, ["conv", "linear", "conv_transpose"], direction="up") if node else []
+            layer = producer[0].module_path if producer and producer[0].module_path else "layer"
+            message = (f"{dead} of {stats.units} ReLU units ({share:.0%}) after `{layer}` are zero for every sample "
+                       f"and position of the probe batch ({stats.observations} observations per unit): they pass no "
+                       f"gradient")
+            yield _finding_at(ctx.graph, node, stats.module_path, "AL803", message,
+                              fix=Fix("Initialise the layer before the ReLU with Kaiming and zero biases (a large negative "
+                                      "bias or weight scale kills units), or use LeakyReLU.",
+                                      f"nn.init.kaiming_normal_(model.get_submodule({layer!r}).weight, nonlinearity='relu')\n"
+                                      f"nn.init.zeros_(model.get_submodule({layer!r}).bias)\n"
+                                      f"# or: nn.LeakyReLU(0.01) instead of nn.ReLU()"),
+                              effect=(Metric("dead ReLU units", dead, None, f"of {stats.units}",
+                                             f"{probe.method}; a unit is dead if its output is exactly 0 for all "
+                                             f"{stats.observations} samples x positions of the train pass"),),
+                              unmeasured=("after the fix not measured: it depends on which change is made",))
+
+    # AL804 ----------------------------------------------------------------------------------------
+    def _saturation(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
+        threshold = float(ctx.options["saturated_share"])
+        for stats in probe.activations:
+            if stats.family not in ("sigmoid", "tanh") or stats.saturated_share <= threshold:
+                continue
+            node = activation_node(ctx.graph, stats)
+            producer = ctx.graph.nearest(node, ["conv", "linear", "conv_transpose"], direction="up") if node else []
+            layer = producer[0].module_path if producer and producer[0].module_path else "layer"
+            message = (f"{stats.saturated_share:.0%} of the pre-activations of this {stats.function} (after `{layer}`) "
+                       f"lie beyond ±{SATURATION_BOUND:g}, where it passes almost no gradient")
+            yield _finding_at(ctx.graph, node, stats.module_path, "AL804", message,
+                              fix=Fix("Normalise before the activation and initialise with Xavier (gain for the "
+                                      "activation), or use a ReLU-family activation.",
+                                      f"nn.init.xavier_uniform_(model.get_submodule({layer!r}).weight, "
+                                      f"gain=nn.init.calculate_gain({stats.family!r}))\n"
+                                      f"# and a norm before it, e.g. nn.LayerNorm(features) / nn.BatchNorm2d(channels)"),
+                              effect=(Metric(f"pre-activations beyond ±{SATURATION_BOUND:g}",
+                                             round(stats.saturated_share, 4), None, "share",
+                                             f"{probe.method}; share of all input elements of the activation in the "
+                                             f"train pass with |x| > {SATURATION_BOUND:g}"),),
+                              unmeasured=("after the fix not measured: it depends on which change is made",))
+
+
+@hookimpl
+def archlint_rules() -> list[Rule]:
+    return [GradientFlow()]

@@ -1,0 +1,293 @@
+"""receptive-field (AL201): the last spatial layer sees too little of the input.
+
+What it finds
+    A convolutional network whose last spatial feature map (the one that goes into global pooling,
+    a flatten or the head) has a receptive field smaller than a share of the input (`min_coverage`
+    of the smaller input side, 50% by default). Each output position of that map then summarises
+    only a small patch of the image: the head can only combine local evidence.
+
+Why it matters
+    The receptive field of a unit is the input region that can change its value. It grows by
+    (k - 1) * dilation * jump per layer, where the jump (effective stride) is the product of the
+    strides before that layer. A stack of stride-1 3x3 convolutions grows it by only 2 pixels per
+    layer, so a shallow network, or one that downsamples too little for its input size, never relates
+    distant parts of the input. Objects larger than the receptive field are seen piece by piece.
+
+    archlint computes the receptive field on the data-flow graph (branches, skips and concatenations
+    take the union over paths; dilation, pooling, strided and transposed convolutions; per axis for
+    1-D/2-D/3-D and non-square shapes) and measures the empirical receptive field: the input extent
+    with a nonzero gradient for the centre position of the last spatial map, in float64 on a copy of
+    the model in eval mode. Global-pooling gates (squeeze-and-excitation) give every position some
+    whole-image context, but only as channel weights; the rule judges the spatial receptive field and
+    says when such gates exist.
+
+Example
+    >>> nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    ...               nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+    ...               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    On 128x128 inputs its last conv sees 8x8 pixels: 6% of the side.
+
+Fix
+    Grow the receptive field before the head: more 3x3 convolutions (each adds 2 x jump pixels),
+    a stride-2 convolution or pooling earlier (doubles the growth of every later layer) or dilated
+    convolutions (grow the field without losing resolution). The finding computes, for this model,
+    how many extra 3x3 layers reach the target at the current jump, the latest layer whose stride 2
+    would reach it, and the smallest dilation of one conv that would, with the receptive field
+    after each change.
+
+Options
+    min_coverage  share of the smaller input side the receptive field must cover (default 0.5)
+    max_dilation  largest dilation considered when suggesting a dilated convolution (default 8)
+
+Ignored on purpose: models whose last spatial layer feeds attention or matrix products over tokens
+(ViT-style patch stems): the tokens mix globally after the stem.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import networkx as nx
+
+from archlint.rulekit import (
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Rule,
+    Severity, code_path, compute_receptive_fields, dims_text, empirical_rf, hookimpl, last_spatial_node,
+    window_of,
+)
+
+_TOKEN_MIXING = ("attention", "matmul")
+_MAX_CANDIDATES = 60
+
+
+@dataclass(frozen=True)
+class Change:
+    """One computed way to reach the target: what to change, and the RF per axis afterwards."""
+
+    description: str
+    node: LayerNode | None
+    rf_after: dict[int, int]
+    snippet: str
+
+
+
+
+def _rf_at(graph: ArchGraph, node: LayerNode, overrides: Mapping[str, Mapping[str, tuple[int, ...]]]) -> dict[int, int]:
+    state = compute_receptive_fields(graph, overrides).get(node.name)
+    return {d: a.rf for d, a in state.axes.items()} if state else {}
+
+
+def _reaches(rf: Mapping[int, int], axes: Iterable[int], target: int) -> bool:
+    return all(rf.get(d, 0) >= target for d in axes)
+
+
+def _axis_index(window_len: int, d: int) -> int | None:
+    """Index into a per-axis window tuple for negative dim d (axes are the trailing dims)."""
+    i = window_len + d
+    return i if 0 <= i < window_len else None
+
+
+def _dominates(graph: ArchGraph, node: LayerNode, last: LayerNode) -> bool:
+    """Every path from the inputs to `last` passes `node`: changing its stride cannot break a merge."""
+    if node.name == last.name:
+        return True
+    keep = (graph.ancestors(last) | {last.name}) - {node.name}
+    sub = graph.g.subgraph(keep)
+    return not any(nx.has_path(sub, i.name, last.name) for i in graph.inputs() if i.name in sub)
+
+
+def _candidates(graph: ArchGraph, last: LayerNode, kinds: tuple[str, ...]) -> list[LayerNode]:
+    upstream = graph.ancestors(last) | {last.name}
+    found = [n for n in graph.nodes(kinds) if n.name in upstream and window_of(n) is not None]
+    return list(reversed(found))[:_MAX_CANDIDATES]
+
+
+def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: int) -> Change:
+    count = max(math.ceil((target - state.axes[d].rf) / (2 * state.axes[d].jump)) for d in deficient)
+    after = {d: math.ceil(a.hi - a.lo + 2 * count * a.jump) + 1 for d, a in state.axes.items()}
+    spatial = len(state.axes)
+    channels = last.out_shape[1] if last.out_shape and len(last.out_shape) > 1 else "C"
+    jumps = dims_text(f"{float(state.axes[d].jump):g}" for d in sorted(state.axes))
+    snippet = (
+        f"# after `{last.module_path or last.name}` ({channels} channels, jump {jumps} px): "
+        f"{count} more 3x3 convs, RF {dims_text(a.rf for a in state.ordered_axes())} → "
+        f"{dims_text(after[d] for d in sorted(after))}\n"
+        f"extra = nn.Sequential(*[\n"
+        f"    nn.Sequential(nn.Conv{spatial}d({channels}, {channels}, kernel_size=3, padding=1, bias=False),\n"
+        f"                  nn.BatchNorm{spatial}d({channels}), nn.ReLU(inplace=True))\n"
+        f"    for _ in range({count})\n"
+        f"])"
+    )
+    return Change(f"add {count} 3×3 conv layer{'s' if count != 1 else ''} after "
+                  f"`{last.module_path or last.name}`", last, after, snippet)
+
+
+def _changed_module_line(node: LayerNode, **attrs: tuple[int, ...]) -> str:
+    if node.module is None:
+        settings = ", ".join(f"{k}={v}" for k, v in attrs.items())
+        return f"# in the {node.type_name}(...) call of `{node.module_path or node.name}`: {settings}"
+    changed = copy.copy(node.module)       # shallow: only plain attributes are replaced below
+    for key, value in attrs.items():
+        setattr(changed, key, value if isinstance(getattr(changed, key), tuple) else value[0])
+    return f"{code_path(node.module_path)} = nn.{changed!r}"
+
+
+def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], target: int) -> Change | None:
+    """The latest stride-1 window op (k > 1) whose stride 2 alone reaches the target."""
+    for node in _candidates(graph, last, ("conv", "pool")):
+        window = window_of(node)
+        assert window is not None
+        n = len(window.kernel)
+        idx = [_axis_index(n, d) for d in deficient]
+        if any(i is None or window.stride[i] != 1 or window.kernel[i] < 2 for i in idx):
+            continue
+        stride = tuple(2 if i in idx else s for i, s in enumerate(window.stride))
+        rf = _rf_at(graph, last, {node.name: {"stride": stride}})
+        if _reaches(rf, deficient, target) and _dominates(graph, node, last):
+            line = _changed_module_line(node, stride=stride)
+            return Change(f"stride {dims_text(stride)} in `{node.module_path or node.name}` "
+                          f"(halves every later map)", node, rf, line)
+    return None
+
+
+def _dilation_change(graph: ArchGraph, last: LayerNode, deficient: list[int], target: int,
+                     max_dilation: int) -> Change | None:
+    """The latest odd-kernel conv module whose smallest dilation ≤ max_dilation reaches the target."""
+    for node in _candidates(graph, last, ("conv",)):
+        window = window_of(node)
+        if node.module is None or window is None or window.transposed:
+            continue
+        n = len(window.kernel)
+        idx = [_axis_index(n, d) for d in deficient]
+        if any(i is None or window.kernel[i] < 3 or window.kernel[i] % 2 == 0 for i in idx):
+            continue
+        for factor in range(2, max_dilation + 1):
+            dilation = tuple(max(factor, dil) if i in idx else dil for i, dil in enumerate(window.dilation))
+            if dilation == window.dilation:
+                continue
+            padding = tuple(dil * (k - 1) // 2 for dil, k in zip(dilation, window.kernel))
+            rf = _rf_at(graph, last, {node.name: {"dilation": dilation, "padding": padding}})
+            if _reaches(rf, deficient, target):
+                line = _changed_module_line(node, dilation=dilation, padding=padding)
+                return Change(f"dilation {dims_text(dilation)} in `{node.module_path or node.name}` "
+                              f"(padding {dims_text(padding)} keeps the map size)", node, rf, line)
+    return None
+
+
+def _location(graph: ArchGraph, last: LayerNode) -> LayerNode:
+    """The last conv/pool feeding the last spatial map: the line a user would edit."""
+    upstream = graph.ancestors(last) | {last.name}
+    for node in reversed(graph.spatial_layers()):
+        if node.name in upstream:
+            return node
+    return last
+
+
+def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> tuple[Metric | None, str | None]:
+    position = {d: last.out_shape[d] // 2 for d in state.axes}
+    try:
+        extents = empirical_rf(ctx.copy_model(), last, state.axes, ctx.example_inputs, position)
+    except MeasurementUnavailable as exc:
+        return None, f"empirical receptive field not measured: {exc}"
+    except Exception as exc:  # a model we cannot run in float64 must not crash the lint
+        return None, f"empirical receptive field not measured: the backward pass failed ({type(exc).__name__}: {exc})"
+    measured = [extents[d][1] - extents[d][0] + 1 for d in sorted(state.axes)]
+    bound = []
+    for d in sorted(state.axes):
+        lo, hi = state.bound(d, position[d])
+        bound.append(hi - lo + 1)
+    where = dims_text(position[d] for d in sorted(position))
+    return Metric(
+        "empirical receptive field (gradient)", dims_text(measured), None, "px",
+        f"float64 backward pass on a copy of the model in eval mode: channel sum at output position ({where}) "
+        f"of `{last.name}`, nonzero input-gradient extent per axis; the formula bounds it by "
+        f"{dims_text(bound)} px at that position (clipped to the input)",
+    ), None
+
+
+class ReceptiveField(Rule):
+    code = "AL201"
+    name = "receptive-field"
+    summary = "the last spatial layer's receptive field covers too little of the input"
+    severity = Severity.WARNING
+    options = (
+        Option("min_coverage", 0.5, "share of the smaller input side the receptive field must cover"),
+        Option("max_dilation", 8, "largest dilation considered when suggesting a dilated convolution"),
+    )
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        graph = ctx.graph
+        rfs = ctx.analyses.receptive_fields
+        last = last_spatial_node(graph, rfs)
+        if last is None or not graph.spatial_layers():
+            return
+        if any(graph[n].kind in _TOKEN_MIXING for n in graph.descendants(last)):
+            return  # tokens mix globally after the spatial stem (ViT-like)
+        state = rfs[last.name]
+        min_side = min(a.input_size for a in state.axes.values())
+        target = math.ceil(float(ctx.options["min_coverage"]) * min_side)
+        deficient = [d for d in sorted(state.axes) if state.axes[d].rf < target]
+        if not deficient:
+            return
+        yield self._finding(ctx, last, state, deficient, target, min_side)
+
+    def _finding(self, ctx: CheckContext, last: LayerNode, state: NodeRF, deficient: list[int], target: int,
+                 min_side: int) -> Finding:
+        graph = ctx.graph
+        axes = state.ordered_axes()
+        rf_text = dims_text(a.rf for a in axes)
+        size_text = dims_text(a.input_size for a in axes)
+        coverage = min(a.rf for a in axes) / min_side
+        layers = _more_layers(state, last, deficient, target)
+        stride = _stride_change(graph, last, deficient, target)
+        dilation = _dilation_change(graph, last, deficient, target, int(ctx.options["max_dilation"]))
+        changes = [c for c in (layers, stride, dilation) if c is not None]
+
+        message = (
+            f"receptive field of the last spatial map `{last.module_path or last.name}` is {rf_text} px "
+            f"on a {size_text} input: {coverage:.0%} of the smaller side, below the "
+            f"{float(ctx.options['min_coverage']):.0%} target ({target} px) along "
+            f"{', '.join(_axis_name(d, len(axes)) for d in deficient)}; jump "
+            f"{dims_text(f'{float(a.jump):g}' for a in axes)} px"
+        )
+        if state.global_context:
+            message += ("; global-pooling gates give channel-wise whole-image context, "
+                        "but features are aggregated spatially only over the receptive field")
+        if state.approximations:
+            message += f"; bound is conservative at {len(state.approximations)} op(s): {state.approximations[0]}"
+
+        options_text = "; or ".join(f"{c.description} (RF → {dims_text(c.rf_after[d] for d in sorted(c.rf_after))})"
+                                    for c in changes)
+        snippet = "\n\n".join(c.snippet for c in changes)
+        effect = [Metric("receptive field (formula)", rf_text, dims_text(layers.rf_after[d] for d in sorted(state.axes)),
+                         "px", f"RF recurrence over the traced graph (union over paths); after = {layers.description}"),
+                  Metric("coverage of the smaller input side", round(coverage, 3),
+                         round(min(layers.rf_after.values()) / min_side, 3), "",
+                         f"RF / {min_side} px; after = {layers.description}")]
+        effect += [Metric("receptive field (formula)", rf_text, dims_text(c.rf_after[d] for d in sorted(c.rf_after)),
+                          "px", f"RF recurrence with {c.description}") for c in changes[1:]]
+        if stride is None:
+            options_text += " (no single stride-2 change of a layer on every path reaches it)"
+        if dilation is None:
+            options_text += f" (no single conv with dilation ≤ {ctx.options['max_dilation']} reaches it)"
+        unmeasured = []
+        measured, why = _measure_empirical(ctx, last, state)
+        if measured is not None:
+            effect.append(measured)
+        if why:
+            unmeasured.append(why)
+        unmeasured.append("the RF after a change is computed with the formula, not measured on a modified model")
+        return Finding.at(_location(graph, last), self.code, message,
+                          fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet),
+                          effect=tuple(effect), unmeasured=tuple(unmeasured))
+
+
+def _axis_name(d: int, n: int) -> str:
+    names = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}.get(n)
+    return names[n + d] if names else f"axis {d}"
+
+
+@hookimpl
+def archlint_rules() -> list[Rule]:
+    return [ReceptiveField()]

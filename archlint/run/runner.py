@@ -1,0 +1,228 @@
+"""Lint one model: trace it, build its graph, run every selected rule, collect findings.
+
+The user's model is never changed: RNG states, train/eval flags and requires_grad flags are
+restored after the run, and rules measure on copies. A rule that raises becomes an internal-error
+finding naming its plugin; every other rule still runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import linecache
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from archlint.analysis.shared import ModelAnalyses
+from archlint.mechanics import describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags
+from archlint.plugin.context import CheckContext
+from archlint.plugin.findings import Finding, Severity
+from archlint.analysis.graph import build_graph
+from archlint.load.device import inputs_for, is_meta_model
+from archlint.plugin.host import PluginHost
+from archlint.plugin.results import ModelReport
+from archlint.plugin.rule import Rule
+from archlint.run.selection import Selection, effective_severity
+from archlint.trace.tracers import TraceFailure, trace_model
+
+INTERNAL_ERROR_CODE = "AL000"
+_SUPPRESSION = re.compile(r"#\s*archlint:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass
+class RunOptions:
+    """Everything about a run that is not the model itself (resolved from config + CLI)."""
+
+    selection: Selection = field(default_factory=Selection)
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule name -> options
+    probe: bool = True
+    device: str = "auto"   # cpu | meta | auto (meta above the meta-above parameter count; archlint.load.device)
+    show_all: bool = False
+    plots: bool = False    # collect ModelReport.plots (a requested format draws them), probe included
+
+
+@contextlib.contextmanager
+def preserved_model_state(model: nn.Module) -> Iterator[None]:
+    """Restore RNG states, training flags and requires_grad flags, whatever happens inside."""
+    requires_grad = {p: p.requires_grad for p in model.parameters()}
+    with preserved_rng(), preserved_training_flags(model):
+        try:
+            yield
+        finally:
+            for param, flag in requires_grad.items():
+                param.requires_grad_(flag)
+
+
+class TensorWatch:
+    """Notices a rule that writes into (or replaces) the model's parameters or buffers, and undoes it.
+
+    In-place writes bump a tensor's version counter, so watching costs nothing per rule. Buffers,
+    and weights up to COPY_LIMIT_BYTES, are copied once up front so they can be put back: the user's
+    weights survive even a careless third-party rule (a meta model has no values to copy, nor to overwrite).
+    """
+
+    def __init__(self, model: nn.Module):
+        self.slots = [(module, attr, kind) for module in model.modules()
+                      for kind in ("_parameters", "_buffers") for attr, t in getattr(module, kind).items()
+                      if t is not None]
+        self.names = {id(t): n for n, t in [*model.named_parameters(remove_duplicate=False),
+                                            *model.named_buffers(remove_duplicate=False)]}
+        self.tensors = [getattr(m, kind)[attr] for m, attr, kind in self.slots]
+        unique = {id(t): t for t in self.tensors if not t.is_meta}
+        buffers = {id(t) for (_, _, kind), t in zip(self.slots, self.tensors) if kind == "_buffers"}
+        weight_bytes = sum(t.numel() * t.element_size() for i, t in unique.items() if i not in buffers)
+        keep_weights = weight_bytes <= TensorWatch.COPY_LIMIT_BYTES
+        self.saved = {i: t.detach().clone() for i, t in unique.items() if i in buffers or keep_weights}
+        self.versions = [t._version for t in self.tensors]
+
+    # Buffers (running stats, counters) are always copied: they are small and a forward may write them.
+    # Weights above this size are not copied (it would double a big model's memory and cost most of a
+    # lint's time); a rule writing into them is still reported, just not undone.
+    COPY_LIMIT_BYTES = 64 << 20
+
+    def restore(self) -> tuple[str, bool] | None:
+        """Undo writes since the last call: (names of the touched tensors, whether values were restored)."""
+        touched: list[str] = []
+        lost: list[str] = []
+        for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
+            current = getattr(module, kind).get(attr)
+            if current is tensor and tensor._version == self.versions[i]:
+                continue
+            touched.append(self.names.get(id(tensor), attr))
+            getattr(module, kind)[attr] = tensor     # a replaced tensor: put the original object back
+            restored = id(tensor) in self.saved
+            if restored:
+                with torch.no_grad():
+                    tensor.copy_(self.saved[id(tensor)])
+            else:
+                lost.append(touched[-1])
+            self.versions[i] = tensor._version
+        if not touched:
+            return None
+        unique = sorted(set(touched))
+        return ", ".join(unique[:5]) + (" ..." if len(unique) > 5 else ""), not lost
+
+    def check_untouched(self, who: str, model_name: str) -> list[Finding]:
+        """An AL000 finding when `who` (a rule) wrote into the model; the write is undone."""
+        change = self.restore()
+        if change is None:
+            return []
+        names, restored = change
+        undone = "the original values were restored" if restored else \
+            "its weights are too large to keep a copy, so the change could NOT be undone"
+        return [Finding(code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
+                        message=f"{who} modified the model ({names}); {undone}. "
+                                f"Measurements must run on ctx.copy_model()")]
+
+    def note_forward_writes(self, tracer: str) -> list[str]:
+        """Tracing runs forward once: a forward that updates buffers in place (counters, caches) is undone."""
+        change = self.restore()
+        if change is None:
+            return []
+        names, restored = change
+        return [f"tracer {tracer}: forward writes to {names} in place; "
+                + ("archlint restored the values" if restored else "its weights are too large to keep a copy, "
+                   "so archlint could NOT restore them")]
+
+
+def _suppressed(finding: Finding) -> bool:
+    if not finding.file or not finding.line:
+        return False
+    match = _SUPPRESSION.search(linecache.getline(finding.file, finding.line))
+    if not match:
+        return False
+    if match.group(1) is None:
+        return True
+    names = {s.strip() for s in match.group(1).split(",")}
+    return finding.code in names or finding.rule in names
+
+
+def _rule_frame(exc: BaseException) -> str:
+    """file:line of the innermost frame outside archlint's engine: the rule's own code, not the runner."""
+    frame = innermost_frame(exc.__traceback__, keep=lambda file: not is_engine_file(file))
+    return f" at {frame.filename}:{frame.lineno}" if frame else ""
+
+
+def _internal_error(rule: Rule, model_name: str, exc: BaseException, plugin: str = "") -> Finding:
+    source = f" from plugin '{plugin}'" if plugin else ""
+    return Finding(
+        code=INTERNAL_ERROR_CODE, rule="internal-error", severity=Severity.ERROR, model=model_name,
+        message=f"rule {rule.code} ({rule.name}){source} crashed: {describe_exception(exc)}"
+                f"{_rule_frame(exc)}; other rules still ran",
+    )
+
+
+def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions, plugin: str = "") -> list[Finding]:
+    options = {**rule.default_options(), **run.rule_options.get(rule.name, {})}
+    results: list[Finding] = []
+    try:
+        for finding in rule.check(ctx.for_rule(options)) or ():
+            if not isinstance(finding, Finding):
+                raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding")
+            results.append(finding)
+    except Exception as exc:
+        return [_internal_error(rule, ctx.model_name, exc, plugin)]
+    completed = []
+    for finding in results:
+        if not run.selection.enabled(finding.code, rule):
+            continue
+        finding = dataclasses.replace(
+            finding, rule=rule.name, model=ctx.model_name,
+            severity=effective_severity(finding.code, rule, run.severity_overrides)
+            if finding.severity is None or finding.code in run.severity_overrides or rule.name in run.severity_overrides
+            else finding.severity,
+        )
+        if not _suppressed(finding):
+            completed.append(finding)
+    return completed
+
+
+def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
+    return [list(x.shape) for x in inputs if isinstance(x, torch.Tensor)]
+
+
+def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None = None,
+                run: RunOptions | None = None, target: str = "", notes: Sequence[str] = ()) -> ModelReport:
+    """Lint one built model with the run's plugin host. Raises TraceFailure if no tracer can handle it."""
+    run = run or RunOptions()
+    name = name or type(model).__name__
+    # A model built on the meta device is analysed there whatever was requested; its inputs follow it.
+    device = "meta" if is_meta_model(model) else ("cpu" if run.device == "auto" else run.device)
+    inputs = inputs_for(model, example_inputs)
+    report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
+                         device=device)
+    with preserved_model_state(model):
+        watch = TensorWatch(model)
+        try:
+            traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
+        except BaseException:
+            watch.restore()   # a failed trace must not leave the model changed either
+            raise
+        report.notes.extend(watch.note_forward_writes(traced.tracer))
+        report.tracer = traced.tracer
+        report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
+        report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
+        graph = build_graph(traced.graph_module, model)
+        report.parameters = graph.parameter_count()
+        analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device)
+        ctx = CheckContext(name, model, graph, inputs, analyses, device=device, probe_enabled=run.probe,
+                           show_all=run.show_all, tracer=traced.tracer)
+        for rule in host.rules:
+            if run.selection.rule_enabled(rule):
+                found = run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, ""))
+                if not any(f.code == INTERNAL_ERROR_CODE for f in found):
+                    report.rules_run.extend((rule.name, rule.code))
+                report.findings.extend(found)
+                report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
+        if run.plots:
+            report.plots = analyses.plot_data(measure=True)
+            report.findings.extend(watch.check_untouched("the report's probe", name))
+    report.findings.sort(key=lambda f: (f.file or "", f.line or 0, f.code, f.module))
+    return report
+
+
+__all__ = ["RunOptions", "lint_model", "preserved_model_state", "TraceFailure", "INTERNAL_ERROR_CODE"]

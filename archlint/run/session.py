@@ -1,0 +1,109 @@
+"""A run over many targets: load each target's models, lint each model, merge the reports in order.
+
+`lint_targets(specs, settings, host)` is what `archlint check` and `pytest --archlint` call. Each spec
+is linted by `lint_spec(LintJob)`, a module-level function over picklable data, so `parallel.lint_many`
+can run it in worker processes (`jobs > 1`, `timeout`) and still return one Report in the order of
+`specs`. The run's plugin host is used as it is in this process; a worker process builds its own once,
+from the same `PluginChoice`, and keeps it for every spec it is given.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from archlint.load.device import is_meta_model
+from archlint.load.inputs import InputInferenceError
+from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
+from archlint.mechanics import describe_exception
+from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
+from archlint.plugin.results import Report, TargetError
+from archlint.run.config import Settings
+from archlint.run.parallel import lint_many
+from archlint.run.runner import RunOptions, lint_model
+from archlint.trace.tracers import TraceFailure
+
+# The host of the current run in this process, by plugin choice (a worker process fills it on first use).
+_hosts: dict[PluginChoice, PluginHost] = {}
+
+
+def host_for(choice: PluginChoice) -> PluginHost:
+    """This process's host for the current run (built on first use, e.g. in a worker)."""
+    if choice not in _hosts:
+        _hosts[choice] = build_plugin_host(choice)
+    return _hosts[choice]
+
+
+def start_run(host: PluginHost) -> None:
+    """A new run in this process: `host` is the one its specs are linted with."""
+    _hosts.clear()
+    _hosts[host.choice] = host
+
+
+@dataclass(frozen=True)
+class LintJob:
+    """Everything a (possibly separate) process needs to lint one spec. Picklable."""
+
+    spec: ModelSpec
+    settings: Settings
+    plugins: PluginChoice = PluginChoice()
+
+    def __str__(self) -> str:
+        return str(self.spec)
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    return LoadOptions(input_shapes=settings.input_shapes, dtype=settings.dtype, entries=tuple(settings.models),
+                       device=settings.run.device, meta_above=settings.meta_above)
+
+
+def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:
+    """The run settings of one model: where it was actually built, plus its own ignores."""
+    run = dataclasses.replace(run, device="meta" if is_meta_model(loaded.model) else "cpu")
+    if not loaded.ignore:
+        return run
+    selection = dataclasses.replace(run.selection, ignore=[*run.selection.ignore, *loaded.ignore])
+    return dataclasses.replace(run, selection=selection)
+
+
+def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Report:
+    """Lint one built model; a model no tracer handles is one error line, not a crash."""
+    report = Report()
+    try:
+        report.models.append(lint_model(loaded.model, loaded.example_inputs, host, name=loaded.name,
+                                        run=_run_for(loaded, run), target=loaded.target, notes=loaded.notes))
+    except TraceFailure as exc:
+        report.errors.append(TargetError(loaded.target, str(exc), "trace"))
+    except InputInferenceError as exc:
+        report.errors.append(TargetError(loaded.target, str(exc), "input"))
+    except Exception as exc:  # an engine bug must not lose the other models
+        report.errors.append(TargetError(loaded.target, f"internal error while linting: {describe_exception(exc)}",
+                                         "internal"))
+    return report
+
+
+def lint_spec(job: LintJob) -> Report:
+    """Load and lint every model of one spec (in this process or a worker)."""
+    host = host_for(job.plugins)
+    report = Report()
+    with contextlib.redirect_stdout(sys.stderr):   # prints from the user's forward() stay out of the report
+        for item in iter_models(job.spec, load_options(job.settings)):
+            if isinstance(item, TargetError):
+                report.errors.append(item)
+            else:
+                report.merge(lint_loaded(item, job.settings.run, host))
+            del item   # let a built model go before the next one is built
+    return report
+
+
+def lint_targets(specs: Sequence[ModelSpec], settings: Settings, host: PluginHost, jobs: int = 1,
+                 timeout: float | None = None, progress: bool | None = None) -> Report:
+    """Lint every spec with the run's `host`; one Report in the order of `specs` whatever `jobs` is."""
+    start_run(host)
+    jobs_list = [LintJob(spec, settings, host.choice) for spec in specs]
+    return lint_many(jobs_list, lint_spec, jobs=jobs, timeout=timeout, label=str, progress=progress)
+
+
+__all__ = ["LintJob", "host_for", "start_run", "lint_loaded", "lint_spec", "lint_targets", "load_options"]
