@@ -12,7 +12,6 @@ import dataclasses
 import os
 import re
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
@@ -374,14 +373,8 @@ def find_rule(key: str, rules: Sequence[Rule]) -> Rule | None:
 def explain_text(rule: Rule, host: PluginHost) -> str:
     out = [f"{rule.code} {rule.name} ({rule.severity}) · plugin {host.plugin_label(rule)}", "",
            rule.docs().strip(), ""]
-    if rule.options:
-        out.append(f"Options (in [tool.archlint.rules.{rule.name}] or rules: {{{rule.name}: ...}}):")
-        for option in rule.options:
-            out.append(f"  {option.name.replace('_', '-')} = {option.default!r}")
-            out.extend(textwrap.wrap(option.help, 96, initial_indent="      ", subsequent_indent="      "))
-    else:
-        out.append("Options: none")
-    out.append("")
+    if not rule.options:
+        out.extend(["Options: none", ""])
     out.append("Codes:")
     out.extend(f"  {code}  {title}" for code, title in rule.all_codes().items())
     return "\n".join(out) + "\n"

@@ -63,6 +63,7 @@ class PluginHost:
     choice: PluginChoice = PluginChoice()
     rules: list[Rule] = field(default_factory=list)
     rule_plugins: dict[str, str] = field(default_factory=dict)   # rule code -> name of the plugin providing it
+    distributions: dict[str, str] = field(default_factory=dict)  # plugin name -> "distribution version"
     load_errors: list[PluginLoadError] = field(default_factory=list)
 
     def report_formats(self) -> dict[str, Callable[[Any], str]]:
@@ -75,11 +76,8 @@ class PluginHost:
     def plugin_label(self, rule: Rule) -> str:
         """`plugin-name (distribution version)` of the plugin that provides `rule`."""
         plugin_name = self.rule_plugins.get(rule.code, "?")
-        plugin = self.manager.get_plugin(plugin_name)
-        for known, dist in self.manager.list_plugin_distinfo():
-            if known is plugin:
-                return f"{plugin_name} ({dist.metadata['name']} {dist.version})"
-        return plugin_name
+        dist = self.distributions.get(plugin_name)
+        return f"{plugin_name} ({dist})" if dist else plugin_name
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -128,6 +126,8 @@ def build_plugin_host(choice: PluginChoice = PluginChoice(), extra_plugins: Sequ
         register(lambda m=module_name: importlib.import_module(m), module_name)
     for ep in _entry_points():
         register(ep.load, ep.name)
+        if ep.dist is not None and manager.has_plugin(ep.name):
+            host.distributions[ep.name] = f"{ep.dist.metadata['name']} {ep.dist.version}"
     for index, plugin in enumerate((*import_plugin_modules(choice.modules), *extra_plugins)):
         register(lambda p=plugin: p, getattr(plugin, "__name__", f"plugin-{index}"))
     _drop_invalid_plugins(host)

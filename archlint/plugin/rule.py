@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
@@ -39,8 +40,8 @@ class Rule:
 
     Subclasses set the class attributes and implement `check`. `code` is the main code;
     `codes` maps every code the rule can emit (sub-codes included) to a one-line title.
-    Docs come from the rule's module docstring (What it finds / Why it matters / Example / Fix).
-    `needs_probe` says the rule measures with a forward/backward pass (see archlint.analysis.probe).
+    Docs come from the rule's module docstring (What it finds / Why it matters / Example / Fix); the
+    Options section is generated from `options`, so a default is written in one place only.
     """
 
     code: ClassVar[str]
@@ -49,7 +50,7 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     options: ClassVar[tuple[Option, ...]] = ()
     codes: ClassVar[dict[str, str]] = {}
-    needs_probe: ClassVar[bool] = False
+    REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = ("What it finds", "Why it matters", "Example", "Fix")
 
     def check(self, ctx: "CheckContext") -> Iterable[Finding]:
         raise NotImplementedError
@@ -60,9 +61,16 @@ class Rule:
 
     @classmethod
     def docs(cls) -> str:
+        """The rule's documentation: its module docstring, then its options with their defaults."""
         module = sys.modules.get(cls.__module__)
-        text = inspect.getdoc(module) if module else None
-        return text or inspect.getdoc(cls) or cls.summary
+        text = (inspect.getdoc(module) if module else None) or inspect.getdoc(cls) or cls.summary
+        if not cls.options:
+            return text
+        lines = [f"Options (in [tool.archlint.rules.{cls.name}], or rule_options={{{cls.name!r}: ...}})"]
+        for option in cls.options:
+            lines.append(f"    {option.name.replace('_', '-')} = {option.default!r}")
+            lines.extend(textwrap.wrap(option.help, 92, initial_indent="        ", subsequent_indent="        "))
+        return text.rstrip() + "\n\n" + "\n".join(lines)
 
     @classmethod
     def default_options(cls) -> dict[str, Any]:

@@ -27,11 +27,6 @@ Fix
     number of distinct gradient rows before, and after re-initialising a copy that way (a second
     probe of the copy with the same batch, seed and loss).
 
-Options
-    tolerance   relative difference (to the largest gradient entry) below which two units'
-                gradients count as identical (default 1e-8; symmetric units get bit-identical gradients, while distinct units of a
-                single-sample probe can differ by little)
-
 On the meta device no values exist: the rule reads the init provenance (`nn.init.zeros_`,
 `fill_`, ...) and flags a constant weight only when the next parametric layer is constant too
 (symmetry predicted from the structure); the gradient counts are then unmeasured.
@@ -214,7 +209,6 @@ class ConstantInit(Rule):
     name = "constant-init"
     summary = "a weight initialised to one constant: its units get identical (or no) gradients"
     severity = Severity.ERROR
-    needs_probe = True
     options = (Option("tolerance", 1e-8, "relative gradient difference below which two units count as identical"),)
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:

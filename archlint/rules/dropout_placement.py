@@ -30,9 +30,6 @@ Fix
     AL701: `F.dropout(x, p, training=self.training)` or an `nn.Dropout(p)` module. AL702: move the
     dropout after the last BatchNorm (e.g. right before the classifier), or drop it where BN
     already regularises. AL703: remove it, or move it before the last layer. AL704: `nn.Dropout2d`.
-
-Options
-    none
 """
 from __future__ import annotations
 
@@ -98,7 +95,6 @@ class DropoutPlacement(Rule):
     name = "dropout-placement"
     summary = "dropout active in eval mode"
     severity = Severity.WARNING
-    needs_probe = True
     codes = {
         "AL702": "dropout feeding BatchNorm (train/eval variance shift)",
         "AL703": "dropout on the model's output or logits",

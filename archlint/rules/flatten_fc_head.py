@@ -30,11 +30,6 @@ Fix
     task needs one, but after the pooling, where it costs C·hidden instead of C·H·W·hidden.
     Effect reported: parameters and per-sample MACs of the current head and of the pooled head,
     counted from the layer shapes, and their share of the whole model before and after.
-
-Options
-    max_head_share   flag when the fully connected head holds more than this share of the model's
-                     parameters (default 0.5)
-    max_head_params  ... or more than this many parameters, whatever the share (default 10,000,000)
 """
 from __future__ import annotations
 

@@ -44,16 +44,10 @@ Known limits
     `min_batchnorm_values` values per channel in the probe batch (ResNet-50 at 32×32, batch 2,
     normalises 2 values per channel in its last stage).
 
-Options
-    vanishing_ratio   first/last gradient norm ratio below which gradients vanish (default 1e-3)
-    exploding_ratio   first/last gradient norm ratio above which gradients explode (default 70)
-    dead_share        share of dead units in a layer above which it is flagged (default 0.5: with PyTorch's
-                      default init a plain ReLU stack without normalisation already has a third to a
-                      half of its units silent over a small batch — measured 34-53% in a 6-layer MLP,
-                      35% in a conv stack — and such units can revive as the layers below them learn)
-    min_observations  samples × positions per unit needed to call a unit dead (default 16)
-    saturated_share   share of pre-activations beyond ±5 above which a layer is flagged (default 0.2)
-    min_batchnorm_values  AL802 is not judged when a BatchNorm sees fewer values per channel (default 8)
+Why dead-share defaults to 0.5
+    With PyTorch's default init a plain ReLU stack without normalisation already has a third to a
+    half of its units silent over a small batch (measured 34-53% in a 6-layer MLP, 35% in a conv
+    stack), and such units can revive as the layers below them learn.
 """
 from __future__ import annotations
 
@@ -125,7 +119,6 @@ class GradientFlow(Rule):
     name = "gradient-flow"
     summary = "parameters that get no, vanishing, exploding or saturated gradients"
     severity = Severity.WARNING
-    needs_probe = True
     codes = {
         "AL802": "vanishing or exploding gradient: first/last layer gradient norm ratio out of bounds",
         "AL803": "dead ReLU units: zero for every sample of the probe batch",

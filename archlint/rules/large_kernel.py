@@ -41,16 +41,7 @@ Fix
     finding prints the replacement with this model's channels, padding and stride, and the
     parameters and per-sample MACs before and after, counted from the layer shapes.
 
-Options
-    min_saving        flag only if the stack saves at least this share of the conv's parameters
-                      and of its MACs (default 0.25)
-    min_model_share   ... and the saving is at least this share of the model's parameters or of
-                      its conv+linear MACs (default 0.01)
-    mid_channels      width of the stack's intermediate maps: "min" (min(C_in, C_out), default),
-                      "in", "out", or a number (rounded up to a multiple of the conv's groups)
-    stem_in_channels  convs on at most this many input channels use the output width for the
-                      intermediate maps, whatever `mid_channels` says (default 4)
-
+Show all
     With `--show-all` (`show_all=True`), every conv with a kernel longer than 3 that is not
     flagged is reported at info severity with the reason and, where it was computed, the same
     cost comparison. Without it the rule reports nothing for those convs.

@@ -34,10 +34,6 @@ Fix
     well. The finding prints the block with this model's numbers and counts parameters and
     per-sample MACs of the layer before and after, and of all reported layers of the model together
     (the model-level metric is the same in every finding of one model).
-
-Options
-    min_channels  report convs with at least this many input and output channels (default 256)
-    reduction     the bottleneck width is min(C_in, C_out) // reduction (default 4)
 """
 from __future__ import annotations
 

@@ -36,9 +36,6 @@ Fix
     BatchNorm, 32×32): 6.0e-9 -> 5.2e-4. On a plain chain of 15 conv-BN-ReLU layers (in the tests)
     it falls (0.0051 -> 0.0014): the shortcuts grow the residual stream and the BatchNorm after it
     divides the gradient by that scale. The finding then reports the fall and says so.
-
-Options
-    max_chain   longest chain of parametric layers allowed without a shortcut (default 10)
 """
 from __future__ import annotations
 
@@ -213,7 +210,6 @@ class MissingResidual(Rule):
     name = "missing-residual"
     summary = "a long chain of parametric layers with no shortcut around it"
     severity = Severity.WARNING
-    needs_probe = True
     options = (Option("max_chain", 10, "longest chain of parametric layers allowed without a shortcut"),)
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:

@@ -35,10 +35,6 @@ Fix
     would reach it, and the smallest dilation of one conv that would, with the receptive field
     after each change.
 
-Options
-    min_coverage  share of the smaller input side the receptive field must cover (default 0.5)
-    max_dilation  largest dilation considered when suggesting a dilated convolution (default 8)
-
 Ignored on purpose: models whose last spatial layer feeds attention or matrix products over tokens
 (ViT-style patch stems): the tokens mix globally after the stem.
 """

@@ -1,9 +1,7 @@
 """Helpers for the engine's front-end tests: write model files, run the CLI in-process."""
 from __future__ import annotations
 
-import importlib.metadata
 import json
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Callable

@@ -1,6 +1,6 @@
 """Helpers shared by the integration tests: a small rule plugin with known, countable findings.
 
-`KernelCensus` (AL990) flags every convolution whose kernel is larger than 3, with the parameter
+`KernelCensus` (XT950) flags every convolution whose kernel is larger than 3, with the parameter
 count of the layer and of the 3x3 layer that would replace it (computed from the layer's own
 shape), so formats and baselines are exercised on real findings without depending on which
 built-in rules are installed.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archlint import Finding, Fix, Metric, Rule, Severity, hookimpl
 
-CENSUS_CODE = "AL990"
+CENSUS_CODE = "XT950"
 
 
 def conv_params(cin: int, cout: int, k: int, bias: bool = True) -> int:
@@ -17,7 +17,7 @@ def conv_params(cin: int, cout: int, k: int, bias: bool = True) -> int:
 
 
 class KernelCensus(Rule):
-    """kernel-census (AL990): test rule. What it finds: convolutions with kernels above 3x3."""
+    """kernel-census (XT950): test rule. What it finds: convolutions with kernels above 3x3."""
 
     code = CENSUS_CODE
     name = "kernel-census"
@@ -93,13 +93,13 @@ class TinyNet(nn.Module):
 
 
 def write_cli_project(root, source: str = USER_MODEL):
-    """A project for `archlint check -p census_rules`: models/net.py, pyproject selecting AL990, the plugin module."""
+    """A project for `archlint check -p census_rules`: models/net.py, pyproject selecting XT950, the plugin module."""
     from pathlib import Path
 
     root = Path(root)
     (root / "models").mkdir(parents=True, exist_ok=True)
     (root / "models" / "net.py").write_text(source)
-    (root / "pyproject.toml").write_text('[tool.archlint]\nselect = ["AL990"]\n')
+    (root / "pyproject.toml").write_text('[tool.archlint]\nselect = ["XT950"]\n')
     support = Path(__file__).read_text()
     (root / "census_rules.py").write_text(support + "\n\n@hookimpl\ndef archlint_rules():\n    return [KernelCensus()]\n")
     return root

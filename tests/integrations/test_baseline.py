@@ -52,7 +52,7 @@ def test_a_new_finding_still_fails_and_a_fixed_one_is_reported_stale(tmp_path):
     assert [f.module for f in report.findings] == ["last"]
     assert report.failing("warning")
     assert outcome.stale == [(CENSUS_CODE, "TinyNet", "mid")]
-    assert any("no longer found" in n and "AL990 mid" in n for n in report.models[0].notes)
+    assert any("no longer found" in n and "XT950 mid" in n for n in report.models[0].notes)
 
 
 def test_counts_make_a_second_instance_new():

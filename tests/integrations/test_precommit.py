@@ -60,7 +60,7 @@ def user_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "NO_COLOR": "1"}
     env.pop("PYTEST_CURRENT_TEST", None)
     assert run(["git", "init", "-q", "-b", "main"], repo, env).returncode == 0
-    (repo / "pyproject.toml").write_text('[tool.archlint]\nselect = ["AL990"]\n')
+    (repo / "pyproject.toml").write_text('[tool.archlint]\nselect = ["XT950"]\n')
     (repo / ".pre-commit-config.yaml").write_text(local_hook_config())
     installed = run([str(BIN / "pre-commit"), "install"], repo, env)
     assert installed.returncode == 0, installed.stderr
@@ -80,7 +80,7 @@ def test_commit_fails_on_a_bad_model_and_passes_when_fixed(user_repo):
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, output
     stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
-    assert f"models/net.py:{stem_line}: AL990" in output
+    assert f"models/net.py:{stem_line}: XT950" in output
     assert f"params: {3 * 8 * 49 + 8:,} -> {3 * 8 * 9 + 8:,}" in output
     assert "helpers.py" not in output                         # the model-less file said nothing
     assert "no model" not in output

@@ -58,7 +58,7 @@ LOCAL_LINE = next(i for i, line in enumerate(open(__file__), 1) if "# LOCAL_" + 
 
 
 def test_project_config_applies(archlint):
-    # no select, no plugins here: pyproject.toml selects AL990 and the census distribution provides it
+    # no select, no plugins here: pyproject.toml selects XT950 and the census distribution provides it
     report = archlint.check(TinyNet(), torch.randn(1, 3, 16, 16))
     assert {f.code for f in report.findings} == {CENSUS_CODE}
     assert [f.module for f in report.findings] == ["stem", "mid"]
@@ -73,17 +73,17 @@ def make_project(pytester: pytest.Pytester) -> None:
 def test_fixture_mode(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     make_project(pytester)
     install_census_plugin(pytester, monkeypatch)
-    pytester.makefile(".toml", pyproject='[tool.archlint]\nselect = ["AL990"]\n')
+    pytester.makefile(".toml", pyproject='[tool.archlint]\nselect = ["XT950"]\n')
     pytester.makepyfile(test_models=FIXTURE_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=5, failed=1)
     output = result.stdout.str()
     # one line per finding, with its location, fix and measured effect (3*8*7*7+8 -> 3*8*3*3+8 params)
     stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
-    assert re.search(rf"tiny\.py:{stem_line}: AL990 kernel-census \[warning\] 7x7 convolution 3->8 \(stem\) "
+    assert re.search(rf"tiny\.py:{stem_line}: XT950 kernel-census \[warning\] 7x7 convolution 3->8 \(stem\) "
                      rf"\| fix: use a 3x3 kernel \| effect: params: {3 * 8 * 49 + 8:,} -> {3 * 8 * 9 + 8:,}", output)
     assert f"effect: params: {8 * 16 * 25 + 16:,} -> {8 * 16 * 9 + 16:,}" in output
-    assert "pass ignore=['AL990'] to assert_clean" in output
+    assert "pass ignore=['XT950'] to assert_clean" in output
 
 
 # -- pytest --archlint -------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def conv3x3(cin: int, cout: int):
 
 PYPROJECT = """\
 [tool.archlint]
-select = ["AL990"]
+select = ["XT950"]
 paths = ["models"]
 """
 
@@ -159,7 +159,7 @@ def test_collection_mode(collection_project: pytest.Pytester):
     assert "helpers" not in output and "error:" not in output   # helpers.py has no model: no item, no error
     stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
     # the failure is the findings, as `archlint check` prints them: no traceback
-    assert re.search(rf"models/tiny\.py:{stem_line}: AL990 \[warning\] 7x7 convolution 3->8 \(stem\)", output)
+    assert re.search(rf"models/tiny\.py:{stem_line}: XT950 \[warning\] 7x7 convolution 3->8 \(stem\)", output)
     assert f"effect: params: {3 * 8 * 49 + 8:,} -> {3 * 8 * 9 + 8:,}" in output
     assert "2 finding(s) at or above warning" in output
     assert "Traceback" not in output and "def runtest" not in output
@@ -172,7 +172,7 @@ def test_collection_mode_with_xdist_marker_and_keyword(collection_project: pytes
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
     assert "2 workers [1 item]" in output
-    assert "FAILED pyproject.toml::TinyNet" in output and "AL990 [warning] 5x5 convolution 8->16 (mid)" in output
+    assert "FAILED pyproject.toml::TinyNet" in output and "XT950 [warning] 5x5 convolution 8->16 (mid)" in output
 
 
 def test_fail_level_decides_which_findings_fail_an_item():

@@ -123,7 +123,7 @@ def test_one_cli_run_writes_several_formats(tmp_path, monkeypatch, capsys):
     assert code == 1
     text = capsys.readouterr().out
     stem = line_of(USER_MODEL, "STEM")
-    assert f"models/net.py:{stem}: AL990" in text
+    assert f"models/net.py:{stem}: XT950" in text
     sarif = json.loads((tmp_path / "out.sarif").read_text())
     located = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
                 r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in sarif["runs"][0]["results"]}
@@ -134,7 +134,7 @@ def test_one_cli_run_writes_several_formats(tmp_path, monkeypatch, capsys):
 
         jsonschema.validate(sarif, schema)
     annotations = (tmp_path / "annotations.txt").read_text().splitlines()
-    assert f"::warning file=models/net.py,line={stem},title=AL990 kernel-census (TinyNet)::" in annotations[0]
+    assert f"::warning file=models/net.py,line={stem},title=XT950 kernel-census (TinyNet)::" in annotations[0]
     assert len(json.loads((tmp_path / "out.json").read_text())["models"][0]["findings"]) == 2
 
 

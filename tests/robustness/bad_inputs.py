@@ -121,10 +121,6 @@ def api_outcome(how: str, call: Callable[[], Any]) -> Outcome:
 
 # -- running the archlint command in-process ---------------------------------------------------------
 
-def cli_available() -> bool:
-    return importlib.util.find_spec("archlint.cli") is not None
-
-
 def cli_outcome(args: list[str], cwd: Path = CASES) -> Outcome:
     """Run `archlint <args>` in this process (cwd = cases/ so paths print relative)."""
     from archlint import cli
@@ -404,11 +400,7 @@ def outcome_of(case: Case) -> Outcome:
     return _outcomes[case.id]
 
 
-def case_available(case: Case) -> bool:
-    if case.needs == "timeout":   # the --timeout flag (archlint/parallel.py wired into the command)
-        return cli_available() and "--timeout" in (Path(__file__).parents[2] / "archlint" / "cli.py").read_text()
-    return case.needs != "cli" or cli_available()
 
 
 __all__ = ["Case", "Outcome", "CASES", "captured_output", "load_case", "api_outcome", "cli_outcome",
-           "selected_cases", "outcome_of", "case_available", "report_lines", "dataclasses"]
+           "selected_cases", "outcome_of", "report_lines", "dataclasses"]

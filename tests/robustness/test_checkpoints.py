@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bad_inputs import case_available, cli_available, cli_outcome
+from bad_inputs import cli_outcome
 
 
 class _Payload:
@@ -26,7 +26,6 @@ class _Payload:
         return (pathlib.Path.touch, (self.marker,))
 
 
-@pytest.mark.skipif(not cli_available(), reason="the archlint command (archlint/cli.py) has not landed yet")
 @pytest.mark.parametrize("suffix", [".pt", ".pth"])
 def test_checkpoint_with_code_in_its_pickle_is_never_executed(tmp_path: Path, suffix: str,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:

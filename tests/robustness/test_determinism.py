@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
-from bad_inputs import cli_available, cli_outcome
+from bad_inputs import cli_outcome
 
 TARGETS = ["targets/mixed", "models/tied_weights.py", "models/train_mode_bn.py"]
-pytestmark = pytest.mark.skipif(not cli_available(), reason="the archlint command has not landed yet")
 
 
 def test_json_is_byte_identical_across_runs_and_jobs() -> None:

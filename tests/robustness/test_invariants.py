@@ -156,7 +156,7 @@ def test_forward_writing_a_buffer_is_a_note_not_an_internal_error() -> None:
 class Meddler(Rule):
     """A careless third-party rule: flips modes and flags and draws random numbers on the user's model."""
 
-    code = "XT901"
+    code = "XT911"
     name = "meddler"
     summary = "touches everything it should not"
 
@@ -188,7 +188,7 @@ def test_careless_rule_cannot_change_flags_or_rng() -> None:
 class InPlaceWriter(Rule):
     """A rule that writes into the user's weights: the runner must notice and say so."""
 
-    code = "XT902"
+    code = "XT912"
     name = "in-place-writer"
     summary = "adds one to a weight"
 

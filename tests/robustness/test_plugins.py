@@ -6,7 +6,6 @@ parameter count (counted here independently from the model).
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest

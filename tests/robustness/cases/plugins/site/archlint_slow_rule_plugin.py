@@ -5,7 +5,7 @@ from archlint import Rule, hookimpl
 
 
 class Sleeper(Rule):
-    code = "XT500"
+    code = "XT510"
     name = "sleeper"
     summary = "sleeps for an hour on every model"
 
