@@ -212,7 +212,9 @@ class ConstantInit(Rule):
     options = (Option("tolerance", 1e-8, "relative gradient difference below which two units count as identical"),)
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        sites = weight_sites(ctx.graph)
+        # a vector read by a product is a per-channel scale (norm gamma, layer scale), not a layer of units
+        # that could be symmetric: ones there are the standard, deliberate init
+        sites = [s for s in weight_sites(ctx.graph) if ctx.model.get_parameter(s.name).dim() >= 2]
         if ctx.device == "meta" or any(p.is_meta for p in ctx.model.parameters()):
             yield from self._check_meta(ctx, sites)
             return

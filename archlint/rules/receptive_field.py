@@ -180,26 +180,43 @@ def _location(graph: ArchGraph, last: LayerNode) -> LayerNode:
     return last
 
 
-def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> tuple[Metric | None, str | None]:
+@dataclass(frozen=True)
+class Empirical:
+    """The measured receptive field (per axis, in the order of the map's spatial axes), or why not."""
+
+    metric: Metric | None
+    sizes: dict[int, int]          # map axis -> measured extent in input pixels
+    why: str | None = None
+
+
+def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Empirical:
     position = {d: last.out_shape[d] // 2 for d in state.axes}
     try:
         extents = empirical_rf(ctx.copy_model(), last, state.axes, ctx.example_inputs, position)
     except MeasurementUnavailable as exc:
-        return None, f"empirical receptive field not measured: {exc}"
+        return Empirical(None, {}, f"empirical receptive field not measured: {exc}")
     except Exception as exc:  # a model we cannot run in float64 must not crash the lint
-        return None, f"empirical receptive field not measured: the backward pass failed ({type(exc).__name__}: {exc})"
-    measured = [extents[d][1] - extents[d][0] + 1 for d in sorted(state.axes)]
+        return Empirical(None, {}, "empirical receptive field not measured: the backward pass failed "
+                                   f"({type(exc).__name__}: {exc})")
+    # extents are keyed by the input image's axes; the map's spatial axes may sit elsewhere (a channels-last
+    # map keeps them at -3, -2) but in the same order, so they are paired by position
+    map_axes, image_axes = sorted(state.axes), sorted(extents)
+    if len(map_axes) != len(image_axes):
+        return Empirical(None, {}, f"empirical receptive field not measured: the map has {len(map_axes)} spatial "
+                                   f"axes and the input {len(image_axes)}")
+    sizes = {d: extents[a][1] - extents[a][0] + 1 for d, a in zip(map_axes, image_axes)}
+    measured = [sizes[d] for d in map_axes]
     bound = []
     for d in sorted(state.axes):
         lo, hi = state.bound(d, position[d])
         bound.append(hi - lo + 1)
     where = dims_text(position[d] for d in sorted(position))
-    return Metric(
+    return Empirical(Metric(
         "empirical receptive field (gradient)", dims_text(measured), None, "px",
         f"float64 backward pass on a copy of the model in eval mode: channel sum at output position ({where}) "
         f"of `{last.name}`, nonzero input-gradient extent per axis; the formula bounds it by "
         f"{dims_text(bound)} px at that position (clipped to the input)",
-    ), None
+    ), sizes)
 
 
 class ReceptiveField(Rule):
@@ -226,10 +243,13 @@ class ReceptiveField(Rule):
         deficient = [d for d in sorted(state.axes) if state.axes[d].rf < target]
         if not deficient:
             return
-        yield self._finding(ctx, last, state, deficient, target, min_side)
+        empirical = _measure_empirical(ctx, last, state)
+        if empirical.sizes and all(empirical.sizes[d] >= target for d in deficient):
+            return  # measurement decides: the measured field already covers the target (e.g. attention, gates)
+        yield self._finding(ctx, last, state, deficient, target, min_side, empirical)
 
     def _finding(self, ctx: CheckContext, last: LayerNode, state: NodeRF, deficient: list[int], target: int,
-                 min_side: int) -> Finding:
+                 min_side: int, empirical: Empirical) -> Finding:
         graph = ctx.graph
         axes = state.ordered_axes()
         rf_text = dims_text(a.rf for a in axes)
@@ -268,11 +288,10 @@ class ReceptiveField(Rule):
         if dilation is None:
             options_text += f" (no single conv with dilation ≤ {ctx.options['max_dilation']} reaches it)"
         unmeasured = []
-        measured, why = _measure_empirical(ctx, last, state)
-        if measured is not None:
-            effect.append(measured)
-        if why:
-            unmeasured.append(why)
+        if empirical.metric is not None:
+            effect.append(empirical.metric)
+        if empirical.why:
+            unmeasured.append(empirical.why)
         unmeasured.append("the RF after a change is computed with the formula, not measured on a modified model")
         return Finding.at(_location(graph, last), self.code, message,
                           fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet),

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from archlint.analysis.shared import ModelAnalyses
-from archlint.mechanics import describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags
+from archlint.mechanics import (
+    TORCH_DIR, describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags,
+)
 from archlint.plugin.context import CheckContext
 from archlint.plugin.findings import Finding, Severity
 from archlint.analysis.graph import build_graph
@@ -143,7 +145,7 @@ def _suppressed(finding: Finding) -> bool:
 
 def _rule_frame(exc: BaseException) -> str:
     """file:line of the innermost frame outside archlint's engine: the rule's own code, not the runner."""
-    frame = innermost_frame(exc.__traceback__, keep=lambda file: not is_engine_file(file))
+    frame = innermost_frame(exc.__traceback__, keep=lambda file: not is_engine_file(file) and not file.startswith(TORCH_DIR))
     return f" at {frame.filename}:{frame.lineno}" if frame else ""
 
 

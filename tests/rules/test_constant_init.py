@@ -87,3 +87,27 @@ def test_torchvision_deliberate_constants_stay_clean(zoo, name: str, kwargs: dic
         assert constant_value(model.heads.head.weight) == 0.0  # the case the rule must accept
     inputs = (torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)),)
     assert _findings(model, inputs) == []
+
+
+class FunctionalLinear(torch.nn.Module):
+    """Layers written as F.linear(x, self.weight, self.bias) with zero biases and a ones layer scale, as
+    Hugging Face encoders trace: the bias and the scale are vectors, read by the same call as the weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(16, 8) * 0.3)
+        self.bias = torch.nn.Parameter(torch.zeros(16))
+        self.gamma = torch.nn.Parameter(torch.ones(16))
+        self.out_weight = torch.nn.Parameter(torch.randn(3, 16) * 0.3)
+        self.out_bias = torch.nn.Parameter(torch.zeros(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(torch.nn.functional.linear(x, self.weight, self.bias)) * self.gamma
+        return torch.nn.functional.linear(h, self.out_weight, self.out_bias)
+
+
+def test_vector_parameters_are_not_judged_and_do_not_crash() -> None:
+    """Zero biases and ones scales of functional layers are never constant-init sites (on a small BERT they
+    were, and re-initialising one raised a fan-in error, AL000; this net pins the rule's side of it)."""
+    torch.manual_seed(0)
+    assert _findings(FunctionalLinear(), (torch.randn(4, 8),)) == []

@@ -346,3 +346,58 @@ def test_formula_bounds_the_empirical_receptive_field(name: str, zoo) -> None:
             if not state.global_context:
                 # not a vacuous bound: the measured field fills at least half of the formula's interval
                 assert hi - lo + 1 >= (bound_hi - bound_lo + 1) / 2, (name, node.name)
+
+
+class ChannelsLastMixer(nn.Module):
+    """A 4×4 patchify stem, then per-position MLPs on a channels-last map (N, H, W, C), as Swin/ConvNeXt-style
+    code writes it, then global mean: every output position sees only its own 4×4 patch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 4, stride=4)
+        self.mlp = nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x).permute(0, 2, 3, 1)          # N, H, W, C
+        x = x + self.mlp(x)
+        return self.head(x.mean(dim=(1, 2)))
+
+
+def test_channels_last_map_is_measured_not_a_crash() -> None:
+    """Swin's layout: the last map has its spatial axes at -3, -2, the image at -2, -1."""
+    torch.manual_seed(0)
+    result = _finding(ChannelsLastMixer().eval(), (torch.randn(2, 3, 64, 64),))
+    (finding,) = result.findings
+    empirical = next(m for m in finding.effect if m.name.startswith("empirical"))
+    assert empirical.before == "4×4"   # each position reads its own patch: formula and measurement agree
+    assert "is 4×4 px on a 64×64 input" in finding.message
+
+
+class GlobalGate(nn.Module):
+    """A 3×3 conv whose map is gated by a whole-image statistic: the formula's field is 3×3 (plus a global
+    gate), the measured field is the whole image. The measurement decides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.mix = nn.Conv2d(8, 8, 1)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        y = y + self.mix(y.mean(dim=(2, 3), keepdim=True))  # every position gets the image mean
+        return self.head(torch.relu(y).mean(dim=(2, 3)))
+
+
+def test_measured_field_covering_the_input_keeps_the_rule_silent() -> None:
+    torch.manual_seed(0)
+    model = GlobalGate().eval()
+    x = torch.randn(2, 3, 32, 32)
+    report = lint_report(model, (x,), rule="receptive-field")
+    assert report.models[0].findings == []
+    # the same model on the meta device cannot be measured: the static suspicion stands, marked so
+    with torch.device("meta"):
+        meta = GlobalGate()
+    (finding,) = lint_report(meta, (torch.empty(2, 3, 32, 32, device="meta"),), rule="receptive-field").models[0].findings
+    assert any("empirical receptive field not measured" in u for u in finding.unmeasured)
