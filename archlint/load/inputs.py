@@ -46,10 +46,8 @@ def infer_inputs(model: nn.Module, device: str = "cpu") -> tuple[tuple[Any, ...]
     if isinstance(layer, nn.Linear):
         shape = (DEFAULT_BATCH, layer.in_features)
     else:
-        dims = len(layer.kernel_size)
-        shape = (DEFAULT_BATCH, layer.in_channels * (1 if not layer.transposed else 1), *DEFAULT_SPATIAL[dims])
-        if layer.transposed:
-            shape = (DEFAULT_BATCH, layer.in_channels, *DEFAULT_SPATIAL[dims])
+        # a conv (transposed or not) reads in_channels maps of the default spatial size for its rank
+        shape = (DEFAULT_BATCH, layer.in_channels, *DEFAULT_SPATIAL[len(layer.kernel_size)])
     tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
     note = f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
     return (tensor,), note
