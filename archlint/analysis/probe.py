@@ -446,6 +446,25 @@ def _eval_on_copy(model: nn.Module, inputs: tuple[Any, ...],
         return _eval_twice(copy_sharing_large_weights(model), inputs, seed)
 
 
+def _forward_backward(forward: Callable[[], Any], seed: int, what: str) -> list[torch.Tensor]:
+    """One train-mode forward (seeded), the readout loss Σ out ⊙ R, one backward; failures name the stage.
+    Returns the forward's output tensors."""
+    torch.manual_seed(seed)
+    try:
+        with torch.enable_grad():
+            outputs = list(tensors_in(forward()))
+    except Exception as exc:
+        raise _fail(f"train-mode forward pass{what}", exc) from None
+    loss = readout_loss(outputs, seed)
+    if loss is None:
+        raise MeasurementUnavailable("the model's output has no floating-point tensor that requires grad")
+    try:
+        loss.backward()
+    except Exception as exc:
+        raise _fail(f"backward pass{what}", exc) from None
+    return outputs
+
+
 def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, max_side: int | None,
              gradients_only: bool = False, eval_now: bool = False) -> ProbeResult:
     # Eval passes (on a caller-owned copy only) run first, on the model as the user has it (before the train passes
@@ -458,19 +477,7 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
     recorder = _Recorder(subject)
     handles = _install_hooks(subject, recorder, bn_inputs)
     try:
-        torch.manual_seed(seed)
-        try:
-            with torch.enable_grad():
-                outputs = list(tensors_in(_forward(subject, inputs, recorder)))
-        except Exception as exc:
-            raise _fail("train-mode forward pass", exc) from None
-        loss = readout_loss(outputs, seed)
-        if loss is None:
-            raise MeasurementUnavailable("the model's output has no floating-point tensor that requires grad")
-        try:
-            loss.backward()
-        except Exception as exc:
-            raise _fail("backward pass", exc) from None
+        outputs = _forward_backward(lambda: _forward(subject, inputs, recorder), seed, "")
         grads = {n: (None if p.grad is None else p.grad.detach())
                  for n, p in subject.named_parameters() if p.requires_grad}
         layers = _layers(subject, recorder)
@@ -604,19 +611,7 @@ def graph_gradients(gm: fx.GraphModule, example_inputs: Sequence[Any], names: Se
             if from_input:
                 p.requires_grad_(False)
         tap = _GradientTap(subject, set(names))
-        torch.manual_seed(seed)
-        try:
-            with torch.enable_grad():
-                outputs = list(tensors_in(tap.run(*inputs)))
-        except Exception as exc:
-            raise _fail("train-mode forward pass of the traced graph", exc) from None
-        loss = readout_loss(outputs, seed)
-        if loss is None:
-            raise MeasurementUnavailable("the model's output has no floating-point tensor that requires grad")
-        try:
-            loss.backward()
-        except Exception as exc:
-            raise _fail("backward pass of the traced graph", exc) from None
+        _forward_backward(lambda: tap.run(*inputs), seed, " of the traced graph")
     return {name: NodeGradient(name, _rms(tap.grads[name]) if name in tap.grads else None, *tap.values[name])
             for name in names if name in tap.values}
 
