@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a file that defines no model is not an error (for pre-commit, which passes every "
                              "staged .py file); files that never mention torch are not imported")
     output.add_argument("--show-all", action="store_true", help="also report findings rules hide by default")
+    output.add_argument("--show-skipped", action="store_true",
+                        help="list, one per line on stderr, the files of a directory whose models were not linted")
     output.add_argument("--quiet", "-q", action="store_true", help="only findings and errors (text format)")
     output.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     check.set_defaults(handler=run_check)
@@ -207,7 +209,8 @@ def run_check(args: argparse.Namespace) -> int:
     if any(getattr(formats[name], "needs_plots", False) for name, _ in outputs):
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, plots=True))
     linted = lint_targets(specs, settings, host, jobs=args.jobs, timeout=args.timeout)
-    report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors])
+    report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors],
+                    skipped=linted.skipped)
     if args.update_baseline:
         count = write_baseline(report, str(args.baseline))
         print(f"archlint: wrote {count} finding(s) to baseline {args.baseline}", file=sys.stderr)
@@ -219,6 +222,8 @@ def run_check(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     host.manager.hook.archlint_report_ready(report=report)
     write_outputs(report, outputs, formats, quiet=args.quiet, color=not args.no_color)
+    if args.show_skipped:
+        sys.stderr.write("".join(f"skipped: {s}\n" for s in report.skipped))
     code = report.exit_code(settings.fail_on)
     return EXIT_CLEAN if args.exit_zero and code == EXIT_FINDINGS else code
 

@@ -11,6 +11,7 @@ import dataclasses
 import importlib.util
 import os
 import random
+import sysconfig
 import traceback
 from types import TracebackType
 from typing import Any, Iterator, Sequence
@@ -26,13 +27,15 @@ def _torch_dir() -> str:
 
 
 TORCH_DIR = _torch_dir()
+STDLIB_DIR = os.path.join(sysconfig.get_paths()["stdlib"], "")
 
 
 # -- whose code -----------------------------------------------------------------------------------
 
 def is_user_file(filename: str) -> bool:
-    """True for code the user wrote: not torch, not archlint's engine, not generated (`<string>`, fx code)."""
-    return not (filename.startswith(TORCH_DIR) or filename.startswith(ENGINE_DIR) or filename.startswith("<"))
+    """True for code the user wrote: not torch, archlint's engine, the standard library, or generated code."""
+    return not (filename.startswith(TORCH_DIR) or filename.startswith(ENGINE_DIR) or filename.startswith("<")
+                or (filename.startswith(STDLIB_DIR) and "-packages" not in filename))
 
 
 def is_engine_file(filename: str) -> bool:

@@ -1,6 +1,8 @@
 """Example inputs: given, or inferred from the model's first layer (and said so in the report)."""
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 from typing import Any
 
@@ -26,13 +28,38 @@ def as_input_tuple(example_inputs: Any) -> tuple[Any, ...]:
 
 def _first_layer(model: nn.Module) -> nn.Module | None:
     for module in model.modules():
-        if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag)):
+        if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag, nn.RNNBase)):
             return module
     return None
 
 
-def infer_inputs(model: nn.Module, device: str = "cpu") -> tuple[tuple[Any, ...], str]:
-    """Inputs that fit the first parametric layer, and a sentence saying what was inferred."""
+_SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size")
+
+
+def declared_image_size(model: nn.Module, arguments: dict[str, Any]) -> tuple[int, str] | None:
+    """The image size the model says it is for: a constructor argument (`image_size=256`), a timm
+    `pretrained_cfg['input_size']`, a Hugging Face `config.image_size`; with where it was read."""
+    for key in _SIZE_ARGUMENTS:
+        value = arguments.get(key)
+        if isinstance(value, (tuple, list)) and value:
+            value = value[-1]
+        if isinstance(value, int) and not isinstance(value, bool) and value > 1:
+            return value, f"its constructor argument {key}={value}"
+    cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
+    if isinstance(cfg, dict) and isinstance(cfg.get("input_size"), (tuple, list)) and len(cfg["input_size"]) == 3:
+        return int(cfg["input_size"][-1]), f"its pretrained_cfg input_size {tuple(cfg['input_size'])}"
+    size = getattr(getattr(model, "config", None), "image_size", None)
+    if isinstance(size, (tuple, list)) and size:
+        size = size[-1]
+    if isinstance(size, int) and size > 1:
+        return size, f"its config.image_size={size}"
+    return None
+
+
+def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any] | None = None
+                 ) -> tuple[tuple[Any, ...], str]:
+    """Inputs that fit the first parametric layer (at the image size the model declares, if it does), and a
+    sentence saying what was inferred."""
     layer = _first_layer(model)
     if layer is None:
         raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found); pass --input-shape")
@@ -43,14 +70,49 @@ def infer_inputs(model: nn.Module, device: str = "cpu") -> tuple[tuple[Any, ...]
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
         note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {list(shape)}"
         return (tokens.to(make_device),), note
+    if isinstance(layer, nn.RNNBase):
+        shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.input_size) if layer.batch_first else \
+            (DEFAULT_SEQUENCE, DEFAULT_BATCH, layer.input_size)
+        layout = "batch, sequence, features (batch_first)" if layer.batch_first else "sequence, batch, features"
+        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+        return _per_tensor_argument(model, tensor, f"input shape {list(shape)} ({layout}) inferred from first layer "
+                                                   f"{type(layer).__name__}({layer.input_size}, ...)")
     if isinstance(layer, nn.Linear):
         shape = (DEFAULT_BATCH, layer.in_features)
     else:
         # a conv (transposed or not) reads in_channels maps of the default spatial size for its rank
-        shape = (DEFAULT_BATCH, layer.in_channels, *DEFAULT_SPATIAL[len(layer.kernel_size)])
+        spatial = DEFAULT_SPATIAL[len(layer.kernel_size)]
+        declared = declared_image_size(model, arguments or {}) if len(spatial) == 2 else None
+        if declared is not None:
+            spatial = (declared[0], declared[0])
+        shape = (DEFAULT_BATCH, layer.in_channels, *spatial)
+        if declared is not None:
+            tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+            return _per_tensor_argument(model, tensor, (
+                f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}) at the image size the model declares "
+                f"({declared[1]}), channels from first layer {type(layer).__name__}"))
     tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
     note = f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
-    return (tensor,), note
+    return _per_tensor_argument(model, tensor, note)
+
+
+def _tensor_parameters(model: nn.Module) -> list[str]:
+    """The forward's required positional parameters (each one takes a tensor)."""
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str) -> tuple[tuple[Any, ...], str]:
+    """One input per required tensor argument of forward (a siamese net's two images), the same shape each."""
+    names = _tensor_parameters(model)
+    if len(names) <= 1:
+        return (tensor,), note
+    made = [tensor] + [torch.randn(tensor.shape, generator=torch.Generator().manual_seed(i)).to(tensor)
+                       for i in range(1, len(names))]
+    return tuple(made), f"{note}, one for each of forward's {len(names)} arguments ({', '.join(names)})"
 
 
 def inputs_from_shape(shapes: list[tuple[int, ...]], dtype: torch.dtype = torch.float32, device: str = "cpu") -> tuple[Any, ...]:
@@ -85,3 +147,77 @@ def parse_dtype(name: str) -> torch.dtype:
     if not isinstance(dtype, torch.dtype):
         raise ValueError(f"unknown dtype {name!r} (e.g. float32, float16, bfloat16, int64)")
     return dtype
+
+
+# Image sizes people build models for, small first (MNIST, CIFAR, STL/ImageNet crops, Inception, ViT-384...).
+COMMON_SIZES = (28, 32, 64, 96, 112, 128, 224, 256, 299, 384, 512)
+
+
+def alternative_inputs(model: nn.Module, device: str = "cpu") -> list[tuple[tuple[Any, ...], str]]:
+    """Other inputs to try when the inferred one does not run: the common image sizes for the first conv's
+    channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
+    layer = _first_layer(model)
+    if not isinstance(layer, nn.modules.conv._ConvNd):
+        return []
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    dims = len(layer.kernel_size)
+    make_device = "meta" if device == "meta" else "cpu"
+    found = []
+    for channels in dict.fromkeys((layer.in_channels, 1)):
+        for size in COMMON_SIZES:
+            spatial = (size,) * dims if dims < 3 else (16, size, size)
+            shape = (DEFAULT_BATCH, channels, *spatial)
+            tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+            found.append(((tensor,), f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): the first of "
+                                     f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
+                                     f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
+    return found
+
+
+_TENSOR_MAKERS = {"randn", "rand", "zeros", "ones", "empty", "randint"}
+
+
+def shapes_in_source(source: str) -> list[tuple[tuple[int, ...], int]]:
+    """(shape, line) of every `torch.randn(1, 3, 32, 32)`-like call with literal sizes, in source order: the
+    inputs the user's own code feeds its models (test functions, `__main__` blocks)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _TENSOR_MAKERS):
+            continue
+        args = node.args[2:] if node.func.attr == "randint" else node.args   # randint(low, high, size)
+        if node.func.attr == "randint" and len(node.args) == 2:
+            args = node.args[1:]
+        if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+            args = args[0].elts
+        try:
+            shape = tuple(ast.literal_eval(a) for a in args)
+        except ValueError:
+            continue
+        if len(shape) >= 2 and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            found.append((shape, node.lineno))
+    return sorted(found, key=lambda item: item[1])
+
+
+def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "cpu") -> tuple[tuple[Any, ...], str] | None:
+    """An input of the first shape in the user's source that fits the model's first layer (batch at least 2, so
+    train-mode BatchNorm runs), and the sentence saying where it came from; None when there is none."""
+    layer = _first_layer(model)
+    if not isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear)):
+        return None
+    for shape, line in shapes_in_source(source):
+        if isinstance(layer, nn.Linear):
+            fits = len(shape) == 2 and shape[1] == layer.in_features
+        else:
+            fits = len(shape) == 2 + len(layer.kernel_size) and shape[1] == layer.in_channels
+        if fits:
+            dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+            full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
+            tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(
+                dtype=dtype, device="meta" if device == "meta" else "cpu")
+            return (tensor,), f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the file's own code " \
+                              f"builds it ({file}:{line})"
+    return None

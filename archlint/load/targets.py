@@ -27,6 +27,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import io
 import os
 import re
 import sys
@@ -38,9 +39,12 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from archlint.load.arguments import config_defaults, find_call
 from archlint.load.construction import recording_sites
 from archlint.mechanics import ENGINE_DIR, display_path, first_line, user_frame_suffix
-from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs, inputs_from_shape, parse_dtype
+from archlint.load.inputs import (
+    InputInferenceError, as_input_tuple, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
+)
 from archlint.load.device import DEFAULT_META_ABOVE, is_meta_model
 from archlint.plugin.results import TargetError
 
@@ -104,6 +108,7 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
     file: str | None = None
     ignore: tuple[str, ...] = ()       # per-model ignores from the config entry
+    inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
 
 
 # -- targets -------------------------------------------------------------------------------------------------
@@ -223,14 +228,19 @@ def constructor_error_message(cls: type, exc: BaseException) -> str:
 
 
 
-def import_error_message(exc: BaseException) -> str:
-    """One line for a file that cannot be imported."""
+def import_error_message(exc: BaseException, stderr: str = "") -> str:
+    """One line for a file that cannot be imported (`stderr`: what the file printed there while importing)."""
     if isinstance(exc, SyntaxError):
         where = f"{display_path(exc.filename)}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
         return f"SyntaxError: {exc.msg} at {where}"
     if isinstance(exc, ImportError):
         return f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
     if isinstance(exc, SystemExit):
+        said = [line for line in stderr.splitlines() if ": error: " in line]
+        if said:   # argparse: a flag the script requires (archlint runs it with no arguments)
+            return (f"the file parses its command line at import and stopped: "
+                    f"{said[-1].split(': error: ', 1)[1]}{user_frame_suffix(exc)}; give the flag a default, or move "
+                    "the parsing under `if __name__ == \"__main__\":`")
         return f"the file called sys.exit({exc.code!r}) while being imported{user_frame_suffix(exc)}"
     return f"importing the file raised {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
 
@@ -277,17 +287,47 @@ def imported(spec: ModelSpec) -> Iterator[Any]:
         path = Path(spec.target).resolve()
         name, folder, as_package = _module_name_for(path)
         user_dirs, own = [folder], [name]
-    with user_code_scope(user_dirs, own):
+    with user_code_scope(user_dirs, own), as_script(path or Path(name)):
         try:
-            with _user_stdout(), recording_sites():
+            with kept_stderr() as stderr, _user_stdout(), recording_sites():
                 module = _exec_file(path, name, as_package) if path else importlib.import_module(name)
         except LoadError:
             raise
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's module-level code: anything can happen
-            raise LoadError(import_error_message(exc)) from exc
+            raise LoadError(import_error_message(exc, stderr.getvalue())) from exc
         yield module
+
+
+@contextlib.contextmanager
+def as_script(path: Path) -> Iterator[None]:
+    """While the user's file is imported and its models built, `sys.argv` is `[file]`, as if it were run with
+    no arguments: a module-level `parser.parse_args()` sees its defaults, not archlint's own command line."""
+    saved = sys.argv
+    sys.argv = [str(path)]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@contextlib.contextmanager
+def kept_stderr() -> Iterator[io.StringIO]:
+    """What the block prints to stderr, kept (argparse explains a missing flag there) and then passed on,
+    unless the block exits the process: argparse's usage text is then said in one line by the caller."""
+    saved, captured = sys.stderr, io.StringIO()
+    sys.stderr = captured
+    exited = False
+    try:
+        yield captured
+    except SystemExit:
+        exited = True
+        raise
+    finally:
+        sys.stderr = saved
+        if not exited:
+            saved.write(captured.getvalue())
 
 
 def _user_stdout() -> contextlib.AbstractContextManager[Any]:
@@ -303,6 +343,10 @@ class Candidate:
     kind: str          # "instance" | "class" | "factory"
     obj: Any
     line: int = 0
+    builds: type | None = None     # for a factory found from its body: the model class it returns
+    note: str = ""                 # said in the report of this model (e.g. sibling factories not linted)
+    args: tuple[Any, ...] = ()     # constructor arguments found in the user's code (load/arguments.py)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 def _referenced_names(node: ast.AST) -> set[str]:
@@ -396,13 +440,67 @@ def discover(module: Any, source: str) -> list[Candidate]:
                     and is_factory(obj):
                 candidates.append(Candidate(statement.name, "factory", obj, statement.lineno))
                 defs[statement.name] = statement
+            elif inspect.isfunction(obj) and _defined_here(obj, module) and not required_parameters(obj) \
+                    and isinstance(statement, ast.FunctionDef):
+                built = returned_model_class(statement, namespace)
+                if built is not None:
+                    candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built))
+                    defs[statement.name] = statement
         for name in _assigned_names(statement):
             obj = namespace.get(name)
             if isinstance(obj, nn.Module) and not name.startswith("_") and \
                     all(c.attr != name for c in candidates):
                 candidates.append(Candidate(name, "instance", obj, statement.lineno))
                 instance_statements.append(statement)
-    return _top_level_models(candidates, defs, instance_statements)
+    return _one_factory_per_class(_top_level_models(candidates, defs, instance_statements), module)
+
+
+def returned_model_class(func: ast.FunctionDef, namespace: dict[str, Any]) -> type | None:
+    """The nn.Module class a function builds when its body only returns a call of it, e.g.
+    `def ResNet18(): return ResNet(BasicBlock, [2, 2, 2, 2])`; literal assignments may come first
+    (`cfg = [64, 'M']`). Anything else (training loops, data loading, prints) is not a factory: never called."""
+    body = func.body[1:] if func.body and isinstance(func.body[0], ast.Expr) and \
+        isinstance(getattr(func.body[0], "value", None), ast.Constant) else func.body
+    if not body or not isinstance(body[-1], ast.Return) or not isinstance(body[-1].value, ast.Call):
+        return None
+    for statement in body[:-1]:
+        if not isinstance(statement, ast.Assign) or any(isinstance(n, ast.Call) for n in ast.walk(statement.value)):
+            return None
+    called = _resolve(body[-1].value.func, namespace)
+    return called if isinstance(called, type) and issubclass(called, nn.Module) else None
+
+
+def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
+    """`Name` or `a.b.Name` looked up in a module namespace (no code runs), or None."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return getattr(owner, node.attr, None) if owner is not None else None
+    return None
+
+
+def _one_factory_per_class(candidates: list[Candidate], module: Any) -> list[Candidate]:
+    """Of several body-found factories of one class (ResNet18, ResNet34, ...), the first is linted; its report
+    names the others and how to lint them."""
+    by_class: dict[type, list[Candidate]] = {}
+    for candidate in candidates:
+        if candidate.builds is not None:
+            by_class.setdefault(candidate.builds, []).append(candidate)
+    kept = []
+    for candidate in candidates:
+        group = by_class.get(candidate.builds) if candidate.builds is not None else None
+        if group is None:
+            kept.append(candidate)
+        elif group[0] is candidate:
+            others = [c.attr for c in group[1:]]
+            if others:
+                file = display_path(getattr(module, "__file__", "") or "") or "FILE"
+                candidate.note = (f"{candidate.attr}() is the first of {len(group)} factories of "
+                                  f"{candidate.builds.__name__} in this file; the others ({', '.join(others)}) were "
+                                  f"not linted: lint one with `archlint check {file}:{others[0]}`")
+            kept.append(candidate)
+    return kept
 
 
 def _top_level_models(candidates: list[Candidate], defs: dict[str, ast.AST],
@@ -460,14 +558,16 @@ def _construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOption
     """Instantiate a class or call a factory; failures become a LoadError saying why."""
     if candidate.kind == "instance":
         return candidate.obj, None
-    missing = [p for p in required_parameters(candidate.obj) if p not in kwargs]
+    args, kwargs = candidate.args, {**candidate.kwargs, **kwargs}    # a models entry overrides what was found
+    given = set(list(inspect.signature(candidate.obj).parameters)[:len(args)]) if args else set()
+    missing = [p for p in required_parameters(candidate.obj) if p not in kwargs and p not in given]
     if missing:
         what = "constructor" if candidate.kind == "class" else f"{candidate.attr}()"
         raise LoadError(f"{what} needs arguments ({', '.join(missing)}); give them as kwargs in a models entry "
                         f"of the config, or pass an instance")
     try:
         with _user_stdout():
-            model, note = build(lambda: candidate.obj(**kwargs), options)
+            model, note = build(lambda: candidate.obj(*args, **kwargs), options)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -520,8 +620,8 @@ def _class_example_inputs(model: nn.Module) -> Callable[[], Any] | None:
     return None
 
 
-def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None,
-                       options: LoadOptions) -> tuple[tuple[Any, ...], str | None]:
+def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, options: LoadOptions,
+                       arguments: dict[str, Any] | None = None) -> tuple[tuple[Any, ...], str | None]:
     """--input-shape, then the config entry, then example_inputs() on the class or in the file, else inferred."""
     shapes = options.input_shapes or (entry.input_shapes if entry else ())
     device = "meta" if is_meta_model(model) else "cpu"
@@ -534,8 +634,14 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None,
     in_file = getattr(module, "example_inputs", None)
     if inspect.isfunction(in_file) and not required_parameters(in_file):
         return _call_example_inputs(in_file, "example_inputs()"), None
+    file = getattr(module, "__file__", None)
+    if file and file.endswith(".py"):
+        from_source = inputs_from_source(model, Path(file).read_text(encoding="utf-8", errors="replace"),
+                                         display_path(file), device)
+        if from_source is not None:
+            return from_source
     try:
-        return infer_inputs(model, device)
+        return infer_inputs(model, device, {**(arguments or {}), **dict(entry.kwargs if entry else ())})
     except InputInferenceError as exc:
         raise LoadError(str(exc)) from None
 
@@ -566,17 +672,19 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     file = getattr(module, "__file__", None)
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
     model, note = _construct(candidate, dict(entry.kwargs) if entry else {}, options)
-    inputs, inferred = example_inputs_for(model, module, entry, options)
-    notes = [n for n in (note, inferred) if n]
+    inputs, inferred = example_inputs_for(model, module, entry, options, candidate.kwargs)
+    notes = [n for n in (note, candidate.note, inferred) if n]
     return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
-                       ignore=entry.ignore if entry else ())
+                       ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None)
 
 
 def _model_name(candidate: Candidate, model: nn.Module, entry: ModelEntry | None) -> str:
     """The config's name; else the attribute; a factory (often just `build`) is named by the class it builds."""
     if entry and entry.name:
         return entry.name
+    if candidate.builds is not None:
+        return candidate.attr   # ResNet18, not ResNet: the factory says which variant
     if candidate.kind == "factory" and not type(model).__module__.startswith("torch."):
         return type(model).__name__
     return candidate.attr
@@ -624,10 +732,37 @@ def plan_models(spec: ModelSpec, module: Any, entries: Sequence[ModelEntry]) -> 
         entry = entry_for(entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
         given = dict(entry.kwargs) if entry else {}
         if candidate.kind != "instance" and any(p not in given for p in required_parameters(candidate.obj)):
-            plan.skipped.append(_skip_note(candidate, spec))
+            if candidate.kind == "class" and not given and _arguments_from_code(candidate, spec, module):
+                plan.buildable.append(candidate)
+            else:
+                plan.skipped.append(_skip_note(candidate, spec))
         else:
             plan.buildable.append(candidate)
     return plan
+
+
+def _arguments_from_code(candidate: Candidate, spec: ModelSpec, module: Any) -> bool:
+    """Fill the candidate's constructor arguments from a call in the user's code, or from config-class
+    defaults; the note says where they came from."""
+    namespace = vars(module)
+    found = None if spec.is_module else find_call(candidate.obj, Path(spec.target).resolve(), namespace)
+    if found is not None:
+        candidate.args, candidate.kwargs = found.args, found.kwargs
+        shown = ", ".join([*map(_short_repr, found.args), *(f"{k}={_short_repr(v)}" for k, v in found.kwargs.items())])
+        candidate.note = f"built as in {found.where}: {candidate.attr}({shown})"
+        return True
+    defaults = config_defaults(candidate.obj, namespace)
+    if defaults is not None:
+        candidate.kwargs = defaults
+        candidate.note = (f"built with default configs: {candidate.attr}("
+                          + ", ".join(f"{k}={type(v).__name__}()" for k, v in defaults.items()) + ")")
+        return True
+    return False
+
+
+def _short_repr(value: Any) -> str:
+    text = value.__name__ if inspect.isclass(value) or inspect.isfunction(value) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> Iterator[LoadedModel | TargetError]:
@@ -644,8 +779,13 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
             loaded.notes.extend(skipped)   # said once per file, on its first model
         loaded_any = True
         yield loaded
-    # In a directory scan, a file of building blocks (or helpers) is not an error.
-    if loaded_any or spec.from_directory or (not candidates and spec.exclude):
+    # In a directory scan, a file of building blocks (or helpers) is not an error; a file whose models could not
+    # be built is not an error either, but it is counted and said (never silent)
+    if loaded_any or (not candidates and spec.exclude):
+        return
+    if spec.from_directory:
+        if skipped:
+            yield TargetError(str(spec), "; ".join(s.removeprefix("skipped ") for s in skipped), "skipped")
         return
     if skipped:
         yield TargetError(str(spec), "no model could be built: " + "; ".join(s.removeprefix("skipped ")

@@ -56,7 +56,7 @@ class TargetError:
 
     target: str
     message: str
-    kind: str = "load"   # load | trace | config | plugin | timeout | internal
+    kind: str = "load"   # load | trace | config | plugin | timeout | internal | skipped (not an error)
 
     def to_dict(self) -> dict[str, str]:
         return {"target": self.target, "kind": self.kind, "message": self.message}
@@ -69,6 +69,8 @@ class TargetError:
 class Report:
     models: list[ModelReport] = field(default_factory=list)
     errors: list[TargetError] = field(default_factory=list)
+    # files of a directory run that define models archlint could not build (not errors: counted and said)
+    skipped: list[TargetError] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -90,12 +92,14 @@ class Report:
     def merge(self, other: "Report") -> None:
         self.models.extend(other.models)
         self.errors.extend(other.errors)
+        self.skipped.extend(other.skipped)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": JSON_VERSION,
             "models": [m.to_dict() for m in self.models],
             "errors": [e.to_dict() for e in self.errors],
+            **({"skipped": [e.to_dict() for e in self.skipped]} if self.skipped else {}),
         }
 
     def to_json(self) -> str:
@@ -103,7 +107,8 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
-        report = cls(errors=[TargetError(**e) for e in data.get("errors", [])])
+        report = cls(errors=[TargetError(**e) for e in data.get("errors", [])],
+                     skipped=[TargetError(**e) for e in data.get("skipped", [])])
         for m in data.get("models", []):
             report.models.append(ModelReport(
                 name=m["name"], target=m.get("target", ""), tracer=m.get("tracer"),

@@ -1,6 +1,7 @@
 """Built-in report formats (text, json), registered through the `archlint_report_formats` hook."""
 from __future__ import annotations
 
+import collections
 from typing import Callable
 
 from archlint.plugin.findings import finding_lines
@@ -26,7 +27,17 @@ def render_text(report: Report) -> str:
     summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
     out.append(f"Found {len(findings)} finding(s) in {len(report.models)} model(s) ({summary});"
                f" {len(report.errors)} error(s).")
+    if report.skipped:
+        causes = collections.Counter(_skip_cause(s.message) for s in report.skipped)
+        out.append(f"{len(report.skipped)} file(s) define models that were not linted ("
+                   + ", ".join(f"{cause}: {n}" for cause, n in causes.most_common())
+                   + "); `--show-skipped` lists them")
     return "\n".join(out) + "\n"
+
+
+def _skip_cause(message: str) -> str:
+    return "needs arguments" if "needs arguments" in message else "could not be built"
+
 
 
 def render_json(report: Report) -> str:

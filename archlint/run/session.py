@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from archlint.load.device import is_meta_model
-from archlint.load.inputs import InputInferenceError
+from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
 from archlint.mechanics import describe_exception
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
@@ -23,7 +23,7 @@ from archlint.plugin.results import Report, TargetError
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_model
-from archlint.trace.tracers import TraceFailure
+from archlint.trace.tracers import TraceFailure, runs_on
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
 _hosts: dict[PluginChoice, PluginHost] = {}
@@ -68,9 +68,24 @@ def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:
     return dataclasses.replace(run, selection=selection)
 
 
+def fitted(loaded: LoadedModel) -> LoadedModel:
+    """A model whose inputs were guessed from its first layer, with inputs it actually runs on: the guess,
+    else the first of the common sizes that runs (checked on fake tensors), said so in the notes."""
+    if not loaded.inputs_guessed or runs_on(loaded.model, loaded.example_inputs):
+        return loaded
+    device = "meta" if is_meta_model(loaded.model) else "cpu"
+    for inputs, why in alternative_inputs(loaded.model, device):
+        if runs_on(loaded.model, inputs):
+            notes = [why if n.startswith("input shape") and ("from first layer" in n or "own code" in n)
+                     else n for n in loaded.notes]
+            return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
+    return loaded   # nothing fits: the trace says why with the first guess
+
+
 def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Report:
     """Lint one built model; a model no tracer handles is one error line, not a crash."""
     report = Report()
+    loaded = fitted(loaded)
     try:
         report.models.append(lint_model(loaded.model, loaded.example_inputs, host, name=loaded.name,
                                         run=_run_for(loaded, run), target=loaded.target, notes=loaded.notes))
@@ -91,7 +106,7 @@ def lint_spec(job: LintJob) -> Report:
     with contextlib.redirect_stdout(sys.stderr):   # prints from the user's forward() stay out of the report
         for item in iter_models(job.spec, load_options(job.settings)):
             if isinstance(item, TargetError):
-                report.errors.append(item)
+                (report.skipped if item.kind == "skipped" else report.errors).append(item)
             else:
                 report.merge(lint_loaded(item, job.settings.run, host))
             del item   # let a built model go before the next one is built

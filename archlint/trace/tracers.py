@@ -355,6 +355,17 @@ def quiet_torch() -> Iterator[None]:
         logging.disable(previous)
 
 
+def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
+    """Whether the model's forward accepts these inputs, checked on fake tensors (no activation allocated)."""
+    inputs = inputs_for(model, example_inputs)
+    try:
+        with eval_mode(model), quiet_torch(), torch.no_grad(), fake_mode():
+            model(*inputs)
+    except Exception:
+        return False
+    return True
+
+
 def _fx_plain(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
     gm = symbolic_trace(model)
     propagate_shapes(gm, inputs)

@@ -1,0 +1,201 @@
+"""Constructor arguments from the user's own code, found without running it.
+
+A class that needs arguments (`ResNet(block, num_blocks)`, `UNet(n_channels, n_classes)`) is built the way
+the user's code builds it: the first call of it whose arguments can be evaluated statically, searched in
+the file itself, then the other .py files of its folder (and of the folder above when the folder is a
+package: train.py next to the package), then the fenced python blocks of a README beside them.
+Arguments evaluate when they are literals, containers of literals, module-level constants of the file
+that makes the call, `args.name` of an argparse flag with a default, names of the target module (classes
+like `BasicBlock`), or a config class called with no arguments (`GPTConfig()`). A required parameter
+that no call gives but whose annotation is such a config class (or that is named `config` beside the
+file's only config class) is built with its defaults.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from archlint.mechanics import display_path
+
+
+class Unresolved(Exception):
+    """An argument that would need code to run."""
+
+
+@dataclass(frozen=True)
+class FoundCall:
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    where: str          # "train.py:80"
+
+
+def _readme_code(path: Path) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    blocks = re.findall(r"```(?:python|py)\s*\n(.*?)```", text, re.S)
+    return "\n\n".join(blocks)
+
+
+def _sources(file: Path) -> Iterator[tuple[Path, str]]:
+    """The file, its folder's other .py files, the folder above when this one is a package, then READMEs."""
+    folders = [file.parent]
+    if (file.parent / "__init__.py").exists():
+        folders.append(file.parent.parent)
+    seen = set()
+    for path in [file] + [p for folder in folders for p in sorted(folder.glob("*.py"))]:
+        if path not in seen:
+            seen.add(path)
+            yield path, path.read_text(encoding="utf-8", errors="replace")
+    for folder in folders:
+        for readme in sorted(folder.glob("README*")):
+            if readme.suffix.lower() in (".md", ".rst", ""):
+                yield readme, _readme_code(readme)
+
+
+def _literal_constants(tree: ast.Module) -> dict[str, Any]:
+    constants: dict[str, Any] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name):
+            try:
+                constants[statement.targets[0].id] = ast.literal_eval(statement.value)
+            except (ValueError, SyntaxError, TypeError):
+                pass
+    return constants
+
+
+def _argparse_defaults(tree: ast.Module) -> dict[str, Any]:
+    """dest -> default of every `add_argument('--flag', default=...)` (store_true flags default to False)."""
+    defaults: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+            continue
+        flags = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        long = next((f for f in flags if f.startswith("--")), flags[0] if flags else None)
+        if long is None:
+            continue
+        dest = keywords["dest"].value if isinstance(keywords.get("dest"), ast.Constant) else \
+            long.lstrip("-").replace("-", "_")
+        if "default" in keywords:
+            try:
+                defaults[dest] = ast.literal_eval(keywords["default"])
+            except (ValueError, SyntaxError, TypeError):
+                pass
+        elif isinstance(keywords.get("action"), ast.Constant) and keywords["action"].value in ("store_true", "store_false"):
+            defaults[dest] = keywords["action"].value == "store_false"
+    return defaults
+
+
+def is_config_class(obj: Any) -> bool:
+    """A class built for configuration that constructs with no arguments (a dataclass, a *Config)."""
+    if not isinstance(obj, type):
+        return False
+    if not (dataclasses.is_dataclass(obj) or obj.__name__.endswith(("Config", "Cfg", "Args", "Options"))):
+        return False
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in signature.parameters.values())
+
+
+class _Evaluator:
+    def __init__(self, tree: ast.Module, namespace: dict[str, Any]):
+        self.constants = _literal_constants(tree)
+        self.flags = _argparse_defaults(tree)
+        self.namespace = namespace
+
+    def value(self, node: ast.expr) -> Any:
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, SyntaxError, TypeError):
+            pass
+        if isinstance(node, ast.Name):
+            if node.id in self.constants:
+                return self.constants[node.id]
+            if node.id in self.namespace and (inspect.isclass(self.namespace[node.id])
+                                              or inspect.isfunction(self.namespace[node.id])):
+                return self.namespace[node.id]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr in self.flags \
+                and node.value.id not in self.namespace:
+            return self.flags[node.attr]          # args.classes, opt.n_classes
+        if isinstance(node, ast.Call) and not node.args and not node.keywords and isinstance(node.func, ast.Name):
+            made = self.namespace.get(node.func.id)
+            if is_config_class(made):
+                return made()
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = [self.value(e) for e in node.elts]
+            return items if isinstance(node, ast.List) else tuple(items)
+        raise Unresolved(ast.unparse(node))
+
+
+def _calls_of(tree: ast.Module, name: str) -> Iterator[ast.Call]:
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Name) and n.func.id == name) or
+        (isinstance(n.func, ast.Attribute) and n.func.attr == name))]
+    yield from sorted(calls, key=lambda c: c.lineno)
+
+
+def find_call(cls: type, file: Path, namespace: dict[str, Any]) -> FoundCall | None:
+    """The first call of `cls` in the user's code whose arguments evaluate statically, or None."""
+    required = _required(cls)
+    for path, source in _sources(file):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        evaluator = _Evaluator(tree, namespace)
+        for call in _calls_of(tree, cls.__name__):
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                continue
+            try:
+                args = tuple(evaluator.value(a) for a in call.args)
+                kwargs = {k.arg: evaluator.value(k.value) for k in call.keywords}
+            except Unresolved:
+                continue
+            given = set(list(inspect.signature(cls).parameters)[:len(args)]) | set(kwargs)
+            if all(p in given for p in required):
+                shown = display_path(str(path))
+                where = f"{shown}:{call.lineno}" if path.suffix == ".py" else f"a python example in {shown}"
+                return FoundCall(args, kwargs, where)
+    return None
+
+
+def _required(cls: type) -> list[str]:
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def config_defaults(cls: type, namespace: dict[str, Any]) -> dict[str, Any] | None:
+    """Required parameters whose annotation is a config class, each built with its defaults; None unless that
+    covers every required parameter."""
+    try:
+        hints = {**getattr(cls.__init__, "__annotations__", {})}
+    except AttributeError:
+        return None
+    module_name = getattr(cls, "__module__", None)
+    own_configs = [v for v in namespace.values()
+                   if is_config_class(v) and getattr(v, "__module__", None) == module_name]
+    built = {}
+    for name in _required(cls):
+        hint = hints.get(name)
+        made = namespace.get(hint) if isinstance(hint, str) else hint
+        if made is None and name in ("config", "cfg", "conf") and len(own_configs) == 1:
+            made = own_configs[0]    # `def __init__(self, config)` beside the file's one config class
+        if not is_config_class(made):
+            return None
+        built[name] = made()
+    return built or None
+
+
+__all__ = ["FoundCall", "config_defaults", "find_call", "is_config_class"]

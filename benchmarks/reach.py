@@ -1,0 +1,118 @@
+"""Reach: how many model files of real repositories `archlint check FILE` lints with no configuration.
+
+    python benchmarks/reach.py FOLDER... [-j 2] [--timeout 180] [--json out.json] [-- extra archlint flags]
+
+Every .py file under the folders that defines an `nn.Module` subclass is checked in its own `archlint check`
+process (cwd = the file's folder, as a user would run it). A file reaches when at least one model was linted.
+Prints one line per file, then the reach and the causes of the misses, grouped. Fetch the repositories
+yourself (they are never copied into this project).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import collections
+import concurrent.futures as cf
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# (cause, pattern in the error line), first match wins
+CAUSES = (
+    ("needs arguments", r"needs arguments|no model could be built"),
+    ("exited at import", r"called sys\.exit"),
+    ("missing package", r"No module named|ModuleNotFoundError"),
+    ("no input fits", r"cannot infer an input|expected .* input channels|cannot take inputs|input shape|"
+                      r"mat1 and mat2|size mismatch|shape '\[|Given groups|Expected .*dimension"),
+    ("untraceable", r"could not trace"),
+    ("import failed", r"cannot import|importing the file raised|syntax error"),
+    ("no model found", r"no model found"),
+    ("timeout", r"timeout|timed out"),
+)
+
+
+@dataclass
+class Outcome:
+    file: str
+    models: int
+    cause: str
+    detail: str
+
+
+def defines_module(path: Path) -> bool:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                text = ast.unparse(base)
+                if text.endswith("Module") and "nn" in text or text in ("Module",):
+                    return True
+    return False
+
+
+def model_files(folders: list[Path]) -> list[Path]:
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            if not any(part.startswith(".") for part in path.parts) and defines_module(path):
+                found.append(path)
+    return found
+
+
+def classify(errors: list[str]) -> str:
+    for cause, pattern in CAUSES:
+        if any(re.search(pattern, e) for e in errors):
+            return cause
+    return "other" if errors else "no model linted"
+
+
+def check(path: Path, timeout: float, extra: list[str]) -> Outcome:
+    command = [sys.executable, "-m", "archlint", "check", path.name, "--format", "json", "--exit-zero", *extra]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=path.parent, timeout=timeout,
+                              env={**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"})
+    except subprocess.TimeoutExpired:
+        return Outcome(str(path), 0, "timeout", f"more than {timeout:g} s")
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome(str(path), 0, classify([tail]), tail[:300])
+    errors = [e["message"] for e in report["errors"]]
+    models = len(report["models"])
+    return Outcome(str(path), models, "linted" if models else classify(errors), (errors or [""])[0][:300])
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--json", type=Path, help="write every outcome to this file")
+    args = parser.parse_args(argv)
+    files = model_files(args.folders)
+    with cf.ThreadPoolExecutor(args.jobs) as pool:
+        outcomes = list(pool.map(lambda p: check(p, args.timeout, extra), files))
+    for o in outcomes:
+        print(f"{o.cause:16} {o.models:2}  {o.file}  {o.detail}")
+    reached = sum(o.models > 0 for o in outcomes)
+    print(f"\nreach: {reached}/{len(outcomes)} files with a linted model ({100 * reached / max(1, len(outcomes)):.0f}%)")
+    for cause, count in collections.Counter(o.cause for o in outcomes if o.models == 0).most_common():
+        print(f"  {cause}: {count}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

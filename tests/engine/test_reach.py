@@ -1,0 +1,122 @@
+"""Zero-configuration reach: models, constructor arguments and inputs found in code written the way public
+repositories write it (each folder of reach_cases/ reproduces one pattern met in them)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from archlint.cli import main
+
+CASES = Path(__file__).resolve().parent / "reach_cases"
+
+
+def check(case: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:
+    """`archlint check .` in the case's folder, JSON report, probe off (loading is what is tested)."""
+    cwd = os.getcwd()
+    os.chdir(CASES / case)
+    try:
+        code = main(["check", ".", "--format", "json", "--no-probe", *extra])
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr()
+    return code, json.loads(out.out), out.err
+
+
+def one_model(report: dict) -> dict:
+    assert not report["errors"], report["errors"]
+    [model] = report["models"]
+    return model
+
+
+def test_factories_found_from_their_body_and_the_others_named(capsys) -> None:
+    _, report, _ = check("factories", capsys=capsys)
+    model = one_model(report)
+    assert model["name"] == "ResNet8" and model["parameters"] == 16 * 3 * 9 + 16 + 3 * (16 * 16 * 9 + 16) + 170
+    assert any("first of 2 factories of ResNet" in n and "archlint check resnets.py:ResNet14" in n
+               for n in model["notes"])
+    # `train()` builds a model too but does other things: never called (it would raise)
+
+
+def test_arguments_from_a_call_in_the_same_file_and_its_input(capsys) -> None:
+    _, report, _ = check("same_file_call", capsys=capsys)
+    model = one_model(report)
+    assert "built as in vgg.py:25: VGG('tiny')" in model["notes"]
+    assert model["input_shapes"] == [[2, 3, 32, 32]]      # the test function's torch.randn(1, 3, 32, 32)
+    assert any("as the file's own code builds it (vgg.py:26)" in n for n in model["notes"])
+
+
+def test_arguments_from_a_sibling_training_script_with_argparse_defaults(capsys) -> None:
+    _, report, _ = check("sibling_train", capsys=capsys)
+    model = one_model(report)
+    assert "built as in train.py:15: UNet(n_channels=3, n_classes=2, bilinear=False)" in model["notes"]
+    assert model["parameters"] == 3 * 8 * 9 + 8 + 8 * 2 + 2
+
+
+def test_arguments_from_a_readme_example_and_its_image_size(capsys) -> None:
+    _, report, _ = check("readme_example", capsys=capsys)
+    model = one_model(report)
+    assert any(n.startswith("built as in a python example in README.md: ViT(image_size=64") for n in model["notes"])
+    assert model["input_shapes"] == [[2, 3, 64, 64]]
+
+
+def test_config_class_built_with_its_defaults(capsys) -> None:
+    _, report, _ = check("config_class", capsys=capsys)
+    model = one_model(report)
+    assert "built with default configs: GPT(config=GPTConfig())" in model["notes"]
+    assert model["parameters"] == 100 * 16 + 16 * 100 + 100
+
+
+def test_script_sees_no_flags_and_uses_its_defaults(capsys) -> None:
+    _, report, _ = check("script_defaults", capsys=capsys)
+    assert one_model(report)["parameters"] == 4 * 12 + 12     # --hidden default 12, not archlint's argv
+
+
+def test_script_with_a_required_flag_gets_one_line(capsys) -> None:
+    code, report, err = check("script_required", capsys=capsys)
+    [error] = report["errors"]
+    assert code == 2 and error["message"].startswith(
+        "the file parses its command line at import and stopped: the following arguments are required: --data "
+        "at net.py:7")
+    assert "usage:" not in err     # argparse's usage text is replaced by that line
+
+
+def test_lenet_gets_the_first_common_size_that_runs(capsys) -> None:
+    _, report, _ = check("lenet", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 1, 28, 28]]      # 16·4·4 features after two conv+pool: 28×28 MNIST
+    assert any("first of the common sizes" in n for n in model["notes"])
+
+
+def test_the_users_own_input_wins_over_a_guess_that_also_runs(capsys) -> None:
+    _, report, _ = check("cifar_test_fn", capsys=capsys)
+    assert one_model(report)["input_shapes"] == [[2, 3, 32, 32]]
+
+
+def test_two_tensor_arguments_get_two_inputs(capsys) -> None:
+    _, report, _ = check("siamese", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 1, 224, 224], [2, 1, 224, 224]]
+
+
+def test_recurrent_first_layer_gets_a_sequence(capsys) -> None:
+    _, report, _ = check("rnn", capsys=capsys)
+    assert one_model(report)["input_shapes"] == [[2, 16, 10]]   # batch_first LSTM(10, ...)
+
+
+def test_directory_run_counts_what_it_could_not_build(capsys, tmp_path) -> None:
+    (tmp_path / "head.py").write_text(
+        "import torch.nn as nn\n\nclass Head(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(width, 2)\n\n    def forward(self, x):\n        return self.fc(x)\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["check", ".", "--no-probe", "--show-skipped"])
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr()
+    assert code == 0
+    assert "1 file(s) define models that were not linted (needs arguments: 1)" in out.out
+    assert "skipped: head.py: class Head: needs arguments (width)" in out.err
