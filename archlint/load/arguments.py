@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from archlint.mechanics import display_path
+from archlint.mechanics import display_path, notebook_source, source_position
 
 
 class Unresolved(Exception):
@@ -49,7 +49,8 @@ def _sources(file: Path) -> Iterator[tuple[Path, str]]:
     for path in [file] + [p for folder in folders for p in sorted(folder.glob("*.py"))]:
         if path not in seen:
             seen.add(path)
-            yield path, path.read_text(encoding="utf-8", errors="replace")
+            yield path, notebook_source(str(path))[0] if path.suffix == ".ipynb" else \
+                path.read_text(encoding="utf-8", errors="replace")
     for folder in folders:
         for readme in sorted(folder.glob("README*")):
             if readme.suffix.lower() in (".md", ".rst", ""):
@@ -161,8 +162,8 @@ def find_call(cls: type, file: Path, namespace: dict[str, Any]) -> FoundCall | N
                 continue
             given = set(list(inspect.signature(cls).parameters)[:len(args)]) | set(kwargs)
             if all(p in given for p in required):
-                shown = display_path(str(path))
-                where = f"{shown}:{call.lineno}" if path.suffix == ".py" else f"a python example in {shown}"
+                where = source_position(str(path), call.lineno) if path.suffix in (".py", ".ipynb") else \
+                    f"a python example in {display_path(str(path))}"
                 return FoundCall(args, kwargs, where)
     return None
 

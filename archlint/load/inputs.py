@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from archlint.mechanics import source_position
+
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
 DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 16
@@ -204,7 +206,8 @@ def shapes_in_source(source: str) -> list[tuple[tuple[int, ...], int]]:
 
 def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "cpu") -> tuple[tuple[Any, ...], str] | None:
     """An input of the first shape in the user's source that fits the model's first layer (batch at least 2, so
-    train-mode BatchNorm runs), and the sentence saying where it came from; None when there is none."""
+    train-mode BatchNorm runs), and the sentence saying where it came from; None when there is none. `file` is
+    the path of `source` (a notebook's position is shown as cell and line)."""
     layer = _first_layer(model)
     if not isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear)):
         return None
@@ -219,5 +222,5 @@ def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "
             tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(
                 dtype=dtype, device="meta" if device == "meta" else "cpu")
             return (tensor,), f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the file's own code " \
-                              f"builds it ({file}:{line})"
+                              f"builds it ({source_position(file, line)})"
     return None

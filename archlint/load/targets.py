@@ -28,9 +28,11 @@ import importlib
 import importlib.util
 import inspect
 import io
+import linecache
 import os
 import re
 import sys
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ from torch import nn
 
 from archlint.load.arguments import config_defaults, find_call
 from archlint.load.construction import recording_sites
-from archlint.mechanics import ENGINE_DIR, display_path, first_line, user_frame_suffix
+from archlint.mechanics import ENGINE_DIR, display_path, first_line, notebook_source, user_frame_suffix
 from archlint.load.inputs import (
     InputInferenceError, as_input_tuple, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
 )
@@ -52,6 +54,7 @@ FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)
 SKIPPED_DIRS = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env"}
 # Never models, and executing them has side effects (setup.py runs setuptools).
 SKIPPED_FILES = {"setup.py", "conftest.py", "__main__.py"}
+SOURCE_SUFFIXES = (".py", ".ipynb")     # notebooks are linted as their code cells, in order
 
 
 class LoadError(Exception):
@@ -82,7 +85,7 @@ class ModelSpec:
 
     @property
     def is_module(self) -> bool:
-        return not self.target.endswith(".py")
+        return not self.target.endswith(SOURCE_SUFFIXES)
 
     def __str__(self) -> str:
         return f"{self.target}:{self.attr}" if self.attr else self.target
@@ -127,7 +130,8 @@ def _python_files(directory: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
                          and not (Path(root) / d / "pyvenv.cfg").exists())
         found.extend(Path(root) / f for f in sorted(files)
-                     if f.endswith(".py") and not f.startswith(".") and f not in SKIPPED_FILES)
+                     if f.endswith(SOURCE_SUFFIXES) and not f.startswith(".") and f not in SKIPPED_FILES
+                     and ".ipynb_checkpoints" not in root)
     return found
 
 
@@ -143,12 +147,12 @@ def expand_targets(targets: Sequence[str]) -> tuple[list[ModelSpec], list[Target
             if not files:
                 errors.append(TargetError(target, "no .py files in this directory", "load"))
             specs.extend(ModelSpec(str(f), from_directory=True) for f in files)
-        elif path.suffix == ".py" or path.exists():
+        elif path.suffix in SOURCE_SUFFIXES or path.exists():
             if not path.is_file():
                 errors.append(TargetError(target, "no such file or directory", "load"))
-            elif path.suffix != ".py":
-                errors.append(TargetError(target, "not a Python file (expected .py, a directory or module:attr)",
-                                          "load"))
+            elif path.suffix not in SOURCE_SUFFIXES:
+                errors.append(TargetError(target, "not a Python file (expected .py, .ipynb, a directory or "
+                                                  "module:attr)", "load"))
             else:
                 specs.append(ModelSpec(str(path), attr))
         elif attr is not None and re.fullmatch(r"[A-Za-z_][\w.]*", where):
@@ -267,6 +271,8 @@ def _module_name_for(path: Path) -> tuple[str, str, bool]:
 
 
 def _exec_file(path: Path, name: str, as_package: bool) -> Any:
+    if path.suffix == ".ipynb":
+        return _exec_notebook(path, name)
     if as_package:
         return importlib.import_module(name)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -276,6 +282,25 @@ def _exec_file(path: Path, name: str, as_package: bool) -> Any:
     sys.modules[name] = module   # dataclasses and pickling look the module up while it runs
     spec.loader.exec_module(module)
     return module
+
+
+def _exec_notebook(path: Path, name: str) -> Any:
+    """A notebook's code cells run as one module; its source is registered with linecache under the notebook's
+    path, so construction sites, tracebacks and `# archlint: ignore` comments work as in a .py file."""
+    source, _ = notebook_source(str(path))
+    linecache.cache[str(path)] = (len(source), None, source.splitlines(keepends=True), str(path))
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(source, str(path), "exec"), module.__dict__)
+    return module
+
+
+def read_source(path: str) -> str:
+    """The Python source of a target file (a notebook's code cells, joined)."""
+    if path.endswith(".ipynb"):
+        return notebook_source(path)[0]
+    return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
 @contextlib.contextmanager
@@ -635,9 +660,8 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
     if inspect.isfunction(in_file) and not required_parameters(in_file):
         return _call_example_inputs(in_file, "example_inputs()"), None
     file = getattr(module, "__file__", None)
-    if file and file.endswith(".py"):
-        from_source = inputs_from_source(model, Path(file).read_text(encoding="utf-8", errors="replace"),
-                                         display_path(file), device)
+    if file and file.endswith(SOURCE_SUFFIXES):
+        from_source = inputs_from_source(model, read_source(file), file, device)
         if from_source is not None:
             return from_source
     try:
@@ -725,7 +749,7 @@ class ModelPlan:
 
 def plan_models(spec: ModelSpec, module: Any, entries: Sequence[ModelEntry]) -> ModelPlan:
     """Discover the module's models and split them by whether they can be built with what is given."""
-    source = Path(spec.target).read_text(encoding="utf-8") if not spec.is_module else inspect.getsource(module)
+    source = read_source(spec.target) if not spec.is_module else inspect.getsource(module)
     candidates = [c for c in discover(module, source) if c.attr not in spec.exclude]
     plan = ModelPlan(candidates, [], [])
     for candidate in candidates:

@@ -5,7 +5,7 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from archlint.mechanics import display_path
+from archlint.mechanics import source_position
 
 
 class Severity(enum.IntEnum):
@@ -139,7 +139,7 @@ def metric_line(metric: Metric) -> str:
 
 def location(finding: Finding) -> str:
     if finding.file:
-        return f"{display_path(finding.file)}:{finding.line or 0}"
+        return source_position(finding.file, finding.line or 0)
     return f"<{finding.model}>"
 
 

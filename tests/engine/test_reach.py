@@ -120,3 +120,16 @@ def test_directory_run_counts_what_it_could_not_build(capsys, tmp_path) -> None:
     assert code == 0
     assert "1 file(s) define models that were not linted (needs arguments: 1)" in out.out
     assert "skipped: head.py: class Head: needs arguments (width)" in out.err
+
+
+def test_notebook_cells_in_order_magics_skipped_locations_by_cell(capsys) -> None:
+    cwd = os.getcwd()
+    os.chdir(CASES / "notebook")
+    try:
+        code = main(["check", ".", "--no-probe", "--select", "receptive-field"])
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out
+    assert code == 1    # the 7×7 field on a 32×32 input (the notebook's own torch.randn(1, 3, 32, 32))
+    assert "explore.ipynb:cell 3:line 4: AL201 [warning] receptive field of the last spatial map" in out
+    assert "as the file's own code builds it (explore.ipynb:cell 4:line 2)" in out
