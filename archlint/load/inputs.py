@@ -132,7 +132,9 @@ def inputs_from_shape(shapes: list[tuple[int, ...]], dtype: torch.dtype = torch.
 def parse_input_shapes(value: Any) -> tuple[tuple[int, ...], ...]:
     """`1,3,224,224`, `1x3x224x224`, [1, 3, 224, 224] or [[1, 3, 8], [1, 5]] -> tuple of shapes."""
     if isinstance(value, str):
-        parts = [p for p in re.split(r"[,x× ]+", value.strip()) if p]
+        # separators: commas, spaces, or x/× between two numbers; every part must be a positive integer, so a
+        # typo (`2,3,x,32`, `1,,3`) is an error, never a silently shorter shape
+        parts = re.split(r"\s*,\s*|\s+|(?<=\d)[x×](?=\d)", value.strip())
         if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
             raise ValueError(f"bad input shape {value!r} (expected positive integers like 1,3,224,224)")
         return (tuple(int(p) for p in parts),)
@@ -159,9 +161,11 @@ def alternative_inputs(model: nn.Module, device: str = "cpu") -> list[tuple[tupl
     """Other inputs to try when the inferred one does not run: the common image sizes for the first conv's
     channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
     layer = _first_layer(model)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    if isinstance(layer, nn.RNNBase):
+        return _sequence_lengths(model, layer, dtype, device)
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     dims = len(layer.kernel_size)
     make_device = "meta" if device == "meta" else "cpu"
     found = []
@@ -173,6 +177,22 @@ def alternative_inputs(model: nn.Module, device: str = "cpu") -> list[tuple[tupl
             found.append(((tensor,), f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): the first of "
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
+    return found
+
+
+def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
+                      device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Sequence lengths to try for a recurrent first layer: as long as its feature size (a 28×28 image read row
+    by row), then the common sizes."""
+    found = []
+    for length in dict.fromkeys((layer.input_size, *COMMON_SIZES)):
+        shape = (DEFAULT_BATCH, length, layer.input_size) if layer.batch_first else \
+            (length, DEFAULT_BATCH, layer.input_size)
+        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
+            dtype=dtype, device="meta" if device == "meta" else "cpu")
+        found.append(_per_tensor_argument(model, tensor, (
+            f"input shape {list(shape)}: the first sequence length the model runs on (tried its feature size "
+            f"{layer.input_size}, then {', '.join(map(str, COMMON_SIZES))}; the default {DEFAULT_SEQUENCE} did not)")))
     return found
 
 

@@ -237,6 +237,9 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, SyntaxError):
         where = f"{display_path(exc.filename)}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
         return f"SyntaxError: {exc.msg} at {where}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+        return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
+                f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
     if isinstance(exc, ImportError):
         return f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
     if isinstance(exc, SystemExit):

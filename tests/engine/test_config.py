@@ -137,3 +137,12 @@ def test_command_line_overrides(write):
         resolve(settings, Overrides(select=["ZZ1"]), RULES)
     with pytest.raises(ConfigError, match="both selected and ignored on the command line"):
         resolve(settings, Overrides(select=["XT901"], ignore=["XT901"]), RULES)
+
+
+@pytest.mark.parametrize("typo", ["2,3,x,32", "1,,3", "1,3,-2", "x", "1;3"])
+def test_a_malformed_input_shape_is_an_error_not_a_shorter_shape(typo: str) -> None:
+    from archlint.load.inputs import parse_input_shapes
+
+    with pytest.raises(ValueError, match="bad input shape"):
+        parse_input_shapes(typo)
+    assert parse_input_shapes("1x3x32x32") == parse_input_shapes("1, 3, 32, 32") == ((1, 3, 32, 32),)

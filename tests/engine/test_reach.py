@@ -133,3 +133,22 @@ def test_notebook_cells_in_order_magics_skipped_locations_by_cell(capsys) -> Non
     assert code == 1    # the 7×7 field on a 32×32 input (the notebook's own torch.randn(1, 3, 32, 32))
     assert "explore.ipynb:cell 3:line 4: AL201 [warning] receptive field of the last spatial map" in out
     assert "as the file's own code builds it (explore.ipynb:cell 4:line 2)" in out
+
+
+def test_a_missing_package_says_what_to_install(tmp_path, capsys) -> None:
+    (tmp_path / "net.py").write_text("import torch\nimport not_installed_anywhere\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["check", "net.py", "--format", "json"])
+    finally:
+        os.chdir(cwd)
+    [error] = json.loads(capsys.readouterr().out)["errors"]
+    assert code == 2 and error["message"] == (
+        "cannot import: the file needs the package 'not_installed_anywhere', which is not installed here at net.py:2; "
+        "install it (pip install not_installed_anywhere) to lint this file")
+
+
+def test_recurrent_model_that_reshapes_its_input_gets_a_sequence_that_runs(capsys) -> None:
+    _, report, _ = check("rnn_rows", capsys=capsys)
+    assert one_model(report)["input_shapes"] == [[2, 28, 28]]
