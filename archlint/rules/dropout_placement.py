@@ -186,6 +186,8 @@ class DropoutPlacement(Rule):
             return False
         if len(node.in_shapes[0]) < 3:
             return False
+        if all(size == 1 for size in node.in_shapes[0][2:]):
+            return False   # a 1×1 map (after global pooling) has no neighbours: element-wise is channel-wise
         producers = graph.nearest(node, ["conv", "conv_transpose", "pool", "linear", "attention", "matmul"],
                                   direction="up", through=("act", "norm", "identity"))
         return bool(producers) and all(p.kind in ("conv", "conv_transpose", "pool") for p in producers)

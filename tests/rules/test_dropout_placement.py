@@ -88,3 +88,23 @@ def test_fixed_example_clean_and_no_probe_is_structural() -> None:
 def test_torchvision_classifier_dropout_is_clean(zoo) -> None:
     inputs = (torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)),)
     assert _findings(zoo("mobilenet_v3_small"), inputs) == []
+
+
+class PooledThenDropout(torch.nn.Module):
+    """S3D's head: global pooling to a 1×1×1 map, element-wise dropout, then a 1×1×1 conv classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Conv3d(3, 8, 3, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool3d(1)
+        self.drop = torch.nn.Dropout(0.2)
+        self.classifier = torch.nn.Conv3d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.drop(self.pool(torch.relu(self.features(x))))).flatten(1)
+
+
+def test_dropout_on_a_pooled_1x1x1_map_is_not_element_wise_on_a_feature_map() -> None:
+    torch.manual_seed(0)
+    findings = _findings(PooledThenDropout(), (torch.randn(2, 3, 4, 8, 8),))
+    assert "AL704" not in {f.code for f in findings}
