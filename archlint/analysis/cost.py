@@ -141,11 +141,23 @@ def node_macs(node: LayerNode) -> int | None:
         out = spatial_size(node.out_shape)
         return spec.macs(out) if spec is not None and out is not None else None
     if node.kind == "linear":
-        hp = node.hparams
-        if "in_features" not in hp or "out_features" not in hp or not node.out_shape:
+        features = linear_features(node)
+        if features is None or not node.out_shape:
             return None
         rows = math.prod(node.out_shape[1:-1]) if len(node.out_shape) > 2 else 1
-        return linear_macs(int(hp["in_features"]), int(hp["out_features"]), rows)
+        return linear_macs(*features, rows)
+    return None
+
+
+def linear_features(node: LayerNode) -> tuple[int, int] | None:
+    """(in_features, out_features) of a linear node: from its module, or from the weight an `F.linear` call
+    reads (an exported graph keeps many layers as such calls)."""
+    hp = node.hparams
+    if "in_features" in hp and "out_features" in hp:
+        return int(hp["in_features"]), int(hp["out_features"])
+    weight = node.in_shapes[1] if len(node.in_shapes) > 1 else None
+    if weight is not None and len(weight) == 2:
+        return int(weight[1]), int(weight[0])
     return None
 
 

@@ -142,3 +142,26 @@ def test_chain_receptive_field_matches_the_gradient() -> None:
     # by hand: axis 0: 1 + 2 + 2·2·2 + 2·2 = 15; axis 1: 1 + 2 + 1 + 2 = 6
     assert chain_receptive_field(specs) == (15, 6)
     assert gradient_extent(chain_of(specs), torch.zeros(1, 2, 40, 20)) == (15, 6)
+
+
+def test_functional_linear_macs_come_from_the_weight_it_reads() -> None:
+    """Exported graphs (Hugging Face ConvNeXt) keep pointwise layers as F.linear calls on channels-last maps;
+    they were priced at 0 MACs, so a depthwise conv looked like a large share of the model."""
+    import torch.nn.functional as F
+
+    from archlint.analysis.cost import model_macs, node_macs
+    from archlint.analysis.graph import build_graph
+    from archlint.trace.tracers import trace_model
+
+    class Pointwise(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(12, 8))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:   # N, H, W, C
+            return F.linear(x, self.weight)
+
+    model = Pointwise()
+    graph = build_graph(trace_model(model, (torch.randn(2, 5, 5, 8),)).graph_module, model)
+    [linear] = graph.nodes("linear")
+    assert linear.op == "call_function" and node_macs(linear) == 8 * 12 * 5 * 5 == model_macs(graph)
