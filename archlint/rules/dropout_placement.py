@@ -113,7 +113,9 @@ class DropoutPlacement(Rule):
             if bn is not None:
                 yield self._feeds_batchnorm(node, bn, probe, why)
             if not any(ctx.graph[d].is_parametric for d in ctx.graph.descendants(node)):
-                yield self._on_output(node, probe, why)
+                finding = self._on_output(node, probe, why)
+                if finding is not None:
+                    yield finding
             elif self._on_conv_map(ctx.graph, node):
                 yield self._elementwise_on_maps(ctx.graph, node, probe, why)
 
@@ -163,13 +165,17 @@ class DropoutPlacement(Rule):
                                   f"# after:  ... <layer>, nn.{bn.type_name}(...), ..., nn.Dropout({_p(node)}), classifier"),
                           effect=effect, unmeasured=tuple(unmeasured))
 
-    def _on_output(self, node: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding:
+    def _on_output(self, node: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding | None:
         message = (f"{_where(node)} (p={_p(node)}) comes after the last parametric layer: it zeroes the model's "
                    f"outputs/logits, not features")
         effect: tuple[Metric, ...] = ()
         unmeasured = [f"zeroed outputs not measured: {why}"] if why else []
         if probe is not None:
             before, after = zero_share(probe.train_outputs), zero_share(probe.outputs_without_dropout)
+            if before is not None and after is not None and before <= after:
+                # measurement decides: the outputs are no more often zero with dropout on (a residual add or
+                # a norm after it, as after an encoder's last block): it does not zero outputs
+                return None
             if before is not None:
                 effect = (Metric("share of output values that are exactly 0 in training", round(before, 4),
                                  None if after is None else round(after, 4), "share",

@@ -108,3 +108,28 @@ def test_dropout_on_a_pooled_1x1x1_map_is_not_element_wise_on_a_feature_map() ->
     torch.manual_seed(0)
     findings = _findings(PooledThenDropout(), (torch.randn(2, 3, 4, 8, 8),))
     assert "AL704" not in {f.code for f in findings}
+
+
+class EncoderTail(torch.nn.Module):
+    """A BERT-style last block: dropout on the sub-layer output, then a residual add and a LayerNorm. The
+    dropout comes after the last parametric layer, but it never zeroes an output value: features, not logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Linear(8, 16)
+        self.dense = torch.nn.Linear(16, 16)
+        self.drop = torch.nn.Dropout(0.1)
+        self.norm = torch.nn.LayerNorm(16, elementwise_affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        return self.norm(h + self.drop(self.dense(h)))
+
+
+def test_dropout_before_a_residual_and_norm_is_silent_when_it_zeroes_nothing() -> None:
+    torch.manual_seed(0)
+    model, x = EncoderTail(), torch.randn(4, 3, 8)
+    assert "AL703" not in {f.code for f in _findings(model, (x,))}
+    # without the probe the static suspicion stands, and says it was not measured
+    [static] = [f for f in _findings(model, (x,), probe=False) if f.code == "AL703"]
+    assert any("not measured" in u for u in static.unmeasured)
