@@ -9,6 +9,8 @@ on which rules happened to run.
 from __future__ import annotations
 
 import functools
+import math
+import os
 from typing import Any, Sequence
 
 from torch import fx, nn
@@ -47,6 +49,20 @@ class ModelAnalyses:
         if not self.probe_enabled:
             raise MeasurementUnavailable("probe disabled (--no-probe)")
         self.require_values("the probe")
+        self._require_memory()
+
+    def _require_memory(self) -> None:
+        """Cost before work: the probe's train pass keeps every activation and its gradient, and copies the
+        smaller weights; estimated from the traced shapes, it must fit half of the memory free now."""
+        needed = probe_memory_estimate(self.graph, self.model, self.example_inputs)
+        budget = memory_budget()
+        if budget is not None and needed > budget:
+            source = "ARCHLINT_MEMORY_BUDGET" if os.environ.get("ARCHLINT_MEMORY_BUDGET") else \
+                "half the memory available now"
+            raise MeasurementUnavailable(
+                f"the probe would need about {_size(needed)} (activations and their gradients at the probe batch, "
+                f"from the traced shapes, plus weight copies and gradients) and the budget is {_size(budget)} "
+                f"({source}); pass a smaller --input-shape")
 
     @functools.cached_property
     def receptive_fields(self) -> dict[str, NodeRF]:
@@ -108,4 +124,36 @@ class ModelAnalyses:
         return PlotData(rf_rows(self.graph, self.receptive_fields), self.graph.parameter_split(), gradients)
 
 
-__all__ = ["ModelAnalyses"]
+def probe_memory_estimate(graph: ArchGraph, model: nn.Module, example_inputs: Sequence[Any]) -> int:
+    """Bytes the probe's forward + backward needs: every node's output at the probe batch, twice (value and
+    gradient), plus every weight twice (gradient, and the copy the probe makes of weights up to 64 MiB)."""
+    _, batch = probe_inputs(example_inputs, DEFAULT_MAX_BATCH, None)
+    activations = 0
+    for node in graph.nodes():
+        shape = node.out_shape
+        if shape and node.kind not in ("param", "shape") and shape[0] > 0:
+            activations += math.prod(shape[1:]) * batch * 4
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return 2 * activations + 2 * weights
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
+def memory_budget() -> int | None:
+    """Half the memory available now (ARCHLINT_MEMORY_BUDGET, in bytes, overrides it); None if unknown."""
+    override = os.environ.get("ARCHLINT_MEMORY_BUDGET")
+    if override:
+        return int(override)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        return None
+    return None
+
+
+__all__ = ["ModelAnalyses", "memory_budget", "probe_memory_estimate"]

@@ -5,6 +5,8 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -182,3 +184,42 @@ def test_run_probe_alone_restores_rng() -> None:
     py = random.getstate()
     run_probe(model, inputs)
     assert torch.equal(before, torch.get_rng_state()) and random.getstate() == py
+
+
+def test_probe_that_would_not_fit_the_memory_budget_is_skipped_with_its_estimate(monkeypatch) -> None:
+    """Cost before work: the estimate comes from the traced shapes, before anything is allocated."""
+    from archlint.analysis.graph import build_graph
+    from archlint.analysis.shared import ModelAnalyses, probe_memory_estimate
+    from archlint.trace.tracers import trace_model
+
+    model, inputs = SmallNet(), _inputs()
+    graph = build_graph(trace_model(model, inputs).graph_module, model)
+    needed = probe_memory_estimate(graph, model, inputs)
+    weights = sum(p.numel() * 4 for p in model.parameters())
+    activations = sum(math.prod(n.out_shape[1:]) * 4 * 4 for n in graph.nodes()   # batch 4, float32
+                      if n.out_shape and n.kind not in ("param", "shape"))
+    assert needed == 2 * activations + 2 * weights
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", str(needed - 1))
+    with pytest.raises(MeasurementUnavailable, match=r"the probe would need about 0.1 MiB .* budget is 0.1 MiB"):
+        ModelAnalyses(model, graph, inputs).probe()
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", str(needed))
+    assert ModelAnalyses(model, graph, inputs).probe().grads
+
+
+def test_a_rule_says_the_probe_was_skipped_for_memory(monkeypatch) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "constant_init_bad.py"
+    spec = importlib.util.spec_from_file_location("constant_init_bad", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", "1000")
+    report = archlint.check(example.build(), example.example_inputs(), select=["constant-init"])
+    assert not report.errors and "constant-init" in report.models[0].rules_run
+    # the constant weights are still found from their values; their gradients were not measured, and why
+    assert [f.module for f in report.findings] == ["hidden", "mix"]
+    for finding in report.findings:
+        assert finding.effect == ()
+        assert any("probe would need about" in u and "MiB" in u and "ARCHLINT_MEMORY_BUDGET" in u
+                   for u in finding.unmeasured)
