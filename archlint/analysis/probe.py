@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -446,15 +446,64 @@ def _eval_on_copy(model: nn.Module, inputs: tuple[Any, ...],
         return _eval_twice(copy_sharing_large_weights(model), inputs, seed)
 
 
-def _forward_backward(forward: Callable[[], Any], seed: int, what: str) -> list[torch.Tensor]:
+class NonFiniteValues(MeasurementUnavailable):
+    """The probe met NaN or infinite values: every measurement that depends on them is withheld, for this reason.
+
+    `layer` is the module path of the first layer (execution order) whose output was not finite, when known;
+    `stage` says where they were seen ("outputs", "loss", "gradients"); `share` the non-finite share there.
+    """
+
+    def __init__(self, stage: str, share: float, layer: str | None):
+        self.stage, self.share, self.layer = stage, share, layer
+        where = f", first produced by `{layer}`" if layer else ""
+        super().__init__(f"the probe's {stage} are not finite ({share:.1%} NaN or infinite{where})")
+
+
+def _non_finite_share(tensors: Iterable[torch.Tensor]) -> float:
+    floats = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
+    total = sum(t.numel() for t in floats)
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in floats)
+    return bad / total if total else 0.0
+
+
+def first_non_finite_layer(model: nn.Module, forward: Callable[[], Any]) -> str | None:
+    """The module path of the first leaf module whose output is not finite, from one more forward pass."""
+    found: list[str] = []
+
+    def hook(path: str) -> Callable[..., None]:
+        def record(module: nn.Module, inputs: Any, output: Any) -> None:
+            if not found and _non_finite_share(tensors_in(output)) > 0:
+                found.append(path)
+        return record
+
+    handles = [m.register_forward_hook(hook(path)) for path, m in model.named_modules()
+               if path and not list(m.children())]
+    try:
+        with torch.no_grad():
+            forward()
+    except Exception:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return found[0] if found else None
+
+
+def _forward_backward(forward: Callable[[], Any], seed: int, what: str,
+                      model: nn.Module | None = None) -> list[torch.Tensor]:
     """One train-mode forward (seeded), the readout loss Σ out ⊙ R, one backward; failures name the stage.
-    Returns the forward's output tensors."""
+    Returns the forward's output tensors. Non-finite outputs or gradients raise NonFiniteValues."""
     torch.manual_seed(seed)
     try:
         with torch.enable_grad():
             outputs = list(tensors_in(forward()))
     except Exception as exc:
         raise _fail(f"train-mode forward pass{what}", exc) from None
+    share = _non_finite_share(outputs)
+    if share > 0:
+        torch.manual_seed(seed)
+        raise NonFiniteValues(f"outputs{what}", share,
+                              first_non_finite_layer(model, forward) if model is not None else None)
     loss = readout_loss(outputs, seed)
     if loss is None:
         raise MeasurementUnavailable("the model's output has no floating-point tensor that requires grad")
@@ -462,6 +511,10 @@ def _forward_backward(forward: Callable[[], Any], seed: int, what: str) -> list[
         loss.backward()
     except Exception as exc:
         raise _fail(f"backward pass{what}", exc) from None
+    if model is not None:
+        share = _non_finite_share(p.grad for p in model.parameters() if p.grad is not None)
+        if share > 0:
+            raise NonFiniteValues(f"weight gradients{what}", share, None)
     return outputs
 
 
@@ -477,7 +530,7 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
     recorder = _Recorder(subject)
     handles = _install_hooks(subject, recorder, bn_inputs)
     try:
-        outputs = _forward_backward(lambda: _forward(subject, inputs, recorder), seed, "")
+        outputs = _forward_backward(lambda: _forward(subject, inputs, recorder), seed, "", subject)
         grads = {n: (None if p.grad is None else p.grad.detach())
                  for n, p in subject.named_parameters() if p.requires_grad}
         layers = _layers(subject, recorder)

@@ -35,6 +35,7 @@ import torch
 from torch import fx, nn
 
 from archlint.analysis.graph import ArchGraph, LayerNode, build_graph
+from archlint.plugin.context import MeasurementUnavailable
 from archlint.trace.tracers import trace_model
 
 Overrides = Mapping[str, Mapping[str, tuple[int, ...]]]   # node name -> {"stride"|"dilation": per-axis values}
@@ -527,6 +528,8 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
             index[d] = position[d] if position else out.shape[d] // 2
         out[tuple(index)].sum().backward()
     image = next(x for x in inputs if isinstance(x, torch.Tensor) and x.requires_grad and x.dim() >= 3)
+    if not bool(torch.isfinite(image.grad).all()):
+        raise MeasurementUnavailable("the input gradient is NaN or infinite (the model's values are not finite)")
     grad = image.grad[0].abs().sum(dim=0)       # spatial map of the first sample
     extents = {}
     spatial = grad.dim()

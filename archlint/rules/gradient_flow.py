@@ -1,4 +1,4 @@
-"""gradient-flow (AL801-AL804): parameters the gradient does not reach, or reaches badly.
+"""gradient-flow (AL801-AL805): parameters the gradient does not reach, or reaches badly.
 
 What it finds (measured by the probe: one train-mode forward/backward pass on a copy)
     AL801  parameters that receive no gradient at all: a module that forward never uses, or
@@ -13,6 +13,9 @@ What it finds (measured by the probe: one train-mode forward/backward pass on a 
            dead and each unit was observed at least `min_observations` times.
     AL804  saturated sigmoid/tanh: more than `saturated_share` of the pre-activations lie beyond
            ±5, where the derivative is below 0.007 (sigmoid) or 2e-4 (tanh).
+    AL805  NaN or infinite values in the probe's outputs or weight gradients (a diverged checkpoint,
+           a log of zero): reported once, at the first layer whose output is not finite; every other
+           probe-based effect of the model is withheld with that reason.
 
 Why it matters
     Backpropagation multiplies the error signal by every layer's Jacobian on the way back. A
@@ -55,6 +58,7 @@ import math
 from typing import Iterable
 
 from archlint.rulekit import (
+    NonFiniteValues,
     ActivationStats, ArchGraph, CheckContext, DEFAULT_MAX_BATCH, Finding, Fix, LayerNode,
     MeasurementUnavailable, Metric, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, construction_site,
     hookimpl,
@@ -123,6 +127,7 @@ class GradientFlow(Rule):
         "AL802": "vanishing or exploding gradient: first/last layer gradient norm ratio out of bounds",
         "AL803": "dead ReLU units: zero for every sample of the probe batch",
         "AL804": "saturated sigmoid/tanh: pre-activations beyond ±5",
+        "AL805": "NaN or infinite values in the probe's forward or backward pass",
     }
     options = (
         Option("vanishing_ratio", 1e-3, "first/last gradient norm ratio below which gradients vanish"),
@@ -136,6 +141,9 @@ class GradientFlow(Rule):
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         try:
             probe = ctx.probe()
+        except NonFiniteValues as exc:
+            yield self._non_finite(ctx, exc)
+            return
         except MeasurementUnavailable as exc:
             if ctx.show_all:
                 yield Finding(code=self.code, message="gradient flow not checked", severity=Severity.INFO,
@@ -145,6 +153,25 @@ class GradientFlow(Rule):
         yield from self._ratio(ctx, probe)
         yield from self._dead_units(ctx, probe)
         yield from self._saturation(ctx, probe)
+
+    # AL805 ----------------------------------------------------------------------------------------
+    def _non_finite(self, ctx: CheckContext, exc: NonFiniteValues) -> Finding:
+        nodes = ctx.graph.by_module(exc.layer) if exc.layer else []
+        where = f"`{exc.layer}` is the first layer whose output is" if exc.layer else "the model's values are"
+        message = (f"{where} NaN or infinite in the probe's train pass ({exc.share:.1%} of its {exc.stage}): "
+                   "no gradient-based measurement of this model means anything until that is fixed")
+        effect = (Metric(f"share of non-finite values in the {exc.stage}", round(exc.share, 6), None, "share",
+                         f"probe: train-mode forward/backward on a copy, batch ≤ {DEFAULT_MAX_BATCH}, seed 0; the first "
+                         "layer found with forward hooks on a second pass"),)
+        fix = Fix("Find what makes the values non-finite: NaN or infinite weights (a bad checkpoint or init), a "
+                  "division or log of zero, an overflowing exp or half-precision range.",
+                  f"# check: torch.isfinite(model.get_submodule({exc.layer!r}).weight).all()" if exc.layer else
+                  "# check: all(torch.isfinite(p).all() for p in model.parameters())")
+        unmeasured = ("every probe-based effect of the other rules is withheld for this model, with this reason",)
+        if nodes:
+            return Finding.at(nodes[0], "AL805", message, severity=Severity.ERROR, fix=fix, effect=effect,
+                              unmeasured=unmeasured)
+        return Finding("AL805", message, severity=Severity.ERROR, fix=fix, effect=effect, unmeasured=unmeasured)
 
     # AL801 ----------------------------------------------------------------------------------------
     def _no_gradient(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:

@@ -130,3 +130,31 @@ def test_exploding_gradients_without_normalisation() -> None:
 def test_not_judged_when_batchnorm_sees_too_few_values(zoo) -> None:
     # 32x32, batch 2: layer4's BatchNorms normalise 2 values per channel; the ratio would read ~1e7
     assert _findings(zoo("resnet50"), _zoo_inputs(32), rule_options={"gradient-flow": {"exploding_ratio": 5}}) == []
+
+
+class Diverged(torch.nn.Module):
+    """Weights with a NaN, as a diverged checkpoint has: every probe number would be meaningless."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Linear(4, 8)
+        self.body = torch.nn.Linear(8, 8)
+        self.head = torch.nn.Linear(8, 2)
+        with torch.no_grad():
+            self.body.weight[0, 0] = float("nan")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(torch.relu(self.stem(x)))))
+
+
+def test_non_finite_values_are_one_finding_at_the_first_layer_and_withhold_the_rest() -> None:
+    torch.manual_seed(0)
+    report = archlint.check(Diverged(), torch.randn(4, 4), select=["gradient-flow", "constant-init", "missing-residual"])
+    codes = [f.code for f in report.findings]
+    assert codes == ["AL805"], codes
+    [finding] = report.findings
+    assert finding.module == "body" and finding.message.startswith("`body` is the first layer whose output is NaN")
+    # the body's output row 0 is NaN and spreads into the head: the measured share of the output
+    with torch.no_grad():
+        out = Diverged().train()(torch.randn(4, 4))
+    assert finding.effect[0].before == round(float((~torch.isfinite(out)).float().mean()), 6)
