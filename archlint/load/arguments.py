@@ -145,12 +145,14 @@ def _calls_of(tree: ast.Module, name: str) -> Iterator[ast.Call]:
 
 def find_call(cls: type, file: Path, namespace: dict[str, Any]) -> FoundCall | None:
     """The first call of `cls` in the user's code whose arguments evaluate statically, or None."""
-    required = _required(cls)
+    signature = inspect.signature(cls)
     for path, source in _sources(file):
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
+        if path != file and any(isinstance(n, ast.ClassDef) and n.name == cls.__name__ for n in ast.walk(tree)):
+            continue   # that file's own class of the same name (variants of a model side by side)
         evaluator = _Evaluator(tree, namespace)
         for call in _calls_of(tree, cls.__name__):
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
@@ -160,15 +162,18 @@ def find_call(cls: type, file: Path, namespace: dict[str, Any]) -> FoundCall | N
                 kwargs = {k.arg: evaluator.value(k.value) for k in call.keywords}
             except Unresolved:
                 continue
-            given = set(list(inspect.signature(cls).parameters)[:len(args)]) | set(kwargs)
-            if all(p in given for p in required):
-                where = source_position(str(path), call.lineno) if path.suffix in (".py", ".ipynb") else \
-                    f"a python example in {display_path(str(path))}"
-                return FoundCall(args, kwargs, where)
+            try:
+                signature.bind(*args, **kwargs)    # every required parameter given, none it does not take
+            except TypeError:
+                continue
+            where = source_position(str(path), call.lineno) if path.suffix in (".py", ".ipynb") else \
+                f"a python example in {display_path(str(path))}"
+            return FoundCall(args, kwargs, where)
     return None
 
 
 def _required(cls: type) -> list[str]:
+    """Parameters without a default (the ones a found call must give)."""
     try:
         parameters = inspect.signature(cls).parameters.values()
     except (TypeError, ValueError):

@@ -38,15 +38,19 @@ def _first_layer(model: nn.Module) -> nn.Module | None:
 _SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size")
 
 
-def declared_image_size(model: nn.Module, arguments: dict[str, Any]) -> tuple[int, str] | None:
-    """The image size the model says it is for: a constructor argument (`image_size=256`), a timm
-    `pretrained_cfg['input_size']`, a Hugging Face `config.image_size`; with where it was read."""
-    for key in _SIZE_ARGUMENTS:
-        value = arguments.get(key)
-        if isinstance(value, (tuple, list)) and value:
-            value = value[-1]
-        if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-            return value, f"its constructor argument {key}={value}"
+def declared_image_size(model: nn.Module, arguments: dict[str, Any],
+                        flags: dict[str, Any] | None = None) -> tuple[int, str] | None:
+    """The image size the model says it is for: a constructor argument (`image_size=256`), the script's
+    command-line default (`--img_size 32`), a timm `pretrained_cfg['input_size']`, a Hugging Face
+    `config.image_size`; with where it was read."""
+    for values, source in ((arguments, "its constructor argument {key}={value}"),
+                           (flags or {}, "the script's command-line default --{key} {value}")):
+        for key in _SIZE_ARGUMENTS:
+            value = values.get(key)
+            if isinstance(value, (tuple, list)) and value:
+                value = value[-1]
+            if isinstance(value, int) and not isinstance(value, bool) and value > 1:
+                return value, source.format(key=key, value=value)
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
     if isinstance(cfg, dict) and isinstance(cfg.get("input_size"), (tuple, list)) and len(cfg["input_size"]) == 3:
         return int(cfg["input_size"][-1]), f"its pretrained_cfg input_size {tuple(cfg['input_size'])}"
@@ -58,8 +62,8 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any]) -> tuple[in
     return None
 
 
-def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any] | None = None
-                 ) -> tuple[tuple[Any, ...], str]:
+def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any] | None = None,
+                 flags: dict[str, Any] | None = None) -> tuple[tuple[Any, ...], str]:
     """Inputs that fit the first parametric layer (at the image size the model declares, if it does), and a
     sentence saying what was inferred."""
     layer = _first_layer(model)
@@ -72,6 +76,17 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
         note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {list(shape)}"
         return (tokens.to(make_device),), note
+    declared = declared_image_size(model, arguments or {}, flags)
+    if declared is not None and isinstance(layer, nn.Linear):
+        # an image model whose first layer is a Linear after a patch rearrangement (einops ViTs): the image
+        # it declares, with the channels it declares (3 by default)
+        channels = next((arguments[k] for k in ("channels", "in_channels", "in_chans", "num_channels")
+                         if isinstance((arguments or {}).get(k), int)), 3)
+        shape = (DEFAULT_BATCH, channels, declared[0], declared[0])
+        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+        return _per_tensor_argument(model, tensor, (
+            f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): the image size the model declares "
+            f"({declared[1]}), {channels} channels"))
     if isinstance(layer, nn.RNNBase):
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.input_size) if layer.batch_first else \
             (DEFAULT_SEQUENCE, DEFAULT_BATCH, layer.input_size)
@@ -84,7 +99,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
     else:
         # a conv (transposed or not) reads in_channels maps of the default spatial size for its rank
         spatial = DEFAULT_SPATIAL[len(layer.kernel_size)]
-        declared = declared_image_size(model, arguments or {}) if len(spatial) == 2 else None
+        declared = declared if len(spatial) == 2 else None
         if declared is not None:
             spatial = (declared[0], declared[0])
         shape = (DEFAULT_BATCH, layer.in_channels, *spatial)
@@ -164,6 +179,8 @@ def alternative_inputs(model: nn.Module, device: str = "cpu") -> list[tuple[tupl
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
+    if isinstance(layer, nn.Linear):   # the guess was an image (a declared size): the first layer's own shape
+        return [infer_inputs(model, device)]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
     dims = len(layer.kernel_size)

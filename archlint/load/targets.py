@@ -21,6 +21,7 @@ A `ModelSpec` is small and picklable, so a worker process can load one target wi
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import hashlib
@@ -287,6 +288,58 @@ def _exec_file(path: Path, name: str, as_package: bool) -> Any:
     return module
 
 
+def _script_failure(exc: BaseException) -> bool:
+    """A failure of a script's module-level work (a dataset download, a training loop, a missing file), as
+    opposed to a file that cannot be Python (syntax), lacks a package, or exits on purpose."""
+    return isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
+
+
+# Calls a definitions-only import still makes: building the command-line defaults and small values.
+_SAFE_CALLS = {"ArgumentParser", "add_argument", "add_argument_group", "parse_args", "parse_known_args",
+               "is_available", "device", "int", "float", "bool", "str", "tuple", "list", "dict", "len", "range",
+               "prod", "sqrt", "join", "get", "getenv", "Namespace", "dataclass", "field"}
+
+
+def _is_definition(statement: ast.stmt) -> bool:
+    if isinstance(statement, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)):
+        calls = [n for n in ast.walk(statement) if isinstance(n, ast.Call)]
+        names = [getattr(c.func, "attr", getattr(c.func, "id", "")) for c in calls]
+        return all(n in _SAFE_CALLS for n in names) and not (isinstance(statement, ast.Expr) and not calls)
+    return False
+
+
+def _definitions_only(path: Path, name: str, exc: BaseException, message: str) -> Any | None:
+    """The file re-run with only its imports, classes, functions and command-line defaults: a training script
+    whose module-level code downloads data or trains still defines its models. None if that fails too."""
+    if path.suffix != ".py":
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    ran = 0
+    try:
+        with _user_stdout(), recording_sites():
+            for statement in (s for s in tree.body if _is_definition(s)):
+                try:   # one statement at a time: a definition that fails (it needed the failed work) is left out
+                    exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
+                    ran += isinstance(statement, ast.ClassDef)
+                except Exception:
+                    continue
+    except BaseException:   # it exits or is interrupted: the first failure is the one to report
+        sys.modules.pop(name, None)
+        return None
+    if not ran:
+        sys.modules.pop(name, None)
+        return None
+    module.__archlint_import_error__ = message
+    module.__archlint_note__ = (f"the file's module-level code failed ({message}); linted from its definitions "
+                                "only (imports, classes, functions, command-line defaults)")
+    return module
+
+
 def _exec_notebook(path: Path, name: str) -> Any:
     """A notebook's code cells run as one module; its source is registered with linecache under the notebook's
     path, so construction sites, tracebacks and `# archlint: ignore` comments work as in a .py file."""
@@ -324,7 +377,10 @@ def imported(spec: ModelSpec) -> Iterator[Any]:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's module-level code: anything can happen
-            raise LoadError(import_error_message(exc, stderr.getvalue())) from exc
+            message = import_error_message(exc, stderr.getvalue())
+            module = _definitions_only(path, name, exc, message) if path and _script_failure(exc) else None
+            if module is None:
+                raise LoadError(message) from exc
         yield module
 
 
@@ -667,8 +723,11 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
         from_source = inputs_from_source(model, read_source(file), file, device)
         if from_source is not None:
             return from_source
+    # a script's command-line defaults (`opt.img_size`) say what image it is for, like constructor arguments do
+    flags = {k: v for value in vars(module).values() if isinstance(value, argparse.Namespace)
+             for k, v in vars(value).items()}
     try:
-        return infer_inputs(model, device, {**(arguments or {}), **dict(entry.kwargs if entry else ())})
+        return infer_inputs(model, device, {**(arguments or {}), **dict(entry.kwargs if entry else ())}, flags)
     except InputInferenceError as exc:
         raise LoadError(str(exc)) from None
 
@@ -700,7 +759,7 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
     model, note = _construct(candidate, dict(entry.kwargs) if entry else {}, options)
     inputs, inferred = example_inputs_for(model, module, entry, options, candidate.kwargs)
-    notes = [n for n in (note, candidate.note, inferred) if n]
+    notes = [n for n in (getattr(module, "__archlint_note__", None), note, candidate.note, inferred) if n]
     return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None)
@@ -800,7 +859,9 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
         try:
             loaded = _load_candidate(candidate, spec, module, options)
         except LoadError as exc:
-            yield TargetError(f"{spec.target}:{candidate.attr}", str(exc), "load")
+            failed_import = getattr(module, "__archlint_import_error__", None)
+            # a model of a definitions-only module that does not build needed the failed module-level code
+            yield TargetError(f"{spec.target}:{candidate.attr}", failed_import or str(exc), "load")
             continue
         if not loaded_any:
             loaded.notes.extend(skipped)   # said once per file, on its first model

@@ -152,3 +152,15 @@ def test_a_missing_package_says_what_to_install(tmp_path, capsys) -> None:
 def test_recurrent_model_that_reshapes_its_input_gets_a_sequence_that_runs(capsys) -> None:
     _, report, _ = check("rnn_rows", capsys=capsys)
     assert one_model(report)["input_shapes"] == [[2, 28, 28]]
+
+
+def test_a_training_script_that_fails_at_module_level_is_linted_from_its_definitions(capsys) -> None:
+    _, report, _ = check("gan_script", capsys=capsys)
+    assert not report["errors"]
+    models = {m["name"]: m for m in report["models"]}
+    assert set(models) == {"Generator", "Discriminator"}
+    assert models["Generator"]["input_shapes"] == [[2, 16]]              # --latent_dim default
+    assert models["Discriminator"]["input_shapes"] == [[2, 1, 32, 32]]   # --img_size and --channels defaults
+    for model in models.values():
+        assert any(n.startswith("the file's module-level code failed (importing the file raised FileNotFoundError")
+                   and "linted from its definitions only" in n for n in model["notes"])
