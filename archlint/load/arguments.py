@@ -106,13 +106,27 @@ def is_config_class(obj: Any) -> bool:
                for p in signature.parameters.values())
 
 
+def _bindings(tree: ast.Module) -> dict[str, list[tuple[int, ast.expr]]]:
+    """name -> (line, value) of every simple `name = value` in the source, any scope, in line order."""
+    found: dict[str, list[tuple[int, ast.expr]]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            found.setdefault(node.targets[0].id, []).append((node.lineno, node.value))
+    for values in found.values():
+        values.sort(key=lambda item: item[0])
+    return found
+
+
 class _Evaluator:
     def __init__(self, tree: ast.Module, namespace: dict[str, Any]):
         self.constants = _literal_constants(tree)
         self.flags = _argparse_defaults(tree)
+        self.bindings = _bindings(tree)
         self.namespace = namespace
+        self.depth = 0
 
-    def value(self, node: ast.expr) -> Any:
+    def value(self, node: ast.expr, line: int | None = None) -> Any:
+        line = line if line is not None else getattr(node, "lineno", None)
         try:
             return ast.literal_eval(node)
         except (ValueError, SyntaxError, TypeError):
@@ -120,6 +134,9 @@ class _Evaluator:
         if isinstance(node, ast.Name):
             if node.id in self.constants:
                 return self.constants[node.id]
+            bound = self._bound_before(node.id, line)
+            if bound is not None:
+                return bound
             if node.id in self.namespace and (inspect.isclass(self.namespace[node.id])
                                               or inspect.isfunction(self.namespace[node.id])):
                 return self.namespace[node.id]
@@ -131,9 +148,30 @@ class _Evaluator:
             if is_config_class(made):
                 return made()
         if isinstance(node, (ast.List, ast.Tuple)):
-            items = [self.value(e) for e in node.elts]
+            items = [self.value(e, line) for e in node.elts]
             return items if isinstance(node, ast.List) else tuple(items)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.FloorDiv, ast.Add, ast.Sub, ast.Pow)):
+            left, right = self.value(node.left, line), self.value(node.right, line)
+            if isinstance(left, int) and isinstance(right, int):
+                return {ast.Mult: left * right, ast.FloorDiv: left // right if right else 0, ast.Add: left + right,
+                        ast.Sub: left - right, ast.Pow: left ** right if right < 8 else 0}[type(node.op)]
         raise Unresolved(ast.unparse(node))
+
+    def _bound_before(self, name: str, line: int | None) -> Any:
+        """The value of the last `name = ...` before `line` (`input_shape = (opt.channels, opt.img_size, ...)`),
+        when it evaluates statically; a few levels deep at most."""
+        if self.depth > 4:
+            return None
+        candidates = [v for at, v in self.bindings.get(name, []) if line is None or at < line]
+        if not candidates:
+            return None
+        self.depth += 1
+        try:
+            return self.value(candidates[-1])
+        except Unresolved:
+            return None
+        finally:
+            self.depth -= 1
 
 
 def _calls_of(tree: ast.Module, name: str) -> Iterator[ast.Call]:

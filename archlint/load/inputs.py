@@ -35,7 +35,7 @@ def _first_layer(model: nn.Module) -> nn.Module | None:
     return None
 
 
-_SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size")
+_SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size", "input_shape", "img_shape")
 
 
 def declared_image_size(model: nn.Module, arguments: dict[str, Any],
@@ -46,11 +46,11 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any],
     for values, source in ((arguments, "its constructor argument {key}={value}"),
                            (flags or {}, "the script's command-line default --{key} {value}")):
         for key in _SIZE_ARGUMENTS:
-            value = values.get(key)
+            given = value = values.get(key)
             if isinstance(value, (tuple, list)) and value:
                 value = value[-1]
             if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-                return value, source.format(key=key, value=value)
+                return value, source.format(key=key, value=given)
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
     if isinstance(cfg, dict) and isinstance(cfg.get("input_size"), (tuple, list)) and len(cfg["input_size"]) == 3:
         return int(cfg["input_size"][-1]), f"its pretrained_cfg input_size {tuple(cfg['input_size'])}"

@@ -758,11 +758,21 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     file = getattr(module, "__file__", None)
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
     model, note = _construct(candidate, dict(entry.kwargs) if entry else {}, options)
-    inputs, inferred = example_inputs_for(model, module, entry, options, candidate.kwargs)
+    inputs, inferred = example_inputs_for(model, module, entry, options, _named_arguments(candidate))
     notes = [n for n in (getattr(module, "__archlint_note__", None), note, candidate.note, inferred) if n]
     return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None)
+
+
+def _named_arguments(candidate: Candidate) -> dict[str, Any]:
+    """The constructor arguments found for the candidate, positional ones by parameter name."""
+    if not candidate.args:
+        return dict(candidate.kwargs)
+    try:
+        return dict(inspect.signature(candidate.obj).bind_partial(*candidate.args, **candidate.kwargs).arguments)
+    except (TypeError, ValueError):
+        return dict(candidate.kwargs)
 
 
 def _model_name(candidate: Candidate, model: nn.Module, entry: ModelEntry | None) -> str:

@@ -164,3 +164,17 @@ def test_a_training_script_that_fails_at_module_level_is_linted_from_its_definit
     for model in models.values():
         assert any(n.startswith("the file's module-level code failed (importing the file raised FileNotFoundError")
                    and "linted from its definitions only" in n for n in model["notes"])
+
+
+def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
+    """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
+    cwd = os.getcwd()
+    os.chdir(CASES / "bound_names")
+    try:
+        main(["check", "models.py", "--format", "json", "--no-probe"])
+    finally:
+        os.chdir(cwd)
+    model = one_model(json.loads(capsys.readouterr().out))
+    assert "built as in train.py:13: Generator((3, 64, 64), 2)" in model["notes"]
+    assert model["input_shapes"] == [[2, 3, 64, 64]]      # the image size the found call declares
+    assert model["parameters"] == 2 * (3 * 3 * 9 + 3)
