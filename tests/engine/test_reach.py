@@ -13,16 +13,22 @@ from archlint.cli import main
 CASES = Path(__file__).resolve().parent / "reach_cases"
 
 
-def check(case: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:
-    """`archlint check .` in the case's folder, JSON report, probe off (loading is what is tested)."""
+def run_in(folder: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`archlint ARGS` run from `folder`, as a user in that folder would: (exit code, stdout, stderr)."""
     cwd = os.getcwd()
-    os.chdir(CASES / case)
+    os.chdir(folder)
     try:
-        code = main(["check", ".", "--format", "json", "--no-probe", *extra])
+        code = main(args)
     finally:
         os.chdir(cwd)
     out = capsys.readouterr()
-    return code, json.loads(out.out), out.err
+    return code, out.out, out.err
+
+
+def check(case: str, *extra: str, capsys: pytest.CaptureFixture[str], target: str = ".") -> tuple[int, dict, str]:
+    """`archlint check .` in the case's folder, JSON report, probe off (loading is what is tested)."""
+    code, out, err = run_in(CASES / case, ["check", target, "--format", "json", "--no-probe", *extra], capsys)
+    return code, json.loads(out), err
 
 
 def one_model(report: dict) -> dict:
@@ -110,26 +116,14 @@ def test_directory_run_counts_what_it_could_not_build(capsys, tmp_path) -> None:
     (tmp_path / "head.py").write_text(
         "import torch.nn as nn\n\nclass Head(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
         "        self.fc = nn.Linear(width, 2)\n\n    def forward(self, x):\n        return self.fc(x)\n")
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        code = main(["check", ".", "--no-probe", "--show-skipped"])
-    finally:
-        os.chdir(cwd)
-    out = capsys.readouterr()
+    code, out, err = run_in(tmp_path, ["check", ".", "--no-probe", "--show-skipped"], capsys)
     assert code == 0
-    assert "1 file(s) define models that were not linted (needs arguments: 1)" in out.out
-    assert "skipped: head.py: class Head: needs arguments (width)" in out.err
+    assert "1 file(s) define models that were not linted (needs arguments: 1)" in out
+    assert "skipped: head.py: class Head: needs arguments (width)" in err
 
 
 def test_notebook_cells_in_order_magics_skipped_locations_by_cell(capsys) -> None:
-    cwd = os.getcwd()
-    os.chdir(CASES / "notebook")
-    try:
-        code = main(["check", ".", "--no-probe", "--select", "receptive-field"])
-    finally:
-        os.chdir(cwd)
-    out = capsys.readouterr().out
+    code, out, _ = run_in(CASES / "notebook", ["check", ".", "--no-probe", "--select", "receptive-field"], capsys)
     assert code == 1    # the 7×7 field on a 32×32 input (the notebook's own torch.randn(1, 3, 32, 32))
     assert "explore.ipynb:cell 3:line 4: AL201 [warning] receptive field of the last spatial map" in out
     assert "as the file's own code builds it (explore.ipynb:cell 4:line 2)" in out
@@ -137,13 +131,8 @@ def test_notebook_cells_in_order_magics_skipped_locations_by_cell(capsys) -> Non
 
 def test_a_missing_package_says_what_to_install(tmp_path, capsys) -> None:
     (tmp_path / "net.py").write_text("import torch\nimport not_installed_anywhere\n")
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        code = main(["check", "net.py", "--format", "json"])
-    finally:
-        os.chdir(cwd)
-    [error] = json.loads(capsys.readouterr().out)["errors"]
+    code, out, _ = run_in(tmp_path, ["check", "net.py", "--format", "json"], capsys)
+    [error] = json.loads(out)["errors"]
     assert code == 2 and error["message"] == (
         "cannot import: the file needs the package 'not_installed_anywhere', which is not installed here at net.py:2; "
         "install it (pip install not_installed_anywhere) to lint this file")
@@ -168,13 +157,8 @@ def test_a_training_script_that_fails_at_module_level_is_linted_from_its_definit
 
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
-    cwd = os.getcwd()
-    os.chdir(CASES / "bound_names")
-    try:
-        main(["check", "models.py", "--format", "json", "--no-probe"])
-    finally:
-        os.chdir(cwd)
-    model = one_model(json.loads(capsys.readouterr().out))
+    _, report, _ = check("bound_names", capsys=capsys, target="models.py")
+    model = one_model(report)
     assert "built as in train.py:13: Generator((3, 64, 64), 2)" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 64, 64]]      # the image size the found call declares
     assert model["parameters"] == 2 * (3 * 3 * 9 + 3)
