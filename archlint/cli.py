@@ -23,11 +23,11 @@ from archlint.plugin.findings import Severity
 from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
 from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.load.device import DEVICES
-from archlint.mechanics import describe_exception
+from archlint.mechanics import PHASES, describe_exception, phase, process_age
 from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.plugin.rule import Rule
-from archlint.run.session import lint_targets
+from archlint.run.session import lint_targets, shard
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -68,6 +68,14 @@ def _positive_int(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return int(value)
+
+
+def _shard(value: str) -> tuple[int, int]:
+    """`K/N`: the K-th of N shards (1-based), as CI matrices number them."""
+    index, slash, count = value.partition("/")
+    if not slash or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N (e.g. 2/4), got {value!r}")
+    return int(index), int(count)
 
 
 def _positive_float(value: str) -> float:
@@ -130,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="hide the findings recorded in FILE (keyed by code, model, module); fail on new ones")
     output.add_argument("--update-baseline", action="store_true",
                         help="write every current finding to the --baseline FILE and exit 0")
+    inputs.add_argument("--shard", type=_shard, metavar="K/N",
+                        help="lint only the K-th of N deterministic slices of the target files (CI matrices)")
+    inputs.add_argument("--profile", action="store_true",
+                        help="print where the time went, per phase, on stderr (also: ARCHLINT_PROFILE=1)")
     inputs.add_argument("--ignore-no-model", action="store_true",
                         help="a file that defines no model is not an error (for pre-commit, which passes every "
                              "staged .py file); files that never mention torch are not imported")
@@ -206,6 +218,8 @@ def run_check(args: argparse.Namespace) -> int:
     specs, target_errors = expand_targets(targets_from(args, settings))
     if args.ignore_no_model:
         specs = model_files_only(specs)
+    if args.shard:
+        specs = shard(specs, *args.shard)
     if any(getattr(formats[name], "needs_plots", False) for name, _ in outputs):
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, plots=True))
     linted = lint_targets(specs, settings, host, jobs=args.jobs, timeout=args.timeout)
@@ -221,7 +235,11 @@ def run_check(args: argparse.Namespace) -> int:
         except BaselineError as exc:
             raise UsageError(str(exc)) from None
     host.manager.hook.archlint_report_ready(report=report)
-    write_outputs(report, outputs, formats, quiet=args.quiet, color=not args.no_color)
+    with phase("report"):
+        write_outputs(report, outputs, formats, quiet=args.quiet, color=not args.no_color)
+    if PHASES.enabled:
+        where = "" if args.jobs == 1 else f" (this process only: the {args.jobs} workers' phases are not in it)"
+        sys.stderr.write(f"archlint profile{where}:\n" + PHASES.table(getattr(args, "started_at", None)))
     if args.show_skipped:
         sys.stderr.write("".join(f"skipped: {s}\n" for s in report.skipped))
     code = report.exit_code(settings.fail_on)
@@ -419,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(_implicit_check(argv))
+        if getattr(args, "profile", False):
+            PHASES.enabled = True
+            os.environ["ARCHLINT_PROFILE"] = "1"     # worker processes profile too
+            args.started_at = process_age()
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_ERROR

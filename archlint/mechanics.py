@@ -12,6 +12,7 @@ import importlib.util
 import os
 import random
 import sysconfig
+import time
 import traceback
 from types import TracebackType
 from typing import Any, Iterator, Sequence
@@ -67,6 +68,57 @@ def describe_exception(exc: BaseException) -> str:
     """`TypeError: first line of the message`."""
     message = first_line(exc)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def explain_user_error(exc: BaseException) -> str | None:
+    """What the user's code tried to do, in their terms, for the failures real repositories meet most
+    (a download, a file read, a prompt, a misordered super().__init__()); None when there is nothing to add."""
+    message = first_line(exc)
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"it reads {str(exc.filename)!r}, which does not exist here (relative paths are read from {os.getcwd()})"
+    url = _downloaded_url(exc)
+    if url is not None or _is_network_error(exc):
+        what = f"it downloads {url}" if url else "it opens a network connection"
+        return (f"{what} and could not reach it; build it without pretrained weights (weights=None, "
+                "pretrained=False) to lint the architecture")
+    if isinstance(exc, EOFError) and "reading a line" in message:
+        return ("it asks for input on the terminal (input()) and archlint gives it none; use a default value "
+                "or a command-line flag instead")
+    if isinstance(exc, AttributeError) and "before Module.__init__() call" in message:
+        return "it assigns a layer before calling super().__init__(); call super().__init__() first"
+    if isinstance(exc, AssertionError) and not message:
+        frame = innermost_frame(exc.__traceback__)
+        if frame is not None and frame.line:
+            return f"`{frame.line.strip()}` failed"
+    return None
+
+
+def user_error_text(exc: BaseException) -> str:
+    """`KeyError: 'dim' at net.py:8`, then what the user's code tried to do when that is known."""
+    explanation = explain_user_error(exc)
+    return f"{describe_exception(exc)}{user_frame_suffix(exc)}" + (f": {explanation}" if explanation else "")
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    import socket
+    import urllib.error
+
+    return isinstance(exc, (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError)) or \
+        type(exc).__name__ in ("ConnectionError", "HTTPError", "MaxRetryError", "LocalEntryNotFoundError")
+
+
+def _downloaded_url(exc: BaseException) -> str | None:
+    """The `url` a failed download was fetching (torch.hub, urllib and requests keep it in a local)."""
+    if not _is_network_error(exc):
+        return None
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get("url")
+        if isinstance(value, str) and "://" in value:
+            found = found or value
+        tb = tb.tb_next
+    return found
 
 
 def display_path(path: str) -> str:
@@ -152,9 +204,97 @@ def tensors_in(value: Any, depth: int = 0) -> Iterator[Any]:
             yield from tensors_in(item, depth + 1)
 
 
-__all__ = ["ENGINE_DIR", "TORCH_DIR", "describe_exception", "display_path", "eval_mode", "first_line",
-           "innermost_frame", "is_engine_file", "is_user_file", "preserved_rng", "preserved_training_flags",
-           "tensors_in", "to_meta", "user_frame_suffix"]
+def memory_size(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
+def memory_budget() -> int | None:
+    """Half the memory available now (ARCHLINT_MEMORY_BUDGET, in bytes, overrides it); None if unknown."""
+    override = os.environ.get("ARCHLINT_MEMORY_BUDGET")
+    if override:
+        return int(override)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        return None
+    return None
+
+
+# -- where the time goes (--profile / ARCHLINT_PROFILE) ---------------------------------------------------
+
+class Phases:
+    """Wall time per phase of a run, exclusive: a phase started inside another pauses it, so the phases of
+    a run add up to its total (the probe, run on a rule's behalf, is counted as the probe, not the rule)."""
+
+    def __init__(self) -> None:
+        self.enabled = bool(os.environ.get("ARCHLINT_PROFILE"))
+        self.totals: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self._stack: list[list[Any]] = []     # [name, time it (re)started]
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        now = time.perf_counter()
+        if self._stack:
+            self._add(self._stack[-1][0], now - self._stack[-1][1])
+        self._stack.append([name, now])
+        self.counts[name] = self.counts.get(name, 0) + 1
+        try:
+            yield
+        finally:
+            now = time.perf_counter()
+            current = self._stack.pop()
+            self._add(current[0], now - current[1])
+            if self._stack:
+                self._stack[-1][1] = now
+
+    def _add(self, name: str, seconds: float) -> None:
+        self.totals[name] = self.totals.get(name, 0.0) + seconds
+
+    def table(self, startup: float | None = None) -> str:
+        """The phase table, slowest first, with each phase's share of the total."""
+        totals = dict(self.totals)
+        if startup is not None:
+            totals["startup (python, imports)"] = startup
+        total = sum(totals.values()) or 1.0
+        width = max([len(name) for name in totals] + [5])
+        lines = [f"{'phase':<{width}}  {'calls':>5}  {'seconds':>8}  share"]
+        for name, seconds in sorted(totals.items(), key=lambda item: -item[1]):
+            lines.append(f"{name:<{width}}  {self.counts.get(name, 1):>5}  {seconds:>8.3f}  {seconds / total:>5.1%}")
+        lines.append(f"{'total':<{width}}  {'':>5}  {total:>8.3f}  100.0%")
+        return "\n".join(lines) + "\n"
+
+
+PHASES = Phases()
+
+
+def phase(name: str) -> contextlib.AbstractContextManager[None]:
+    """`with phase("trace"): ...` counts the block's wall time under `name` when profiling is on."""
+    return PHASES.phase(name)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux), for the startup row of the phase table."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            started_ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
+
+
+__all__ = ["ENGINE_DIR", "PHASES", "Phases", "TORCH_DIR", "describe_exception", "display_path", "eval_mode", "explain_user_error",
+           "first_line",
+           "innermost_frame", "is_engine_file", "is_user_file", "memory_budget", "memory_size", "preserved_rng",
+           "preserved_training_flags", "phase", "process_age", "tensors_in", "to_meta", "user_error_text", "user_frame_suffix"]
 
 
 # -- notebooks ---------------------------------------------------------------------------------------

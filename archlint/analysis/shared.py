@@ -25,6 +25,7 @@ from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, 
 from archlint.load.provenance import InitRecord, init_record
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.plugin.results import PlotData
+from archlint.mechanics import memory_budget, memory_size, phase
 
 
 class ModelAnalyses:
@@ -60,8 +61,8 @@ class ModelAnalyses:
             source = "ARCHLINT_MEMORY_BUDGET" if os.environ.get("ARCHLINT_MEMORY_BUDGET") else \
                 "half the memory available now"
             raise MeasurementUnavailable(
-                f"the probe would need about {_size(needed)} (activations and their gradients at the probe batch, "
-                f"from the traced shapes, plus weight copies and gradients) and the budget is {_size(budget)} "
+                f"the probe would need about {memory_size(needed)} (activations and their gradients at the probe batch, "
+                f"from the traced shapes, plus weight copies and gradients) and the budget is {memory_size(budget)} "
                 f"({source}); pass a smaller --input-shape")
 
     @functools.cached_property
@@ -79,7 +80,8 @@ class ModelAnalyses:
         if self._probe is None:
             try:
                 self._require_probe()
-                self._probe = run_probe(self.model, self.example_inputs)
+                with phase("probe"):
+                    self._probe = run_probe(self.model, self.example_inputs)
             except MeasurementUnavailable as exc:
                 self._probe = exc
         if isinstance(self._probe, MeasurementUnavailable):
@@ -137,23 +139,4 @@ def probe_memory_estimate(graph: ArchGraph, model: nn.Module, example_inputs: Se
     return 2 * activations + 2 * weights
 
 
-def _size(count: int) -> str:
-    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
-
-
-def memory_budget() -> int | None:
-    """Half the memory available now (ARCHLINT_MEMORY_BUDGET, in bytes, overrides it); None if unknown."""
-    override = os.environ.get("ARCHLINT_MEMORY_BUDGET")
-    if override:
-        return int(override)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 // 2
-    except OSError:
-        return None
-    return None
-
-
-__all__ = ["ModelAnalyses", "memory_budget", "probe_memory_estimate"]
+__all__ = ["ModelAnalyses", "probe_memory_estimate"]

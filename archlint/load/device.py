@@ -42,12 +42,18 @@ def is_meta_model(model: nn.Module) -> bool:
     return any(t.is_meta for t in itertools.chain(model.parameters(), model.buffers()))
 
 
+def lazy_layers(model: nn.Module) -> list[str]:
+    """Paths of lazy layers (LazyLinear, LazyConv2d...) whose weights take shape only at the first forward."""
+    return [path for path, m in model.named_modules()
+            if isinstance(m, nn.modules.lazy.LazyModuleMixin) and m.has_uninitialized_params()]
+
+
 def count_parameters(model: nn.Module) -> int:
     """Parameters counted once even when shared (tied embeddings)."""
     seen: set[int] = set()
     total = 0
     for p in model.parameters():
-        if id(p) not in seen:
+        if id(p) not in seen and not isinstance(p, nn.parameter.UninitializedParameter):   # lazy: no size yet
             seen.add(id(p))
             total += p.numel()
     return total
@@ -132,4 +138,4 @@ def build_model(factory: Callable[[], nn.Module], device: str = "auto",
 
 
 __all__ = ["BuiltModel", "DEFAULT_META_ABOVE", "DEVICES", "build_model", "build_on_meta", "count_parameters", "inputs_for",
-           "is_meta_model", "parameters_on_meta"]
+           "is_meta_model", "lazy_layers", "parameters_on_meta"]

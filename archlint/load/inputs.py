@@ -102,7 +102,8 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         declared = declared if len(spatial) == 2 else None
         if declared is not None:
             spatial = (declared[0], declared[0])
-        shape = (DEFAULT_BATCH, layer.in_channels, *spatial)
+        # a lazy conv (LazyConv2d) learns its channels at the first forward: an image's 3 is the guess
+        shape = (DEFAULT_BATCH, layer.in_channels or 3, *spatial)
         if declared is not None:
             tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
             return _per_tensor_argument(model, tensor, (

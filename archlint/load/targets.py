@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import contextlib
 import hashlib
 import importlib
@@ -44,7 +45,9 @@ from torch import nn
 
 from archlint.load.arguments import config_defaults, find_call
 from archlint.load.construction import recording_sites
-from archlint.mechanics import ENGINE_DIR, display_path, first_line, notebook_source, user_frame_suffix
+from archlint.mechanics import (
+    ENGINE_DIR, display_path, first_line, notebook_source, phase, user_error_text, user_frame_suffix,
+)
 from archlint.load.inputs import (
     InputInferenceError, as_input_tuple, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
 )
@@ -229,7 +232,17 @@ def constructor_error_message(cls: type, exc: BaseException) -> str:
     if not torch.cuda.is_available() and ("CUDA" in message or "NVIDIA" in message or "cuda" in message):
         return (f"constructor needs a CUDA device and none is available here ({type(exc).__name__}: {message})"
                 f"{user_frame_suffix(exc)}; build it on the CPU to lint it")
-    return f"constructor raised {type(exc).__name__}: {message}{user_frame_suffix(exc)}"
+    if isinstance(exc, KeyError) and exc.args and _takes_var_keywords(cls):
+        return (f"constructor raised {user_error_text(exc)}: it reads {exc.args[0]!r} from **kwargs and none was "
+                f"given; give it as kwargs in a models entry of the config, or pass an instance")
+    return f"constructor raised {user_error_text(exc)}"
+
+
+def _takes_var_keywords(cls: type) -> bool:
+    try:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
 
 
 
@@ -241,16 +254,22 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
+    if isinstance(exc, ImportError) and "no known parent package" in str(exc):
+        return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the file imports "
+                "relatively (from .x import ...) but its folder has no __init__.py, so it is not part of a package; "
+                "add __init__.py to the folder")
     if isinstance(exc, ImportError):
         return f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
     if isinstance(exc, SystemExit):
         said = [line for line in stderr.splitlines() if ": error: " in line]
         if said:   # argparse: a flag the script requires (archlint runs it with no arguments)
-            return (f"the file parses its command line at import and stopped: "
-                    f"{said[-1].split(': error: ', 1)[1]}{user_frame_suffix(exc)}; give the flag a default, or move "
-                    "the parsing under `if __name__ == \"__main__\":`")
+            reason = said[-1].split(": error: ", 1)[1]
+            # a required flag is named with its dashes; a required positional argument is not
+            what = "the flag a default" if " -" in reason else "the argument a default (nargs='?', default=...)"
+            return (f"the file parses its command line at import and stopped: {reason}{user_frame_suffix(exc)}; "
+                    f"give {what}, or move the parsing under `if __name__ == \"__main__\":`")
         return f"the file called sys.exit({exc.code!r}) while being imported{user_frame_suffix(exc)}"
-    return f"importing the file raised {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
+    return f"importing the file raised {user_error_text(exc)}"
 
 
 def _package_root(path: Path) -> Path | None:
@@ -370,7 +389,7 @@ def imported(spec: ModelSpec) -> Iterator[Any]:
         user_dirs, own = [folder], [name]
     with user_code_scope(user_dirs, own), as_script(path or Path(name)):
         try:
-            with kept_stderr() as stderr, _user_stdout(), recording_sites():
+            with kept_stderr() as stderr, _user_stdout(), recording_sites(), phase("import target"):
                 module = _exec_file(path, name, as_package) if path else importlib.import_module(name)
         except LoadError:
             raise
@@ -387,13 +406,21 @@ def imported(spec: ModelSpec) -> Iterator[Any]:
 @contextlib.contextmanager
 def as_script(path: Path) -> Iterator[None]:
     """While the user's file is imported and its models built, `sys.argv` is `[file]`, as if it were run with
-    no arguments: a module-level `parser.parse_args()` sees its defaults, not archlint's own command line."""
-    saved = sys.argv
+    no arguments: a module-level `parser.parse_args()` sees its defaults, not archlint's own command line;
+    and stdin is empty, so a prompt fails at once instead of waiting."""
+    saved, saved_stdin, saved_input = sys.argv, sys.stdin, builtins.input
     sys.argv = [str(path)]
+    # a prompt in the user's code gets end-of-file at once (and prints nothing): it never waits on a terminal
+    sys.stdin = io.StringIO("")
+    builtins.input = _no_terminal_input
     try:
         yield
     finally:
-        sys.argv = saved
+        sys.argv, sys.stdin, builtins.input = saved, saved_stdin, saved_input
+
+
+def _no_terminal_input(prompt: object = "") -> str:
+    raise EOFError("EOF when reading a line")
 
 
 @contextlib.contextmanager
@@ -650,15 +677,14 @@ def _construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOption
         raise LoadError(f"{what} needs arguments ({', '.join(missing)}); give them as kwargs in a models entry "
                         f"of the config, or pass an instance")
     try:
-        with _user_stdout():
+        with _user_stdout(), phase("build"):
             model, note = build(lambda: candidate.obj(*args, **kwargs), options)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
         if candidate.kind == "class":
             raise LoadError(constructor_error_message(candidate.obj, exc)) from exc
-        raise LoadError(f"calling {candidate.attr}() raised {type(exc).__name__}: {first_line(exc)}"
-                        f"{user_frame_suffix(exc)}") from exc
+        raise LoadError(f"calling {candidate.attr}() raised {user_error_text(exc)}") from exc
     if not isinstance(model, nn.Module):
         raise LoadError(f"{candidate.attr}() returned {type(model).__name__}, not an nn.Module")
     return model, note
@@ -684,7 +710,7 @@ def _call_example_inputs(function: Callable[[], Any], where: str) -> tuple[Any, 
         with _user_stdout():
             value = function()
     except Exception as exc:
-        raise LoadError(f"{where} raised {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}") from exc
+        raise LoadError(f"{where} raised {user_error_text(exc)}") from exc
     try:
         inputs = as_input_tuple(value)
     except InputInferenceError:

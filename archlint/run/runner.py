@@ -7,6 +7,7 @@ finding naming its plugin; every other rule still runs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import linecache
 import re
@@ -19,11 +20,12 @@ from torch import nn
 from archlint.analysis.shared import ModelAnalyses
 from archlint.mechanics import (
     TORCH_DIR, describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags,
+    phase, tensors_in, user_error_text,
 )
 from archlint.plugin.context import CheckContext
 from archlint.plugin.findings import Finding, Severity
 from archlint.analysis.graph import build_graph
-from archlint.load.device import inputs_for, is_meta_model
+from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ModelReport
 from archlint.plugin.rule import Rule
@@ -184,7 +186,25 @@ def run_rule(rule: Rule, ctx: CheckContext, run: RunOptions, plugin: str = "") -
 
 
 def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
-    return [list(x.shape) for x in inputs if isinstance(x, torch.Tensor)]
+    return [list(x.shape) for x in tensors_in(list(inputs))]   # tensors inside a dict batch count too
+
+
+def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, list[str]]:
+    """A model with lazy layers (LazyLinear, LazyConv2d) made concrete by one forward, on a copy: their
+    weights take shape at the first call, and the user's model must not be the one that changes."""
+    lazy = lazy_layers(model)
+    if not lazy:
+        return model, []
+    concrete = copy.deepcopy(model)
+    try:
+        with preserved_rng(), preserved_training_flags(concrete), torch.no_grad():
+            concrete.eval()
+            concrete(*inputs)
+    except Exception as exc:
+        raise TraceFailure([], f"its lazy layers ({', '.join(lazy[:4])}) take their shapes from a first forward, "
+                               f"and that forward raised {user_error_text(exc)}") from exc
+    return concrete, [f"lazy layers {', '.join(lazy[:6])} took their shapes from one forward on the example input, "
+                      "run on a copy (the model itself is unchanged)"]
 
 
 def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None = None,
@@ -195,12 +215,15 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
     # A model built on the meta device is analysed there whatever was requested; its inputs follow it.
     device = "meta" if is_meta_model(model) else ("cpu" if run.device == "auto" else run.device)
     inputs = inputs_for(model, example_inputs)
+    model, lazy_note = materialized(model, inputs)
+    notes = [*notes, *lazy_note]
     report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
                          device=device)
     with preserved_model_state(model):
         watch = TensorWatch(model)
         try:
-            traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
+            with phase("trace"):
+                traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
         except BaseException:
             watch.restore()   # a failed trace must not leave the model changed either
             raise
@@ -208,14 +231,16 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
         report.tracer = traced.tracer
         report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
         report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
-        graph = build_graph(traced.graph_module, model)
+        with phase("graph"):
+            graph = build_graph(traced.graph_module, model)
         report.parameters = graph.parameter_count()
         analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device)
         ctx = CheckContext(name, model, graph, inputs, analyses, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
         for rule in host.rules:
             if run.selection.rule_enabled(rule):
-                found = run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, ""))
+                with phase(f"rule {rule.name}"):
+                    found = run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, ""))
                 if not any(f.code == INTERNAL_ERROR_CODE for f in found):
                     report.rules_run.extend((rule.name, rule.code))
                 report.findings.extend(found)

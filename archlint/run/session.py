@@ -14,10 +14,10 @@ import sys
 from dataclasses import dataclass
 from typing import Sequence
 
-from archlint.load.device import is_meta_model
+from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
-from archlint.mechanics import describe_exception
+from archlint.mechanics import describe_exception, phase
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import Settings
@@ -71,8 +71,8 @@ def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:
 def fitted(loaded: LoadedModel) -> LoadedModel:
     """A model whose inputs were guessed from its first layer, with inputs it actually runs on: the guess,
     else the first of the common sizes that runs (checked on fake tensors), said so in the notes."""
-    if not loaded.inputs_guessed or runs_on(loaded.model, loaded.example_inputs):
-        return loaded
+    if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
+        return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
     for inputs, why in alternative_inputs(loaded.model, device):
         if runs_on(loaded.model, inputs):
@@ -85,7 +85,8 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
 def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Report:
     """Lint one built model; a model no tracer handles is one error line, not a crash."""
     report = Report()
-    loaded = fitted(loaded)
+    with phase("inputs"):
+        loaded = fitted(loaded)
     try:
         report.models.append(lint_model(loaded.model, loaded.example_inputs, host, name=loaded.name,
                                         run=_run_for(loaded, run), target=loaded.target, notes=loaded.notes))
@@ -113,6 +114,13 @@ def lint_spec(job: LintJob) -> Report:
     return report
 
 
+def shard(specs: Sequence[ModelSpec], index: int, count: int) -> list[ModelSpec]:
+    """The `index`-th (1-based) of `count` slices of the specs, by position in their sorted order: every
+    spec is in exactly one slice, slice sizes differ by at most one, and the split depends only on the list."""
+    ordered = sorted(specs, key=str)
+    return [spec for position, spec in enumerate(ordered) if position % count == index - 1]
+
+
 def lint_targets(specs: Sequence[ModelSpec], settings: Settings, host: PluginHost, jobs: int = 1,
                  timeout: float | None = None, progress: bool | None = None) -> Report:
     """Lint every spec with the run's `host`; one Report in the order of `specs` whatever `jobs` is."""
@@ -121,4 +129,4 @@ def lint_targets(specs: Sequence[ModelSpec], settings: Settings, host: PluginHos
     return lint_many(jobs_list, lint_spec, jobs=jobs, timeout=timeout, label=str, progress=progress)
 
 
-__all__ = ["LintJob", "host_for", "start_run", "lint_loaded", "lint_spec", "lint_targets", "load_options"]
+__all__ = ["LintJob", "host_for", "start_run", "lint_loaded", "lint_spec", "lint_targets", "load_options", "shard"]

@@ -4,8 +4,8 @@ Both return an fx.GraphModule whose nodes look like those of `torch.fx.symbolic_
 `call_module` node per invocation of a leaf module (target = the module path, so
 `build_graph` finds the module, its parameters, hyper-parameters and construction site), function
 nodes for operations outside leaf modules, `get_attr` nodes for parameters used directly, one
-`placeholder` per input and one `output`. Every node already carries `meta['val']` (fake
-tensors), so `build_graph` needs no second code path and no real activation is ever allocated.
+`placeholder` per input and one `output`. Every node already carries `meta['val']` (fake or
+meta tensors), so `build_graph` needs no second code path.
 
 * export: `torch.export.export(model, args, strict=False)` gives an aten-level graph; the aten
   nodes that ran inside one leaf-module invocation (read from `meta['nn_module_stack']`) are
@@ -14,17 +14,25 @@ tensors), so `build_graph` needs no second code path and no real activation is e
   tensor a module returned to the modules that consume it. Operations between modules are not
   recorded; a module fed by them gets one `untraced_ops` node whose inputs are the module
   outputs (or model inputs) that the tensor was computed from, so skips and merges stay visible.
+* real hooks: the same recorder on one real forward (no gradients), the last resort for a forward
+  that branches on tensor values. It keeps only meta copies of what it records, stops at the memory
+  budget, and says which way each data-dependent branch went for this input.
 """
 from __future__ import annotations
 
+import contextlib
+import linecache
 import operator
-from typing import Any, Callable
+import sys
+from types import FrameType
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import fx, nn
 from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
 
-from archlint.mechanics import tensors_in, to_meta
+from archlint.mechanics import display_path, memory_budget, memory_size, tensors_in, to_meta
 from archlint.trace.fake import fake_mode
 
 # -- helpers shared by both tracers -----------------------------------------------------------
@@ -200,52 +208,69 @@ class _Lineage(TorchFunctionMode):
         return result
 
 
-class _HookRecorder:
-    """Builds the module-level graph while the model runs on fake tensors."""
+class RealForwardTooLarge(RuntimeError):
+    """The real forward's outputs passed the memory budget: it was stopped before taking the machine's memory."""
 
-    def __init__(self) -> None:
+
+class _HookRecorder:
+    """Builds the module-level graph while the model runs.
+
+    Tensors are keys by identity with weak references, so a real forward frees its activations as
+    it goes (only a meta-device copy of each recorded value is kept, as the node's `meta['val']`).
+    """
+
+    def __init__(self, real: bool = False, budget: int | None = None) -> None:
         self.graph = fx.Graph()
-        self.produced: dict[int, fx.Node] = {}             # tensor id -> node whose output it is
-        self.derived: dict[int, frozenset[fx.Node]] = {}    # tensor id -> nodes it was computed from
-        self.gap_nodes: dict[int, fx.Node] = {}
-        self.keep_alive: list[Any] = []                     # ids stay unique while tensors live
+        self.produced: WeakIdKeyDictionary = WeakIdKeyDictionary()  # tensor -> node whose output it is
+        self.derived: WeakIdKeyDictionary = WeakIdKeyDictionary()   # tensor -> nodes it was computed from
+        self.gap_nodes: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.depth = 0
-        self.calls: list[tuple[tuple, dict]] = []
+        self.real = real
+        self.budget = budget
+        self.allocated = 0      # bytes of every tensor seen made: an upper bound of what is alive at once
+
+    def value(self, tensor: torch.Tensor) -> torch.Tensor:
+        """What a node keeps of a tensor: the tensor itself (fake), or its shape and dtype only (real)."""
+        if not self.real:
+            return tensor
+        self.allocated += tensor.numel() * tensor.element_size()
+        if self.budget is not None and self.allocated > self.budget:
+            raise RealForwardTooLarge(f"the real forward passed the memory budget of {memory_size(self.budget)} "
+                                      "and was stopped (set ARCHLINT_MEMORY_BUDGET to allow more)")
+        return torch.empty_like(tensor, device="meta")
 
     def sources_of(self, tensors: list[torch.Tensor]) -> frozenset[fx.Node]:
         found: set[fx.Node] = set()
         for t in tensors:
-            if id(t) in self.produced:
-                found.add(self.produced[id(t)])
+            if t in self.produced:
+                found.add(self.produced[t])
             else:
-                found |= self.derived.get(id(t), frozenset())
+                found |= self.derived.get(t, frozenset())
         return frozenset(found)
 
     def derive(self, tensor: torch.Tensor, sources: frozenset[fx.Node]) -> None:
-        if self.produced.get(id(tensor)) in sources and len(sources) == 1:
+        if self.produced.get(tensor) in sources and len(sources) == 1:
             return  # an in-place op on a module output from itself only: still that output
-        self.produced.pop(id(tensor), None)
-        self.gap_nodes.pop(id(tensor), None)
-        self.derived[id(tensor)] = sources
-        self.keep_alive.append(tensor)
+        self.value(tensor)   # counted against the budget
+        self.produced.pop(tensor, None)
+        self.gap_nodes.pop(tensor, None)
+        self.derived[tensor] = sources
 
     def placeholder(self, name: str, tensor: torch.Tensor) -> None:
         node = self.graph.placeholder(name)
-        node.meta["val"] = tensor
-        self.produced[id(tensor)] = node
-        self.keep_alive.append(tensor)
+        node.meta["val"] = self.value(tensor)
+        self.produced[tensor] = node
 
     def node_for(self, tensor: torch.Tensor) -> fx.Node:
         """The node a consumed tensor comes from (an `untraced_ops` node when ops ran in between)."""
-        if id(tensor) in self.produced:
-            return self.produced[id(tensor)]
-        if id(tensor) not in self.gap_nodes:
-            sources = sorted(self.derived.get(id(tensor), frozenset()), key=lambda n: n.name)
+        if tensor in self.produced:
+            return self.produced[tensor]
+        if tensor not in self.gap_nodes:
+            sources = sorted(self.derived.get(tensor, frozenset()), key=lambda n: n.name)
             gap = self.graph.call_function(untraced_ops, tuple(sources))
-            gap.meta["val"] = tensor
-            self.gap_nodes[id(tensor)] = gap
-            self.keep_alive.append(tensor)
-        return self.gap_nodes[id(tensor)]
+            gap.meta["val"] = self.value(tensor)
+            self.gap_nodes[tensor] = gap
+        return self.gap_nodes[tensor]
 
     def as_args(self, value: Any) -> Any:
         """Module arguments with tensors replaced by nodes (the call_module node's args)."""
@@ -260,16 +285,15 @@ class _HookRecorder:
 
     def record_call(self, path: str, args: tuple, kwargs: dict, output: Any) -> None:
         node = self.graph.call_module(path, self.as_args(tuple(args)), self.as_args(dict(kwargs)))
-        node.meta["val"] = output
+        node.meta["val"] = fx.node.map_aggregate(output, lambda v: self.value(v) if isinstance(v, torch.Tensor) else v)
         node.meta["nn_module_stack"] = {path: (path, "")}
         outs = list(tensors_in(output))
         if len(outs) == 1 and isinstance(output, torch.Tensor):
-            self.produced[id(output)] = node
+            self.produced[output] = node
         for index, tensor in enumerate(outs if not isinstance(output, torch.Tensor) else []):
             item = self.graph.call_function(operator.getitem, (node, index))
-            item.meta["val"] = tensor
-            self.produced[id(tensor)] = item
-        self.keep_alive.append(output)
+            item.meta["val"] = self.value(tensor)
+            self.produced[tensor] = item
 
 
 def _attach_hooks(leaves: dict[str, nn.Module], recorder: _HookRecorder) -> list[Any]:
@@ -291,25 +315,106 @@ def _attach_hooks(leaves: dict[str, nn.Module], recorder: _HookRecorder) -> list
     return handles
 
 
-def hooks_graph(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
-    """A module-level graph from one forward pass on fake (meta-backed) tensors."""
-
-    recorder = _HookRecorder()
-    mode = fake_mode()
-    fake_inputs = tuple(mode.from_tensor(x) if isinstance(x, torch.Tensor) else x
-                        for x in _on_device_of(model, inputs))
-    for index, x in enumerate(fake_inputs):
+def _recorded_forward(model: nn.Module, inputs: tuple[Any, ...], recorder: _HookRecorder) -> fx.GraphModule:
+    """Run the model once with hooks on every leaf module; the recorder's graph, closed by its outputs."""
+    for index, x in enumerate(inputs):
         if isinstance(x, torch.Tensor):
-            recorder.placeholder(f"input_{index}" if len(fake_inputs) > 1 else "x", x)
+            recorder.placeholder(f"input_{index}" if len(inputs) > 1 else "x", x)
     handles = _attach_hooks(leaf_modules(model), recorder)
     try:
-        with torch.no_grad(), mode, _Lineage(recorder):
-            output = model(*fake_inputs)
+        with torch.no_grad(), _Lineage(recorder):
+            output = model(*inputs)
+        outputs = list(tensors_in(output))
+        nodes = [recorder.node_for(t) for t in outputs]
+        values = tuple(n.meta["val"] for n in nodes)
     finally:
         for handle in handles:
             handle.remove()
-    outputs = list(tensors_in(output))
-    _output_node(recorder.graph, [recorder.node_for(t) for t in outputs], outputs[0] if len(outputs) == 1 else tuple(outputs))
-    lost = ["functional operations between modules (add, cat, reshape, mean, F.* calls...) are not in the graph; "
-            "a layer fed by them is linked to the layers its input was computed from through an 'untraced_ops' node"]
-    return fx.GraphModule(model, recorder.graph, type(model).__name__), lost
+    _output_node(recorder.graph, nodes, values[0] if len(values) == 1 else values)
+    return fx.GraphModule(model, recorder.graph, type(model).__name__)
+
+
+_GAPS = ("functional operations between modules (add, cat, reshape, mean, F.* calls...) are not in the graph; "
+         "a layer fed by them is linked to the layers its input was computed from through an 'untraced_ops' node")
+
+
+def hooks_graph(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
+    """A module-level graph from one forward pass on fake (meta-backed) tensors."""
+    mode = fake_mode()
+    fake_inputs = tuple(mode.from_tensor(x) if isinstance(x, torch.Tensor) else x
+                        for x in _on_device_of(model, inputs))
+    with mode:
+        gm = _recorded_forward(model, fake_inputs, _HookRecorder())
+    return gm, [_GAPS]
+
+
+class _BranchWatch:
+    """Which line ran next after each watched line (a data-dependent `if` or `while`), the first time it ran."""
+
+    def __init__(self, lines: Sequence[tuple[str, int]]):
+        self.lines = set(lines)
+        self.files = {file for file, _ in lines}
+        self.taken: dict[tuple[str, int], int] = {}
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        last: dict[int, int] = {}     # frame id -> its last line
+
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "line":
+                key = (frame.f_code.co_filename, last.get(id(frame), 0))
+                if key in self.lines and key not in self.taken:
+                    self.taken[key] = frame.f_lineno
+                last[id(frame)] = frame.f_lineno
+            return local
+
+        def calls(frame: FrameType, event: str, arg: Any) -> Any:
+            return local if event == "call" and frame.f_code.co_filename in self.files else None
+
+        previous = sys.gettrace()
+        sys.settrace(calls)
+        try:
+            yield
+        finally:
+            sys.settrace(previous)
+
+    def notes(self) -> list[str]:
+        notes = []
+        for (file, line), next_line in sorted(self.taken.items()):
+            statement = linecache.getline(file, line).strip()
+            where = f"at {display_path(file)}:{line} `{statement}`"
+            if statement.startswith(("if ", "elif ", "while ", "for ")) or " if " in statement:
+                notes.append(f"{where} this input went on to line {next_line} "
+                             f"`{linecache.getline(file, next_line).strip()}`; the other branch was not seen")
+            else:   # .item(), int(tensor), a NumPy round trip: a value of this input decided what came next
+                notes.append(f"{where} a tensor's value is read as a Python value; what follows was seen for "
+                             "this input's value only")
+        return notes
+
+
+def real_hooks_graph(model: nn.Module, inputs: tuple[Any, ...], branches: Sequence[tuple[str, int]] = (),
+                     why: str = "") -> tuple[fx.GraphModule, list[str]]:
+    """The last resort: a module-level graph from one real forward (no gradients) on the example input.
+
+    For forwards that branch on tensor values, which no fake-tensor tracer can follow. The model's
+    own weights are used (no copy; the runner restores buffers a forward writes), activations are
+    freed as they go, and the run stops once the tensors it made pass the memory budget.
+    """
+    if any(p.is_meta for p in model.parameters()):
+        raise RuntimeError("its weights are on the meta device, so it cannot run for real")
+    watch = _BranchWatch(branches)
+    recorder = _HookRecorder(real=True, budget=memory_budget())
+    with watch.watching():
+        gm = _recorded_forward(model, inputs, recorder)
+    called = {str(n.target) for n in gm.graph.nodes if n.op == "call_module"}
+    unseen = [f"{path} ({type(m).__name__})" for path, m in leaf_modules(model).items()
+              if path not in called and any(True for _ in m.parameters())]
+    branch_notes = watch.notes()
+    lost = ["the graph comes from one real forward on the example input"
+            + (": " + "; ".join(branch_notes) if branch_notes else
+               f" (the symbolic tracers failed: {why}); only the path this input took was seen" if why else
+               "; only the path this input took was seen")]
+    if unseen:
+        lost.append("layers this input did not reach are not in the graph: " + ", ".join(unseen[:8])
+                    + (" ..." if len(unseen) > 8 else ""))
+    return gm, [*lost, _GAPS]

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
+import inspect
 import io
 import logging
+import operator
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -26,11 +29,11 @@ import torch
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
-from archlint.mechanics import display_path, eval_mode, first_line, is_user_file
+from archlint.mechanics import display_path, eval_mode, first_line, innermost_frame, is_user_file, phase
 from archlint.trace import fallbacks
 from archlint.trace.fake import fake_mode
 
-TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks")
+TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks", "real-forward")
 
 
 @dataclass
@@ -57,7 +60,7 @@ class TraceFailure(Exception):
         self.attempts = attempts
         self.reason = reason or next((a.detail for a in attempts if a.detail), "unknown reason")
         tried = ", ".join(a.tracer for a in attempts)
-        super().__init__(f"could not trace the model: {self.reason} (tried {tried})")
+        super().__init__(f"could not trace the model: {self.reason}" + (f" (tried {tried})" if tried else ""))
 
 
 class InputMismatch(Exception):
@@ -229,9 +232,17 @@ def _mismatch_message(node: fx.Node, module: nn.Module | None, args: tuple, exc:
         if expected or not _is_shape_error(exc):
             return expected
         return f"{name} cannot take input of shape {list(got) if got else '?'}: {_short(exc)}"
+    where = _stack_location(node)
+    if node.target is operator.getitem and len(node.args) > 1 and isinstance(node.args[1], str) and got is not None:
+        key = node.args[1]
+        return (f"the forward reads its input as a dict ([{key!r}]{f' at {where}' if where else ''}) and archlint gave "
+                f"it a tensor of shape {list(got)}; define example_inputs() returning ({{{key!r}: tensor}},) "
+                "next to the model")
+    if "same device" in str(exc) and "cuda" in str(exc):
+        return (f"the forward makes a tensor on a GPU{f' at {where}' if where else ''} while the model and its input "
+                f"are on the CPU ({_short(exc)}); create it on the input's device (device=x.device) to lint it here")
     if not _is_shape_error(exc):
         return None
-    where = _stack_location(node)
     return f"{node.target if isinstance(node.target, str) else getattr(node.target, '__name__', node.target)}" \
         f"{f' at {where}' if where else ''} cannot take inputs of shapes {[list(s) for s in shapes]}: {_short(exc)}"
 
@@ -334,8 +345,9 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
     Returns the opaque leaves that had to run once on real tensors (see the module docstring).
     Raises InputMismatch, naming the layer, when the inputs do not fit it.
     """
-    propagation = ShapePropagation(gm, opaque_leaves)
-    propagation.run(example_inputs)
+    with phase("shape propagation"):
+        propagation = ShapePropagation(gm, opaque_leaves)
+        propagation.run(example_inputs)
     return propagation.ran_for_real
 
 
@@ -408,6 +420,9 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
     """
     attempts: list[TraceAttempt] = []
     errors: list[BaseException] = []
+    missing = _missing_forward(model)
+    if missing:
+        raise TraceFailure([], missing)
     inputs = inputs_for(model, example_inputs)
     with eval_mode(model), quiet_torch():
         if plugin_trace is not None:
@@ -425,7 +440,55 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 continue
             attempts.append(TraceAttempt(name, True, "; ".join(lost)))
             return TraceResult(gm, name, lost, list(attempts))
+        else:
+            result = _try_real_forward(model, inputs, errors, attempts)
+            if result is not None:
+                return result
     raise TraceFailure(attempts, _failure_reason(attempts, errors))
+
+
+def _missing_forward(model: nn.Module) -> str | None:
+    """Why the model cannot run at all: its class defines no forward() (often a misspelt one)."""
+    if getattr(type(model).forward, "__name__", "") != "_forward_unimplemented":
+        return None
+    methods = [name for cls in type(model).__mro__ if not cls.__module__.startswith("torch.")
+               for name, value in vars(cls).items() if callable(value)]
+    close = difflib.get_close_matches("forward", methods, n=1, cutoff=0.7)
+    hint = ""
+    if close:
+        function = inspect.unwrap(getattr(type(model), close[0]))
+        code = getattr(function, "__code__", None)
+        at = f" at {display_path(code.co_filename)}:{code.co_firstlineno}" if code else ""
+        hint = f"; it has `{close[0]}`{at}: a misspelling of forward?"
+    return f"{type(model).__name__} defines no forward() method, so it cannot run{hint}"
+
+
+def _branch_lines(errors: list[BaseException]) -> list[tuple[str, int]]:
+    """(file, line) of the user's code where a symbolic tracer stopped: a branch on a tensor value, `.item()`,
+    a NumPy round trip. The real forward says what happened there for its input."""
+    lines = []
+    for exc in errors:
+        frame = innermost_frame(exc.__traceback__, keep=is_user_file)
+        if frame is not None and frame.lineno is not None:
+            lines.append((frame.filename, frame.lineno))
+    return sorted(set(lines))
+
+
+def _try_real_forward(model: nn.Module, inputs: tuple[Any, ...], errors: list[BaseException],
+                      attempts: list[TraceAttempt]) -> TraceResult | None:
+    """Every symbolic tracer failed: one real forward (branches on tensor values, NumPy round trips).
+
+    An input that does not fit a layer never gets here (the other tracers stop at it); a forward that is
+    simply broken fails the same way for real, and the symbolic failure still explains it.
+    """
+    try:
+        gm, lost = fallbacks.real_hooks_graph(model, inputs, _branch_lines(errors), attempts[0].detail if attempts else "")
+    except Exception as exc:
+        errors.append(exc)
+        attempts.append(TraceAttempt("real-forward", False, describe_failure(exc)))
+        return None
+    attempts.append(TraceAttempt("real-forward", True, "; ".join(lost)))
+    return TraceResult(gm, "real-forward", lost, list(attempts))
 
 
 __all__ = ["TraceAttempt", "TraceResult", "TraceFailure", "InputMismatch", "trace_model", "propagate_shapes",

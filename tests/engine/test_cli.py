@@ -235,3 +235,41 @@ def test_python_dash_m_in_a_subprocess(net, tmp_path):
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["models"][0]["name"] == "Net"
+
+
+def test_shards_split_the_target_files_into_disjoint_slices_that_cover_them(cli, write):
+    for index in range(5):
+        write(f"models/net{index}.py", NET.replace("class Net(", f"class Net{index}("))
+    linted = []
+    for shard in ("1/2", "2/2"):
+        result = cli("check", "models", "--shard", shard, "--format", "json")
+        assert result.code == 0, result.err
+        linted.append(sorted(m["name"] for m in result.json["models"]))
+    assert sorted(linted[0] + linted[1]) == [f"Net{i}" for i in range(5)]
+    assert not set(linted[0]) & set(linted[1]) and {len(linted[0]), len(linted[1])} == {2, 3}
+    again = cli("check", "models", "--shard", "1/2", "--format", "json")
+    assert sorted(m["name"] for m in again.json["models"]) == linted[0]   # deterministic
+
+
+@pytest.mark.parametrize("value", ["3/2", "0/2", "1", "a/b", "1/0"])
+def test_a_malformed_shard_is_a_usage_error(cli, net, value):
+    result = cli("check", "net.py", "--shard", value)
+    assert result.code == 2
+    assert f"expected K/N with 1 <= K <= N (e.g. 2/4), got {value!r}" in result.err
+
+
+def test_profile_prints_the_phase_table_on_stderr_and_leaves_stdout_to_the_report(cli, net, monkeypatch):
+    from archlint.mechanics import PHASES
+
+    monkeypatch.setattr(PHASES, "enabled", False)
+    monkeypatch.setattr(PHASES, "totals", {})
+    monkeypatch.setattr(PHASES, "counts", {})
+    monkeypatch.setenv("ARCHLINT_PROFILE", "")   # off, and put back as it was after the run turns it on
+    result = cli("check", "net.py", "--profile", "--format", "json")
+    assert result.code == 0 and result.json["models"][0]["name"] == "Net"
+    table = result.err.split("archlint profile:\n", 1)[1].splitlines()
+    assert table[0].split() == ["phase", "calls", "seconds", "share"] and table[-1].startswith("total")
+    phases = {line.rsplit(None, 3)[0].strip() for line in table[1:-1]}
+    assert {"import target", "build", "trace", "shape propagation", "graph", "rule big-linear", "report"} <= phases
+    shares = [float(line.rsplit(None, 1)[1].rstrip("%")) for line in table[1:-1]]
+    assert abs(sum(shares) - 100.0) < 0.5     # exclusive phases add up to the total

@@ -1,6 +1,8 @@
 """Tracer order, fallbacks, what each tracer reports as lost, and one-line failure messages."""
 from __future__ import annotations
 
+import linecache
+
 import dataclasses
 import inspect
 import os
@@ -190,15 +192,47 @@ def test_hooks_graph_shows_skip_connections_through_untraced_adds() -> None:
     assert sorted(p.name for p in graph.predecessors(merge)) == ["a", "x"]
 
 
-def test_no_tracer_names_the_data_dependent_line() -> None:
+def test_a_branch_on_tensor_values_is_traced_by_one_real_forward_that_says_which_way_it_went() -> None:
+    model = ValueBranchNet().eval()
+    result = trace_model(model, (image(),))
+    line = line_of(ValueBranchNet.forward, "if x.sum()")
+    assert tracers_tried(result) == [("fx", False), ("fx-leaves", False), ("export", False), ("hooks", False),
+                                     ("real-forward", True)]
+    assert result.attempts[0].detail == f"control flow on a tensor value in ValueBranchNet.forward ({shown(__file__)}:{line})"
+    taken = line + 1 if image().sum() > 0 else line + 2
+    assert result.lost[0] == (f"the graph comes from one real forward on the example input: at {shown(__file__)}:{line} "
+                              f"`if x.sum() > 0:` this input went on to line {taken} "
+                              f"`{linecache.getline(__file__, taken).strip()}`; the other branch was not seen")
+    graph = build_graph(result.graph_module, model)
+    assert [n.module_path for n in graph.nodes("conv")] == ["conv"] and graph.nodes("conv")[0].out_shape == (1, 8, 32, 32)
+    assert all(p.device.type == "cpu" for p in model.parameters())   # ran on the model itself, nothing moved
+
+
+def test_the_real_forward_stops_at_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", str(8 * 32 * 32 * 4))   # less than the conv's output
     with pytest.raises(TraceFailure) as failure:
         trace_model(ValueBranchNet().eval(), (image(),))
-    message = str(failure.value)
-    line = line_of(ValueBranchNet.forward, "if x.sum()")
-    assert "\n" not in message
-    assert message == "could not trace the model: data-dependent control flow in ValueBranchNet.forward " \
-        f"({shown(__file__)}:{line}) (tried fx, fx-leaves, export, hooks)"
-    assert [a.tracer for a in failure.value.attempts] == ["fx", "fx-leaves", "export", "hooks"]
+    assert failure.value.attempts[-1].tracer == "real-forward"
+    assert failure.value.attempts[-1].detail.startswith("RealForwardTooLarge: the real forward passed the memory "
+                                                        "budget of 0.0 MiB and was stopped")
+    assert "data-dependent control flow" in str(failure.value) or "control flow" in str(failure.value)
+
+
+def test_a_forward_that_is_simply_broken_is_explained_by_its_first_failure() -> None:
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise NotImplementedError("not written yet")
+
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(Broken().eval(), (torch.randn(2, 4),))
+    assert [(a.tracer, a.ok) for a in failure.value.attempts] == [
+        ("fx", False), ("fx-leaves", False), ("export", False), ("hooks", False), ("real-forward", False)]
+    line = line_of(Broken.forward, "raise NotImplementedError")
+    assert failure.value.reason == f"NotImplementedError: not written yet in Broken.forward ({shown(__file__)}:{line})"
 
 
 @pytest.mark.parametrize(("model", "shape", "expected"), [
@@ -289,8 +323,9 @@ def test_models_built_on_the_meta_device_trace_with_shapes(tracer: str) -> None:
             trace_model(model, (image(),))
         line = line_of(Gate.forward, "if x.sum()")
         assert str(failure.value) == "could not trace the model: data-dependent control flow in Gate.forward " \
-            f"({shown(__file__)}:{line}) (tried fx, fx-leaves, export, hooks)"
+            f"({shown(__file__)}:{line}) (tried fx, fx-leaves, export, hooks, real-forward)"
         assert "Gate depends on tensor values and its weights are on the meta device" in failure.value.attempts[1].detail
+        assert "weights are on the meta device, so it cannot run for real" in failure.value.attempts[-1].detail
         return
     result = trace_model(model, (image(),))  # a CPU input is moved to meta for a meta model
     assert result.tracer == tracer

@@ -159,6 +159,7 @@ class Case:
     mentions: tuple[str, ...] = ()  # words the user-visible lines must contain (the file/model and the cause)
     needs: str = ""                # "cli": skipped until the archlint command exists
     raises: str = ""               # API misuse: the exception type the Python call raises (no report)
+    says: str = ""                 # the exact line the user sees (repository paths shown relative to it)
 
 
 def _x(*shape: int) -> torch.Tensor:
@@ -292,7 +293,8 @@ CASES_LIST: list[Case] = [
          LINTED, ("CountsCalls", "calls", "restored")),
     Case("untraceable-branch", "model", "control flow on a tensor value in the top-level forward",
          _check("models/writes_buffers.py", "BranchyCounter", lambda: _x(3, 4), inputs_text="torch.randn(3, 4)"),
-         ERROR, ("BranchyCounter", "control flow", "writes_buffers.py")),
+         LINTED, ("BranchyCounter", "tracer real-forward", "writes_buffers.py:27", "the other branch was not seen",
+                  "calls", "restored")),
     Case("not-a-module", "model", "something that is not an nn.Module",
          lambda: api_outcome("archlint.check(42, torch.randn(2, 4))", lambda: __import__("archlint").check(42, _x(2, 4))),
          frozenset(), ("nn.Module", "int"), raises="TypeError"),
@@ -383,6 +385,113 @@ CASES_LIST += [
     Case("plugin-slow-rule", "plugin", "a rule that never finishes, with --timeout",
          _cli_with_site(CASES / "plugins" / "site", "--timeout", "3", "targets/mixed/good_net.py"), ERROR,
          ("good_net.py", "timed out", "--timeout"), needs="timeout"),
+]
+
+
+# -- half-written code as real repositories have it (the archlint command, default settings) --
+# Each case reproduces a pattern met in training scripts, notebooks and research code; `says` is the
+# exact line the user reads.
+
+def _real_case(id: str, title: str, relative: str, exit_codes: frozenset[int], says: str,
+               mentions: tuple[str, ...] = ()) -> Case:
+    return Case(id, "real", title, _cli(f"real/{relative}"), exit_codes, (relative, *mentions), needs="cli", says=says)
+
+
+_R = "real/"
+CASES_LIST += [
+    _real_case("downloads-weights", "the constructor downloads pretrained weights (no network)",
+               "downloads_weights_in_ctor.py", ERROR,
+               f"error: {_R}downloads_weights_in_ctor.py:PretrainedNet: constructor raised URLError: <urlopen error "
+               f"[Errno -2] Name or service not known> at {_R}downloads_weights_in_ctor.py:11: it downloads "
+               "https://weights.invalid/pretrained_net.pth and could not reach it; build it without pretrained weights "
+               "(weights=None, pretrained=False) to lint the architecture"),
+    _real_case("loads-checkpoint", "the constructor loads a checkpoint that exists only on the author's machine",
+               "loads_checkpoint_in_ctor.py", ERROR,
+               f"error: {_R}loads_checkpoint_in_ctor.py:Restored: constructor raised FileNotFoundError: [Errno 2] No "
+               f"such file or directory: 'checkpoints/best.pth' at {_R}loads_checkpoint_in_ctor.py:10: it reads "
+               "'checkpoints/best.pth', which does not exist here (relative paths are read from "
+               "tests/robustness/cases)"),
+    _real_case("reads-vocab-at-import", "module-level code reads a data file the model's size depends on",
+               "reads_vocab_at_import.py", ERROR,
+               f"error: {_R}reads_vocab_at_import.py:Tagger: importing the file raised FileNotFoundError: [Errno 2] "
+               f"No such file or directory: 'data/vocab.txt' at {_R}reads_vocab_at_import.py:4: it reads "
+               "'data/vocab.txt', which does not exist here (relative paths are read from tests/robustness/cases)"),
+    _real_case("reads-csv-at-import", "module-level code loads a dataset the model does not need",
+               "reads_csv_at_import.py", LINTED,
+               "note: the file's module-level code failed (importing the file raised FileNotFoundError: [Errno 2] No "
+               f"such file or directory: 'data/train.csv' at {_R}reads_csv_at_import.py:6: it reads 'data/train.csv', "
+               "which does not exist here (relative paths are read from tests/robustness/cases)); linted from its "
+               "definitions only (imports, classes, functions, command-line defaults)"),
+    _real_case("cuda-at-import", "module-level code moves the model to CUDA (no GPU here)", "cuda_at_import.py",
+               LINTED, "", ("linted from its definitions only", "NVIDIA")),
+    _real_case("distributed-at-import", "module-level code joins a torch.distributed process group",
+               "distributed_at_import.py", LINTED, "", ("linted from its definitions only", "RANK")),
+    _real_case("kwargs-ctor", "the constructor reads its settings from **kwargs", "kwargs_ctor.py", ERROR,
+               f"error: {_R}kwargs_ctor.py:KwargsNet: constructor raised KeyError: 'in_dim' at {_R}kwargs_ctor.py:8: "
+               "it reads 'in_dim' from **kwargs and none was given; give it as kwargs in a models entry of the "
+               "config, or pass an instance"),
+    _real_case("forgot-super-init", "layers assigned before super().__init__()", "forgot_super_init.py", ERROR,
+               f"error: {_R}forgot_super_init.py:EarlyAssign: constructor raised AttributeError: cannot assign module "
+               f"before Module.__init__() call at {_R}forgot_super_init.py:7: it assigns a layer before calling "
+               "super().__init__(); call super().__init__() first"),
+    _real_case("bare-assert", "a bare assert on the constructor's arguments fails", "bare_assert_in_ctor.py", ERROR,
+               f"error: {_R}bare_assert_in_ctor.py:Divisible: constructor raised AssertionError at "
+               f"{_R}bare_assert_in_ctor.py:8: `assert dim % heads == 0` failed"),
+    _real_case("input-in-ctor", "the constructor asks on the terminal (input())", "input_in_ctor.py", ERROR,
+               f"error: {_R}input_in_ctor.py:Asks: constructor raised EOFError: EOF when reading a line at "
+               f"{_R}input_in_ctor.py:8: it asks for input on the terminal (input()) and archlint gives it none; use a "
+               "default value or a command-line flag instead"),
+    _real_case("wrong-type-from-factory", "a factory passes a string where a layer needs an int",
+               "wrong_type_from_factory.py", ERROR, "", ("classifier_from_config()", "TypeError",
+                                                         "wrong_type_from_factory.py:8")),
+    _real_case("positional-arg-at-import", "module-level argparse with a required positional argument",
+               "positional_arg_at_import.py", ERROR,
+               f"error: {_R}positional_arg_at_import.py: the file parses its command line at import and stopped: the "
+               f"following arguments are required: data_dir at {_R}positional_arg_at_import.py:9; give the argument a "
+               "default (nargs='?', default=...), or move the parsing under `if __name__ == \"__main__\":`"),
+    _real_case("relative-import-loose", "a relative import in a folder that is not a package", "loose/stack.py",
+               ERROR,
+               f"error: {_R}loose/stack.py: cannot import: ImportError: attempted relative import with no known parent "
+               f"package at {_R}loose/stack.py:4: the file imports relatively (from .x import ...) but its folder has no "
+               "__init__.py, so it is not part of a package; add __init__.py to the folder"),
+    _real_case("relative-import-package", "a package member with a relative import, linted on its own",
+               "package/stack.py", LINTED, "", ("Stack", "tracer fx")),
+    _real_case("no-forward", "layers defined, forward not written yet", "no_forward.py", ERROR,
+               f"error: {_R}no_forward.py:Unfinished: could not trace the model: Unfinished defines no forward() "
+               "method, so it cannot run"),
+    _real_case("misspelled-forward", "forward spelled `foward`", "misspelled_forward.py", ERROR,
+               f"error: {_R}misspelled_forward.py:Typo: could not trace the model: Typo defines no forward() method, so "
+               f"it cannot run; it has `foward` at {_R}misspelled_forward.py:10: a misspelling of forward?"),
+    _real_case("value-branch", "forward branches on a tensor value (early exit)", "value_branch.py", LINTED,
+               "note: tracer real-forward: the graph comes from one real forward on the example input: at "
+               f"{_R}value_branch.py:14 `if x.abs().mean() < 100:` this input went on to line 15 `x = self.deep(x)`; "
+               "the other branch was not seen"),
+    _real_case("item-in-forward", "forward reads .item() and slices with it", "item_in_forward.py", LINTED,
+               "note: tracer real-forward: the graph comes from one real forward on the example input: at "
+               f"{_R}item_in_forward.py:13 `keep = max(1, int((self.score(x) > 0).sum().item()))` a tensor's value is "
+               "read as a Python value; what follows was seen for this input's value only"),
+    _real_case("while-on-values", "a loop whose end depends on tensor values", "while_on_values.py", LINTED,
+               "note: tracer real-forward: the graph comes from one real forward on the example input: at "
+               f"{_R}while_on_values.py:12 `while x.norm() > 1 and steps < 4:` this input went on to line 13 "
+               "`x = self.step(x) * 0.5`; the other branch was not seen"),
+    _real_case("numpy-in-forward", "forward round-trips through NumPy", "numpy_in_forward.py", LINTED,
+               "note: tracer real-forward: the graph comes from one real forward on the example input: at "
+               f"{_R}numpy_in_forward.py:12 `scores = self.fc(x).detach().numpy()` a tensor's value is read as a "
+               "Python value; what follows was seen for this input's value only"),
+    _real_case("cuda-in-forward", "forward makes a tensor on CUDA", "cuda_in_forward.py", ERROR,
+               f"error: {_R}cuda_in_forward.py:NoiseOnGPU: could not trace the model: the forward makes a tensor on a "
+               f"GPU at {_R}cuda_in_forward.py:12 while the model and its input are on the CPU "
+               "(FakeTensorDeviceMismatchError: Expected all tensors to be on the same device, but found at least two "
+               "devices, cpu and cuda:0!); create it on the input's device (device=x.device) to lint it here (tried fx)"),
+    _real_case("dict-batch", "forward takes the data loader's batch dict", "dict_batch_forward.py", ERROR,
+               f"error: {_R}dict_batch_forward.py:BatchDict: could not trace the model: the forward reads its input as a "
+               f"dict (['features'] at {_R}dict_batch_forward.py:11) and archlint gave it a tensor of shape [2, 12]; "
+               "define example_inputs() returning ({'features': tensor},) next to the model (tried fx)"),
+    _real_case("lazy-layers", "lazy layers (LazyConv2d, LazyLinear)", "lazy_layers.py", LINTED,
+               "note: lazy layers conv, fc took their shapes from one forward on the example input, run on a copy "
+               "(the model itself is unchanged)"),
+    Case("prints-in-forward", "real", "forward prints while debugging (--format json stays parseable)",
+         _cli("--format", "json", "real/prints_in_forward.py"), LINTED, (), needs="cli"),
 ]
 
 

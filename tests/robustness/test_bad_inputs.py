@@ -1,6 +1,8 @@
 """Every bad input in the catalogue: the right exit code, one clear line, no traceback; and the docs table."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bad_inputs import Case, outcome_of, selected_cases
@@ -19,9 +21,26 @@ def test_bad_input_gets_a_clear_answer(case: Case) -> None:
     seen = "\n".join(outcome.shown)
     for word in case.mentions:
         assert word in seen, f"{case.id}: {word!r} not in what the user sees:\n{seen}"
+    if case.says:
+        assert case.says in [_relative(line) for line in outcome.shown], \
+            f"{case.id}: the exact line\n{case.says}\nis not among\n" + "\n".join(_relative(x) for x in outcome.shown)
+    # "internal error" is kept for archlint's own bugs: no case in the catalogue is one
+    assert "internal error" not in outcome.text, outcome.text
     if outcome.exit_code == 2:
         errors = [line for line in outcome.shown if line.startswith(("error", "archlint: error"))]
         assert errors and all("\n" not in line and len(line) < 600 for line in errors), errors
+
+
+def _relative(line: str) -> str:
+    """A line as the table shows it: paths below the repository made relative to it."""
+    return line.replace(str(make_table.REPO) + "/", "").replace(str(make_table.REPO), ".")
+
+
+def test_prints_from_the_users_forward_keep_the_json_report_parseable() -> None:
+    outcome = outcome_of(next(c for c in selected_cases() if c.id == "prints-in-forward"))
+    report = json.loads(outcome.stdout)
+    assert [m["name"] for m in report["models"]] == ["Chatty"]
+    assert "input torch.Size([2, 8])" in outcome.stderr   # the user's print is still shown, on stderr
 
 
 def test_committed_table_is_up_to_date() -> None:

@@ -37,3 +37,13 @@ class WrapsBranchy(nn.Module):
 
     def forward(self, x):
         return self.inner(self.fc(x))
+
+
+class BranchyThenBroken(BranchyCounter):
+    """Writes a buffer, branches on a value, then fails: no tracer gets through, not even a real forward."""
+
+    def forward(self, x):
+        self.calls += 1
+        if x.sum() > 0:
+            x = x * 2
+        raise RuntimeError("the rest of forward is not written yet")

@@ -1,0 +1,315 @@
+"""The zoo sweep: published architectures built with random weights, linted with default settings.
+
+    python benchmarks/zoo.py run RESULTS.jsonl [--only SUITE] [--jobs 2] [--timeout 600] [--names a,b]
+    python benchmarks/zoo.py table RESULTS.jsonl [--out docs/zoo.md]
+    python benchmarks/zoo.py one NAME          # lint one model in this process, print its JSON line
+
+Suites: every torchvision builder for classification, segmentation and video; the smallest model (by
+name) of each timm module ("family"); Hugging Face models built from small configs. Each model runs
+in its own `zoo.py one` process (a crash or a memory blow-up costs one row, not the sweep), with a
+per-model timeout; `run` appends one JSON line per model and skips the names already in the file, so
+an interrupted sweep resumes where it stopped.
+
+`EXPECTED` lists the findings the project stands by (VGG/AlexNet heads and kernels...), and
+`KNOWN_FALSE_ALARMS` the ones it does not (bugs still open); the table marks every finding as one of
+the two or as "unreviewed". tests/zoo/test_zoo_sample.py runs `SAMPLE` through `lint_one` in CI.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- the models ---------------------------------------------------------------------------------------
+
+Builder = Callable[[], tuple[nn.Module, tuple[Any, ...]]]
+
+
+def _image(size: int = 224, channels: int = 3, batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, channels, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def _torchvision(name: str) -> Builder:
+    def build() -> tuple[nn.Module, tuple[Any, ...]]:
+        import torchvision
+
+        kwargs: dict[str, Any] = {"weights": None}
+        if name in torchvision.models.list_models(torchvision.models.segmentation):
+            kwargs["weights_backbone"] = None
+        if name in ("googlenet", "inception_v3"):
+            kwargs["init_weights"] = True    # their default init is deprecated, not the user's choice
+        model = torchvision.models.get_model(name, **kwargs)
+        if name in torchvision.models.list_models(torchvision.models.video):
+            size = 224 if name.startswith(("mvit", "swin3d", "s3d")) else 112
+            frames = 16
+            return model, (torch.randn(1, 3, frames, size, size, generator=torch.Generator().manual_seed(0)),)
+        return model, (_image(299 if name == "inception_v3" else 224),)
+    return build
+
+
+def _timm(name: str) -> Builder:
+    def build() -> tuple[nn.Module, tuple[Any, ...]]:
+        import timm
+
+        model = timm.create_model(name, pretrained=False)
+        size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+        return model, (torch.randn(2, *size, generator=torch.Generator().manual_seed(0)),)
+    return build
+
+
+_SIZE_WORDS = ("pico", "atto", "femto", "nano", "xxs", "xxsmall", "tiny", "xs", "xsmall", "mini", "small", "s")
+
+
+def smallest_timm_model(module: str) -> str | None:
+    """The model of a timm module whose name says it is the smallest (pico < nano < tiny < small...)."""
+    import timm
+
+    names = [n for n in timm.list_models(module=module)]
+    if not names:
+        return None
+
+    def rank(name: str) -> tuple[int, int, str]:
+        parts = name.replace("-", "_").split("_")
+        size = min((_SIZE_WORDS.index(p) for p in parts if p in _SIZE_WORDS), default=len(_SIZE_WORDS))
+        return size, len(name), name
+    return min(names, key=rank)
+
+
+def _hf(config_class: str, model_class: str, inputs: str = "tokens", **config: Any) -> Builder:
+    def build() -> tuple[nn.Module, tuple[Any, ...]]:
+        import transformers
+
+        cfg = getattr(transformers, config_class)(**config)
+        model = getattr(transformers, model_class)(cfg)
+        generator = torch.Generator().manual_seed(0)
+        if inputs == "tokens":
+            return model, (torch.randint(0, 100, (2, 16), generator=generator),)
+        if inputs == "audio":
+            return model, (torch.randn(2, 16000, generator=generator),)
+        return model, (_image(int(config.get("image_size", 224)), int(config.get("num_channels", 3))),)
+    return build
+
+
+_SMALL_TEXT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, vocab_size=100)
+HF = {
+    "hf:bert": _hf("BertConfig", "BertModel", **_SMALL_TEXT),
+    "hf:roberta": _hf("RobertaConfig", "RobertaModel", **_SMALL_TEXT),
+    "hf:distilbert": _hf("DistilBertConfig", "DistilBertModel", dim=64, n_layers=2, n_heads=4, hidden_dim=128,
+                         vocab_size=100),
+    "hf:gpt2": _hf("GPT2Config", "GPT2LMHeadModel", n_embd=64, n_layer=2, n_head=4, vocab_size=100),
+    "hf:llama": _hf("LlamaConfig", "LlamaForCausalLM", **_SMALL_TEXT, num_key_value_heads=2),
+    "hf:mistral": _hf("MistralConfig", "MistralForCausalLM", **_SMALL_TEXT, num_key_value_heads=2),
+    "hf:t5-encoder": _hf("T5Config", "T5EncoderModel", d_model=64, num_layers=2, num_heads=4, d_ff=128, d_kv=16,
+                         vocab_size=100),
+    "hf:vit": _hf("ViTConfig", "ViTForImageClassification", "image", hidden_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, intermediate_size=128, image_size=64, patch_size=16),
+    "hf:swin": _hf("SwinConfig", "SwinForImageClassification", "image", embed_dim=32, depths=[1, 1], num_heads=[2, 4],
+                   image_size=64, window_size=4),
+    "hf:convnext": _hf("ConvNextConfig", "ConvNextForImageClassification", "image", hidden_sizes=[32, 64, 128, 256],
+                       depths=[1, 1, 1, 1], image_size=64),
+    "hf:mobilevit": _hf("MobileViTConfig", "MobileViTForImageClassification", "image", image_size=64),
+    "hf:segformer": _hf("SegformerConfig", "SegformerForSemanticSegmentation", "image", image_size=64),
+    "hf:wav2vec2": _hf("Wav2Vec2Config", "Wav2Vec2Model", "audio", hidden_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, intermediate_size=128),
+    "hf:clip-vision": _hf("CLIPVisionConfig", "CLIPVisionModel", "image", hidden_size=64, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=128, image_size=64, patch_size=16),
+}
+
+
+def registry(only: str | None = None) -> dict[str, Builder]:
+    """name -> builder, for the suites asked for (torchvision, timm, hf; all by default)."""
+    found: dict[str, Builder] = {}
+    if only in (None, "torchvision"):
+        import torchvision
+
+        for namespace in (torchvision.models, torchvision.models.segmentation, torchvision.models.video):
+            for name in torchvision.models.list_models(namespace):
+                found[f"torchvision:{name}"] = _torchvision(name)
+    if only in (None, "timm"):
+        import timm
+
+        for module in timm.list_modules():
+            name = smallest_timm_model(module)
+            if name:
+                found[f"timm:{name}"] = _timm(name)
+    if only in (None, "hf"):
+        found.update(HF)
+    return found
+
+
+def builder(name: str) -> Builder:
+    suite, _, model = name.partition(":")
+    if suite == "torchvision":
+        return _torchvision(model)
+    if suite == "timm":
+        return _timm(model)
+    return HF[name]
+
+
+# -- what the project stands by -------------------------------------------------------------------------
+
+# Findings a careful reviewer keeps: model -> set of (code, module).
+EXPECTED: dict[str, set[tuple[str, str]]] = {
+    "torchvision:alexnet": {("AL301", "classifier.1"), ("AL401", "features.0"), ("AL402", "features.3")},
+    "torchvision:vgg11": {("AL301", "classifier.0"), ("AL501", "features.8")},
+}
+
+# Findings the project does not stand by, still raised: open bugs (issue 12), kept visible.
+KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {}
+
+# The CI sample: diverse on purpose (tests/zoo/test_zoo_sample.py).
+SAMPLE = (
+    "torchvision:alexnet", "torchvision:vgg11", "torchvision:resnet18", "torchvision:densenet121",
+    "torchvision:mobilenet_v3_small", "torchvision:efficientnet_b0", "torchvision:convnext_tiny",
+    "torchvision:swin_t", "torchvision:vit_b_16", "torchvision:regnet_y_400mf", "torchvision:shufflenet_v2_x0_5",
+    "torchvision:fcn_resnet50", "torchvision:r3d_18", "timm:mixer_s16_224", "timm:mobilevit_xxs",
+    "hf:bert", "hf:gpt2", "hf:llama", "hf:convnext", "hf:vit", "hf:swin", "hf:distilbert",
+)
+
+
+# -- linting one model ---------------------------------------------------------------------------------------
+
+def lint_one(name: str) -> dict[str, Any]:
+    """Build `name`, lint it with default settings, and return its row (tracer, time, findings, errors)."""
+    import archlint
+
+    row: dict[str, Any] = {"name": name}
+    start = time.perf_counter()
+    try:
+        model, inputs = builder(name)()
+    except Exception as exc:   # a model this torch/timm/transformers cannot build is a row, not a crash
+        row.update(status="not built", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        return row
+    built = time.perf_counter()
+    report = archlint.check(model, inputs)
+    row["build_s"] = round(built - start, 2)
+    row["lint_s"] = round(time.perf_counter() - built, 2)
+    row["errors"] = [e.message for e in report.errors]
+    if report.models:
+        linted = report.models[0]
+        row.update(status="linted", tracer=linted.tracer, parameters=linted.parameters,
+                   findings=[{"code": f.code, "module": f.module, "severity": str(getattr(f.severity, "name", f.severity)).lower(),
+                              "message": f.message[:300]} for f in linted.findings])
+    else:
+        row["status"] = "no report"
+    return row
+
+
+def verdicts(row: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Each finding of a row with how the project judges it: expected / known false alarm / unreviewed."""
+    expected = EXPECTED.get(row["name"], set())
+    false = KNOWN_FALSE_ALARMS.get(row["name"], set())
+    judged = []
+    for finding in row.get("findings", []):
+        key = (finding["code"], finding["module"])
+        judged.append((finding, "expected" if key in expected else "known false alarm" if key in false
+                       else "unreviewed"))
+    return judged
+
+
+# -- the sweep ------------------------------------------------------------------------------------------------
+
+def _run_one(name: str, timeout: float) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "one", name]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except subprocess.TimeoutExpired:
+        return {"name": name, "status": "timed out", "error": f"no report after {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"name": name, "status": "crashed", "error": f"exit {done.returncode}: {tail[:200]}",
+                "wall_s": round(time.perf_counter() - start, 2)}
+    row = json.loads(lines[-1])
+    row["wall_s"] = round(time.perf_counter() - start, 2)
+    return row
+
+
+def sweep(results: Path, names: list[str], jobs: int, timeout: float) -> None:
+    done = {json.loads(line)["name"] for line in results.read_text().splitlines()} if results.exists() else set()
+    todo = [n for n in names if n not in done]
+    print(f"{len(done)} already in {results}, {len(todo)} to run", file=sys.stderr)
+    with cf.ThreadPoolExecutor(jobs) as pool, results.open("a") as out:
+        for row in pool.map(lambda n: _run_one(n, timeout), todo):
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            print(f"{row['name']}: {row['status']} {row.get('wall_s', '')} s, "
+                  f"{len(row.get('findings', []))} finding(s)", file=sys.stderr)
+
+
+# -- the table ------------------------------------------------------------------------------------------------
+
+def table(results: Path) -> str:
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    rows.sort(key=lambda r: r["name"])
+    linted = [r for r in rows if r["status"] == "linted"]
+    internal = [r for r in linted if any(f["code"] == "AL000" for f in r["findings"])]
+    flagged = [r for r in linted if any(v != "expected" and f["code"] != "AL000" for f, v in verdicts(r))]
+    times = sorted(r["wall_s"] for r in rows if "wall_s" in r)
+    median = times[len(times) // 2] if times else 0.0
+    out = ["# The zoo sweep", "",
+           "Generated by `python benchmarks/zoo.py table` from a sweep (`benchmarks/zoo.py run`): published "
+           "architectures built with random weights, linted with default settings through `archlint.check`, "
+           "one process per model. \"expected\" findings are the ones the project stands by; \"known false "
+           "alarm\" ones are open bugs; \"unreviewed\" ones nobody has judged yet.", "",
+           f"- models: {len(rows)}; linted: {len(linted)}; without a report: {len(rows) - len(linted)}",
+           f"- with an AL000 (internal error): {len(internal)}",
+           f"- with a finding that is not expected (false alarm or unreviewed): {len(flagged)}",
+           f"- median wall time per model (build + lint, one process): {median:.1f} s", "",
+           "| model | status | tracer | wall s | findings (code module: verdict) |", "|---|---|---|---|---|"]
+    for row in rows:
+        cells = "<br>".join(f"{f['code']} `{f['module']}`: {v}" for f, v in verdicts(row)) or \
+            (row.get("error", "") or "clean")
+        if row.get("errors"):
+            cells = "<br>".join(row["errors"])[:300] + ("<br>" + cells if cells != "clean" else "")
+        out.append(f"| {row['name']} | {row['status']} | {row.get('tracer', '')} | {row.get('wall_s', '')} | "
+                   f"{cells.replace('|', '/')} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("results", type=Path)
+    run.add_argument("--only", choices=("torchvision", "timm", "hf"))
+    run.add_argument("--names", help="comma-separated names (default: the whole registry)")
+    run.add_argument("--sample", action="store_true", help="the CI sample only")
+    run.add_argument("--jobs", type=int, default=2)
+    run.add_argument("--timeout", type=float, default=600)
+    show = sub.add_parser("table")
+    show.add_argument("results", type=Path)
+    show.add_argument("--out", type=Path)
+    one = sub.add_parser("one")
+    one.add_argument("name")
+    args = parser.parse_args()
+    if args.command == "one":
+        print(json.dumps(lint_one(args.name)))
+        return 0
+    if args.command == "table":
+        text = table(args.results)
+        if args.out:
+            args.out.write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    names = list(SAMPLE) if args.sample else args.names.split(",") if args.names else list(registry(args.only))
+    sweep(args.results, names, args.jobs, args.timeout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
