@@ -15,11 +15,10 @@ from torch import nn
 from archlint.load.construction import recording_sites
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
 from archlint.load.targets import constructor_error_message
-from archlint.mechanics import describe_exception
 from archlint.plugin.host import PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import keyword_settings
-from archlint.run.runner import lint_model
+from archlint.run.runner import lint_failure, lint_model
 from archlint.trace.tracers import TraceFailure
 
 
@@ -61,6 +60,5 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
     except TraceFailure as exc:
         report.errors.append(TargetError(name, str(exc), "trace"))
     except Exception as exc:  # an engine bug must still not lose the other targets or print a traceback
-        report.errors.append(TargetError(name, f"internal error while linting: {describe_exception(exc)}",
-                                         "internal"))
+        report.errors.append(TargetError(name, *lint_failure(exc)))
     return report

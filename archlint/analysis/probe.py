@@ -46,7 +46,7 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights
-from archlint.mechanics import first_line, preserved_rng, tensors_in
+from archlint.mechanics import first_line, preserved_rng, tensors_in, user_error_text
 from archlint.plugin.context import MeasurementUnavailable
 
 if TYPE_CHECKING:
@@ -406,9 +406,12 @@ def _forward(model: nn.Module, inputs: tuple[Any, ...], recorder: _Recorder) -> 
         return model(*inputs)
 
 
+class ProbeFailed(MeasurementUnavailable):
+    """The model's own code failed under the probe (a training-mode branch, a backward through NumPy...)."""
+
+
 def _fail(stage: str, exc: BaseException) -> MeasurementUnavailable:
-    first = first_line(exc, type(exc).__name__)[:200]
-    return MeasurementUnavailable(f"the probe's {stage} failed ({type(exc).__name__}: {first})")
+    return ProbeFailed(f"the probe's {stage} failed ({user_error_text(exc)[:300]})")
 
 
 def run_probe(model: nn.Module, example_inputs: Sequence[Any], *, batch: int | None = DEFAULT_MAX_BATCH,

@@ -19,13 +19,13 @@ from archlint.analysis.cost import model_macs
 from archlint.analysis.graph import ArchGraph
 from archlint.analysis.probe import (
     DEFAULT_MAX_BATCH, DEFAULT_SEED, NodeGradient, ProbeResult, describe_graph_method, graph_gradients,
-    probe_inputs, run_probe,
+    ProbeFailed, probe_inputs, run_probe,
 )
 from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, rf_rows
 from archlint.load.provenance import InitRecord, init_record
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.plugin.results import PlotData
-from archlint.mechanics import memory_budget, memory_size, phase
+from archlint.mechanics import innermost_frame, memory_budget, memory_size, phase, user_error_text
 
 
 class ModelAnalyses:
@@ -39,6 +39,7 @@ class ModelAnalyses:
         self.probe_enabled = probe_enabled
         self.device = device
         self._probe: ProbeResult | MeasurementUnavailable | None = None
+        self.probe_failure: str | None = None     # the user's code made the probe fail: the report says so
         self._graph_gradients: dict[frozenset[str], dict[str, NodeGradient] | MeasurementUnavailable] = {}
 
     def require_values(self, what: str) -> None:
@@ -84,6 +85,14 @@ class ModelAnalyses:
                     self._probe = run_probe(self.model, self.example_inputs)
             except MeasurementUnavailable as exc:
                 self._probe = exc
+                if isinstance(exc, ProbeFailed):
+                    self.probe_failure = str(exc)
+            except Exception as exc:
+                if innermost_frame(exc.__traceback__) is None:
+                    raise       # not the user's code: an archlint bug, reported as one
+                # the user's forward fails in training mode or under backward: nothing to measure, and said so
+                self.probe_failure = f"the probe's training-mode forward and backward failed ({user_error_text(exc)})"
+                self._probe = MeasurementUnavailable(self.probe_failure)
         if isinstance(self._probe, MeasurementUnavailable):
             raise self._probe
         return self._probe

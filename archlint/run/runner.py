@@ -189,6 +189,15 @@ def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
     return [list(x.shape) for x in tensors_in(list(inputs))]   # tensors inside a dict batch count too
 
 
+def lint_failure(exc: BaseException) -> tuple[str, str]:
+    """(message, kind) for an exception that escaped a lint: the user's code when its frame is the innermost,
+    else an archlint bug, said so with where to report it."""
+    if innermost_frame(exc.__traceback__) is not None:
+        return f"the model's code raised {user_error_text(exc)} while archlint ran it", "model"
+    return (f"internal error while linting: {describe_exception(exc)} (an archlint bug: run with --debug for "
+            "the traceback and please report it)"), "internal"
+
+
 def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, list[str]]:
     """A model with lazy layers (LazyLinear, LazyConv2d) made concrete by one forward, on a copy: their
     weights take shape at the first call, and the user's model must not be the one that changes."""
@@ -245,6 +254,9 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
                     report.rules_run.extend((rule.name, rule.code))
                 report.findings.extend(found)
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
+        if analyses.probe_failure:
+            report.notes.append(f"not measured: {analyses.probe_failure}; the rules that measure on it judged "
+                                "from the graph only")
         if run.plots:
             report.plots = analyses.plot_data(measure=True)
             report.findings.extend(watch.check_untouched("the report's probe", name))
@@ -252,4 +264,4 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
     return report
 
 
-__all__ = ["RunOptions", "lint_model", "preserved_model_state", "TraceFailure", "INTERNAL_ERROR_CODE"]
+__all__ = ["RunOptions", "lint_failure", "lint_model", "preserved_model_state", "TraceFailure", "INTERNAL_ERROR_CODE"]

@@ -17,12 +17,12 @@ from typing import Sequence
 from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
-from archlint.mechanics import describe_exception, phase
+from archlint.mechanics import phase
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
-from archlint.run.runner import RunOptions, lint_model
+from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.trace.tracers import TraceFailure, runs_on
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
@@ -95,8 +95,7 @@ def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Repor
     except InputInferenceError as exc:
         report.errors.append(TargetError(loaded.target, str(exc), "input"))
     except Exception as exc:  # an engine bug must not lose the other models
-        report.errors.append(TargetError(loaded.target, f"internal error while linting: {describe_exception(exc)}",
-                                         "internal"))
+        report.errors.append(TargetError(loaded.target, *lint_failure(exc)))
     return report
 
 
