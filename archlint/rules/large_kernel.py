@@ -21,9 +21,13 @@ Why it matters
     - stems on raw images (at most `stem_in_channels` input channels): a stack whose intermediate
       maps had only 1–4 channels would be a bottleneck, so the stack is priced at the output width,
       and then it is more expensive (ResNet's 7×7 stem: 9,408 params vs 75,456 for three 3×3);
-    - depthwise and grouped convs stay grouped in the alternative, where the saving is real but
-      tiny compared to the model (ConvNeXt's 7×7, EfficientNet's 5×5 depthwise): below
-      `min_model_share` of the model's parameters and MACs it is not worth a finding;
+    - depthwise convs (one filter per channel) are never flagged: their large kernel is the design
+      (ConvNeXt's 7×7, MobileNet's and EfficientNet's 5×5), a spatial mixer that costs C·k² beside
+      pointwise layers that cost C²; a stack would add depth and latency for a saving that depends
+      only on how small the model's widths are (the same 7×7 is flagged at width 32, not at 96);
+    - grouped convs stay grouped in the alternative, where the saving is real but often tiny
+      compared to the model: below `min_model_share` of the model's parameters and MACs it is not
+      worth a finding;
     - strided large kernels: the stride goes to the last layer of the stack (the only place that
       keeps the receptive field equal), so the first layers run at full resolution and usually
       cost more MACs than they save.
@@ -233,6 +237,9 @@ class LargeKernel(Rule):
                 yield self._kept(node, reason, comparison)
 
     def _why_not(self, ctx: CheckContext, c: Comparison, totals: tuple[int, int]) -> str | None:
+        if c.spec.groups > 1 and c.spec.groups == c.spec.in_channels:
+            return (f"a depthwise conv (groups={c.spec.groups}): its large kernel is a deliberate spatial mixer, "
+                    "not a dense layer a 3×3 stack replaces")
         min_saving = float(ctx.options["min_saving"])
         if c.param_saving < min_saving or c.mac_saving < min_saving:
             return (f"the small-kernel stack would change params by {-c.param_saving:+.0%} and MACs by "

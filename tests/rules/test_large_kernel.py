@@ -271,7 +271,36 @@ def test_show_all_on_resnet_stem_vit_patchify_and_convnext_depthwise(zoo: Callab
     assert dw.groups == dw.in_channels == 96
     stack = nn.Sequential(*[nn.Conv2d(96, 96, 3, groups=96) for _ in range(3)])
     assert metric(first, "params").before == numel(dw) and metric(first, "params").after == numel(stack)
-    assert "min_model_share" in first.message
+    assert "a depthwise conv (groups=96)" in first.message
+
+
+class NarrowConvNeXtBlock(nn.Module):
+    """A ConvNeXt block at width 32 (a small Hugging Face config): the 7×7 depthwise conv is a real share of
+    this tiny model, and still the design, not a mistake (it was flagged before depthwise convs were exempt)."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 4, stride=4)
+        self.dwconv = nn.Conv2d(width, width, 7, padding=3, groups=width)
+        self.norm = nn.LayerNorm(width)
+        self.pw1, self.pw2 = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        y = self.norm(self.dwconv(x).permute(0, 2, 3, 1))
+        x = x + self.pw2(torch.nn.functional.gelu(self.pw1(y))).permute(0, 3, 1, 2)
+        return self.head(x.mean((2, 3)))
+
+
+def test_a_narrow_depthwise_large_kernel_is_the_design_not_a_finding() -> None:
+    x = torch.randn(2, 3, 64, 64)
+    assert lint_rule(NarrowConvNeXtBlock().eval(), x, rule="large-kernel") == []
+    kept = lint_rule(NarrowConvNeXtBlock().eval(), x, rule="large-kernel", show_all=True)
+    assert [(f.module, f.severity) for f in kept] == [("stem", Severity.INFO), ("dwconv", Severity.INFO)]
+    assert "patchify" in kept[0].message and "a depthwise conv (groups=32)" in kept[1].message
+    dense = nn.Sequential(nn.Conv2d(3, 32, 4, stride=4), nn.Conv2d(32, 32, 7, padding=3)).eval()
+    assert [f.module for f in lint_rule(dense, x, rule="large-kernel")] == ["1"]   # the same kernel, dense: flagged
 
 
 def test_a_bad_mid_channels_value_is_named_not_a_traceback() -> None:
