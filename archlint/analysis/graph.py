@@ -381,6 +381,8 @@ def _classify(node: fx.Node, modules: dict[str, nn.Module]) -> tuple[str, str, n
         return module_kind(module), type(module).__name__, module, _module_hparams(module)
     fname = _function_name(node)
     kind = _FUNCTION_KINDS.get(fname, "other")
+    if kind == "other" and "attention" in fname.lower():
+        kind = "attention"   # a wrapped attention function (torchvision's shifted_window_attention): mixes positions
     if fname in _SHAPE_FUNCTIONS or _is_shape_valued(node):
         return "shape", fname, None, {}  # x.size(0), x.shape, x.dim() + 1: numbers about a tensor, not data flow
     if kind in ("add", "mul") and sum(_is_tensor_valued(a) for a in node.args if isinstance(a, fx.Node)) < 2:

@@ -46,7 +46,7 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights
-from archlint.mechanics import first_line, preserved_rng, tensors_in, user_error_text
+from archlint.mechanics import preserved_rng, tensors_in, user_error_text
 from archlint.plugin.context import MeasurementUnavailable
 
 if TYPE_CHECKING:

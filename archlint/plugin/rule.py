@@ -50,6 +50,10 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     options: ClassVar[tuple[Option, ...]] = ()
     codes: ClassVar[dict[str, str]] = {}
+    # The rule reads the operations between modules (pooling, flatten, reshape, adds) from the graph. A graph
+    # of module calls only (the hooks tracers) does not have them: such a rule is not run there, and the
+    # report says it could not judge.
+    needs_operations: ClassVar[bool] = False
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = ("What it finds", "Why it matters", "Example", "Fix")
 
     def check(self, ctx: "CheckContext") -> Iterable[Finding]:

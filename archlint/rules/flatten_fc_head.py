@@ -156,6 +156,7 @@ def _snippet(head: Head) -> str:
 class FlattenFcHead(Rule):
     code = "AL301"
     name = "flatten-fc-head"
+    needs_operations = True   # the head is found through its flatten / pooling operations
     summary = "a spatial feature map flattened into a large fully connected head"
     severity = Severity.WARNING
     options = (

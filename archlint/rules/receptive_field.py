@@ -50,7 +50,7 @@ import networkx as nx
 from archlint.rulekit import (
     ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Rule,
     Severity, code_path, compute_receptive_fields, dims_text, empirical_rf, hookimpl, last_spatial_node,
-    window_of,
+    spatial_size, window_of,
 )
 
 _TOKEN_MIXING = ("attention", "matmul")
@@ -219,9 +219,20 @@ def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Emp
     ), sizes)
 
 
+def _mixes_tokens(node: LayerNode, last: LayerNode) -> bool:
+    """A Linear applied across the positions of `last` (MLP-Mixer's token-mixing MLP: the map is flattened
+    into tokens, transposed, and a Linear of in_features = number of positions mixes all of them)."""
+    if node.kind != "linear" or not node.in_shapes or not node.in_shapes[0] or not last.out_shape:
+        return False
+    positions = math.prod(spatial_size(last.out_shape) or (1,))
+    channels = last.out_shape[1] if len(last.out_shape) > 1 else None
+    return positions > 1 and node.in_shapes[0][-1] == positions and positions != channels
+
+
 class ReceptiveField(Rule):
     code = "AL201"
     name = "receptive-field"
+    needs_operations = True   # pooling, strides of functional ops and reshapes decide the field
     summary = "the last spatial layer's receptive field covers too little of the input"
     severity = Severity.WARNING
     options = (
@@ -235,8 +246,8 @@ class ReceptiveField(Rule):
         last = last_spatial_node(graph, rfs)
         if last is None or not graph.spatial_layers():
             return
-        if any(graph[n].kind in _TOKEN_MIXING for n in graph.descendants(last)):
-            return  # tokens mix globally after the spatial stem (ViT-like)
+        if any(graph[n].kind in _TOKEN_MIXING or _mixes_tokens(graph[n], last) for n in graph.descendants(last)):
+            return  # positions mix globally after the last map (attention, ViT-like; token-mixing MLPs, Mixer-like)
         state = rfs[last.name]
         min_side = min(a.input_size for a in state.axes.values())
         target = math.ceil(float(ctx.options["min_coverage"]) * min_side)

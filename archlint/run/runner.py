@@ -30,7 +30,7 @@ from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ModelReport
 from archlint.plugin.rule import Rule
 from archlint.run.selection import Selection, effective_severity
-from archlint.trace.tracers import TraceFailure, trace_model
+from archlint.trace.tracers import MODULE_CALLS_ONLY, TraceFailure, trace_model
 
 INTERNAL_ERROR_CODE = "AL000"
 _SUPPRESSION = re.compile(r"#\s*archlint:\s*ignore(?:\[([^\]]*)\])?")
@@ -246,14 +246,20 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
         analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device)
         ctx = CheckContext(name, model, graph, inputs, analyses, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
+        unjudged = []
         for rule in host.rules:
-            if run.selection.rule_enabled(rule):
+            if run.selection.rule_enabled(rule) and rule.needs_operations and traced.tracer in MODULE_CALLS_ONLY:
+                unjudged.append(f"{rule.name} ({rule.code})")
+            elif run.selection.rule_enabled(rule):
                 with phase(f"rule {rule.name}"):
                     found = run_rule(rule, ctx, run, host.rule_plugins.get(rule.code, ""))
                 if not any(f.code == INTERNAL_ERROR_CODE for f in found):
                     report.rules_run.extend((rule.name, rule.code))
                 report.findings.extend(found)
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
+        if unjudged:
+            report.notes.append(f"not judged: {', '.join(unjudged)}: they read the operations between modules, and "
+                                f"the {traced.tracer} graph has module calls only")
         if analyses.probe_failure:
             report.notes.append(f"not measured: {analyses.probe_failure}; the rules that measure on it judged "
                                 "from the graph only")

@@ -21,6 +21,7 @@ meta tensors), so `build_graph` needs no second code path.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import linecache
 import operator
 import sys
@@ -172,7 +173,8 @@ def _fold_layer(graph: fx.Graph, env: dict[fx.Node, fx.Node], members: list[fx.N
 def export_graph(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
     """torch.export (non-strict), folded to one node per leaf-module call."""
     args = _on_device_of(model, inputs)
-    program = torch.export.export(model, args, strict=False)
+    kwargs = _no_generation_cache(model)
+    program = torch.export.export(model, args, kwargs or None, strict=False)
     exported = program.module()
     # .module() drops the user's stack traces; copy them back by node name (the names are kept).
     traces = {n.name: n.meta.get("stack_trace") for n in program.graph.nodes}
@@ -180,7 +182,19 @@ def export_graph(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphMod
         if traces.get(node.name) and not node.meta.get("stack_trace"):
             node.meta["stack_trace"] = traces[node.name]
     lost = ["Python control flow was resolved for these example inputs (only the branch taken is in the graph)"]
+    if kwargs:
+        lost.append("traced with use_cache=False: the key/value cache a generating model returns is not part of "
+                    "the architecture (and not a tensor torch.export can return)")
     return _collapse_export(exported, model), lost
+
+
+def _no_generation_cache(model: nn.Module) -> dict[str, Any]:
+    """`use_cache=False` for a forward that takes it (Hugging Face LMs return a cache object otherwise)."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"use_cache": False} if "use_cache" in parameters else {}
 
 
 # -- forward hooks ---------------------------------------------------------------------------------

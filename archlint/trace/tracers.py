@@ -34,6 +34,7 @@ from archlint.trace import fallbacks
 from archlint.trace.fake import fake_mode
 
 TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks", "real-forward")
+MODULE_CALLS_ONLY = frozenset({"hooks", "real-forward"})   # graphs without the operations between modules
 
 
 @dataclass
@@ -492,4 +493,4 @@ def _try_real_forward(model: nn.Module, inputs: tuple[Any, ...], errors: list[Ba
 
 
 __all__ = ["TraceAttempt", "TraceResult", "TraceFailure", "InputMismatch", "trace_model", "propagate_shapes",
-           "symbolic_trace", "trace_with_leaves", "describe_failure", "fake_mode", "TRACER_ORDER"]
+           "symbolic_trace", "trace_with_leaves", "describe_failure", "fake_mode", "MODULE_CALLS_ONLY", "TRACER_ORDER"]

@@ -401,3 +401,63 @@ def test_measured_field_covering_the_input_keeps_the_rule_silent() -> None:
         meta = GlobalGate()
     (finding,) = lint_report(meta, (torch.empty(2, 3, 32, 32, device="meta"),), rule="receptive-field").models[0].findings
     assert any("empirical receptive field not measured" in u for u in finding.unmeasured)
+
+
+# -- positions mixed after the last map: attention functions and token-mixing MLPs (issue 12) -----------------
+
+@torch.fx.wrap
+def window_attention(x: torch.Tensor, qkv: torch.Tensor) -> torch.Tensor:
+    """Attention over every position of a channels-last map, wrapped as one fx node (as torchvision's
+    shifted_window_attention is)."""
+    n, h, w, c = x.shape
+    q, k, v = F.linear(x.reshape(n, h * w, c), qkv).chunk(3, dim=-1)
+    return F.softmax(q @ k.transpose(1, 2) / math.sqrt(c), dim=-1).matmul(v).reshape(n, h, w, c)
+
+
+class PatchThenAttend(nn.Module):
+    """A 4×4 patchify stem, then attention on the channels-last map (Swin-like)."""
+
+    def __init__(self, attend: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 4, stride=4)
+        self.qkv = nn.Parameter(torch.randn(48, 16) * 0.1)
+        self.attend = attend
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x).permute(0, 2, 3, 1)
+        if self.attend:
+            x = x + window_attention(x, self.qkv)
+        return self.head(x.mean((1, 2)))
+
+
+class TokenMixer(nn.Module):
+    """A 16×16 patchify stem, then an MLP across the 16 tokens (MLP-Mixer's token mixing)."""
+
+    def __init__(self, mix_tokens: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 16, stride=16)
+        self.mix = nn.Linear(16, 16) if mix_tokens else nn.Linear(32, 32)
+        self.mix_tokens = mix_tokens
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.stem(x).flatten(2).transpose(1, 2)            # (N, 16 positions, 32 channels)
+        if self.mix_tokens:
+            tokens = tokens + self.mix(tokens.transpose(1, 2)).transpose(1, 2)
+        else:
+            tokens = tokens + self.mix(tokens)                       # per-token MLP: positions stay apart
+        return self.head(tokens.mean(1))
+
+
+@pytest.mark.parametrize("model", [PatchThenAttend(), TokenMixer()], ids=["attention-function", "token-mixing-mlp"])
+def test_positions_mixed_after_the_last_map_give_a_global_field(model: nn.Module) -> None:
+    report = lint_report(model.eval(), torch.randn(2, 3, 64, 64), rule="receptive-field")
+    assert report.models[0].findings == [] and "receptive-field" in report.models[0].rules_run
+
+
+@pytest.mark.parametrize("model", [PatchThenAttend(attend=False), TokenMixer(mix_tokens=False)],
+                         ids=["no-attention", "per-token-mlp"])
+def test_the_same_stems_without_mixing_are_still_flagged(model: nn.Module) -> None:
+    report = lint_report(model.eval(), torch.randn(2, 3, 64, 64), rule="receptive-field")
+    assert [(f.code, f.module) for f in report.models[0].findings] == [("AL201", "stem")]

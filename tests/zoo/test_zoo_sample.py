@@ -1,0 +1,43 @@
+"""A fixed sample of published architectures, linted as the zoo sweep lints them (benchmarks/zoo.py).
+
+Each model is built with random weights (torchvision, timm, Hugging Face from a small config) and
+linted with default settings. The test asserts that it was linted, that no rule crashed (AL000), and
+that its findings are exactly the reviewed ones: the findings the project stands by (zoo.EXPECTED)
+plus the false alarms still open (zoo.KNOWN_FALSE_ALARMS), so a new false alarm fails here, and a fixed
+one fails until it is taken off the list.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ZOO_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "zoo.py"
+_spec = importlib.util.spec_from_file_location("archlint_zoo_sweep", ZOO_PATH)
+assert _spec is not None and _spec.loader is not None
+zoo = importlib.util.module_from_spec(_spec)
+sys.modules["archlint_zoo_sweep"] = zoo
+_spec.loader.exec_module(zoo)
+
+
+def test_the_sample_is_diverse() -> None:
+    kinds = {"swin": "Swin", "bert": "BERT", "convnext": "ConvNeXt", "mixer": "MLP-Mixer", "mobilevit": "MobileViT",
+             "gpt2": "a GPT", "vgg": "VGG", "fcn_": "segmentation", "r3d": "video"}
+    missing = [what for key, what in kinds.items() if not any(key in name for name in zoo.SAMPLE)]
+    assert not missing and len(zoo.SAMPLE) >= 20, missing
+    reviewed = set(zoo.EXPECTED) | set(zoo.KNOWN_FALSE_ALARMS)
+    assert reviewed <= set(zoo.SAMPLE), reviewed - set(zoo.SAMPLE)   # every reviewed verdict is checked in CI
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", zoo.SAMPLE)
+def test_sample_model_gets_exactly_its_reviewed_findings(name: str) -> None:
+    row = zoo.lint_one(name)
+    assert row["status"] == "linted", row
+    assert row["errors"] == []
+    found = {(f["code"], f["module"]) for f in row["findings"]}
+    assert not [f for f in row["findings"] if f["code"] == "AL000"], row["findings"]
+    expected = zoo.EXPECTED.get(name, set()) | zoo.KNOWN_FALSE_ALARMS.get(name, set())
+    assert found == expected, {"unexpected": sorted(found - expected), "missing": sorted(expected - found)}
