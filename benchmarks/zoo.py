@@ -176,10 +176,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
 }
 
 # Findings the project does not stand by, still raised: open bugs (issue 12), kept visible until fixed.
-KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {
-    # the chain is counted straight through MobileViT blocks kept as opaque fx leaves, which hold shortcuts
-    "timm:mobilevit_xxs": {("AL401", "stages.2.0.conv1_1x1.conv")},
-}
+KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {}
 
 
 # The CI sample: diverse on purpose (tests/zoo/test_zoo_sample.py).

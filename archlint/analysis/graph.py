@@ -114,6 +114,13 @@ class LayerNode:
         return self.kind in PARAMETRIC_KINDS or (self.kind == "matmul" and self.params > 0)
 
     @property
+    def is_opaque(self) -> bool:
+        """A block of the user's (or a library's) own kept as one node by a fallback tracer (fx-leaves): what
+        it does inside, its shortcuts included, is not in the graph."""
+        return self.op == "call_module" and self.kind == "other" and self.module is not None and \
+            not type(self.module).__module__.startswith("torch.")
+
+    @property
     def spatial_dims(self) -> int:
         """Number of spatial axes of the output (0 for vectors/tokens): N, C, *spatial."""
         if self.out_shape is None or len(self.out_shape) < 3:

@@ -4,7 +4,9 @@ What it finds
     The longest chain of parametric layers (convolutions, linear layers, attention, embeddings;
     norms, activations and pools do not count) that data passes through one after another with no
     merge in between. A merge with another tensor (addition, concatenation, a gating multiply)
-    ends a chain: from there the gradient has a second route. Chains longer than `max_chain`
+    ends a chain: from there the gradient has a second route. So does a block a fallback tracer kept
+    as one opaque node (the report's tracer note names it): its shortcuts are not in the graph, and
+    counting straight through it would call a residual design plain. Chains longer than `max_chain`
     (10 by default) are flagged: VGG-16 has one of 16 layers; ResNets, DenseNets, MobileNets,
     EfficientNets and transformers have none longer than a few layers.
 
@@ -61,7 +63,8 @@ def longest_unbypassed_chain(graph: ArchGraph) -> list[LayerNode]:
     length: dict[str, int] = {}
     previous: dict[str, str | None] = {}
     for node in graph.nodes():
-        if is_merge(graph, node):
+        if is_merge(graph, node) or node.is_opaque:
+            # an opaque block (kept whole by a fallback tracer) may hold shortcuts: unknown, so the chain breaks
             length[node.name], previous[node.name] = 0, None
             continue
         best = max(graph.predecessors(node), key=lambda p: length.get(p.name, 0), default=None)

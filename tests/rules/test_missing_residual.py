@@ -12,7 +12,7 @@ from archlint.trace.tracers import trace_model
 from archlint.analysis.graph import build_graph
 from archlint.rules.missing_residual import longest_unbypassed_chain, shortcut_spans
 
-from rule_support import example as load_example
+from rule_support import example as load_example, lint, lint_report
 
 
 
@@ -202,3 +202,36 @@ def test_spans_do_not_cross_a_pool_between_same_width_convs() -> None:
         [("1.0", "1.0")] + [(f"{i}.0", f"{i + 1}.0") for i in range(3, 13, 2)]
     [finding] = archlint.check(model, inputs, select=["AL401"]).models[0].findings
     assert finding.effect[0].after is not None and not finding.unmeasured
+
+
+class _GatedResidual(torch.nn.Module):
+    """A residual block whose forward branches on a value, so fx keeps it as one opaque leaf (MobileViT-like)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.abs().sum() > 0:
+            return x + self.fc(x)
+        return x
+
+
+class _ChainAroundOpaqueBlock(torch.nn.Module):
+    def __init__(self, opaque: bool = True) -> None:
+        super().__init__()
+        self.before = torch.nn.Sequential(*[torch.nn.Linear(16, 16) for _ in range(6)])
+        self.block = _GatedResidual(16) if opaque else torch.nn.Linear(16, 16)
+        self.after = torch.nn.Sequential(*[torch.nn.Linear(16, 16) for _ in range(6)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.after(self.block(self.before(x)))
+
+
+def test_an_opaque_block_breaks_the_chain_instead_of_counting_as_plain() -> None:
+    report = lint_report(_ChainAroundOpaqueBlock().eval(), torch.randn(4, 16), rule="missing-residual")
+    assert report.models[0].tracer == "fx-leaves" and any("block (_GatedResidual) is one opaque layer" in n
+                                                            for n in report.models[0].notes)
+    assert report.models[0].findings == []
+    plain = lint(_ChainAroundOpaqueBlock(opaque=False).eval(), torch.randn(4, 16), rule="missing-residual")
+    assert [f.code for f in plain] == ["AL401"] and "13 parametric layers in a row" in plain[0].message
