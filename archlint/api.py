@@ -18,6 +18,7 @@ from archlint.load.targets import constructor_error_message
 from archlint.plugin.host import PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import keyword_settings
+from archlint.mechanics import memory_budget
 from archlint.run.runner import lint_failure, lint_model
 from archlint.trace.tracers import TraceFailure
 
@@ -34,6 +35,7 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
         raise TypeError(f"archlint.check expects an nn.Module (or an nn.Module class), got {type(model).__name__}")
     if example_inputs is not None and not isinstance(example_inputs, (torch.Tensor, list, tuple)):
         raise TypeError(f"example inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}")
+    memory_budget()   # a malformed ARCHLINT_MEMORY_BUDGET is a ValueError here, not a failure inside a rule
     host = host or build_plugin_host(extra_plugins=plugins)
     run = dataclasses.replace(keyword_settings(settings, host.rules).run, plots=plots)   # ValueError if bad
     report = Report(errors=[TargetError(e.plugin, e.error, "plugin") for e in host.load_errors])

@@ -23,7 +23,7 @@ from archlint.plugin.findings import Severity
 from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
 from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.load.device import DEVICES
-from archlint.mechanics import PHASES, describe_exception, phase, process_age
+from archlint.mechanics import PHASES, describe_exception, memory_budget, phase, process_age
 from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.plugin.rule import Rule
@@ -205,6 +205,10 @@ def plugin_errors(host: PluginHost) -> list[TargetError]:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    try:
+        memory_budget()     # a malformed ARCHLINT_MEMORY_BUDGET is the user's one-line error, before any work
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     host = build_plugin_host(PluginChoice.parse(args.plugin))
     rules = host.rules
     formats = host.report_formats()

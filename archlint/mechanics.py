@@ -11,6 +11,7 @@ import dataclasses
 import importlib.util
 import os
 import random
+import re
 import sysconfig
 import time
 import traceback
@@ -208,11 +209,25 @@ def memory_size(count: int) -> str:
     return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
 
 
+_SIZE_UNITS = {"": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
+               "g": 2**30, "gb": 2**30, "gib": 2**30}
+
+
+def parse_memory_size(text: str, what: str) -> int:
+    """`8000000000`, `512M`, `8G`, `8GiB` -> bytes (units of 1024)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS or float(match.group(1)) <= 0:
+        raise ValueError(f"{what} must be a memory size in bytes or with a unit (8000000000, 512M, 8G), got {text!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
 def memory_budget() -> int | None:
-    """Half the memory available now (ARCHLINT_MEMORY_BUDGET, in bytes, overrides it); None if unknown."""
+    """Half the memory available now (ARCHLINT_MEMORY_BUDGET overrides it); None if unknown.
+
+    Raises ValueError, naming the variable and the accepted forms, for a value that is not a size."""
     override = os.environ.get("ARCHLINT_MEMORY_BUDGET")
     if override:
-        return int(override)
+        return parse_memory_size(override, "ARCHLINT_MEMORY_BUDGET")
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:

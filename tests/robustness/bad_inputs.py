@@ -500,6 +500,32 @@ CASES_LIST += [
 ]
 
 
+def _cli_with_env(variable: str, value: str, *args: str) -> Callable[[], Outcome]:
+    """The archlint command with one environment variable set for the run."""
+    def run() -> Outcome:
+        saved = os.environ.get(variable)
+        os.environ[variable] = value
+        try:
+            outcome = cli_outcome(["check", *args])
+        finally:
+            if saved is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = saved
+        outcome.how = f"{variable}={value} {outcome.how}"
+        return outcome
+    return run
+
+
+CASES_LIST += [
+    Case("memory-budget-malformed", "config", "ARCHLINT_MEMORY_BUDGET that is not a size",
+         _cli_with_env("ARCHLINT_MEMORY_BUDGET", "lots", "targets/mixed/good_net.py"), ERROR,
+         ("ARCHLINT_MEMORY_BUDGET", "'lots'"), needs="cli",
+         says="archlint: error: ARCHLINT_MEMORY_BUDGET must be a memory size in bytes or with a unit (8000000000, "
+              "512M, 8G), got 'lots'"),
+]
+
+
 def selected_cases() -> list[Case]:
     return list(CASES_LIST)
 
