@@ -11,7 +11,10 @@ What it finds
            else in train mode, same batch and seed). (warning)
     AL703  dropout on the model's output or logits (after the last parametric layer): it zeroes
            predictions instead of features. Measured: share of output values that are exactly 0 in
-           a train pass with and without the dropout. (warning)
+           a train pass with and without the dropout. Only logits count: the dropout acts on what
+           a parametric layer (the head) produced and nothing but reshapes or activations follow it.
+           An encoder's output (a residual add or a norm after the last layer, as in BERT or T5)
+           is features for a head downstream, not predictions, and is not flagged. (warning)
     AL704  element-wise dropout on convolutional feature maps: neighbouring positions are
            strongly correlated, so a dropped value is recovered from its neighbours and the
            regulariser hardly regularises; `Dropout2d` drops whole channels. Measured: correlation
@@ -39,7 +42,7 @@ import torch
 
 from archlint.rulekit import (
     ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
-    ProbeResult, Rule, Severity, hookimpl,
+    PARAMETRIC_KINDS, ProbeResult, Rule, Severity, hookimpl,
 )
 
 _TO_BATCHNORM = ("act", "identity", "reshape", "flatten", "pool", "adaptive_pool")
@@ -112,7 +115,8 @@ class DropoutPlacement(Rule):
             bn = batchnorm_after(ctx.graph, node)
             if bn is not None:
                 yield self._feeds_batchnorm(node, bn, probe, why)
-            if not any(ctx.graph[d].is_parametric for d in ctx.graph.descendants(node)):
+            if not any(ctx.graph[d].is_parametric for d in ctx.graph.descendants(node)) and \
+                    self._on_logits(ctx.graph, node):
                 finding = self._on_output(node, probe, why)
                 if finding is not None:
                     yield finding
@@ -185,6 +189,17 @@ class DropoutPlacement(Rule):
                                   f"self.head = nn.Sequential(nn.Dropout({_p(node)}), nn.Linear(features, classes))"
                                   f"   # dropout before the classifier, not after it"),
                           effect=effect, unmeasured=tuple(unmeasured))
+
+    @staticmethod
+    def _on_logits(graph: ArchGraph, node: LayerNode) -> bool:
+        """The dropout acts on a head's output: its input comes from a parametric layer through activations or
+        reshapes only, and no merge or norm lies between it and the output (those make encoder features)."""
+        merges_and_norms = {"add", "cat", "mul", "norm"}
+        producers = graph.nearest(node, [*PARAMETRIC_KINDS, "matmul", *merges_and_norms], direction="up",
+                                  through=("act", "identity", "reshape", "flatten", "dropout"))
+        if not producers or not all(p.is_parametric for p in producers):
+            return False
+        return not any(graph[d].kind in merges_and_norms for d in graph.descendants(node))
 
     @staticmethod
     def _on_conv_map(graph: ArchGraph, node: LayerNode) -> bool:

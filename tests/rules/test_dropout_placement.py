@@ -126,10 +126,34 @@ class EncoderTail(torch.nn.Module):
         return self.norm(h + self.drop(self.dense(h)))
 
 
-def test_dropout_before_a_residual_and_norm_is_silent_when_it_zeroes_nothing() -> None:
+class T5StyleEncoderTail(EncoderTail):
+    """T5's encoder ends with its final LayerNorm, then a dropout on the output: dropout on features."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        return self.drop(self.norm(h + self.dense(h)))
+
+
+class LogitsDropout(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Linear(8, 16)
+        self.head = torch.nn.Linear(16, 4)
+        self.drop = torch.nn.Dropout(0.3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.head(torch.relu(self.features(x))))
+
+
+@pytest.mark.parametrize("probe", [True, False])
+@pytest.mark.parametrize("model", [EncoderTail(), T5StyleEncoderTail()], ids=["bert-tail", "t5-tail"])
+def test_dropout_on_an_encoders_features_is_not_dropout_on_logits(model: torch.nn.Module, probe: bool) -> None:
     torch.manual_seed(0)
-    model, x = EncoderTail(), torch.randn(4, 3, 8)
-    assert "AL703" not in {f.code for f in _findings(model, (x,))}
-    # without the probe the static suspicion stands, and says it was not measured
-    [static] = [f for f in _findings(model, (x,), probe=False) if f.code == "AL703"]
-    assert any("not measured" in u for u in static.unmeasured)
+    assert "AL703" not in {f.code for f in _findings(model, (torch.randn(4, 3, 8),), probe=probe)}
+
+
+def test_dropout_on_a_heads_logits_is_flagged_and_measured() -> None:
+    torch.manual_seed(0)
+    [finding] = [f for f in _findings(LogitsDropout(), (torch.randn(64, 8),)) if f.code == "AL703"]
+    zeroed = finding.effect[0]
+    assert finding.module == "drop" and zeroed.before > zeroed.after == 0.0
