@@ -32,8 +32,8 @@ from archlint.analysis.cost import (
 )
 from archlint.analysis.graph import NODE_KINDS, PARAMETRIC_KINDS, SPATIAL_KINDS, ArchGraph, LayerNode
 from archlint.analysis.probe import (
-    DEFAULT_MAX_BATCH, SATURATION_BOUND, ActivationStats, DropoutCall, NodeGradient, NonFiniteValues, ProbeResult,
-    graph_gradients, layer_output, ratio, run_probe,
+    DEFAULT_MAX_BATCH, SATURATION_BOUND, ActivationStats, DropoutCall, LayerGradient, NodeGradient, NonFiniteValues,
+    ProbeResult, graph_gradients, layer_output, ratio, run_probe,
 )
 from archlint.analysis.receptive_field import (
     AxisRF, NodeRF, compute_receptive_fields, empirical_rf, last_spatial_node, window_of,
@@ -62,7 +62,7 @@ def dims_text(values: Iterable[object]) -> str:
 __all__ = [
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DEFAULT_MAX_BATCH",
     "DropoutCall", "Finding", "Fix", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient",
-    "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "RewriteError", "Rule", "SATURATION_BOUND",
+    "LayerGradient", "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "RewriteError", "Rule", "SATURATION_BOUND",
     "SPATIAL_KINDS", "Severity", "Span", "add_identity_shortcuts", "chain_cost", "chain_receptive_field",
     "code_path", "compute_receptive_fields", "construction_site", "conv_spec", "copy_sharing_large_weights",
     "dims_text", "empirical_rf", "graph_gradients", "hookimpl", "last_spatial_node", "layer_output", "linear_macs", "linear_params",

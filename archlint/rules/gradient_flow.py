@@ -4,10 +4,13 @@ What it finds (measured by the probe: one train-mode forward/backward pass on a 
     AL801  parameters that receive no gradient at all: a module that forward never uses, or
            whose output reaches the loss only through `.detach()`, `torch.no_grad()` or an integer
            cast. (error)
-    AL802  vanishing or exploding gradients: the norm of the weight gradient of the first
-           parametric layer divided by that of the last one is below `vanishing_ratio` (1e-3) or
-           above `exploding_ratio` (70), the bounds the AUTOTRAINER study used. Exploding is only
-           judged on models without normalisation layers (see Known limits).
+    AL802  vanishing or exploding gradients: the norm of the weight gradient of the first layer
+           of a role divided by that of the last layer of the same role (same kind and weight
+           shape: a transformer's qkv projections, a CNN's 3×3 convs of one width; the role that
+           spans most of the depth) is below `vanishing_ratio` (1e-3) or above `exploding_ratio`
+           (70), the bounds the AUTOTRAINER study used. Only a model without repeated layers
+           compares its first and last parametric layers. Exploding is only judged on models
+           without normalisation layers (see Known limits).
     AL803  dead ReLU units: a unit (channel, or feature) whose output is zero for every sample and
            position of the probe batch; flagged when more than `dead_share` of a layer's units are
            dead and each unit was observed at least `min_observations` times.
@@ -38,10 +41,14 @@ Known limits
     AL802 compares weight-gradient norms, the quantity an optimiser step is made of. In a network
     with BatchNorm/LayerNorm a layer's output does not depend on its weight scale, so its weight
     gradient scales with 1/‖W‖ and with the size of the map it normalises: an untrained ResNet-50
-    reads 71 at 64×64 (batch 2), MobileNetV2 18, while training them is stable. So the exploding
-    side is judged only on models without normalisation; vanishing is judged on all. Measured at
-    64×64, batch 2: VGG-16 0.072, AlexNet 0.084, DenseNet-121 2.8, EfficientNet-B0 4.6; the
-    sigmoid MLP example 2.7e-8. A per-element backward signal (RMS of ∂L/∂output) was tried and
+    reads 71 first-conv/last-fc at 64×64 (batch 2), MobileNetV2 18, while training them is stable.
+    So the exploding side is judged only on models without normalisation; vanishing is judged on
+    all. A patch embedding against a classifier head compares layers of different size and role:
+    BEiT read 1e-4 that way at init ("vanishing") and reads 3.2 like with like (qkv of block 0 /
+    qkv of block 11). Like with like, 64×64, batch 2: VGG-16 0.87 (512×512 3×3 convs), ResNet-50
+    4.8, DenseNet-121 45, EfficientNet-B0 1.6, MobileNetV2 1.5, AlexNet 0.091 (no repeated layer:
+    first/last); the sigmoid MLP example 6.4e-8. Scaling every layer alike does not move the
+    ratio (a weight gradient is δ ⊗ input, and the two scalings cancel). A per-element backward signal (RMS of ∂L/∂output) was tried and
     rejected: it is diluted by a layer's spatial size, so a 3-layer CNN with global pooling read
     7e-4 ("vanishing"). Nothing is judged when a BatchNorm normalises fewer than
     `min_batchnorm_values` values per channel in the probe batch (ResNet-50 at 32×32, batch 2,
@@ -57,11 +64,12 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+from torch import nn
+
 from archlint.rulekit import (
-    NonFiniteValues,
-    ActivationStats, ArchGraph, CheckContext, DEFAULT_MAX_BATCH, Finding, Fix, LayerNode,
-    MeasurementUnavailable, Metric, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, construction_site,
-    hookimpl,
+    DEFAULT_MAX_BATCH, SATURATION_BOUND, ActivationStats, ArchGraph, CheckContext, Finding, Fix, LayerGradient,
+    LayerNode, MeasurementUnavailable, Metric, NonFiniteValues, Option, ProbeResult, Rule, Severity,
+    construction_site, hookimpl,
 )
 
 
@@ -116,6 +124,30 @@ def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
             top = candidate
         groups.setdefault(top, []).append(name)
     return groups
+
+
+def _like_with_like(model: nn.Module, reached: list[LayerGradient]) -> tuple[LayerGradient, LayerGradient, str]:
+    """The two layers whose weight gradients are compared: the first and last of one role (same kind and weight
+    shape: a transformer's qkv projections, an MLP's hidden layers), the role spanning most of the depth. A
+    patch embedding and a classifier head differ in size and role, so their ratio says nothing about depth;
+    only a model with no repeated layer falls back to its first and last parametric layers."""
+    groups: dict[tuple[str, tuple[int, ...]], list[LayerGradient]] = {}
+    for layer in reached:
+        groups.setdefault((layer.kind, _weight_shape(model, layer.weight)), []).append(layer)
+    repeated = [(role, members) for role, members in groups.items() if len(members) >= 2]
+    if not repeated:
+        return reached[0], reached[-1], "the first and last parametric layers"
+    depth = {id(layer): index for index, layer in enumerate(reached)}
+    (kind, shape), members = max(repeated, key=lambda item: depth[id(item[1][-1])] - depth[id(item[1][0])])
+    return members[0], members[-1], (f"the first and last of {len(members)} {kind} layers with weight shape "
+                                     f"{'×'.join(map(str, shape))}, like with like")
+
+
+def _weight_shape(model: nn.Module, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(model.get_parameter(name).shape)
+    except (AttributeError, KeyError):
+        return ()
 
 
 class GradientFlow(Rule):
@@ -211,7 +243,7 @@ class GradientFlow(Rule):
             return  # zero or missing gradients are AL801 / constant-init's findings, not a ratio
         if small_batchnorm(ctx.graph, int(ctx.options["min_batchnorm_values"])):
             return  # see "Known limits": BatchNorm over a handful of values makes the gradients meaningless
-        first, last = reached[0], reached[-1]
+        first, last, compared = _like_with_like(ctx.model, reached)
         value = first.grad_norm / last.grad_norm
         low, high = float(ctx.options["vanishing_ratio"]), float(ctx.options["exploding_ratio"])
         vanishing = value < low
@@ -219,8 +251,8 @@ class GradientFlow(Rule):
         if not (vanishing or exploding):
             return
         word = "vanishing" if vanishing else "exploding"
-        message = (f"{word} gradients: the first parametric layer `{first.layer}` gets a weight gradient of norm "
-                   f"{first.grad_norm:.3g}, the last `{last.layer}` {last.grad_norm:.3g}; ratio {value:.3g} "
+        message = (f"{word} gradients: `{first.layer}` gets a weight gradient of norm {first.grad_norm:.3g}, "
+                   f"`{last.layer}` {last.grad_norm:.3g} ({compared}); ratio {value:.3g} "
                    f"{'<' if vanishing else '>'} {low if vanishing else high:g} over {len(reached)} parametric layers")
         if vanishing:
             fix = Fix("Give the gradient a short route and keep activations well scaled: residual connections, "
@@ -234,7 +266,7 @@ class GradientFlow(Rule):
                       "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)")
         node = next(iter(ctx.graph.by_module(first.layer)), None)
         yield _finding_at(ctx.graph, node, first.layer, "AL802", message, fix=fix,
-                          effect=(Metric("weight gradient norm ratio first/last parametric layer",
+                          effect=(Metric(f"weight gradient norm ratio first/last ({compared})",
                                          float(f"{value:.6g}"), None, "",
                                          f"{probe.method}; ‖∇W‖ of `{first.weight}` / ‖∇W‖ of `{last.weight}`"),),
                           unmeasured=("after the fix not measured: it depends on which change is made",))

@@ -59,9 +59,19 @@ def _rms(t: torch.Tensor) -> float:
 
 def test_vanishing_ratio(bad) -> None:
     findings, twin, _ = bad
-    expected = float(twin.body[0].weight.grad.norm() / twin.out.weight.grad.norm())
+    # like with like: the 64×64 layers (body[2] ... gate), not the 32→64 input layer against the 64→10 head
+    expected = float(twin.body[2].weight.grad.norm() / twin.gate.weight.grad.norm())
     assert findings["AL802"].effect[0].before == pytest.approx(expected, rel=1e-4)
-    assert expected < 1e-3
+    assert expected < 1e-3 and "`body.2`" in findings["AL802"].message and "`gate`" in findings["AL802"].message
+    assert "11 linear layers with weight shape 64×64" in findings["AL802"].message
+
+
+def _compared(finding) -> tuple[str, str]:
+    """The two weights a ratio finding compared, from its method text."""
+    import re
+
+    first, last = re.findall(r"‖∇W‖ of `([^`]+)`", finding.effect[0].method)
+    return first, last
 
 
 def test_dead_units_and_saturation(bad) -> None:
@@ -104,24 +114,29 @@ def test_batchnorm_models_are_judged_for_vanishing_not_exploding(zoo) -> None:
     while the exploding side is not judged under normalisation (its raw ratio is ~71)."""
     model = zoo("resnet50")
     twin = _weight_gradients(model, _zoo_inputs(64))
-    expected = float(twin.conv1.weight.grad.norm() / twin.fc.weight.grad.norm())
-    assert 5 < expected < 1e3
     [finding] = _findings(model, _zoo_inputs(64), rule_options={"gradient-flow": {"vanishing_ratio": 1e3}})
     assert finding.code == "AL802" and finding.message.startswith("vanishing")
-    assert finding.effect[0].before == pytest.approx(expected, rel=1e-4)
+    first, last = _compared(finding)
+    weights = dict(twin.named_parameters())
+    assert weights[first].shape == weights[last].shape and first != last     # like with like
+    expected = float(weights[first].grad.norm() / weights[last].grad.norm())
+    assert finding.effect[0].before == pytest.approx(expected, rel=1e-4) and expected < 1e3
     assert _findings(model, _zoo_inputs(64), rule_options={"gradient-flow": {"exploding_ratio": 5}}) == []
 
 
 def test_exploding_gradients_without_normalisation() -> None:
-    # A head initialised 1000x too large multiplies every earlier layer's backward signal, not its own input.
+    # The deeper 32×32 layers initialised 100x too large: going back, each multiplies the signal the first layer
+    # gets, while the first layer's own input (the data) is not scaled; like layers, first/last ~ 100.
+    # (Scaling every layer alike does not do it: weight gradients are δ ⊗ input and the two scalings cancel.)
     torch.manual_seed(0)
-    body = [m for _ in range(3) for m in (torch.nn.Linear(32, 32), torch.nn.Tanh())]
-    model = torch.nn.Sequential(*body, torch.nn.Linear(32, 10))
+    model = torch.nn.Sequential(*[m for _ in range(4) for m in (torch.nn.Linear(32, 32), torch.nn.ReLU())],
+                                torch.nn.Linear(32, 10))
     with torch.no_grad():
-        model[-1].weight.mul_(1000.0)
+        for index in (2, 4, 6):
+            model[index].weight.mul_(100.0)
     inputs = (torch.randn(16, 32, generator=torch.Generator().manual_seed(0)),)
     twin = _weight_gradients(model, inputs)
-    expected = float(twin[0].weight.grad.norm() / twin[-1].weight.grad.norm())
+    expected = float(twin[0].weight.grad.norm() / twin[6].weight.grad.norm())
     [finding] = [f for f in _findings(model, inputs) if f.code == "AL802"]
     assert finding.message.startswith("exploding")
     assert finding.effect[0].before == pytest.approx(expected, rel=1e-4) and expected > 70
