@@ -242,8 +242,8 @@ def _mismatch_message(node: fx.Node, module: nn.Module | None, args: tuple, exc:
     if "same device" in str(exc) and "cuda" in str(exc):
         return (f"the forward makes a tensor on a GPU{f' at {where}' if where else ''} while the model and its input "
                 f"are on the CPU ({_short(exc)}); create it on the input's device (device=x.device) to lint it here")
-    if not _is_shape_error(exc):
-        return None
+    if not _is_shape_error(exc) or not shapes:
+        return None   # no tensor went in (`~mask` with mask None): not the input's fault; other tracers may pass
     return f"{node.target if isinstance(node.target, str) else getattr(node.target, '__name__', node.target)}" \
         f"{f' at {where}' if where else ''} cannot take inputs of shapes {[list(s) for s in shapes]}: {_short(exc)}"
 

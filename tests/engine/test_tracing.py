@@ -390,3 +390,22 @@ def nx_has_path(graph: Any, source: str, target: str) -> bool:
     import networkx as nx
 
     return nx.has_path(graph.g, source, target)
+
+
+class OptionalMask(nn.Module):
+    """fx sees the optional `mask` as a proxy, so `mask is not None` holds and `~mask` runs on None during shape
+    propagation (timm's gemma4_vit): an error with no tensor input, which is not the example input's fault."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:
+            x = x.masked_fill(~mask, 0.0)
+        return self.fc(x)
+
+
+def test_an_error_without_tensor_inputs_is_not_blamed_on_the_input() -> None:
+    result = trace_model(OptionalMask().eval(), (torch.randn(2, 8),))
+    assert tracers_tried(result)[-1] == ("export", True) and ("fx", False) in tracers_tried(result)
