@@ -246,8 +246,11 @@ class ReceptiveField(Rule):
         last = last_spatial_node(graph, rfs)
         if last is None or not graph.spatial_layers():
             return
-        if any(graph[n].kind in _TOKEN_MIXING or _mixes_tokens(graph[n], last) for n in graph.descendants(last)):
+        after = [graph[n] for n in graph.descendants(last)]
+        if any(n.kind in _TOKEN_MIXING or _mixes_tokens(n, last) for n in after):
             return  # positions mix globally after the last map (attention, ViT-like; token-mixing MLPs, Mixer-like)
+        if any(n.is_opaque for n in after):
+            return  # a block kept whole by a fallback tracer follows (MViT's attention blocks): its mixing is unknown
         state = rfs[last.name]
         min_side = min(a.input_size for a in state.axes.values())
         target = math.ceil(float(ctx.options["min_coverage"]) * min_side)

@@ -461,3 +461,29 @@ def test_positions_mixed_after_the_last_map_give_a_global_field(model: nn.Module
 def test_the_same_stems_without_mixing_are_still_flagged(model: nn.Module) -> None:
     report = lint_report(model.eval(), torch.randn(2, 3, 64, 64), rule="receptive-field")
     assert [(f.code, f.module) for f in report.models[0].findings] == [("AL201", "stem")]
+
+
+class _OpaqueMixer(nn.Module):
+    """Mixes every position, behind a branch on a value: fx keeps it as one opaque leaf (MViTv2's blocks)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2)                 # (N, positions, C), as MViT's blocks take them
+        if tokens.abs().sum() > 0:
+            return tokens + tokens.mean(1, keepdim=True)
+        return tokens
+
+
+class PatchThenOpaque(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 4, stride=4)
+        self.block = _OpaqueMixer()
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.block(self.stem(x)).mean(1))
+
+
+def test_an_opaque_block_after_the_last_map_is_unknown_not_local() -> None:
+    report = lint_report(PatchThenOpaque().eval(), torch.randn(2, 3, 64, 64), rule="receptive-field")
+    assert report.models[0].tracer == "fx-leaves" and report.models[0].findings == []

@@ -27,8 +27,7 @@ def test_the_sample_is_diverse() -> None:
              "gpt2": "a GPT", "vgg": "VGG", "fcn_": "segmentation", "r3d": "video"}
     missing = [what for key, what in kinds.items() if not any(key in name for name in zoo.SAMPLE)]
     assert not missing and len(zoo.SAMPLE) >= 20, missing
-    reviewed = set(zoo.EXPECTED) | set(zoo.KNOWN_FALSE_ALARMS)
-    assert reviewed <= set(zoo.SAMPLE), reviewed - set(zoo.SAMPLE)   # every reviewed verdict is checked in CI
+    assert set(zoo.EXPECTED) <= set(zoo.SAMPLE)   # every module-level verdict the project stands by runs in CI
 
 
 @pytest.mark.slow
