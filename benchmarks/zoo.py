@@ -199,6 +199,10 @@ KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {
     "timm:lowformer_b0": {("AL401", "stem.0.conv")},
     # the like role is CBAM-style 1×2×7×7 spatial-gate convs: a gate's gradient at init, not depth
     "timm:csatv2": {("AL802", "stages.0.0.attn.conv")},
+    # the space-to-depth stem is a reshape of the input: the "last map" read is the input itself, 1×1 px
+    "timm:tresnet_l": {("AL201", "x")},
+    # split attention (radix paths summed under a softmax gate) is not followed by the formula
+    "timm:resnest14d": {("AL201", "layer4.0.downsample.1")},
 }
 
 
