@@ -394,9 +394,12 @@ def _fx_leaves(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModul
     return gm, lost
 
 
-def _builtin_tracers() -> tuple[tuple[str, Callable[[nn.Module, tuple[Any, ...]], tuple[fx.GraphModule, list[str]]]], ...]:
+def _builtin_tracers(errors: list[BaseException]) -> tuple[tuple[str, Callable[[nn.Module, tuple[Any, ...]], tuple[fx.GraphModule, list[str]]]], ...]:
+    """The tracers in order; the last one, a real forward, reads the earlier failures (`errors`, filled as they
+    happen) to say what happened at the lines where the symbolic tracers stopped."""
     return (("fx", _fx_plain), ("fx-leaves", _fx_leaves),
-            ("export", fallbacks.export_graph), ("hooks", fallbacks.hooks_graph))
+            ("export", fallbacks.export_graph), ("hooks", fallbacks.hooks_graph),
+            ("real-forward", lambda model, inputs: _real_forward(model, inputs, errors)))
 
 
 def _try_plugin(plugin_trace: Callable[..., TraceResult | None], model: nn.Module, inputs: tuple[Any, ...],
@@ -430,7 +433,7 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
             result = _try_plugin(plugin_trace, model, inputs, attempts)
             if result is not None:
                 return result
-        for name, build in _builtin_tracers():
+        for name, build in _builtin_tracers(errors):
             try:
                 gm, lost = build(model, inputs)
             except Exception as exc:
@@ -441,10 +444,6 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 continue
             attempts.append(TraceAttempt(name, True, "; ".join(lost)))
             return TraceResult(gm, name, lost, list(attempts))
-        else:
-            result = _try_real_forward(model, inputs, errors, attempts)
-            if result is not None:
-                return result
     raise TraceFailure(attempts, _failure_reason(attempts, errors))
 
 
@@ -475,21 +474,15 @@ def _branch_lines(errors: list[BaseException]) -> list[tuple[str, int]]:
     return sorted(set(lines))
 
 
-def _try_real_forward(model: nn.Module, inputs: tuple[Any, ...], errors: list[BaseException],
-                      attempts: list[TraceAttempt]) -> TraceResult | None:
+def _real_forward(model: nn.Module, inputs: tuple[Any, ...],
+                  errors: list[BaseException]) -> tuple[fx.GraphModule, list[str]]:
     """Every symbolic tracer failed: one real forward (branches on tensor values, NumPy round trips).
 
     An input that does not fit a layer never gets here (the other tracers stop at it); a forward that is
     simply broken fails the same way for real, and the symbolic failure still explains it.
     """
-    try:
-        gm, lost = fallbacks.real_hooks_graph(model, inputs, _branch_lines(errors), attempts[0].detail if attempts else "")
-    except Exception as exc:
-        errors.append(exc)
-        attempts.append(TraceAttempt("real-forward", False, describe_failure(exc)))
-        return None
-    attempts.append(TraceAttempt("real-forward", True, "; ".join(lost)))
-    return TraceResult(gm, "real-forward", lost, list(attempts))
+    return fallbacks.real_hooks_graph(model, inputs, _branch_lines(errors),
+                                      describe_failure(errors[0]) if errors else "")
 
 
 __all__ = ["TraceAttempt", "TraceResult", "TraceFailure", "InputMismatch", "trace_model", "propagate_shapes",
