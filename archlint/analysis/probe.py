@@ -45,7 +45,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
-from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights
+from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights, train_functional_norms
 from archlint.mechanics import preserved_rng, tensors_in, user_error_text
 from archlint.plugin.context import MeasurementUnavailable
 
@@ -590,16 +590,18 @@ def _eval_twice(subject: nn.Module, inputs: tuple[Any, ...], seed: int) -> tuple
 # -- backward signal at graph nodes ----------------------------------------------------------------
 
 # ops that belong to the layer they follow: the layer's output activation is read after them
-_LAYER_TAIL_KINDS = frozenset({"norm", "act"})
+_LAYER_TAIL_KINDS = frozenset({"norm", "act", "identity"})
 
 
 def layer_output(graph: "ArchGraph", node: "LayerNode") -> "LayerNode":
     """The node whose output is `node`'s activation: the layer, then its norm/activation ops on a single path."""
     current = node
     while True:
-        following = graph.successors(current)
+        # shape reads (timm's BatchNormAct2d asserts x.ndim) and weights/buffers of a functional norm
+        # (F.batch_norm's running stats) are not data flow: they neither end the layer nor count as a merge
+        following = [n for n in graph.successors(current) if n.kind != "shape"]
         if len(following) != 1 or following[0].kind not in _LAYER_TAIL_KINDS \
-                or len(graph.predecessors(following[0])) != 1:
+                or len([p for p in graph.predecessors(following[0]) if p.kind != "param"]) != 1:
             return current
         current = following[0]
 
@@ -662,6 +664,7 @@ def graph_gradients(gm: fx.GraphModule, example_inputs: Sequence[Any], names: Se
         except Exception as exc:
             raise _fail("copy of the traced graph", exc) from None
         subject.train()
+        train_functional_norms(subject)
         for p in subject.parameters():
             p.grad = None
             if from_input:

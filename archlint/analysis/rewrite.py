@@ -71,6 +71,29 @@ def copy_graph_module(gm: fx.GraphModule, requires_grad: bool | None = None) -> 
     return clone
 
 
+def train_functional_norms(gm: fx.GraphModule) -> fx.GraphModule:
+    """Make functional batch norms of `gm` (in place) normalise with batch statistics, as in training.
+
+    The graph is traced in eval mode, so a module that calls F.batch_norm(x, ..., self.training)
+    itself (timm's BatchNormAct2d) is recorded with training=False: a train-mode probe of that graph
+    would normalise with the running statistics of an untrained model (mean 0, variance 1), i.e. not
+    at all, and measure the signal of a network without its norms. Call on a copy.
+    """
+    changed = False
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or node.target is not torch.nn.functional.batch_norm:
+            continue
+        if len(node.args) > 5 and node.args[5] is False:
+            node.args = (*node.args[:5], True, *node.args[6:])
+            changed = True
+        elif node.kwargs.get("training") is False:
+            node.kwargs = {**node.kwargs, "training": True}
+            changed = True
+    if changed:
+        gm.recompile()
+    return gm
+
+
 def _data_input(node: fx.Node) -> fx.Node:
     first = node.args[0] if node.args else next(iter(node.kwargs.values()), None)
     if not isinstance(first, fx.Node):

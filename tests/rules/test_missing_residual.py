@@ -235,3 +235,60 @@ def test_an_opaque_block_breaks_the_chain_instead_of_counting_as_plain() -> None
     assert report.models[0].findings == []
     plain = lint(_ChainAroundOpaqueBlock(opaque=False).eval(), torch.randn(4, 16), rule="missing-residual")
     assert [f.code for f in plain] == ["AL401"] and "13 parametric layers in a row" in plain[0].message
+
+
+class _NormAct(torch.nn.BatchNorm2d):
+    """A batch norm + ReLU that calls F.batch_norm itself with `self.training` and checks the rank first, as
+    timm's BatchNormAct2d does: traced in eval mode, the graph records training=False and reads x.ndim."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch._assert(x.ndim == 4, "expected a 4-D input")
+        x = torch.nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                           self.training, self.momentum, self.eps)
+        return torch.relu(x)
+
+
+class _PlainNormActNet(torch.nn.Module):
+    """12 conv + NormAct layers, no shortcut, convs initialised small (the norms rescale them in training)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        widths = [3] + [16] * 12
+        self.body = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Conv2d(a, b, 3, padding=1, bias=False),
+                                                              _NormAct(b)) for a, b in zip(widths, widths[1:])])
+        for module in self.body.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.normal_(module.weight, std=0.01)
+        self.head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def test_functional_batch_norm_is_probed_with_batch_statistics() -> None:
+    """The graph's F.batch_norm(training=False) runs with batch statistics in the train-mode probe, and the
+    signal is read after the norm (the x.ndim read is not a second consumer): the δ ratio is the real one."""
+    torch.manual_seed(0)
+    model = _PlainNormActNet()
+    inputs = (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
+    report = lint_report(model, inputs, rule="missing-residual", options={"max_signal_ratio": 1e9})
+    [finding] = report.models[0].findings
+    ratio = finding.effect[0]
+    twin = copy.deepcopy(model)
+    first, _ = _output_signal(twin, inputs, twin.body[0][1])
+    twin = copy.deepcopy(model)
+    last, _ = _output_signal(twin, inputs, twin.body[-1][1])
+    assert ratio.before == pytest.approx(first / last, rel=1e-4)
+    assert ratio.before > 0.5    # without batch statistics the small convs would make it ~1e-20
+
+
+def test_a_chain_whose_norms_keep_the_signal_is_not_reported() -> None:
+    """LCNetV2-like: 12 plain layers, but the measured signal at the first is not below half the last's."""
+    torch.manual_seed(0)
+    model = _PlainNormActNet()
+    inputs = (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
+    assert len(longest_unbypassed_chain(build_graph(trace_model(model, inputs).graph_module, model))) == 12
+    assert lint(model, inputs, rule="missing-residual") == []
+    # without the probe nothing contradicts the chain: it is reported from the graph, unconfirmed
+    [static] = lint(model, inputs, rule="missing-residual", probe=False)
+    assert static.effect == () and any("unconfirmed" in u for u in static.unmeasured)
