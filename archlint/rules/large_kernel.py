@@ -28,6 +28,10 @@ Why it matters
     - grouped convs stay grouped in the alternative, where the saving is real but often tiny
       compared to the model: below `min_model_share` of the model's parameters and MACs it is not
       worth a finding;
+    - models where all the stacks together would save less than `min_total_share` (5%) of the
+      model's parameters and of its MACs: iFormer-S's one 5×5 stem conv (16→64) is 28% cheaper as
+      a stack, but that is 0.2% of the model's params and 2.1% of its MACs, a redesign the model
+      would not notice (AlexNet's 5×5 saves 8.8% of its MACs and is reported);
     - strided large kernels: the stride goes to the last layer of the stack (the only place that
       keeps the receptive field equal), so the first layers run at full resolution and usually
       cost more MACs than they save.
@@ -199,6 +203,8 @@ class LargeKernel(Rule):
         Option("min_saving", 0.25, "flag only if the stack saves at least this share of the conv's params and MACs"),
         Option("min_model_share", 0.01,
                "flag only if the saving is at least this share of the model's params or conv+linear MACs"),
+        Option("min_total_share", 0.05,
+               "flag only if all flagged convs together save at least this share of the model's params or MACs"),
         MID_CHANNELS,
         Option("stem_in_channels", 4, "convs on at most this many input channels use the output width in the stack"),
     )
@@ -206,6 +212,7 @@ class LargeKernel(Rule):
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         graph = ctx.graph
         totals = None
+        flagged: list[tuple[LayerNode, Comparison]] = []
         for node in graph.nodes("conv"):
             spec = conv_spec(node)
             if spec is None:
@@ -232,9 +239,31 @@ class LargeKernel(Rule):
                 totals = (graph.parameter_count(), ctx.analyses.model_macs)
             reason = self._why_not(ctx, comparison, totals)
             if reason is None:
-                yield self._finding(graph, node, comparison, totals)
+                flagged.append((node, comparison))
             elif ctx.show_all:
                 yield self._kept(node, reason, comparison)
+        if not flagged:
+            return
+        assert totals is not None
+        too_small = self._too_small_together(ctx, [c for _, c in flagged], totals)
+        for node, comparison in flagged:
+            if too_small is None:
+                yield self._finding(graph, node, comparison, totals)
+            elif ctx.show_all:
+                yield self._kept(node, too_small, comparison)
+
+    def _too_small_together(self, ctx: CheckContext, flagged: list[Comparison], totals: tuple[int, int]) -> str | None:
+        """Why the model would not notice: all the stacks together save less than `min_total_share` of it."""
+        params, macs = totals
+        saved_params = sum(c.conv_params - c.stack_cost.params for c in flagged)
+        saved_macs = sum(c.conv_macs - c.stack_cost.macs for c in flagged)
+        share = max(saved_params / params if params else 0.0, saved_macs / macs if macs else 0.0)
+        min_total = float(ctx.options["min_total_share"])
+        if share >= min_total:
+            return None
+        return (f"replacing all {len(flagged)} large-kernel conv(s) of the model would save {saved_params:,} params "
+                f"and {saved_macs:,} MACs, at most {share:.1%} of the model, below the {min_total:.0%} "
+                f"`min_total_share`")
 
     def _why_not(self, ctx: CheckContext, c: Comparison, totals: tuple[int, int]) -> str | None:
         if c.spec.groups > 1 and c.spec.groups == c.spec.in_channels:

@@ -193,7 +193,7 @@ def test_stack_keeps_rf_stride_groups_and_output_size(label: str, conv: nn.Modul
     model = One(conv).eval()
     x = torch.randn(*shape)
     # low thresholds: this test is about the computed alternative, not about when to flag it
-    findings = lint(model, x, min_saving=-10.0, min_model_share=-10.0)
+    findings = lint(model, x, min_saving=-10.0, min_model_share=-10.0, min_total_share=-10.0)
     assert len(findings) == 1
     replacement = check_against_replacement(model, findings[0], x)
     convs = [m for m in replacement if isinstance(m, nn.modules.conv._ConvNd)]
@@ -223,7 +223,7 @@ def test_mid_channels_option() -> None:
     model = One(nn.Conv2d(32, 96, 5, padding=2)).eval()
     x = torch.randn(1, 32, 12, 12)
     default = lint(model, x)[0]
-    wide = lint(model, x, mid_channels="out", min_saving=-10.0, min_model_share=-10.0)[0]
+    wide = lint(model, x, mid_channels="out", min_saving=-10.0, min_model_share=-10.0, min_total_share=-10.0)[0]
     assert metric(default, "params").after == numel(nn.Conv2d(32, 32, 3)) + numel(nn.Conv2d(32, 96, 3))
     assert metric(wide, "params").after == numel(nn.Conv2d(32, 96, 3)) + numel(nn.Conv2d(96, 96, 3))
 
@@ -314,3 +314,46 @@ def test_a_bad_mid_channels_value_is_named_not_a_traceback() -> None:
     with pytest.raises(ValueError, match=r"rules.large-kernel.mid_channels: .*'min', 'in', 'out'"):
         archlint.check(model, torch.randn(1, 32, 8, 8), select=["AL501"], probe=False,
                        rule_options={"large-kernel": {"mid_channels": "wide"}})
+
+
+class FiveByFiveStem(nn.Module):
+    """iFormer-like: a 5×5 stride-2 conv on 16 channels in the stem, then a body of `width` 3×3 convs that
+    holds almost all of the model's params and MACs (or, with `stem_convs`, several such 5×5 convs)."""
+
+    def __init__(self, width: int = 128, stem_convs: int = 1, stem_width: int = 64) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.GELU(),
+                                  *[layer for i in range(stem_convs)
+                                    for layer in (nn.Conv2d(16, 16 if i < stem_convs - 1 else stem_width, 5,
+                                                            padding=2), nn.GELU())])
+        self.body = nn.Sequential(nn.Conv2d(stem_width, width, 3, padding=1), nn.ReLU(),
+                                  *[m for _ in range(3) for m in (nn.Conv2d(width, width, 3, padding=1), nn.ReLU())])
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+
+def test_a_kernel_whose_stack_the_model_would_not_notice_is_not_flagged() -> None:
+    x = torch.randn(1, 3, 64, 64)
+    model = FiveByFiveStem().eval()
+    alone = One(copy.deepcopy(model.stem[2])).eval()
+    [conv_alone] = lint(alone, torch.randn(1, 16, 32, 32))   # the same conv on its own is a 28%-cheaper stack...
+    assert metric(conv_alone, "MACs").after < 0.75 * metric(conv_alone, "MACs").before
+    assert lint(model, x) == []                                # ...but under 5% of this model
+    [kept] = lint(model, x, show_all=True)
+    assert kept.severity == Severity.INFO and "`min_total_share`" in kept.message
+    saved = metric(kept, "MACs").before - metric(kept, "MACs").after
+    assert f"{saved:,} MACs" in kept.message
+    assert len(warnings(lint(model, x, min_total_share=0.0))) == 1
+
+
+def test_many_large_kernels_count_together() -> None:
+    """Each of three 5×5 convs saves under 5% of the model, together more: all three are reported."""
+    x = torch.randn(1, 3, 64, 64)
+    model = FiveByFiveStem(width=32, stem_convs=3, stem_width=16).eval()
+    findings = warnings(lint(model, x))
+    assert [f.module for f in findings] == ["stem.2", "stem.4", "stem.6"]
+    total = metric(findings[0], "model MACs (conv + linear)").before
+    savings = [metric(f, "MACs").before - metric(f, "MACs").after for f in findings]
+    assert all(s < 0.05 * total for s in savings) and sum(savings) >= 0.05 * total
