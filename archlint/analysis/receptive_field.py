@@ -394,11 +394,19 @@ def _apply_reshape(state: NodeRF, node: LayerNode) -> NodeRF | None:
     return None
 
 
+def _keeps_spatial_axes(state: NodeRF, shape: Sequence[int] | None, out: Sequence[int] | None) -> bool:
+    """The op's output has the input's trailing spatial axes, same sizes (or broadcast from 1). The rank may
+    change in front of them: ResNeSt's split attention sums (B, radix, C, H, W) over the radix into (B, C, H, W)."""
+    if out is None or shape is None or not state.axes:
+        return False
+    depth = -min(state.axes)
+    return len(out) >= depth and len(shape) >= depth and all(shape[d] in (out[d], 1) for d in state.axes)
+
+
 def _unknown(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]]) -> NodeRF | None:
-    """An op we do not model: keep the geometry if it keeps the rank and spatial sizes, else stop."""
+    """An op we do not model: keep the geometry if it keeps the spatial axes and their sizes, else stop."""
     out = node.out_shape
-    kept = [(s, shape) for s, shape in inputs if out is not None and shape is not None
-            and len(shape) == len(out) and all(shape[d] in (out[d], 1) for d in s.axes)]
+    kept = [(s, shape) for s, shape in inputs if _keeps_spatial_axes(s, shape, out)]
     if not kept:
         return None
     merged = _merge(kept, out)

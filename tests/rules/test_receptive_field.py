@@ -487,3 +487,27 @@ class PatchThenOpaque(nn.Module):
 def test_an_opaque_block_after_the_last_map_is_unknown_not_local() -> None:
     report = lint_report(PatchThenOpaque().eval(), torch.randn(2, 3, 64, 64), rule="receptive-field")
     assert report.models[0].tracer == "fx-leaves" and report.models[0].findings == []
+
+
+class SplitPaths(nn.Module):
+    """ResNeSt-like: a grouped 3×3 conv makes `radix` paths, reshaped to (N, radix, C, H, W) and summed over
+    the radix axis (a rank change that keeps H, W), then a 5×5 conv; a 1×1 shortcut is added at the end."""
+
+    def __init__(self, radix: int = 2, channels: int = 2):
+        super().__init__()
+        self.radix = radix
+        self.split = nn.Conv2d(channels, channels * radix, 3, padding=1, groups=radix)
+        self.after = nn.Conv2d(channels, channels, 5, padding=2)
+        self.shortcut = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        paths = self.split(x).reshape(n, self.radix, c, h, w).sum(dim=1)
+        return self.after(paths) + self.shortcut(x)
+
+
+def test_a_sum_over_a_leading_axis_keeps_the_field() -> None:
+    x = torch.randn(1, 2, 24, 24)
+    model = SplitPaths().eval()
+    assert last_rf(model, x) == [7, 7]                                # 3, then 3 + 4 = 7; the 1×1 shortcut adds 1
+    assert [hi - lo + 1 for lo, hi in gradient_extent(ones_model(model), x)] == [7, 7]
