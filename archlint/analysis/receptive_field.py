@@ -383,15 +383,56 @@ def _after_mixing(node: LayerNode, state: NodeRF) -> NodeRF | None:
 
 
 def _apply_reshape(state: NodeRF, node: LayerNode) -> NodeRF | None:
-    """view/reshape that keeps the trailing spatial dims (channel shuffles) keeps the geometry."""
-    in_shape = node.in_shapes[0] if node.in_shapes else None
-    out = node.out_shape
+    """view/reshape: axes are followed through groups of dims whose sizes multiply to the same number.
+
+    A spatial axis kept whole moves to its new position (channel shuffles, a radix axis split off);
+    one split into (H/b, b) becomes the outer axis with a patch of b pixels (space-to-depth stems:
+    TResNet's view(N, C, H/4, 4, W/4, 4)); one merged with another dim (flattening into tokens) ends.
+    """
+    in_shape, out = (node.in_shapes[0] if node.in_shapes else None), node.out_shape
     if not state.axes or in_shape is None or out is None:
         return None
-    depth = -min(state.axes)
-    if len(in_shape) >= depth and len(out) >= depth and tuple(in_shape[-depth:]) == tuple(out[-depth:]):
-        return state
-    return None
+    groups = _dim_groups(list(in_shape), list(out))
+    if groups is None:
+        return None
+    axes: dict[int, AxisRF] = {}
+    for in_dims, out_dims in groups:
+        tracked = [d - len(in_shape) for d in in_dims if d - len(in_shape) in state.axes]
+        if not tracked:
+            continue
+        if len(in_dims) != 1:
+            return None     # a spatial axis merged with another dim: positions are no longer an axis
+        a = state.axes[tracked[0]]
+        sizes = [int(out[d]) for d in out_dims]
+        outer = next((d for d, size in zip(out_dims, sizes) if size != 1), out_dims[0])
+        patch = math.prod(sizes) // int(out[outer])
+        axes[outer - len(out)] = replace(a, hi=a.hi + (patch - 1) * a.jump, jump=a.jump * patch)
+    return replace(state, axes=axes) if axes else None
+
+
+def _dim_groups(in_shape: list[int], out: list[int]) -> list[tuple[list[int], list[int]]] | None:
+    """Pair consecutive input dims with consecutive output dims of equal product, from the last dim back."""
+    groups: list[tuple[list[int], list[int]]] = []
+    i, j = len(in_shape) - 1, len(out) - 1
+    while i >= 0 and j >= 0:
+        in_dims, out_dims = [i], [j]
+        a, b = int(in_shape[i]), int(out[j])
+        while a != b:
+            if a < b and i > 0:
+                i -= 1
+                in_dims.insert(0, i)
+                a *= int(in_shape[i])
+            elif b < a and j > 0:
+                j -= 1
+                out_dims.insert(0, j)
+                b *= int(out[j])
+            else:
+                return None
+        groups.append((in_dims, out_dims))
+        i, j = i - 1, j - 1
+    if any(int(in_shape[k]) != 1 for k in range(i + 1)) or any(int(out[k]) != 1 for k in range(j + 1)):
+        return None
+    return groups
 
 
 def _keeps_spatial_axes(state: NodeRF, shape: Sequence[int] | None, out: Sequence[int] | None) -> bool:

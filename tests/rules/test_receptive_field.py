@@ -511,3 +511,29 @@ def test_a_sum_over_a_leading_axis_keeps_the_field() -> None:
     model = SplitPaths().eval()
     assert last_rf(model, x) == [7, 7]                                # 3, then 3 + 4 = 7; the 1×1 shortcut adds 1
     assert [hi - lo + 1 for lo, hi in gradient_extent(ones_model(model), x)] == [7, 7]
+
+
+class SpaceToDepthStem(nn.Module):
+    """TResNet-like: the stem folds each 4×4 block of pixels into channels with view/permute/view, then convs."""
+
+    def __init__(self, block: int = 4):
+        super().__init__()
+        self.block = block
+        self.conv = nn.Conv2d(block * block, 1, 3, padding=1)
+        self.conv2 = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        b = self.block
+        x = x.view(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4).contiguous()
+        x = x.view(n, c * b * b, h // b, w // b)
+        return self.conv2(self.conv(x))
+
+
+def test_space_to_depth_is_a_patch_not_the_end_of_the_map() -> None:
+    x = torch.randn(1, 1, 32, 32)
+    model = SpaceToDepthStem().eval()
+    rows = rf_table(model, x)
+    assert rows[-1]["node"] == "conv2" and rows[-1]["jump"] == [4, 4]
+    assert rows[-1]["rf"] == [20, 20]                                 # a 4-px patch, then 3×3 twice at jump 4
+    assert [hi - lo + 1 for lo, hi in gradient_extent(ones_model(model), x)] == [20, 20]
