@@ -551,6 +551,30 @@ def _subgraph_module(root: nn.Module, graph: fx.Graph, target: str) -> fx.GraphM
     return module
 
 
+def wake_zero_parameters(model_copy: nn.Module) -> int:
+    """Give every all-zero parameter of `model_copy` nonzero values; returns how many there were.
+
+    A residual branch whose last norm scale is 0 (zero_init_residual, timm's zero_init_last), a layer
+    scale of 0 or a zero-initialised projection pass no gradient at initialisation, so the measured
+    field would be that of the shortcuts alone: a property of this initialisation, not of the
+    architecture, which training changes after one step. Scales (1-D) become 1, weights small
+    deterministic random values.
+    """
+    woken = 0
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model_copy.parameters():
+            if p.numel() == 0 or bool(p.any()):
+                continue
+            woken += 1
+            if p.dim() <= 1:
+                p.fill_(1.0)
+            else:
+                fan_in = max(1, p[0].numel())
+                p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) / math.sqrt(fan_in))
+    return woken
+
+
 def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], example_inputs: Sequence[Any],
                  position: Mapping[int, int] | None = None) -> dict[int, tuple[int, int]]:
     """Input extent (per spatial axis, keyed by negative dim) whose gradient is nonzero for one position.
@@ -564,6 +588,7 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
     if node.fx_node is None:
         raise ValueError("node has no fx node to run up to")
     model_copy = model_copy.eval().double()
+    wake_zero_parameters(model_copy)
     module = _subgraph_module(model_copy, node.fx_node.graph, node.name)
     inputs = [x.detach().double().clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
               else x for x in example_inputs]
@@ -592,5 +617,5 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
 
 __all__ = [
     "AxisRF", "NodeRF", "Window", "window_of", "compute_receptive_fields", "last_spatial_node", "rf_rows",
-    "rf_table", "format_rf_table", "empirical_rf",
+    "rf_table", "format_rf_table", "empirical_rf", "wake_zero_parameters",
 ]

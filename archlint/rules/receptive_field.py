@@ -17,9 +17,11 @@ Why it matters
     take the union over paths; dilation, pooling, strided and transposed convolutions; per axis for
     1-D/2-D/3-D and non-square shapes) and measures the empirical receptive field: the input extent
     with a nonzero gradient for the centre position of the last spatial map, in float64 on a copy of
-    the model in eval mode. Global-pooling gates (squeeze-and-excitation) give every position some
-    whole-image context, but only as channel weights; the rule judges the spatial receptive field and
-    says when such gates exist.
+    the model in eval mode, with its all-zero parameters made nonzero (a residual branch whose
+    last norm scale is 0 passes no gradient at initialisation, but is part of the architecture's
+    field after one training step). Global-pooling gates (squeeze-and-excitation) give every
+    position some whole-image context, but only as channel weights; the rule judges the spatial
+    receptive field and says when such gates exist.
 
 Example
     >>> nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -213,7 +215,8 @@ def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Emp
     where = dims_text(position[d] for d in sorted(position))
     return Empirical(Metric(
         "empirical receptive field (gradient)", dims_text(measured), None, "px",
-        f"float64 backward pass on a copy of the model in eval mode: channel sum at output position ({where}) "
+        f"float64 backward pass on a copy of the model in eval mode, all-zero parameters (zero-initialised residual "
+        f"branches, layer scales) made nonzero: channel sum at output position ({where}) "
         f"of `{last.name}`, nonzero input-gradient extent per axis; the formula bounds it by "
         f"{dims_text(bound)} px at that position (clipped to the input)",
     ), sizes)

@@ -537,3 +537,42 @@ def test_space_to_depth_is_a_patch_not_the_end_of_the_map() -> None:
     assert rows[-1]["node"] == "conv2" and rows[-1]["jump"] == [4, 4]
     assert rows[-1]["rf"] == [20, 20]                                 # a 4-px patch, then 3×3 twice at jump 4
     assert [hi - lo + 1 for lo, hi in gradient_extent(ones_model(model), x)] == [20, 20]
+
+
+class ZeroScaledAttentionBranch(nn.Module):
+    """HaloNet-like at small scale: a patchify stem, a residual branch of attention over all positions whose
+    layer scale starts at 0, then a 3×3 conv as the last map. The formula follows only the shortcut."""
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 4, stride=4)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.scale = nn.Parameter(torch.zeros(width))
+        self.last = nn.Conv2d(width, width, 3, padding=1)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        n, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(tokens).chunk(3, dim=-1)
+        mixed = torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
+        x = x + (self.scale * mixed).transpose(1, 2).reshape(n, c, h, w)
+        return self.head(self.last(x).mean((2, 3)))
+
+
+def test_a_zero_initialised_branch_counts_in_the_measured_field() -> None:
+    model = ZeroScaledAttentionBranch().eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert rf_table(model, x)[-1]["rf"] == [12, 12]                   # shortcut path only: 4 + 2·4
+    assert lint_report(model, x, rule="receptive-field").models[0].findings == []   # attention mixes all 8×8
+    # the field of the architecture, not of this initialisation: without the waking the scale of 0 hides it
+    from archlint.analysis import receptive_field as rf
+
+    original = rf.wake_zero_parameters
+    try:
+        rf.wake_zero_parameters = lambda model: 0
+        [finding] = lint_report(model, x, rule="receptive-field").models[0].findings
+        assert any(m.name.startswith("empirical") and m.before == "12×12" for m in finding.effect)
+    finally:
+        rf.wake_zero_parameters = original
