@@ -45,7 +45,10 @@ Known limits
     So the exploding side is judged only on models without normalisation; vanishing is judged on
     all. A patch embedding against a classifier head compares layers of different size and role:
     BEiT read 1e-4 that way at init ("vanishing") and reads 3.2 like with like (qkv of block 0 /
-    qkv of block 11). Like with like, 64×64, batch 2: VGG-16 0.87 (512×512 3×3 convs), ResNet-50
+    qkv of block 11). A role must hold at least 1% of the weights of the repeated layers: CBAM's
+    1×2×7×7 spatial-gate convs do not depend on the width, so they repeat through every stage while
+    holding 0.01% of CSATv2's weights, and read 4e-4 (their gradient follows the gate, not the
+    depth). Like with like, 64×64, batch 2: VGG-16 0.87 (512×512 3×3 convs), ResNet-50
     4.8, DenseNet-121 45, EfficientNet-B0 1.6, MobileNetV2 1.5, AlexNet 0.091 (no repeated layer:
     first/last); the sigmoid MLP example 6.4e-8. Scaling every layer alike does not move the
     ratio (a weight gradient is δ ⊗ input, and the two scalings cancel). A per-element backward signal (RMS of ∂L/∂output) was tried and
@@ -126,6 +129,9 @@ def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
     return groups
 
 
+_MIN_ROLE_SHARE = 0.01   # of the weights of the repeated layers
+
+
 def _like_with_like(model: nn.Module, reached: list[LayerGradient]) -> tuple[LayerGradient, LayerGradient, str]:
     """The two layers whose weight gradients are compared: the first and last of one role (same kind and weight
     shape: a transformer's qkv projections, an MLP's hidden layers), the role spanning most of the depth. A
@@ -137,6 +143,12 @@ def _like_with_like(model: nn.Module, reached: list[LayerGradient]) -> tuple[Lay
     repeated = [(role, members) for role, members in groups.items() if len(members) >= 2]
     if not repeated:
         return reached[0], reached[-1], "the first and last parametric layers"
+    # a role must carry weight in the model: a width-independent shape (CBAM's 1×2×7×7 spatial-gate convs) repeats
+    # through every stage while holding a negligible share of the parameters, and its gradient follows its gate
+    total = sum(math.prod(shape) * len(members) for (_, shape), members in repeated)
+    substantial = [(role, members) for role, members in repeated
+                   if math.prod(role[1]) * len(members) >= _MIN_ROLE_SHARE * total]
+    repeated = substantial or repeated
     depth = {id(layer): index for index, layer in enumerate(reached)}
     (kind, shape), members = max(repeated, key=lambda item: depth[id(item[1][-1])] - depth[id(item[1][0])])
     return members[0], members[-1], (f"the first and last of {len(members)} {kind} layers with weight shape "

@@ -173,3 +173,31 @@ def test_non_finite_values_are_one_finding_at_the_first_layer_and_withhold_the_r
     with torch.no_grad():
         out = Diverged().train()(torch.randn(4, 4))
     assert finding.effect[0].before == round(float((~torch.isfinite(out)).float().mean()), 6)
+
+
+class _GatedStages(torch.nn.Module):
+    """CSATv2-like parameter layout: per stage two 3×3 convs of that stage's width and a CBAM-style spatial gate
+    Conv2d(2, 1, 7), whose shape does not depend on the width and so repeats through every stage."""
+
+    def __init__(self, widths: tuple[int, ...] = (8, 16, 32, 64)) -> None:
+        super().__init__()
+        self.stages = torch.nn.ModuleList(
+            torch.nn.ModuleDict({"a": torch.nn.Conv2d(w, w, 3, padding=1), "b": torch.nn.Conv2d(w, w, 3, padding=1),
+                                 "gate": torch.nn.Conv2d(2, 1, 7, padding=3)}) for w in widths)
+
+
+def test_a_role_of_negligible_weight_is_not_the_yardstick() -> None:
+    from archlint.analysis.probe import LayerGradient
+    from archlint.rules.gradient_flow import _like_with_like
+
+    model = _GatedStages()
+    reached = [LayerGradient(f"stages.{i}.{part}", "conv", f"stages.{i}.{part}.weight", 1.0 + i)
+               for i in range(4) for part in ("a", "b", "gate")]
+    first, last, compared = _like_with_like(model, reached)
+    assert "gate" not in first.layer and "gate" not in last.layer, compared
+    shapes = {tuple(model.get_parameter(layer.weight).shape) for layer in (first, last)}
+    assert len(shapes) == 1 and "like with like" in compared
+    # the gates alone (no substantial role left) are still compared rather than nothing
+    gates_only = [layer for layer in reached if layer.layer.endswith("gate")]
+    first, last, _ = _like_with_like(model, gates_only)
+    assert (first.layer, last.layer) == ("stages.0.gate", "stages.3.gate")
