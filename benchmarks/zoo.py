@@ -189,21 +189,7 @@ EXPECTED_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 # Findings the project does not stand by, still raised: open bugs (issue 12), kept visible until fixed.
-KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {
-    # halo attention mixes blocks of the last maps; the formula and the measurement stop at the last 1×1 conv
-    "timm:halonet26t": {("AL201", "stages.3.1.conv3_1x1.conv")},
-    # a 5×5 conv on 16 channels in the stem: stacking saves params but the stem exemption stops at 3 channels
-    "timm:iformer_s": {("AL501", "stem.conv2.c")},
-    # the issue's review: these plain stretches end in blocks whose shortcuts the chain does not see
-    "timm:lcnetv2_small": {("AL401", "stem.0.conv")},
-    "timm:lowformer_b0": {("AL401", "stem.0.conv")},
-    # the like role is CBAM-style 1×2×7×7 spatial-gate convs: a gate's gradient at init, not depth
-    "timm:csatv2": {("AL802", "stages.0.0.attn.conv")},
-    # the space-to-depth stem is a reshape of the input: the "last map" read is the input itself, 1×1 px
-    "timm:tresnet_l": {("AL201", "x")},
-    # split attention (radix paths summed under a softmax gate) is not followed by the formula
-    "timm:resnest14d": {("AL201", "layer4.0.downsample.1")},
-}
+KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {}
 
 
 # The CI sample: diverse on purpose (tests/zoo/test_zoo_sample.py).

@@ -6,7 +6,9 @@ the file itself, then the other .py files of its folder (and of the folder above
 package: train.py next to the package), then the fenced python blocks of a README beside them.
 Arguments evaluate when they are literals, containers of literals, module-level constants of the file
 that makes the call, `args.name` of an argparse flag with a default, names of the target module (classes
-like `BasicBlock`), or a config class called with no arguments (`GPTConfig()`). A required parameter
+like `BasicBlock`), a config class called with no arguments (`GPTConfig()`), or a name bound to a call of a
+model class of the user's package (`v = ViT(...)` then `MAE(encoder=v)`: the inner model is built with the
+outer one). A required parameter
 that no call gives but whose annotation is such a config class (or that is named `config` beside the
 file's only config class) is built with its defaults.
 """
@@ -14,17 +16,47 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from torch import nn
+
 from archlint.mechanics import display_path, notebook_source, source_position
 
 
 class Unresolved(Exception):
     """An argument that would need code to run."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A model the user's code builds to hand to another (`v = ViT(...)` then `MAE(encoder=v)`), built when the
+    outer model is: planning which models to lint never runs a constructor."""
+
+    cls: type
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    def build(self) -> Any:
+        return self.cls(*materialized(self.args), **materialized(self.kwargs))
+
+    def __repr__(self) -> str:
+        return f"{self.cls.__name__}(...)"
+
+
+def materialized(value: Any) -> Any:
+    """`value` with every ModelCall in it (at any depth of tuples, lists and dicts) built."""
+    if isinstance(value, ModelCall):
+        return value.build()
+    if isinstance(value, (list, tuple)):
+        return type(value)(materialized(v) for v in value)
+    if isinstance(value, dict):
+        return {k: materialized(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -117,13 +149,52 @@ def _bindings(tree: ast.Module) -> dict[str, list[tuple[int, ast.expr]]]:
     return found
 
 
+def _package_imports(tree: ast.Module, package: str) -> dict[str, tuple[str, str]]:
+    """name -> (module, attribute) of every `from package... import X [as Y]` in the source: the user's own
+    package, the only one whose classes an argument may be built from."""
+    found: dict[str, tuple[str, str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level \
+                and node.module.split(".")[0] == package:
+            for alias in node.names:
+                found[alias.asname or alias.name] = (node.module, alias.name)
+    return found
+
+
 class _Evaluator:
     def __init__(self, tree: ast.Module, namespace: dict[str, Any]):
         self.constants = _literal_constants(tree)
         self.flags = _argparse_defaults(tree)
         self.bindings = _bindings(tree)
         self.namespace = namespace
+        package = str(namespace.get("__name__") or "").split(".")[0]
+        self.imports = _package_imports(tree, package) if package and package != "__main__" else {}
         self.depth = 0
+
+    def _model_class(self, name: str) -> type | None:
+        """An nn.Module class of the user's code by the name this source calls it."""
+        found = self.namespace.get(name)
+        if found is None and name in self.imports:
+            module, attribute = self.imports[name]
+            try:
+                found = getattr(importlib.import_module(module), attribute, None)
+            except Exception:   # the user's package failing to import is the target's own error, reported there
+                return None
+        return found if isinstance(found, type) and issubclass(found, nn.Module) else None
+
+    def _model_call(self, node: ast.Call, line: int | None) -> ModelCall:
+        """`ViT(image_size=256, ...)` bound to a name another call passes on: built later, with the outer model."""
+        cls = self._model_class(node.func.id) if isinstance(node.func, ast.Name) else None
+        if cls is None or self.depth > 4 or any(isinstance(a, ast.Starred) for a in node.args) \
+                or any(k.arg is None for k in node.keywords):
+            raise Unresolved(ast.unparse(node))
+        args = tuple(self.value(a, line) for a in node.args)
+        kwargs = {k.arg: self.value(k.value, line) for k in node.keywords if k.arg}
+        try:
+            inspect.signature(cls).bind(*args, **kwargs)
+        except (TypeError, ValueError):
+            raise Unresolved(ast.unparse(node)) from None
+        return ModelCall(cls, args, kwargs)
 
     def value(self, node: ast.expr, line: int | None = None) -> Any:
         line = line if line is not None else getattr(node, "lineno", None)
@@ -147,6 +218,8 @@ class _Evaluator:
             made = self.namespace.get(node.func.id)
             if is_config_class(made):
                 return made()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and self.depth > 0:
+            return self._model_call(node, line)   # only as the value of a bound name: `v = ViT(...)`, `MAE(encoder=v)`
         if isinstance(node, (ast.List, ast.Tuple)):
             items = [self.value(e, line) for e in node.elts]
             return items if isinstance(node, ast.List) else tuple(items)
@@ -242,4 +315,4 @@ def config_defaults(cls: type, namespace: dict[str, Any]) -> dict[str, Any] | No
     return built or None
 
 
-__all__ = ["FoundCall", "config_defaults", "find_call", "is_config_class"]
+__all__ = ["FoundCall", "ModelCall", "config_defaults", "find_call", "is_config_class", "materialized"]

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archlint.load.arguments import ModelCall
 from archlint.mechanics import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -43,7 +44,9 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any],
     """The image size the model says it is for: a constructor argument (`image_size=256`), the script's
     command-line default (`--img_size 32`), a timm `pretrained_cfg['input_size']`, a Hugging Face
     `config.image_size`; with where it was read."""
-    for values, source in ((arguments, "its constructor argument {key}={value}"),
+    inner = [(call.kwargs, f"the constructor argument {{key}}={{value}} of the {name} it wraps")
+             for name, call in arguments.items() if isinstance(call, ModelCall)]
+    for values, source in ((arguments, "its constructor argument {key}={value}"), *inner,
                            (flags or {}, "the script's command-line default --{key} {value}")):
         for key in _SIZE_ARGUMENTS:
             given = value = values.get(key)

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from archlint.load.arguments import config_defaults, find_call
+from archlint.load.arguments import config_defaults, find_call, materialized
 from archlint.load.construction import recording_sites
 from archlint.mechanics import (
     ENGINE_DIR, display_path, first_line, notebook_source, phase, user_error_text, user_frame_suffix,
@@ -678,7 +678,7 @@ def _construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOption
                         f"of the config, or pass an instance")
     try:
         with _user_stdout(), phase("build"):
-            model, note = build(lambda: candidate.obj(*args, **kwargs), options)
+            model, note = build(lambda: candidate.obj(*materialized(args), **materialized(kwargs)), options)
     except KeyboardInterrupt:
         raise
     except Exception as exc:

@@ -128,6 +128,10 @@ def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException]) -
     for exc in errors:
         if _is_data_dependent(exc) and _user_frame(exc):
             return describe_failure(exc)
+    if attempts and attempts[-1].tracer == "real-forward" and errors and _user_frame(errors[-1]) \
+            and not isinstance(errors[-1], fallbacks.RealForwardTooLarge):
+        # the model's own forward fails when simply run on this input: that, not a tracer's limit, is the cause
+        return f"the forward fails when run on this input: {attempts[-1].detail}"
     return attempts[0].detail if attempts else "unknown reason"
 
 

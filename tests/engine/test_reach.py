@@ -162,3 +162,15 @@ def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     assert "built as in train.py:13: Generator((3, 64, 64), 2)" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 64, 64]]      # the image size the found call declares
     assert model["parameters"] == 2 * (3 * 3 * 9 + 3)
+
+
+def test_a_wrapper_built_around_the_model_its_readme_builds_first(capsys) -> None:
+    """`v = ViT(...)` then `MAE(encoder = v, ...)` in the README above the package: the inner model is built
+    with the outer one, and the image size the inner one declares sizes the input."""
+    _, report, _ = check("readme_wrapper", capsys=capsys, target="tinyvit/mae.py")
+    model = one_model(report)
+    assert "built as in a python example in README.md: MAE(encoder=ViT(...), masking_ratio=0.75)" in model["notes"]
+    assert model["input_shapes"] == [[2, 3, 32, 32]]
+    assert any("image_size=32 of the encoder it wraps" in n for n in model["notes"])
+    vit = (3 * 64 * 16 + 16) + 16 * 16 + (16 * 16 + 16)
+    assert model["parameters"] == vit + 16 * 3 * 64 + 3 * 64
