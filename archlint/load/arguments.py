@@ -89,6 +89,23 @@ def _sources(file: Path) -> Iterator[tuple[Path, str]]:
                 yield readme, _readme_code(readme)
 
 
+def fed_shapes(file: Path, limit: int = 12) -> list[tuple[tuple[int, ...], str]]:
+    """Shapes of the tensors the user's code beside `file` makes (`torch.randn(4, 3, 256)` in a README example
+    or a sibling script), with where: candidate inputs for a model whose first-layer guess does not run."""
+    from archlint.load.inputs import shapes_in_source   # inputs imports this module's ModelCall
+
+    found: list[tuple[tuple[int, ...], str]] = []
+    for path, source in _sources(file):
+        for shape, line in shapes_in_source(source):
+            where = source_position(str(path), line) if path.suffix in (".py", ".ipynb") else \
+                f"a python example in {display_path(str(path))}"
+            if all(shape != seen for seen, _ in found):
+                found.append((shape, where))
+            if len(found) >= limit:
+                return found
+    return found
+
+
 def _literal_constants(tree: ast.Module) -> dict[str, Any]:
     constants: dict[str, Any] = {}
     for statement in tree.body:
@@ -315,4 +332,4 @@ def config_defaults(cls: type, namespace: dict[str, Any]) -> dict[str, Any] | No
     return built or None
 
 
-__all__ = ["FoundCall", "ModelCall", "config_defaults", "find_call", "is_config_class", "materialized"]
+__all__ = ["FoundCall", "ModelCall", "config_defaults", "fed_shapes", "find_call", "is_config_class", "materialized"]

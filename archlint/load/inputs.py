@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -176,11 +176,25 @@ def parse_dtype(name: str) -> torch.dtype:
 COMMON_SIZES = (28, 32, 64, 96, 112, 128, 224, 256, 299, 384, 512)
 
 
-def alternative_inputs(model: nn.Module, device: str = "cpu") -> list[tuple[tuple[Any, ...], str]]:
-    """Other inputs to try when the inferred one does not run: the common image sizes for the first conv's
-    channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
+def alternative_inputs(model: nn.Module, device: str = "cpu",
+                       fed: Sequence[tuple[tuple[int, ...], str]] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Other inputs to try when the inferred one does not run: the shapes the user's code beside the model
+    makes (`fed`, e.g. `torch.randn(4, 3, 256)` in its README), then the common image sizes for the first
+    conv's channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
     layer = _first_layer(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    make_device = "meta" if device == "meta" else "cpu"
+    fed_inputs = []
+    for shape, where in fed:
+        full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
+        tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+        fed_inputs.append(((tensor,), f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the "
+                                      f"user's code makes it ({where}); the first layer's guess did not run"))
+    return fed_inputs + _guessed_alternatives(model, layer, dtype, device)
+
+
+def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torch.dtype,
+                          device: str) -> list[tuple[tuple[Any, ...], str]]:
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
     if isinstance(layer, nn.Linear):   # the guess was an image (a declared size): the first layer's own shape

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from archlint.load.arguments import config_defaults, find_call, materialized
+from archlint.load.arguments import config_defaults, fed_shapes, find_call, materialized
 from archlint.load.construction import recording_sites
 from archlint.mechanics import (
     ENGINE_DIR, display_path, first_line, notebook_source, phase, user_error_text, user_frame_suffix,
@@ -116,6 +116,7 @@ class LoadedModel:
     file: str | None = None
     ignore: tuple[str, ...] = ()       # per-model ignores from the config entry
     inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
+    fed_shapes: tuple[tuple[tuple[int, ...], str], ...] = ()   # shapes the user's code beside it makes, and where
 
 
 # -- targets -------------------------------------------------------------------------------------------------
@@ -788,7 +789,8 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     notes = [n for n in (getattr(module, "__archlint_note__", None), note, candidate.note, inferred) if n]
     return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
-                       ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None)
+                       ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None,
+                       fed_shapes=tuple(fed_shapes(Path(file))) if inferred is not None and file else ())
 
 
 def _named_arguments(candidate: Candidate) -> dict[str, Any]:

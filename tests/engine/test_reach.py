@@ -174,3 +174,13 @@ def test_a_wrapper_built_around_the_model_its_readme_builds_first(capsys) -> Non
     assert any("image_size=32 of the encoder it wraps" in n for n in model["notes"])
     vit = (3 * 64 * 16 + 16) + 16 * 16 + (16 * 16 + 16)
     assert model["parameters"] == vit + 16 * 3 * 64 + 3 * 64
+
+
+def test_an_input_shape_the_readme_feeds_when_the_first_layer_guess_does_not_run(capsys) -> None:
+    """A Linear-first 1-D model: the guess (batch, in_features) does not run; the README's torch.randn(4, 3, 128)
+    does, and the report says where it came from."""
+    _, report, _ = check("readme_1d", capsys=capsys, target="vit_1d.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[4, 3, 128]]
+    assert any(n.startswith("input shape [4, 3, 128] (float32) as the user's code makes it (a python example in "
+                            "README.md)") for n in model["notes"]), model["notes"]
