@@ -89,13 +89,15 @@ def _sources(file: Path) -> Iterator[tuple[Path, str]]:
                 yield readme, _readme_code(readme)
 
 
-def fed_shapes(file: Path, limit: int = 12) -> list[tuple[tuple[int, ...], str]]:
+def fed_shapes(file: Path, limit: int = 20) -> list[tuple[tuple[int, ...], str]]:
     """Shapes of the tensors the user's code beside `file` makes (`torch.randn(4, 3, 256)` in a README example
     or a sibling script), with where: candidate inputs for a model whose first-layer guess does not run."""
     from archlint.load.inputs import shapes_in_source   # inputs imports this module's ModelCall
 
     found: list[tuple[tuple[int, ...], str]] = []
-    for path, source in _sources(file):
+    # the model's own file, then its README examples (written for this model), then the sibling files
+    ordered = sorted(_sources(file), key=lambda item: 0 if item[0] == file else 1 if item[0].suffix == ".md" else 2)
+    for path, source in ordered:
         for shape, line in shapes_in_source(source):
             where = source_position(str(path), line) if path.suffix in (".py", ".ipynb") else \
                 f"a python example in {display_path(str(path))}"

@@ -120,7 +120,11 @@ def describe_failure(exc: BaseException) -> str:
     return f"{_short(exc)}{at}"
 
 
-def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException]) -> str:
+def _shapes_text(inputs: Sequence[Any]) -> str:
+    return ", ".join(str(list(x.shape)) for x in inputs if isinstance(x, torch.Tensor)) or "the example inputs"
+
+
+def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException], inputs: Sequence[Any] = ()) -> str:
     """The most useful reason: a bad input first, then data dependence, then the first tracer's."""
     for exc in errors:
         if isinstance(exc, InputMismatch):
@@ -131,7 +135,7 @@ def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException]) -
     if attempts and attempts[-1].tracer == "real-forward" and errors and _user_frame(errors[-1]) \
             and not isinstance(errors[-1], fallbacks.RealForwardTooLarge):
         # the model's own forward fails when simply run on this input: that, not a tracer's limit, is the cause
-        return f"the forward fails when run on this input: {attempts[-1].detail}"
+        return f"the forward fails when run on an input of shape {_shapes_text(inputs)}: {attempts[-1].detail}"
     return attempts[0].detail if attempts else "unknown reason"
 
 
@@ -448,7 +452,7 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 continue
             attempts.append(TraceAttempt(name, True, "; ".join(lost)))
             return TraceResult(gm, name, lost, list(attempts))
-    raise TraceFailure(attempts, _failure_reason(attempts, errors))
+    raise TraceFailure(attempts, _failure_reason(attempts, errors, inputs))
 
 
 def _missing_forward(model: nn.Module) -> str | None:
