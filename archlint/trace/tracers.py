@@ -125,17 +125,18 @@ def _shapes_text(inputs: Sequence[Any]) -> str:
 
 
 def _failure_reason(attempts: list[TraceAttempt], errors: list[BaseException], inputs: Sequence[Any] = ()) -> str:
-    """The most useful reason: a bad input first, then data dependence, then the first tracer's."""
+    """The most useful reason: a bad input first, then a forward that fails when simply run, then data
+    dependence, then the first tracer's."""
     for exc in errors:
         if isinstance(exc, InputMismatch):
             return _first_line(exc)
+    if attempts and attempts[-1].tracer == "real-forward" and errors and _user_frame(errors[-1]) \
+            and not isinstance(errors[-1], fallbacks.RealForwardTooLarge) and attempts[-1].detail != attempts[0].detail:
+        # the model's own forward fails when simply run on this input: that, not a tracer's limit, is the cause
+        return f"the forward fails when run on an input of shape {_shapes_text(inputs)}: {attempts[-1].detail}"
     for exc in errors:
         if _is_data_dependent(exc) and _user_frame(exc):
             return describe_failure(exc)
-    if attempts and attempts[-1].tracer == "real-forward" and errors and _user_frame(errors[-1]) \
-            and not isinstance(errors[-1], fallbacks.RealForwardTooLarge):
-        # the model's own forward fails when simply run on this input: that, not a tracer's limit, is the cause
-        return f"the forward fails when run on an input of shape {_shapes_text(inputs)}: {attempts[-1].detail}"
     return attempts[0].detail if attempts else "unknown reason"
 
 

@@ -409,3 +409,24 @@ class OptionalMask(nn.Module):
 def test_an_error_without_tensor_inputs_is_not_blamed_on_the_input() -> None:
     result = trace_model(OptionalMask().eval(), (torch.randn(2, 8),))
     assert tracers_tried(result)[-1] == ("export", True) and ("fx", False) in tracers_tried(result)
+
+
+def test_a_forward_that_fails_for_real_is_the_reason_not_the_tracers_limit() -> None:
+    """fx stops at the value branch; run for real, the forward fails on the user's own shape bug: that is said,
+    with the input it ran on (vit-pytorch's MAE against a newer ViT did this on its README's own input)."""
+    class ShapeBug(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() > -1e9:
+                x = self.fc(x)
+            return x + torch.ones(3)
+
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(ShapeBug().eval(), (torch.randn(2, 4),))
+    assert failure.value.attempts[0].detail.startswith("control flow on a tensor value")
+    line = line_of(ShapeBug.forward, "return x + torch.ones(3)")
+    assert failure.value.reason.startswith("the forward fails when run on an input of shape [2, 4]: RuntimeError: ")
+    assert failure.value.reason.endswith(f"in ShapeBug.forward ({shown(__file__)}:{line})")
