@@ -89,6 +89,13 @@ def _sources(file: Path) -> Iterator[tuple[Path, str]]:
                 yield readme, _readme_code(readme)
 
 
+def _where(path: Path, line: int) -> str:
+    """How a report names a place in the user's code: file:line, or the README whose example it is."""
+    if path.suffix in (".py", ".ipynb"):
+        return source_position(str(path), line)
+    return f"a python example in {display_path(str(path))}"
+
+
 def fed_shapes(file: Path, limit: int = 20) -> list[tuple[tuple[int, ...], str]]:
     """Shapes of the tensors the user's code beside `file` makes (`torch.randn(4, 3, 256)` in a README example
     or a sibling script), with where: candidate inputs for a model whose first-layer guess does not run."""
@@ -99,10 +106,8 @@ def fed_shapes(file: Path, limit: int = 20) -> list[tuple[tuple[int, ...], str]]
     ordered = sorted(_sources(file), key=lambda item: 0 if item[0] == file else 1 if item[0].suffix == ".md" else 2)
     for path, source in ordered:
         for shape, line in shapes_in_source(source):
-            where = source_position(str(path), line) if path.suffix in (".py", ".ipynb") else \
-                f"a python example in {display_path(str(path))}"
             if all(shape != seen for seen, _ in found):
-                found.append((shape, where))
+                found.append((shape, _where(path, line)))
             if len(found) >= limit:
                 return found
     return found
@@ -296,9 +301,7 @@ def find_call(cls: type, file: Path, namespace: dict[str, Any]) -> FoundCall | N
                 signature.bind(*args, **kwargs)    # every required parameter given, none it does not take
             except TypeError:
                 continue
-            where = source_position(str(path), call.lineno) if path.suffix in (".py", ".ipynb") else \
-                f"a python example in {display_path(str(path))}"
-            return FoundCall(args, kwargs, where)
+            return FoundCall(args, kwargs, _where(path, call.lineno))
     return None
 
 
