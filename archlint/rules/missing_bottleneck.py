@@ -127,6 +127,8 @@ class MissingBottleneck(Rule):
             out_size = spatial_size(node.out_shape)
             if in_size is None or out_size is None or _reduced_by_pointwise(graph, node):
                 continue
+            if all(o == 1 for o in out_size) and tuple(spec.kernel) == tuple(in_size):
+                continue   # its kernel covers the whole map: a fully connected layer (timm VGG's 7×7 head), no spatial conv
             width = max(1, min(spec.in_channels, spec.out_channels) // reduction)
             block = bottleneck_block(spec, width)
             found.append(Candidate(node, spec, block, spec.macs(out_size), chain_cost(block, in_size), width))

@@ -170,3 +170,16 @@ def test_vgg16_wide_convs_are_reported(zoo: Callable, traced: Callable) -> None:
 @pytest.mark.parametrize("name", ["resnet50", "densenet121", "mobilenet_v2", "regnet_y_400mf"])
 def test_bottlenecked_and_narrow_models_are_not_reported(zoo: Callable, traced: Callable, name: str) -> None:
     assert lint_traced(traced, zoo, name) == []
+
+
+def test_a_conv_whose_kernel_covers_the_map_is_a_fully_connected_layer_not_a_bottleneck_candidate() -> None:
+    """timm's VGG head: a 7×7 conv over the 7×7 map (512→4096 there; 64→128 here) is a Linear in conv form."""
+    torch.manual_seed(0)
+    body = [torch.nn.Conv2d(3, 64, 3, stride=2, padding=1), torch.nn.ReLU()]
+    head = [torch.nn.Conv2d(64, 128, 7), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(128, 10)]
+    model = torch.nn.Sequential(*body, *head).eval()
+    assert lint(model, torch.randn(2, 3, 14, 14), min_channels=16) == []
+    # the same conv with a map to slide over (28×28 input: a 8×8 output) is a spatial conv and is judged
+    wide = torch.nn.Sequential(*body, torch.nn.Conv2d(64, 128, 7), torch.nn.ReLU(),
+                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(128, 10)).eval()
+    assert [f.module for f in lint(wide, torch.randn(2, 3, 28, 28), min_channels=16)] == ["2"]
