@@ -204,6 +204,22 @@ def _is_problem(m: Measured) -> bool:
     return m.grad_norm is None or m.grad_norm == 0 or (m.units > 1 and m.distinct < m.units)
 
 
+def _constant_successor(graph: ArchGraph, site: WeightSite, constant: set[str],
+                        sites: list[WeightSite]) -> LayerNode | None:
+    """The next parametric layer after `site` when every one that follows has only constant weights: then the
+    units of `site` are predicted to get identical gradients; None otherwise."""
+    weights: dict[str, list[str]] = {}
+    for s in sites:
+        weights.setdefault(s.node.name, []).append(s.name)
+    nxt = graph.nearest(site.node, ["conv", "conv_transpose", "linear", "embedding", "attention", "matmul"],
+                        through=("act", "dropout", "identity", "norm", "reshape", "flatten", "pool",
+                                 "adaptive_pool", "other"))
+    following = [n for n in nxt if n.is_parametric]
+    if following and all(weights.get(n.name) and all(w in constant for w in weights[n.name]) for n in following):
+        return following[0]
+    return None
+
+
 class ConstantInit(Rule):
     code = "AL101"
     name = "constant-init"
@@ -228,9 +244,14 @@ class ConstantInit(Rule):
         try:
             probe = ctx.probe()
         except MeasurementUnavailable as exc:
+            # nothing measured: as on the meta device, only a constant layer feeding another constant one is
+            # predicted symmetric (a lone zero-initialised head, as in torchvision's ViT, learns normally)
+            names = {site.name for site, _ in constants}
             for site, value in constants:
-                yield self._unmeasured(site, value, f"gradients not measured ({exc}): whether the units stay "
-                                                    f"identical could not be checked")
+                following = _constant_successor(ctx.graph, site, names, sites)
+                if following is not None:
+                    yield self._unmeasured(site, value, following, f"gradients not measured ({exc}): the identical "
+                                                                   f"units are predicted from the structure")
             return
         tolerance = float(ctx.options["tolerance"])
         measured = [_measure_site(s, v, probe, ctx.model.get_parameter(s.name), tolerance) for s, v in constants]
@@ -298,9 +319,11 @@ class ConstantInit(Rule):
                           fix=Fix(f"Initialise `{m.site.name}` randomly, scaled for the layer ({followed}).", call),
                           effect=tuple(effect), unmeasured=(why,) if why else ())
 
-    def _unmeasured(self, site: WeightSite, value: float, why: str) -> Finding:
+    def _unmeasured(self, site: WeightSite, value: float, following: LayerNode, why: str) -> Finding:
         return Finding.at(site.node, self.code,
-                          f"`{site.name}` is constant: every element is {value:g}",
+                          f"`{site.name}` is constant (every element is {value:g}), and so is the next layer "
+                          f"`{following.module_path or following.name}`: its units are predicted to receive "
+                          f"identical gradients",
                           fix=Fix("Initialise it randomly, scaled for the layer's activation.",
                                   initialiser(None, site.node.kind, site.name)),
                           unmeasured=(why,))
@@ -309,19 +332,9 @@ class ConstantInit(Rule):
     def _check_meta(self, ctx: CheckContext, sites: list[WeightSite]) -> Iterable[Finding]:
         records = {s.name: ctx.init_provenance(s.name) for s in sites}
         constant = {name for name, r in records.items() if r is not None and r.constant is True}
-        by_node: dict[str, list[str]] = {}
-        for s in sites:
-            by_node.setdefault(s.node.name, []).append(s.name)
         for site in sites:
-            if site.name not in constant:
-                continue
-            nxt = ctx.graph.nearest(site.node, [k for k in ("conv", "conv_transpose", "linear", "embedding",
-                                                            "attention", "matmul")],
-                                    through=("act", "dropout", "identity", "norm", "reshape", "flatten", "pool",
-                                             "adaptive_pool", "other"))
-            following = [n for n in nxt if n.is_parametric]
-            if not following or not all(all(w in constant for w in by_node.get(n.name, [])) and by_node.get(n.name)
-                                        for n in following):
+            following = _constant_successor(ctx.graph, site, constant, sites) if site.name in constant else None
+            if following is None:
                 continue  # a single constant layer before a random one still gets distinct gradients
             record = records[site.name]
             assert record is not None
@@ -329,7 +342,7 @@ class ConstantInit(Rule):
             where = f" at {record.file}:{record.line}" if record.file else ""
             yield Finding.at(site.node, self.code,
                              f"`{site.name}` is initialised to a constant by {record.op}{where}{value}, and so is the "
-                             f"next layer `{following[0].module_path or following[0].name}`: its units are predicted "
+                             f"next layer `{following.module_path or following.name}`: its units are predicted "
                              f"to receive identical gradients",
                              fix=Fix("Initialise it randomly, scaled for the layer's activation.",
                                      initialiser(following_activation(ctx.graph, site.node), site.node.kind, site.name)),

@@ -111,3 +111,17 @@ def test_vector_parameters_are_not_judged_and_do_not_crash() -> None:
     were, and re-initialising one raised a fan-in error, AL000; this net pins the rule's side of it)."""
     torch.manual_seed(0)
     assert _findings(FunctionalLinear(), (torch.randn(4, 8),)) == []
+
+
+def test_without_the_probe_only_a_constant_layer_feeding_another_is_reported() -> None:
+    """torchvision's ViT-H/14 is too big for the probe's budget: its zero-initialised head (a lone constant layer)
+    must stay clean, as it is when measured; two constant layers in a row are still predicted symmetric."""
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    torch.nn.init.zeros_(head[2].weight)
+    x = torch.randn(4, 8)
+    assert lint(head, x, rule="constant-init", probe=False) == []
+    torch.nn.init.ones_(head[0].weight)
+    [finding] = lint(head, x, rule="constant-init", probe=False)
+    assert finding.module == "0" and "and so is the next layer `2`" in finding.message
+    assert finding.effect == () and any("predicted from the structure" in u for u in finding.unmeasured)
