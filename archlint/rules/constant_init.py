@@ -27,6 +27,10 @@ Fix
     number of distinct gradient rows before, and after re-initialising a copy that way (a second
     probe of the copy with the same batch, seed and loss).
 
+When the probe cannot run (`--no-probe`, a model over the probe's memory budget) the values are read
+but nothing is measured: a constant weight is reported only when the next parametric layer is
+constant too, as below, and a lone zero-initialised head stays clean as it does when measured.
+
 On the meta device no values exist: the rule reads the init provenance (`nn.init.zeros_`,
 `fill_`, ...) and flags a constant weight only when the next parametric layer is constant too
 (symmetry predicted from the structure); the gradient counts are then unmeasured.
