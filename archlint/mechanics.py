@@ -170,6 +170,28 @@ def preserved_training_flags(model: Any, train: bool | None = None) -> Iterator[
             module.training = flag
 
 
+@contextlib.contextmanager
+def preserved_attributes(model: Any) -> Iterator[None]:
+    """Undo what a traced forward assigns on the model's modules: plain attributes and buffers (timm's ConViT
+    sets `self.rel_indices = ...`, a buffer, in forward: a symbolic trace would leave a Proxy or a meta
+    tensor there, and the next tracer would see it)."""
+    tables = ("_parameters", "_buffers", "_modules")
+    saved = [(module, dict(module.__dict__), {t: dict(getattr(module, t)) for t in tables}) for module in model.modules()]
+    try:
+        yield
+    finally:
+        for module, attributes, contents in saved:
+            for table, before in contents.items():
+                current = getattr(module, table)
+                current.clear()
+                current.update(before)
+            for name in [n for n in module.__dict__ if n not in attributes]:
+                del module.__dict__[name]
+            for name, value in attributes.items():
+                if module.__dict__.get(name) is not value:
+                    module.__dict__[name] = value
+
+
 def eval_mode(model: Any) -> contextlib.AbstractContextManager[None]:
     return preserved_training_flags(model, train=False)
 

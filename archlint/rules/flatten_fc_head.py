@@ -7,7 +7,9 @@ What it finds
     connected head holds more than `max_head_share` of the model's parameters or more than
     `max_head_params` parameters. A head that first pools globally (`x.mean((2, 3))`,
     `F.adaptive_avg_pool2d(x, 1)`, `nn.AdaptiveAvgPool2d(1)`, ...) sees a 1×1 map and is fine.
-    Note that `nn.AdaptiveAvgPool2d((7, 7))`, as in VGG, still leaves a 7×7 map.
+    Note that `nn.AdaptiveAvgPool2d((7, 7))`, as in VGG, still leaves a 7×7 map. A conv whose
+    kernel covers the whole map (timm's VGG: a 7×7 conv over the 7×7 map, then 1×1 convs) is the
+    same fully connected head in conv form and is judged the same way.
 
 Why it matters
     Flattening C×H×W values into a Linear layer gives every spatial position of every channel its
@@ -38,8 +40,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, Metric, Option, Rule, Severity, dims_text, hookimpl,
-    linear_macs, linear_params, node_macs,
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, Metric, Option, Rule, Severity, conv_spec, dims_text,
+    hookimpl, linear_macs, linear_params, node_macs, spatial_size,
 )
 
 # Kinds a head passes through between its Linear layers (and between the flatten and the first one).
@@ -51,11 +53,12 @@ _MAP_PRODUCERS = ("conv", "conv_transpose", "pool", "adaptive_pool")
 
 @dataclass(frozen=True)
 class Head:
-    """A flatten of a spatial map and the chain of Linear layers it feeds."""
+    """A flatten of a spatial map and the chain of fully connected layers it feeds; or a conv whose kernel covers
+    the whole map (timm's VGG: a 7×7 conv over the 7×7 map) and the chain after it."""
 
-    flatten: LayerNode
+    flatten: LayerNode             # the flatten, or the conv that reads the whole map
     map_shape: tuple[int, ...]     # N, C, *spatial of the flattened map
-    linears: tuple[LayerNode, ...]
+    linears: tuple[LayerNode, ...] # Linear layers, or convs that cover their whole input map
     producer: LayerNode            # the conv/pool that made the map
 
     @property
@@ -68,7 +71,7 @@ class Head:
 
     @property
     def out_features(self) -> int:
-        return int(self.linears[-1].hparams["out_features"])
+        return _features(self.linears[-1])[1]
 
 
 def _flattens_map(node: LayerNode) -> tuple[int, ...] | None:
@@ -93,13 +96,35 @@ def _has_features(node: LayerNode) -> bool:
     return "in_features" in node.hparams and "out_features" in node.hparams
 
 
-def _linear_chain(graph: ArchGraph, first: LayerNode) -> list[LayerNode]:
-    """`first` and the Linear layers after it, one after another, while the chain does not branch."""
+def _covers_map(node: LayerNode) -> bool:
+    """A dense conv whose kernel spans its whole input map: one output position, a Linear in conv form."""
+    spec = conv_spec(node) if node.kind == "conv" else None
+    size = spatial_size(node.in_shapes[0] if node.in_shapes else None)
+    out = spatial_size(node.out_shape)
+    return spec is not None and spec.groups == 1 and size is not None and out is not None \
+        and tuple(spec.kernel) == tuple(size) and all(o == 1 for o in out)
+
+
+def _features(node: LayerNode) -> tuple[int, int]:
+    """(in, out) features of a fully connected layer: a Linear, or a conv that covers its input map."""
+    if node.kind == "linear":
+        return int(node.hparams["in_features"]), int(node.hparams["out_features"])
+    spec = conv_spec(node)
+    assert spec is not None
+    return spec.in_channels * math.prod(spec.kernel), spec.out_channels
+
+
+def _is_fc(node: LayerNode) -> bool:
+    return (node.kind == "linear" and _has_features(node)) or _covers_map(node)
+
+
+def _linear_chain(graph: ArchGraph, first: LayerNode, through: tuple[str, ...] = _HEAD_THROUGH) -> list[LayerNode]:
+    """`first` and the fully connected layers after it, one after another, while the chain does not branch."""
     chain = [first]
-    nxt = graph.nearest(first, ("linear",), through=_HEAD_THROUGH)
-    while len(nxt) == 1 and _has_features(nxt[0]):
+    nxt = graph.nearest(first, ("linear", "conv"), through=through)
+    while len(nxt) == 1 and _is_fc(nxt[0]):
         chain.append(nxt[0])
-        nxt = graph.nearest(nxt[0], ("linear",), through=_HEAD_THROUGH)
+        nxt = graph.nearest(nxt[0], ("linear", "conv"), through=through)
     return chain
 
 
@@ -114,12 +139,20 @@ def find_heads(graph: ArchGraph) -> list[Head]:
         for first in graph.nearest(node, ("linear",), through=_HEAD_THROUGH):
             if _has_features(first) and int(first.hparams["in_features"]) == math.prod(shape[1:]):
                 heads.append(Head(node, shape, tuple(_linear_chain(graph, first)), producer))
+    for node in graph.nodes("conv"):
+        shape = node.in_shapes[0] if node.in_shapes else None
+        producer = _producer(graph, node)
+        if _covers_map(node) and shape is not None and math.prod(shape[2:]) > 1 and producer is not None:
+            # after it the map is 1×1: pooling or flattening it changes nothing, the chain goes on through them
+            chain = _linear_chain(graph, node, _HEAD_THROUGH + ("adaptive_pool", "pool", "flatten", "reshape"))
+            heads.append(Head(node, tuple(shape), tuple(chain), producer))
     return heads
 
 
 
 def _layer_text(node: LayerNode) -> str:
-    return f"{node.module_path or node.name} ({node.hparams['in_features']}→{node.hparams['out_features']})"
+    features_in, features_out = _features(node)
+    return f"{node.module_path or node.name} ({features_in}→{features_out})"
 
 
 def _head_params(head: Head) -> int:
@@ -133,8 +166,8 @@ def _head_macs(head: Head) -> int | None:
 
 
 def _bias(node: LayerNode) -> bool:
-    hp = node.hparams
-    return node.params > int(hp["in_features"]) * int(hp["out_features"])
+    features_in, features_out = _features(node)
+    return node.params > features_in * features_out
 
 
 def _snippet(head: Head) -> str:
@@ -186,8 +219,11 @@ class FlattenFcHead(Rule):
         pooled_by = ""
         if head.producer.kind == "adaptive_pool":
             pooled_by = f" (`{head.producer.module_path or head.producer.name}` pools to {dims_text(head.spatial)}, not 1)"
+        read = "is flattened into" if head.flatten.kind != "conv" else \
+            f"is read whole by the {dims_text(conv_spec(head.flatten).kernel)} conv `{first.module_path or first.name}` " \
+            "(a fully connected layer in conv form) as"
         message = (
-            f"the {head.channels}×{dims_text(head.spatial)} map{pooled_by} is flattened into "
+            f"the {head.channels}×{dims_text(head.spatial)} map{pooled_by} {read} "
             f"{math.prod(head.map_shape[1:]):,} features feeding a {len(head.linears)}-layer fully connected head "
             f"that holds {params:,} params ({params / total:.1%} of the model's {total:,}); global average pooling + "
             f"Linear({head.channels}, {head.out_features}) needs {gap_params:,}"

@@ -29,7 +29,9 @@ import torch
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
-from archlint.mechanics import display_path, eval_mode, first_line, innermost_frame, is_user_file, phase
+from archlint.mechanics import (
+    display_path, eval_mode, first_line, innermost_frame, is_user_file, phase, preserved_attributes,
+)
 from archlint.trace import fallbacks
 from archlint.trace.fake import fake_mode
 
@@ -388,10 +390,42 @@ def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
     return True
 
 
+def shape_specialized_trace(model: nn.Module, inputs: tuple[Any, ...]) -> fx.GraphModule:
+    """A symbolic trace whose proxies carry meta tensors of the inputs' shapes, so control flow on shapes
+    (`if x.shape[-2] < 7:` in timm's VGG head) takes the branch these inputs take. Only for forwards whose
+    positional parameters are all given tensors."""
+    parameters = [p for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(inputs) > len(parameters) or not all(isinstance(x, torch.Tensor) for x in inputs):
+        raise RuntimeError("shape-specialised tracing needs tensor inputs for positional parameters")
+    meta = {p.name: x.to("meta") for p, x in zip(parameters, inputs)}
+    from torch.fx.experimental.meta_tracer import MetaTracer   # only when plain fx stopped at control flow
+
+    class _ShapeTracer(_Tracer, MetaTracer):
+        """fx with the input shapes known."""
+
+    with warnings.catch_warnings(), preserved_attributes(model):
+        warnings.simplefilter("ignore")   # it warns for every op whose meta output it cannot compute
+        tracer = _ShapeTracer()
+        graph = tracer.trace(model, meta_args=meta)
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
 def _fx_plain(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
-    gm = symbolic_trace(model)
+    try:
+        gm, lost = symbolic_trace(model), []
+    except fx.proxy.TraceError as exc:
+        if "control flow" not in str(exc):
+            raise
+        try:   # the branch may be on a shape, not a value: trace again with the shapes known
+            gm = shape_specialized_trace(model, inputs)
+        except Exception:
+            raise exc from None
+        where = _user_frame(exc)
+        at = f" in {where[0]} ({where[1]})" if where else ""
+        lost = [f"control flow{at} was resolved for these input shapes: only the branch they take is in the graph"]
     propagate_shapes(gm, inputs)
-    return gm, []
+    return gm, lost
 
 
 def _fx_leaves(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:

@@ -60,7 +60,8 @@ class GatedNet(nn.Module):
 
 
 class ShapeBranchNet(nn.Module):
-    """Branches on a shape in its own forward: fx (and so fx-leaves) fail, torch.export specialises it."""
+    """Branches on its input's size in its own forward: fx (and so fx-leaves) fail, and so does fx with meta
+    shapes (numel() is not shape-aware there); torch.export specialises it."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,7 +69,7 @@ class ShapeBranchNet(nn.Module):
         self.fc = nn.Linear(8, 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] > 16:
+        if x.numel() > 1000:
             x = F.max_pool2d(x, 2)
         y = F.relu(self.conv(x))
         return self.fc(y.mean((2, 3)))
@@ -430,3 +431,56 @@ def test_a_forward_that_fails_for_real_is_the_reason_not_the_tracers_limit() -> 
     line = line_of(ShapeBug.forward, "return x + torch.ones(3)")
     assert failure.value.reason.startswith("the forward fails when run on an input of shape [2, 4]: RuntimeError: ")
     assert failure.value.reason.endswith(f"in ShapeBug.forward ({shown(__file__)}:{line})")
+
+
+class _ShapeGuardedHead(nn.Module):
+    """timm's VGG ConvMlp: pools up to the kernel size when the map is smaller (a branch on the shape), then a
+    conv whose kernel covers the whole map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(8, 16, 4)
+        self.fc2 = nn.Conv2d(16, 16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2] < 4 or x.shape[-1] < 4:
+            x = torch.nn.functional.adaptive_avg_pool2d(x, (4, 4))
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def test_control_flow_on_shapes_is_traced_for_the_input_shapes() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), _ShapeGuardedHead()).eval()
+    result = trace_model(model, (torch.randn(2, 3, 8, 8),))
+    assert result.tracer == "fx"
+    assert {n.target for n in result.graph_module.graph.nodes if n.op == "call_module"} == {"0", "1.fc1", "1.fc2"}
+    line = line_of(_ShapeGuardedHead.forward, "if x.shape[-2] < 4")
+    assert result.lost == [f"control flow in _ShapeGuardedHead.forward ({shown(__file__)}:{line}) was resolved for "
+                           "these input shapes: only the branch they take is in the graph"]
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.allclose(result.graph_module(x), model(x))
+    # a branch on values still cannot be traced that way: fx-leaves keeps that block whole, as before
+    assert trace_model(GatedNet().eval(), (image(),)).tracer == "fx-leaves"
+
+
+class _CachesOnShape(nn.Module):
+    """ConViT-like: a buffer recomputed in forward when the input's length changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.register_buffer("positions", torch.zeros(1), persistent=False)
+        self.note = "set at build"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.positions.shape[0] != x.shape[1]:
+            self.positions = torch.arange(x.shape[1], dtype=x.dtype)
+            self.note = "set in forward"
+        return self.fc(x + self.positions)
+
+
+def test_tracing_with_shapes_leaves_the_models_attributes_and_buffers_as_they_were() -> None:
+    model = _CachesOnShape().eval()
+    before = model.positions
+    result = trace_model(model, (torch.randn(2, 4),))
+    assert result.tracer == "fx" and "was resolved for these input shapes" in result.lost[0]
+    assert model.positions is before and model.note == "set at build" and "positions" in dict(model.named_buffers())

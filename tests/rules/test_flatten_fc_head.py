@@ -232,3 +232,31 @@ def test_a_flatten_feeding_two_heads_reports_each() -> None:
     assert metric(by_module["cls"], "head params").before == numel(model.cls)
     assert metric(by_module["box.0"], "head params").before == numel(model.box)
     assert metric(by_module["box.0"], "head params").after == numel(nn.Linear(16, 4))
+
+
+class _ConvHeadNet(torch.nn.Module):
+    """timm VGG's head in small: a 4×4 conv over the 4×4 map (a Linear in conv form), a 1×1 conv, then global
+    pooling of the 1×1 map and a Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(),
+                                             torch.nn.MaxPool2d(4))
+        self.fc1 = torch.nn.Conv2d(32, 256, 4)
+        self.fc2 = torch.nn.Conv2d(256, 256, 1)
+        self.fc = torch.nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.fc2(torch.relu(self.fc1(self.features(x)))))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_a_conv_covering_the_whole_map_is_a_fully_connected_head() -> None:
+    model = _ConvHeadNet().eval()
+    [finding] = lint(model, torch.randn(2, 3, 16, 16))
+    assert finding.module == "fc1" and "is read whole by the 4×4 conv `fc1`" in finding.message
+    head = sum(p.numel() for m in (model.fc1, model.fc2, model.fc) for p in m.parameters())
+    params = {m.name: m for m in finding.effect}["head params"]
+    assert (params.before, params.after) == (head, 32 * 10 + 10)
+    # on a larger image the same conv slides over an 8×8 map: a spatial conv, not a head
+    assert lint(model, torch.randn(2, 3, 44, 44)) == []
