@@ -182,7 +182,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
 # lesson's trade said as a suggestion; element-wise dropout on a 2-D map (info) before a segmentation
 # classifier is the Dropout2d lesson.
 EXPECTED_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"torchvision:(vgg\d+(_bn)?|alexnet)", "AL301"), (r"torchvision:vgg\d+(_bn)?", "AL401"),
+    (r"(torchvision|timm):(vgg\d+(_bn)?|alexnet)", "AL301"), (r"(torchvision|timm):vgg\d+(_bn)?", "AL401"),
     (r"torchvision:alexnet", "AL501"), (r".*", "AL601"), (r".*", "AL704"),
     # DeepLabV3's ASPP projection ends in Dropout(0.5), then a 3×3 conv and BatchNorm: the dropout/BN lesson
     (r"torchvision:deeplabv3_.*", "AL702"),
