@@ -129,7 +129,8 @@ def _linear_chain(graph: ArchGraph, first: LayerNode, through: tuple[str, ...] =
 
 
 def find_heads(graph: ArchGraph) -> list[Head]:
-    """Every flatten of a spatial map that feeds a chain of Linear layers (one head per Linear it feeds)."""
+    """Every flatten of a spatial map that feeds a chain of Linear layers (one head per Linear it feeds), and every
+    conv that reads a whole map at once with the fully connected layers after it."""
     heads = []
     for node in graph.nodes(("flatten", "reshape")):
         shape = _flattens_map(node)
@@ -141,8 +142,10 @@ def find_heads(graph: ArchGraph) -> list[Head]:
                 heads.append(Head(node, shape, tuple(_linear_chain(graph, first)), producer))
     for node in graph.nodes("conv"):
         shape = node.in_shapes[0] if node.in_shapes else None
+        if not _covers_map(node) or shape is None or math.prod(shape[2:]) <= 1:
+            continue
         producer = _producer(graph, node)
-        if _covers_map(node) and shape is not None and math.prod(shape[2:]) > 1 and producer is not None:
+        if producer is not None:
             # after it the map is 1×1: pooling or flattening it changes nothing, the chain goes on through them
             chain = _linear_chain(graph, node, _HEAD_THROUGH + ("adaptive_pool", "pool", "flatten", "reshape"))
             heads.append(Head(node, tuple(shape), tuple(chain), producer))
