@@ -124,9 +124,18 @@ def build_model(factory: Callable[[], nn.Module], device: str = "auto",
     if device == "cpu":
         with building_on("cpu"):
             return BuiltModel(factory(), "cpu")
-    model, how = build_on_meta(factory)
     if device == "meta":
+        model, how = build_on_meta(factory)
         return BuiltModel(model, "meta", how)
+    try:
+        model, how = build_on_meta(factory)
+    except Exception as exc:
+        # the size could not be taken without weights (vit-pytorch's Dino builds torchvision augmentations that
+        # call .item()): the constructor is run as the user runs it
+        with building_on("cpu"):
+            model = factory()
+        return BuiltModel(model, "cpu", f"built on the CPU: its size could not be counted on the meta device first "
+                                        f"({describe_exception(exc)[:120]})")
     count = count_parameters(model)
     if count > meta_above:
         note = (f"built on the meta device (no weights allocated): {count:,} parameters is above the meta-above "

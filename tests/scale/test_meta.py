@@ -157,3 +157,25 @@ def test_constructor_computing_with_tensors_still_builds_on_meta():
     from archlint.load.provenance import init_record
     record = init_record(built.model.layers[2].weight)   # provenance survives the move to meta
     assert (record.op, record.constant, record.value) == ("nn.init.zeros_", True, 0.0)
+
+
+class _ReadsAValueWhileBuilt(torch.nn.Module):
+    """vit-pytorch's Dino-like: the constructor reads the value of a tensor it registered (.item()), which no
+    meta-device build can do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain = torch.nn.Parameter(torch.ones(1))
+        self.scale = float(self.gain.item()) + 1.0
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * self.scale
+
+
+def test_a_constructor_that_cannot_run_on_meta_is_built_on_the_cpu_in_auto_mode() -> None:
+    from archlint.load.device import build_model
+
+    built = build_model(_ReadsAValueWhileBuilt, device="auto")
+    assert built.device == "cpu" and not any(p.is_meta for p in built.model.parameters())
+    assert built.note is not None and "could not be counted on the meta device" in built.note and ".item()" in built.note
