@@ -230,7 +230,8 @@ def lint_one(name: str) -> dict[str, Any]:
         linted = report.models[0]
         row.update(status="linted", tracer=linted.tracer, parameters=linted.parameters,
                    findings=[{"code": f.code, "module": f.module, "severity": str(getattr(f.severity, "name", f.severity)).lower(),
-                              "message": f.message[:300]} for f in linted.findings])
+                              "message": f.message[:300], "unmeasured": [u[:300] for u in f.unmeasured]}
+                             for f in linted.findings])
     else:
         row["status"] = "no report"
     return row
