@@ -192,8 +192,9 @@ EXPECTED_PATTERNS: tuple[tuple[str, str], ...] = (
 KNOWN_FALSE_ALARMS: dict[str, set[tuple[str, str]]] = {
     # the formula does not model Sequencer's row/column LSTMs (they mix every position of a row or column), so it
     # reads 14×14 px at the last map. Linted alone (one process) the rule is silent: its measured field covers the
-    # target. In the --warm sweep of 2026-12-02 the finding stood; why the measurement did not silence it there
-    # is not yet known (suspected: the memory budget in a worker that had built ~100 models)
+    # target. In two --warm sweeps of 2026-12-02, both with three processes on 2 cores, the finding stood; a third,
+    # quieter warm run was clean. Why the measurement did not silence it is not known yet (rows now keep the
+    # finding's "not measured" lines)
     "timm:sequencer2d_s": {("AL201", "stages.3.downsample.down")},
 }
 
