@@ -92,7 +92,7 @@ def installed_rules() -> str:
     from archlint.plugin.host import build_plugin_host
 
     host = build_plugin_host()
-    return ", ".join(f"{r.code} {r.name}" for r in host.rules()) or "none"
+    return ", ".join(f"{r.code} {r.name}" for r in host.rules) or "none"
 
 
 def load_average() -> str:
