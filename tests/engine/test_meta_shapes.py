@@ -1,0 +1,75 @@
+"""Shapes come from meta tensors when the model runs there, from fake tensors otherwise, and the model is untouched."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from torch._subclasses.fake_tensor import FakeTensor
+
+from archlint.trace import tracers
+from archlint.trace.fake import on_meta
+from archlint.trace.tracers import propagate_shapes, runs_on, symbolic_trace
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.conv(x)).relu()
+        offsets = torch.arange(x.shape[1]).float()   # a factory call without a device follows the model
+        return self.fc(x.mean((2, 3)) + offsets)
+
+
+class CachesInForward(Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.last_input_shape = x.shape
+        self.register_buffer("seen", torch.zeros(1))
+        return super().forward(x)
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_graph_shapes_come_from_meta_tensors_and_the_model_is_unchanged() -> None:
+    model = Net().eval()
+    before, parameters = _state(model), [id(p) for p in model.parameters()]
+    gm = symbolic_trace(model)
+    assert propagate_shapes(gm, [torch.randn(2, 3, 16, 16)]) == []
+    values = {n.name: n.meta["val"] for n in gm.graph.nodes if n.op != "output"}
+    assert values["conv"].shape == (2, 8, 16, 16) and values["conv"].is_meta
+    assert values["fc"].shape == (2, 4)
+    assert [id(p) for p in model.parameters()] == parameters
+    assert all(not p.is_meta for p in model.parameters()) and all(not b.is_meta for b in model.buffers())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_what_a_forward_assigns_on_meta_is_undone() -> None:
+    model = CachesInForward().eval()
+    with on_meta(model):
+        model(torch.empty(1, 3, 8, 8, device="meta"))
+        assert model.conv.weight.is_meta and "seen" in model._buffers
+    assert "seen" not in model._buffers and not hasattr(model, "last_input_shape")
+    assert not model.conv.weight.is_meta
+
+
+def test_when_the_meta_run_fails_the_shapes_come_from_fake_tensors(monkeypatch) -> None:
+    def failing(model: nn.Module):
+        raise NotImplementedError("no meta kernel for this op")
+
+    monkeypatch.setattr(tracers, "on_meta", failing)
+    model = Net().eval()
+    gm = symbolic_trace(model)
+    propagate_shapes(gm, [torch.randn(2, 3, 16, 16)])
+    out = next(n for n in gm.graph.nodes if n.op == "output").args[0].meta["val"]
+    assert isinstance(out, FakeTensor) and out.shape == (2, 4)
+    assert runs_on(model, [torch.randn(2, 3, 16, 16)]) and not runs_on(model, [torch.randn(2, 1, 16, 16)])
+
+
+def test_inputs_that_do_not_fit_are_told_apart_on_both_paths() -> None:
+    assert runs_on(Net().eval(), [torch.randn(2, 3, 16, 16)])
+    assert not runs_on(Net().eval(), [torch.randn(2, 1, 16, 16)])
