@@ -225,10 +225,15 @@ def _activation_stats(path: str, function: str, call: int, family: str, pre: tor
     if out.dim() == 0 or not out.is_floating_point():
         return None
     axis = _unit_axis(out, after_conv)
-    per_unit = out.detach().movedim(axis, -1).reshape(-1, out.shape[axis])
+    if out.shape[axis] == 0:
+        return None
+    samples = out.numel() // out.shape[axis]
+    others = [d for d in range(out.dim()) if d != axis]
+    zeros = out.detach() == 0
+    # zero counts per unit without copying the activation (exact integers: the same shares as a mean)
+    zero_share = zeros.sum(dim=others) / samples if others else zeros.float()
     saturated = float((pre.detach().abs() > SATURATION_BOUND).float().mean()) if family != "relu" else 0.0
-    return ActivationStats(path, function, call, family, int(out.shape[axis]), int(per_unit.shape[0]),
-                           (per_unit == 0).float().mean(dim=0), saturated, is_module)
+    return ActivationStats(path, function, call, family, int(out.shape[axis]), samples, zero_share, saturated, is_module)
 
 
 def _channel_variance(x: torch.Tensor) -> torch.Tensor:
@@ -340,7 +345,8 @@ def _install_hooks(model: nn.Module, recorder: _Recorder, bn_inputs: list[BatchN
             if isinstance(mod, nn.modules.batchnorm._BatchNorm) and x is not None:
                 call = bn_calls.get(path, 0)
                 bn_calls[path] = call + 1
-                bn_inputs.append(BatchNormInput(path, call, _channel_variance(x)))
+                if recorder.dropouts:   # only a BatchNorm that runs after some dropout can be fed by one
+                    bn_inputs.append(BatchNormInput(path, call, _channel_variance(x)))
             if family or is_dropout:
                 recorder.inside_leaf += 1
                 if x is not None and family in ("sigmoid", "tanh"):
@@ -464,6 +470,8 @@ class NonFiniteValues(MeasurementUnavailable):
 
 def _non_finite_share(tensors: Iterable[torch.Tensor]) -> float:
     floats = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
+    if all(torch.isfinite(t.sum()) for t in floats):   # a NaN or inf anywhere makes the sum non-finite
+        return 0.0
     total = sum(t.numel() for t in floats)
     bad = sum(int((~torch.isfinite(t)).sum()) for t in floats)
     return bad / total if total else 0.0
