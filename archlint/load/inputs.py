@@ -183,14 +183,20 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
     conv's channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
     layer = _first_layer(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    make_device = "meta" if device == "meta" else "cpu"
-    fed_inputs = []
-    for shape, where in fed:
-        full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
-        tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
-        fed_inputs.append(((tensor,), f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the "
-                                      f"user's code makes it ({where}); the first layer's guess did not run"))
+    fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
     return fed_inputs + _guessed_alternatives(model, layer, dtype, device)
+
+
+def fed_input(model: nn.Module, shape: tuple[int, ...], where: str, device: str = "cpu",
+              why: str = "") -> tuple[tuple[Any, ...], str]:
+    """An input of a shape the user's code makes (batch at least 2, so train-mode BatchNorm runs), one per
+    tensor argument of forward, with the sentence saying where the shape came from and why it was used."""
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
+    tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(
+        dtype=dtype, device="meta" if device == "meta" else "cpu")
+    return _per_tensor_argument(model, tensor, f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the "
+                                               f"user's code makes it ({where}){'; ' + why if why else ''}")
 
 
 def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torch.dtype,

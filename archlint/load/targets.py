@@ -49,7 +49,7 @@ from archlint.mechanics import (
     ENGINE_DIR, display_path, first_line, notebook_source, phase, user_error_text, user_frame_suffix,
 )
 from archlint.load.inputs import (
-    InputInferenceError, as_input_tuple, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
+    InputInferenceError, as_input_tuple, fed_input, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
 )
 from archlint.load.device import DEFAULT_META_ABOVE, is_meta_model
 from archlint.plugin.results import TargetError
@@ -756,7 +756,12 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
     try:
         return infer_inputs(model, device, {**(arguments or {}), **dict(entry.kwargs if entry else ())}, flags)
     except InputInferenceError as exc:
-        raise LoadError(str(exc)) from None
+        # no layer to infer from (a model of functional ops): the first shape the user's code makes is the guess,
+        # checked like any guess before the lint (the session tries the others)
+        fed = fed_shapes(Path(file)) if file and file.endswith(SOURCE_SUFFIXES) else []
+        if not fed:
+            raise LoadError(str(exc)) from None
+        return fed_input(model, *fed[0], device, "the model has no Conv/Linear/Embedding layer to infer one from")
 
 
 # -- config entries ------------------------------------------------------------------------------------------------

@@ -109,6 +109,8 @@ def constant_value(weight: torch.Tensor) -> float | None:
     if weight.numel() < 2:
         return None
     flat = weight.detach().reshape(-1)
+    if not bool((flat[:64] == flat[0]).all()):   # random weights differ at once: no pass over a large tensor
+        return None
     return float(flat[0]) if bool((flat == flat[0]).all()) else None
 
 

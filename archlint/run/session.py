@@ -76,7 +76,7 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     device = "meta" if is_meta_model(loaded.model) else "cpu"
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes):
         if runs_on(loaded.model, inputs):
-            notes = [why if n.startswith("input shape") and ("first layer" in n or "own code" in n or "declares" in n)
+            notes = [why if n.startswith("input shape") and ("first layer" in n or "own code" in n or "user's code" in n or "declares" in n)
                      else n for n in loaded.notes]
             return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
     return loaded   # nothing fits: the trace says why with the first guess

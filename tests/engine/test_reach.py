@@ -184,3 +184,13 @@ def test_an_input_shape_the_readme_feeds_when_the_first_layer_guess_does_not_run
     assert model["input_shapes"] == [[4, 3, 128]]
     assert any(n.startswith("input shape [4, 3, 128] (float32) as the user's code makes it (a python example in "
                             "README.md)") for n in model["notes"]), model["notes"]
+
+
+def test_a_model_without_layers_takes_the_shape_its_own_code_feeds(capsys) -> None:
+    """No Conv/Linear/Embedding to infer from: the shape the file's own code makes, one tensor per argument."""
+    _, report, _ = check("functional_only", capsys=capsys)
+    model = one_model(report)
+    assert model["name"] == "Blend" and model["input_shapes"] == [[6, 3, 2], [6, 3, 2]]
+    assert any(n.startswith("input shape [6, 3, 2] (float32) as the user's code makes it (graph_demo.py:11); the "
+                            "model has no Conv/Linear/Embedding layer to infer one from") for n in model["notes"])
+    assert model["tracer"] == "fx" and model["findings"] == []   # traced and linted, not only loaded
