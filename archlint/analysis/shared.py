@@ -13,9 +13,7 @@ import math
 import os
 from typing import Any, Sequence
 
-import torch
 from torch import fx, nn
-from torch.utils._pytree import tree_leaves
 
 from archlint.analysis.cost import model_macs
 from archlint.analysis.graph import ArchGraph
@@ -28,10 +26,6 @@ from archlint.load.provenance import InitRecord, init_record
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.plugin.results import PlotData
 from archlint.mechanics import innermost_frame, memory_budget, memory_size, phase, user_error_text
-from archlint.trace.tracers import values_on_meta
-
-# Images at least this wide are probed at half their side when that keeps the measured structure (probe_side).
-PROBE_HALVES_FROM = 128
 
 
 class ModelAnalyses:
@@ -82,37 +76,13 @@ class ModelAnalyses:
         """Per-sample multiply-accumulates of the model's conv and linear layers."""
         return model_macs(self.graph)
 
-    @functools.cached_property
-    def probe_side(self) -> int | None:
-        """The largest spatial side the probe runs at, or None to probe the example inputs as they are.
-
-        The probe's train pass costs several forward passes, and its numbers are ratios and shares per layer
-        and per unit, not values per position. So images of PROBE_HALVES_FROM px or more are probed at half
-        their side, when the traced graph runs there (checked on meta tensors) and every map that has more
-        than one position along an axis at full size still has more than one. Otherwise (a fixed position
-        embedding, a map that would shrink to a single position, sequences) the example inputs are used.
-        Every probe-based metric's method names the side ("inputs resized to ≤112 px per side").
-        """
-        images = [x for x in self.example_inputs if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 3]
-        if not images or any(x.dim() < 4 for x in images):   # (N, L, D) sequences are never resized
-            return None
-        side = max(max(x.shape[2:]) for x in images)
-        gm = next((n.fx_node.graph.owning_module for n in self.graph.nodes() if n.fx_node is not None), None)
-        if side < PROBE_HALVES_FROM or not isinstance(gm, fx.GraphModule):
-            return None
-        reduced, _ = probe_inputs(self.example_inputs, None, side // 2)
-        values = values_on_meta(gm, reduced)
-        if values is None or not all(_keeps_positions(node.meta.get("val"), value) for node, value in values.items()):
-            return None
-        return side // 2
-
     def probe(self) -> ProbeResult:
         """The shared forward/backward probe (see archlint.analysis.probe); run once per model."""
         if self._probe is None:
             try:
                 self._require_probe()
                 with phase("probe"):
-                    self._probe = run_probe(self.model, self.example_inputs, max_side=self.probe_side)
+                    self._probe = run_probe(self.model, self.example_inputs)
             except MeasurementUnavailable as exc:
                 self._probe = exc
                 if isinstance(exc, ProbeFailed):
@@ -133,14 +103,14 @@ class ModelAnalyses:
         if key not in self._graph_gradients:
             try:
                 self._require_probe()
-                self._graph_gradients[key] = graph_gradients(gm, self.example_inputs, names, max_side=self.probe_side)
+                self._graph_gradients[key] = graph_gradients(gm, self.example_inputs, names)
             except MeasurementUnavailable as exc:
                 self._graph_gradients[key] = exc
         found = self._graph_gradients[key]
         if isinstance(found, MeasurementUnavailable):
             raise found
         _, size = probe_inputs(self.example_inputs, DEFAULT_MAX_BATCH, None)
-        return found, describe_graph_method(size, DEFAULT_SEED, self.probe_side)
+        return found, describe_graph_method(size, DEFAULT_SEED)
 
     def init_provenance(self, param_name: str) -> InitRecord | None:
         try:
@@ -163,16 +133,6 @@ class ModelAnalyses:
         else:
             gradients = {"unavailable": "no rule that runs the probe was selected"}
         return PlotData(rf_rows(self.graph, self.receptive_fields), self.graph.parameter_split(), gradients)
-
-
-def _keeps_positions(full: Any, reduced: Any) -> bool:
-    """No axis of the node's output(s) that has several positions at full size has a single one when reduced."""
-    full_tensors = [t for t in tree_leaves(full) if isinstance(t, torch.Tensor)]
-    reduced_tensors = [t for t in tree_leaves(reduced) if isinstance(t, torch.Tensor)]
-    for before, after in zip(full_tensors, reduced_tensors):
-        if before.dim() == after.dim() and any(b > 1 and a <= 1 for b, a in zip(before.shape, after.shape)):
-            return False
-    return True
 
 
 def probe_memory_estimate(graph: ArchGraph, model: nn.Module, example_inputs: Sequence[Any]) -> int:

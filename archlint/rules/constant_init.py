@@ -284,8 +284,7 @@ class ConstantInit(Rule):
                 weight = _own_storage(model, model.get_parameter(m.site.name))
                 _apply_initialiser(weight, following_activation(ctx.graph, m.site.node), m.site.node.kind, generator)
             # only the weight gradients are compared: no eval passes, no pass without dropout
-            probe = run_probe(model, ctx.example_inputs, copy_model=False, gradients_only=True,
-                              max_side=ctx.analyses.probe_side)
+            probe = run_probe(model, ctx.example_inputs, copy_model=False, gradients_only=True)
         except MeasurementUnavailable as exc:
             return {}, f"effect of re-initialising not measured: {exc}"
         return {m.site.name: _measure_site(m.site, m.value, probe, model.get_parameter(m.site.name), tolerance)

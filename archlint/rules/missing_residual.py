@@ -207,8 +207,7 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span]) -> Me
         try:
             # a rewrite that does not run fails inside graph_gradients, with its reason (no separate test pass)
             rewritten = add_identity_shortcuts(gm, spans)
-            after, first_after = _signal(graph_gradients(rewritten, ctx.example_inputs, names, copy_module=False,
-                                                   max_side=ctx.analyses.probe_side), *names)
+            after, first_after = _signal(graph_gradients(rewritten, ctx.example_inputs, names, copy_module=False), *names)
         except (RewriteError, MeasurementUnavailable) as exc:
             unmeasured.append(f"effect of shortcuts not measured: {exc}")
         except Exception as exc:  # a graph we cannot rewrite must not crash the lint

@@ -358,10 +358,7 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
     Raises InputMismatch, naming the layer, when the inputs do not fit it.
     """
     with phase("shape propagation"):
-        values = values_on_meta(gm, example_inputs)
-        if values is not None:
-            for node, value in values.items():
-                node.meta["val"] = value
+        if _propagate_on_meta(gm, example_inputs):
             return []
         propagation = ShapePropagation(gm, opaque_leaves)
         propagation.run(example_inputs)
@@ -369,7 +366,7 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
 
 
 class _MetaValues(fx.Interpreter):
-    """Records each node's output (a meta tensor), leaving the graph's own annotations alone."""
+    """Records each node's output (a meta tensor) instead of writing it into the graph as it goes."""
 
     def __init__(self, gm: fx.GraphModule):
         super().__init__(gm)
@@ -380,16 +377,18 @@ class _MetaValues(fx.Interpreter):
         return result
 
 
-def values_on_meta(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> dict[fx.Node, Any] | None:
-    """Every node's output from one run of the graph on meta tensors (trace/fake.py), or None when the graph
-    does not run there (then the fake-tensor propagation decides and explains)."""
+def _propagate_on_meta(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
+    """Annotate the graph from one run on meta tensors (trace/fake.py); False, leaving the graph as it was,
+    when the graph does not run there (the fake-tensor propagation then decides and explains)."""
     interpreter = _MetaValues(gm)
     try:
         with on_meta(gm), quiet_torch(), torch.no_grad():
             interpreter.run(*meta_inputs(example_inputs))
     except Exception:
-        return None
-    return interpreter.values
+        return False
+    for node, value in interpreter.values.items():
+        node.meta["val"] = value
+    return True
 
 
 # -- the tracer sequence ----------------------------------------------------------------------------
@@ -560,4 +559,4 @@ def _real_forward(model: nn.Module, inputs: tuple[Any, ...],
 
 
 __all__ = ["TraceAttempt", "TraceResult", "TraceFailure", "InputMismatch", "trace_model", "propagate_shapes",
-           "symbolic_trace", "trace_with_leaves", "values_on_meta", "describe_failure", "fake_mode", "MODULE_CALLS_ONLY", "TRACER_ORDER"]
+           "symbolic_trace", "trace_with_leaves", "describe_failure", "fake_mode", "MODULE_CALLS_ONLY", "TRACER_ORDER"]
