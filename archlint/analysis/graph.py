@@ -7,17 +7,20 @@ constructed the layer. The queries rules need live here; lessons live in rules.
 """
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
 
-import networkx as nx
 import torch
 from torch import fx, nn
 
 from archlint.load.construction import SourceLocation, class_attribute_site, construction_site
 from archlint.mechanics import is_user_file
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Shape = tuple[int, ...]
 
@@ -134,30 +137,44 @@ class LayerNode:
 
 
 class ArchGraph:
-    """A networkx DiGraph of LayerNodes (node id = LayerNode.name) plus queries rules share."""
+    """LayerNodes (id = LayerNode.name) with their data-flow edges, in execution order, plus queries rules share.
+
+    The adjacency is kept here (the queries rules need are a few walks); `g` gives the same graph as a
+    networkx DiGraph for anything more, built on first use (importing networkx costs more than a lint of
+    a small model, so a lint that does not need it does not pay for it).
+    """
 
     def __init__(self, nodes: Iterable[LayerNode], edges: Iterable[tuple[str, str]], model: nn.Module | None = None):
-        self.g = nx.DiGraph()
-        names: list[str] = []
-        for node in nodes:
-            self.g.add_node(node.name, layer=node)
-            names.append(node.name)
+        self._layers: dict[str, LayerNode] = {node.name: node for node in nodes}
+        self._successors: dict[str, list[str]] = {name: [] for name in self._layers}
+        self._predecessors: dict[str, list[str]] = {name: [] for name in self._layers}
         for src, dst in edges:
-            if src in self.g and dst in self.g:
-                self.g.add_edge(src, dst)
+            if src in self._layers and dst in self._layers and dst not in self._successors[src]:
+                self._successors[src].append(dst)
+                self._predecessors[dst].append(src)
         self.model = model
         # fx lists nodes in execution order (a topological order); keep it, rules report in that order.
-        self._order = [n for n in names if n in self.g] if names else list(nx.topological_sort(self.g))
+        self._order = list(self._layers)
+
+    @functools.cached_property
+    def g(self) -> "nx.DiGraph":
+        """The graph as a networkx DiGraph (node attribute `layer`), for algorithms beyond the queries here."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from((name, {"layer": layer}) for name, layer in self._layers.items())
+        g.add_edges_from((src, dst) for src, targets in self._successors.items() for dst in targets)
+        return g
 
     # -- access ---------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> LayerNode:
-        return self.g.nodes[name]["layer"]
+        return self._layers[name]
 
     def __contains__(self, name: str) -> bool:
-        return name in self.g
+        return name in self._layers
 
     def __len__(self) -> int:
-        return self.g.number_of_nodes()
+        return len(self._layers)
 
     def nodes(self, kind: str | Iterable[str] | None = None) -> list[LayerNode]:
         """Nodes in topological (execution) order, optionally only of the given kind(s)."""
@@ -176,12 +193,12 @@ class ArchGraph:
 
     def predecessors(self, node: LayerNode | str, kinds: Iterable[str] | None = None) -> list[LayerNode]:
         name = node if isinstance(node, str) else node.name
-        found = [self[p] for p in self.g.predecessors(name)]
+        found = [self[p] for p in self._predecessors[name]]
         return [n for n in found if kinds is None or n.kind in set(kinds)]
 
     def successors(self, node: LayerNode | str, kinds: Iterable[str] | None = None) -> list[LayerNode]:
         name = node if isinstance(node, str) else node.name
-        found = [self[s] for s in self.g.successors(name)]
+        found = [self[s] for s in self._successors[name]]
         return [n for n in found if kinds is None or n.kind in set(kinds)]
 
     def nearest(self, node: LayerNode, kinds: Iterable[str], direction: str = "down",
@@ -230,13 +247,15 @@ class ArchGraph:
         return [n for n in self.nodes(SPATIAL_KINDS) if n.spatial_dims > 0]
 
     def longest_path(self, weight: Callable[[LayerNode], int] = lambda n: int(n.is_parametric),
-                     graph: nx.DiGraph | None = None) -> list[LayerNode]:
-        """The path maximising the summed node weight (default: number of parametric layers)."""
-        g = self.g if graph is None else graph
+                     within: Collection[str] | None = None) -> list[LayerNode]:
+        """The path maximising the summed node weight (default: number of parametric layers), optionally only
+        through the nodes named in `within`."""
         best: dict[str, tuple[int, str | None]] = {}
-        for name in nx.topological_sort(g):
+        for name in self._order:
+            if within is not None and name not in within:
+                continue
             w = weight(self[name])
-            prev = max(((best[p][0], p) for p in g.predecessors(name)), default=(0, None))
+            prev = max(((best[p][0], p) for p in self._predecessors[name] if p in best), default=(0, None))
             best[name] = (prev[0] + w, prev[1])
         if not best:
             return []
@@ -255,14 +274,30 @@ class ArchGraph:
         if not spatial:
             return []
         last = spatial[-1].name
-        after = nx.descendants(self.g, last)
+        after = self.descendants(last)
         return [n for n in self.nodes() if n.name in after and n.kind not in ("output",)]
 
     def ancestors(self, node: LayerNode | str) -> set[str]:
-        return nx.ancestors(self.g, node if isinstance(node, str) else node.name)
+        return self._reachable(node, self._predecessors)
 
     def descendants(self, node: LayerNode | str) -> set[str]:
-        return nx.descendants(self.g, node if isinstance(node, str) else node.name)
+        return self._reachable(node, self._successors)
+
+    def has_path(self, source: LayerNode | str, target: LayerNode | str, avoiding: Collection[str] = ()) -> bool:
+        """Whether data flows from `source` to `target` without passing the nodes named in `avoiding`."""
+        source_name, target_name = (n if isinstance(n, str) else n.name for n in (source, target))
+        return source_name == target_name or target_name in self._reachable(source_name, self._successors, avoiding)
+
+    def _reachable(self, node: LayerNode | str, step: dict[str, list[str]], avoiding: Collection[str] = ()) -> set[str]:
+        start = node if isinstance(node, str) else node.name
+        seen: set[str] = set()
+        frontier = [start]
+        while frontier:
+            for nxt in step[frontier.pop()]:
+                if nxt not in seen and nxt not in avoiding:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        return seen
 
 
 # -- building from fx ---------------------------------------------------------------------------

@@ -47,8 +47,6 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-import networkx as nx
-
 from archlint.rulekit import (
     ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Rule,
     Severity, code_path, compute_receptive_fields, dims_text, empirical_rf, hookimpl, last_spatial_node,
@@ -90,9 +88,7 @@ def _dominates(graph: ArchGraph, node: LayerNode, last: LayerNode) -> bool:
     """Every path from the inputs to `last` passes `node`: changing its stride cannot break a merge."""
     if node.name == last.name:
         return True
-    keep = (graph.ancestors(last) | {last.name}) - {node.name}
-    sub = graph.g.subgraph(keep)
-    return not any(nx.has_path(sub, i.name, last.name) for i in graph.inputs() if i.name in sub)
+    return not any(graph.has_path(i, last, avoiding={node.name}) for i in graph.inputs() if i.name != node.name)
 
 
 def _candidates(graph: ArchGraph, last: LayerNode, kinds: tuple[str, ...]) -> list[LayerNode]:
