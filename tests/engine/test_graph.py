@@ -173,3 +173,40 @@ def test_tied_weights_and_a_module_called_twice() -> None:
 def test_nodes_follow_execution_order_not_an_arbitrary_topological_order() -> None:
     graph = graph_of(TiedLM().eval(), torch.randint(0, 30, (2, 5)))
     assert [n.name for n in graph.nodes()] == ["tokens", "embed", "block", "tanh", "block_1", "out", "output"]
+
+
+def test_walks_agree_with_networkx_on_a_real_branching_graph() -> None:
+    """The graph's own walks (it does not import networkx) give what networkx gives on the same edges."""
+    import networkx as nx
+    import sys
+    import torchvision
+
+    graph = graph_of(torchvision.models.googlenet(weights=None, init_weights=False, aux_logits=False).eval(),
+                     torch.randn(2, 3, 64, 64))
+    assert "networkx" in sys.modules   # (imported above, for the comparison)
+    g = graph.g
+    assert set(g.nodes) == {n.name for n in graph.nodes()} and g.number_of_edges() > len(graph)
+    for node in graph.nodes()[::7]:
+        assert graph.ancestors(node) == nx.ancestors(g, node.name)
+        assert graph.descendants(node) == nx.descendants(g, node.name)
+        assert [p.name for p in graph.predecessors(node)] == list(g.predecessors(node.name))
+    first, last = graph.inputs()[0], graph.output()
+    branch = next(n for n in graph.nodes() if len(graph.successors(n)) > 1)
+    assert graph.has_path(first, last) and not graph.has_path(last, first)
+    # one branch point removed: the inception branches still join at the concatenations after it
+    assert graph.has_path(first, last, avoiding={branch.name}) == nx.has_path(g.subgraph(set(g) - {branch.name}),
+                                                                              first.name, last.name)
+    longest = graph.longest_path()
+    weights = {n.name: int(n.is_parametric) for n in graph.nodes()}
+    assert sum(weights[n.name] for n in longest) == nx.dag_longest_path_length(
+        nx.DiGraph((u, v, {"weight": weights[v]}) for u, v in g.edges)) + weights[first.name]
+
+
+def test_a_lint_does_not_import_networkx() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from torch import nn; import archlint\n"
+            "archlint.check(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), torch.randn(2, 3, 16, 16))\n"
+            "print('networkx' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
