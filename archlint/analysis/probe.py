@@ -229,9 +229,9 @@ def _activation_stats(path: str, function: str, call: int, family: str, pre: tor
         return None
     samples = out.numel() // out.shape[axis]
     others = [d for d in range(out.dim()) if d != axis]
-    zeros = out.detach() == 0
-    # zero counts per unit without copying the activation (exact integers: the same shares as a mean)
-    zero_share = zeros.sum(dim=others) / samples if others else zeros.float()
+    # per-unit share of zeros, reduced where the units lie (no copy of the activation to move them last)
+    zeros = (out.detach() == 0).float()
+    zero_share = zeros.mean(dim=others) if others else zeros
     saturated = float((pre.detach().abs() > SATURATION_BOUND).float().mean()) if family != "relu" else 0.0
     return ActivationStats(path, function, call, family, int(out.shape[axis]), samples, zero_share, saturated, is_module)
 
