@@ -125,6 +125,9 @@ def benchmark(models: list[str], repeat: int, env: dict[str, str]) -> dict[str, 
     runs: dict[str, dict[str, list[Run]]] = {m: {v: [] for v in VARIANTS} for m in models}
     with tempfile.TemporaryDirectory() as scratch:
         output = os.path.join(scratch, "report.json")
+        for model in models:   # one unmeasured run of each: file caches warm, bytecode written
+            for variant in VARIANTS:
+                measure(command(model, variant, output), env)
         for repetition in range(repeat):
             for model in models:
                 for variant in VARIANTS:
@@ -207,6 +210,9 @@ def main() -> int:
     args = parser.parse_args()
 
     env = {**os.environ, "PYTHONHASHSEED": "0", "CI": "1"}  # CI: no progress bar on stderr
+    # bytecode is cached as in an ordinary install: a sandbox's PYTHONDONTWRITEBYTECODE would charge the compile
+    # of archlint's own modules to every archlint run (the baselines' torch bytecode is installed with it)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.strftime("%Y-%m-%d %H:%M")
     load_before = load_average()
     runs = benchmark(args.models, args.repeat, env)
