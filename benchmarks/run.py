@@ -43,6 +43,7 @@ class Run:
     seconds: float
     peak_mib: float
     exit_code: int
+    cpu_seconds: float = 0.0   # user + system time of the process tree: steal time on a shared host does not count
 
 
 def target_of(model: str) -> str:
@@ -85,7 +86,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Run:
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode not in (0, 1):
         print(f"  ! exit {process.returncode}: {' '.join(cmd[:6])}...\n{stderr[-800:]}", file=sys.stderr)
-    return Run(seconds, usage.ru_maxrss / 1024, process.returncode)
+    return Run(seconds, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def installed_rules() -> str:
@@ -139,7 +140,7 @@ def benchmark(models: list[str], repeat: int, env: dict[str, str]) -> dict[str, 
 
 
 def raw_lines(runs: dict[str, dict[str, list[Run]]]) -> list[str]:
-    return [f"{model:16s} {variant:9s} " + "  ".join(f"{r.seconds:6.2f} s {r.peak_mib:6.0f} MiB exit {r.exit_code}"
+    return [f"{model:16s} {variant:9s} " + "  ".join(f"{r.seconds:6.2f} s ({r.cpu_seconds:5.2f} CPU) {r.peak_mib:6.0f} MiB exit {r.exit_code}"
                                                      for r in variant_runs)
             for model, by_variant in runs.items() for variant, variant_runs in by_variant.items()]
 
@@ -151,16 +152,19 @@ def median(runs: list[Run], attribute: str) -> float:
 def results_table(runs: dict[str, dict[str, list[Run]]]) -> list[str]:
     lines = [
         "| model | build s | torchinfo s | no-probe s | full s | no-probe / build | full / torchinfo | "
+        "CPU: no-probe / build | CPU: full / torchinfo | "
         "build MiB | torchinfo MiB | no-probe MiB | full MiB | exits (np/full) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model, by_variant in runs.items():
         t = {v: median(r, "seconds") for v, r in by_variant.items()}
+        c = {v: median(r, "cpu_seconds") for v, r in by_variant.items()}
         m = {v: median(r, "peak_mib") for v, r in by_variant.items()}
         exits = "/".join(",".join(sorted({str(r.exit_code) for r in by_variant[v]})) for v in ("no-probe", "full"))
         lines.append(
             f"| {model} | {t['build']:.2f} | {t['torchinfo']:.2f} | {t['no-probe']:.2f} | {t['full']:.2f} | "
-            f"{t['no-probe'] / t['build']:.2f}× | {t['full'] / t['torchinfo']:.2f}× | {m['build']:.0f} | "
+            f"{t['no-probe'] / t['build']:.2f}× | {t['full'] / t['torchinfo']:.2f}× | "
+            f"{c['no-probe'] / c['build']:.2f}× | {c['full'] / c['torchinfo']:.2f}× | {m['build']:.0f} | "
             f"{m['torchinfo']:.0f} | {m['no-probe']:.0f} | {m['full']:.0f} | {exits} |")
     return lines
 
