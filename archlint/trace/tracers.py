@@ -3,7 +3,8 @@
 Order: plugins (`archlint_trace`), torch.fx symbolic tracing, fx with the failing submodules kept
 as leaves, torch.export (non-strict), forward hooks (a module-level graph). Every attempt is
 recorded so the report can say which tracer produced the graph and what was lost.
-Shapes come from propagating fake (meta-backed) tensors: no real activation is allocated. The one
+Shapes come from running the graph on meta tensors (trace/fake.py), or on fake tensors when it does not
+run there: no real activation is allocated. The one
 exception is a submodule that fx-leaves keeps opaque because its own control flow depends on
 tensor values: fake tensors cannot decide such a branch, so that one submodule runs once, on a
 copy, on a random input of the right shape (said so in `lost`).
@@ -408,7 +409,8 @@ def quiet_torch() -> Iterator[None]:
 
 
 def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
-    """Whether the model's forward accepts these inputs, checked on fake tensors (no activation allocated)."""
+    """Whether the model's forward accepts these inputs, checked on meta tensors, else on fake tensors
+    (no activation allocated)."""
     inputs = inputs_for(model, example_inputs)
     for mode in (lambda: on_meta(model), fake_mode):   # meta first: several times cheaper (trace/fake.py)
         try:
