@@ -15,7 +15,7 @@ is judged exactly as before.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -48,8 +48,4 @@ def on_meta(model: nn.Module) -> Iterator[None]:
         yield
 
 
-def meta_inputs(inputs: Sequence[Any]) -> list[Any]:
-    return [torch.empty_like(x, device="meta") if isinstance(x, torch.Tensor) else x for x in inputs]
-
-
-__all__ = ["fake_mode", "meta_inputs", "on_meta"]
+__all__ = ["fake_mode", "on_meta"]

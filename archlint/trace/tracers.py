@@ -31,10 +31,10 @@ from torch import fx, nn
 
 from archlint.load.device import inputs_for
 from archlint.mechanics import (
-    display_path, eval_mode, first_line, innermost_frame, is_user_file, phase, preserved_attributes,
+    display_path, eval_mode, first_line, innermost_frame, is_user_file, phase, preserved_attributes, to_meta,
 )
 from archlint.trace import fallbacks
-from archlint.trace.fake import fake_mode, meta_inputs, on_meta
+from archlint.trace.fake import fake_mode, on_meta
 
 TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks", "real-forward")
 MODULE_CALLS_ONLY = frozenset({"hooks", "real-forward"})   # graphs without the operations between modules
@@ -384,7 +384,7 @@ def _propagate_on_meta(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> boo
     interpreter = _MetaValues(gm)
     try:
         with on_meta(gm), quiet_torch(), torch.no_grad():
-            interpreter.run(*meta_inputs(example_inputs))
+            interpreter.run(*to_meta(example_inputs))
     except Exception:
         return False
     for node, value in interpreter.values.items():
@@ -412,10 +412,12 @@ def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
     """Whether the model's forward accepts these inputs, checked on meta tensors, else on fake tensors
     (no activation allocated)."""
     inputs = inputs_for(model, example_inputs)
-    for mode in (lambda: on_meta(model), fake_mode):   # meta first: several times cheaper (trace/fake.py)
+    # meta first: several times cheaper (trace/fake.py); fake tensors decide when the meta run fails
+    attempts = ((lambda: on_meta(model), to_meta(inputs)), (fake_mode, inputs))
+    for mode, given in attempts:
         try:
             with eval_mode(model), quiet_torch(), torch.no_grad(), mode():
-                model(*(meta_inputs(inputs) if mode is not fake_mode else inputs))
+                model(*given)
         except Exception:
             continue
         return True
