@@ -22,9 +22,9 @@ from typing import Iterator
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from archlint.mechanics import is_user_file
-
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,27 @@ def class_attribute_site(owner: nn.Module, attribute: str) -> SourceLocation | N
     return None
 
 
+# Some meta kernels are Python references wrapped in `_disable_dynamo`, whose first call imports
+# torch._dynamo: about 2 s of a fresh process, for a shape check (kaiming_normal_ and nn.Embedding's
+# default init run `normal_`; rotary and position tables run `arange`). On meta, a random fill has
+# nothing to write, and a range is made on the CPU (it is small: it sizes a table) and moved.
+_RANDOM_FILLS = frozenset({"normal_", "uniform_", "bernoulli_", "random_", "exponential_", "geometric_",
+                           "log_normal_", "cauchy_"})
+_RANGES = frozenset({"arange", "linspace", "logspace"})
+
+
+class _MetaWithoutDynamo(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else kwargs.get("tensor")    # nn.init.normal_ may pass it by keyword
+        if name in _RANDOM_FILLS and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        if name in _RANGES and str(kwargs.get("device")) == "meta" and "out" not in kwargs:
+            return func(*args, **{**kwargs, "device": "cpu"}).to("meta")
+        return func(*args, **kwargs)
+
+
 @contextlib.contextmanager
 def building_on(device: str = "cpu") -> Iterator[None]:
     """Build models inside this block: records construction sites and init provenance.
@@ -154,6 +175,8 @@ def building_on(device: str = "cpu") -> Iterator[None]:
     from archlint.load.provenance import recording_init
 
     with contextlib.ExitStack() as stack:
+        if device == "meta":
+            stack.enter_context(_MetaWithoutDynamo())   # innermost: init is still recorded, then skipped
         if device and device != "cpu":
             stack.enter_context(torch.device(device))
         stack.enter_context(recording_sites())

@@ -73,3 +73,28 @@ def test_when_the_meta_run_fails_the_shapes_come_from_fake_tensors(monkeypatch) 
 def test_inputs_that_do_not_fit_are_told_apart_on_both_paths() -> None:
     assert runs_on(Net().eval(), [torch.randn(2, 3, 16, 16)])
     assert not runs_on(Net().eval(), [torch.randn(2, 1, 16, 16)])
+
+
+def test_building_on_meta_skips_random_fills_but_records_them_and_does_not_import_dynamo() -> None:
+    """normal_ and arange on meta run Python references whose first call imports torch._dynamo (seconds of a
+    fresh process): the meta build skips the fill (nothing to write) and makes ranges on the CPU."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch; from torch import nn\n"
+        "from archlint.load.construction import building_on\n"
+        "from archlint.load.provenance import init_record\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.embed = nn.Embedding(10, 8)\n"
+        "        self.conv = nn.Conv2d(3, 8, 3)\n"
+        "        nn.init.kaiming_normal_(self.conv.weight, mode='fan_out')\n"
+        "        self.register_buffer('positions', torch.arange(0, 8, 2).float())\n"
+        "with building_on('meta'):\n"
+        "    net = Net()\n"
+        "print(net.conv.weight.is_meta, net.positions.is_meta, tuple(net.positions.shape),\n"
+        "      init_record(net.conv.weight).op, init_record(net.embed.weight).op, 'torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "(4,)", "nn.init.kaiming_normal_", "nn.init.normal_", "False"]
