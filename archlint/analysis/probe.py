@@ -15,8 +15,9 @@ and, with a fixed seed, on at most `batch` samples of the example inputs:
    gradient to its own weights, and gradient ratios do not depend on the output scale. Tuples,
    lists, dicts, named tuples and dataclasses of tensors are all read; non-float outputs are skipped;
 3. runs the same train-mode forward again with every dropout replaced by the identity (only
-   when the model has dropout), so the BatchNorm input variance with and without dropout can be
-   compared with everything else unchanged;
+   when the model has dropout, and only when a rule reads `outputs_without_dropout` or
+   `batchnorm_inputs`), so the BatchNorm input variance and the outputs with and without dropout
+   can be compared with everything else unchanged;
 0. two eval-mode forward passes on the same input, on a fresh copy of the model as the user has it
    (outputs must be equal unless something random is still active in eval mode). They run only when
    a rule reads `ProbeResult.eval_outputs`.
@@ -73,14 +74,38 @@ _DROPOUT_FUNCTIONS = frozenset({"dropout", "dropout1d", "dropout2d", "dropout3d"
 
 # -- what the probe returns ------------------------------------------------------------------------
 
-@dataclass
 class LayerGradient:
-    """One parametric layer in depth order and the gradient its weight received."""
+    """One parametric layer in depth order and the gradient its weight received.
 
-    layer: str                      # module path, or the Parameter's name for a user weight used by matmul
-    kind: str                       # conv, conv_transpose, linear, embedding, attention, matmul
-    weight: str                     # name of the weight parameter the norm is taken of
-    grad_norm: float | None         # L2 norm of that weight's gradient; None: no gradient reached it
+    `layer`: module path, or the Parameter's name for a user weight used by matmul; `kind`: conv,
+    conv_transpose, linear, embedding, attention, matmul; `weight`: the parameter the norm is taken of.
+    The norm is taken when first read, in float64: on a 100M-value gradient (VGG's first classifier
+    layer) that takes half a second, and rules read the norms of two layers.
+    """
+
+    def __init__(self, layer: str, kind: str, weight: str, grad_norm: float | None = None, *,
+                 grad: torch.Tensor | None = None):
+        self.layer, self.kind, self.weight = layer, kind, weight
+        self._norm, self._grad = grad_norm, grad
+
+    @property
+    def grad_norm(self) -> float | None:
+        """L2 norm of the weight's gradient; None: no gradient reached it."""
+        if self._norm is None and self._grad is not None:
+            self._norm = float(self._grad.double().norm())
+            self._grad = None
+        return self._norm
+
+    @property
+    def reached(self) -> bool:
+        """A nonzero (or non-finite) gradient reached the weight: `bool(grad_norm)` without taking the norm."""
+        if self._grad is None:
+            return bool(self._norm)
+        values = self._grad.reshape(-1)
+        return bool(values[:4096].any()) or bool(values.any())   # a nonzero value is nearly always found early
+
+    def __repr__(self) -> str:
+        return f"LayerGradient({self.layer!r}, {self.kind!r}, {self.weight!r}, grad_norm={self.grad_norm!r})"
 
 
 @dataclass
@@ -129,16 +154,34 @@ class ProbeResult:
     grads: dict[str, torch.Tensor | None]                 # parameter name -> gradient (None: none reached it)
     layers: list[LayerGradient]                           # parametric layers in depth (execution) order
     activations: list[ActivationStats]
-    batchnorm_inputs: list[BatchNormInput]
     dropouts: list[DropoutCall]
     train_outputs: list[torch.Tensor]
-    outputs_without_dropout: list[torch.Tensor] | None
+    # the train pass without dropout, run when a rule first reads `outputs_without_dropout` or a
+    # BatchNorm's `variance_without_dropout` (dropout-placement, for a dropout it found on the logits or
+    # before a BatchNorm); it fills `_batchnorm_inputs[*].variance_without_dropout`
+    run_without_dropout: Callable[[], list[torch.Tensor] | None] | None = field(default=None, repr=False)
     # the two eval passes, run when a rule first reads `eval_outputs` (only dropout-placement does, and only
     # for a dropout it found active in eval mode): most lints never pay those two forward passes
     run_eval_passes: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]] | None = field(default=None,
                                                                                                  repr=False)
     notes: list[str] = field(default_factory=list)
+    _batchnorm_inputs: list[BatchNormInput] = field(default_factory=list, repr=False)
+    _outputs_without_dropout: list[torch.Tensor] | None = field(default=None, repr=False)
     _eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = field(default=None, repr=False)
+
+    @property
+    def outputs_without_dropout(self) -> list[torch.Tensor] | None:
+        """The train pass's outputs with every dropout an identity (None: the model has no dropout, or it failed)."""
+        if self.run_without_dropout is not None:
+            run, self.run_without_dropout = self.run_without_dropout, None   # drops the references to the copy
+            self._outputs_without_dropout = run()
+        return self._outputs_without_dropout
+
+    @property
+    def batchnorm_inputs(self) -> list[BatchNormInput]:
+        """Every BatchNorm call that ran after a dropout, with its input variance with and without dropout."""
+        self.outputs_without_dropout   # noqa: B018 (fills the variances without dropout)
+        return self._batchnorm_inputs
 
     @property
     def eval_outputs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -392,8 +435,7 @@ def _layers(model: nn.Module, recorder: _Recorder) -> list[LayerGradient]:
         seen.add(layer)
         weight = _weight_name(recorder.modules.get(owner_path), owner_path) if kind else pname
         grad = params[weight].grad if weight in params else None
-        layers.append(LayerGradient(layer, kind or "matmul", weight,
-                                    None if grad is None else float(grad.detach().double().norm())))
+        layers.append(LayerGradient(layer, kind or "matmul", weight, grad=None if grad is None else grad.detach()))
     return layers
 
 
@@ -548,24 +590,29 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
     finally:
         for handle in handles:
             handle.remove()
-    without_dropout = _run_without_dropout(subject, inputs, seed, bn_inputs) \
-        if recorder.dropouts and not gradients_only else None
+    run_without_dropout = None
+    if recorder.dropouts and not gradients_only:
+        # later, on this copy as the train pass left it: its weights are unchanged (no optimiser step) and
+        # train-mode BatchNorm normalises with batch statistics, so the pass sees what it would see now
+        def run_without_dropout() -> list[torch.Tensor] | None:
+            with preserved_rng():
+                return _run_without_dropout(subject, inputs, seed, bn_inputs)
     return ProbeResult(
         batch=size, seed=seed, input_shapes=[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)],
         method=describe_method(size, seed, max_side), grads=grads, layers=layers,
-        activations=recorder.activations, batchnorm_inputs=bn_inputs, dropouts=recorder.dropouts,
-        train_outputs=[o.detach() for o in outputs], outputs_without_dropout=without_dropout,
-        _eval_outputs=eval_outputs,
+        activations=recorder.activations, dropouts=recorder.dropouts, train_outputs=[o.detach() for o in outputs],
+        run_without_dropout=run_without_dropout, _batchnorm_inputs=bn_inputs, _eval_outputs=eval_outputs,
     )
 
 
 def _run_without_dropout(subject: nn.Module, inputs: tuple[Any, ...], seed: int,
-                         bn_inputs: list[BatchNormInput]) -> list[torch.Tensor] | None:
-    """Train mode again, same seed, every dropout an identity: BatchNorm input variance without dropout."""
-    with_dropout = list(bn_inputs)
-    bn_inputs.clear()
+                         with_dropout: list[BatchNormInput]) -> list[torch.Tensor] | None:
+    """Train mode again, same seed, every dropout an identity: fills each BatchNorm record's input variance
+    without dropout; returns the outputs."""
+    subject.train()
+    without_dropout: list[BatchNormInput] = []
     quiet = _Recorder(subject, drop_dropout=True)
-    handles = _install_hooks(subject, quiet, bn_inputs)
+    handles = _install_hooks(subject, quiet, without_dropout)
     try:
         torch.manual_seed(seed)
         with torch.no_grad():
@@ -575,11 +622,9 @@ def _run_without_dropout(subject: nn.Module, inputs: tuple[Any, ...], seed: int,
     finally:
         for handle in handles:
             handle.remove()
-    without = {(b.module_path, b.call): b.variance_with_dropout for b in bn_inputs}
-    bn_inputs.clear()
+    variances = {(b.module_path, b.call): b.variance_with_dropout for b in without_dropout}
     for record in with_dropout:
-        record.variance_without_dropout = without.get((record.module_path, record.call))
-        bn_inputs.append(record)
+        record.variance_without_dropout = variances.get((record.module_path, record.call))
     return None if outputs is None else [o.detach() for o in outputs]
 
 

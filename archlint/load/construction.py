@@ -14,6 +14,7 @@ that received a ready-made module keeps the line where `inner` was built.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import sys
 import weakref
@@ -125,21 +126,30 @@ def recording_sites() -> Iterator[None]:
             nn.Module.__setattr__ = getattr(nn.Module.__setattr__, "__wrapped__", nn.Module.__setattr__)  # type: ignore[method-assign]
 
 
+@functools.lru_cache(maxsize=256)
+def _class_source(cls: type) -> tuple[list[str], int, str] | None:
+    # read once per class: every element of a Sequential asks for its container's line (39 reads in a VGG)
+    try:
+        lines, start = inspect.getsourcelines(cls)
+        return lines, start, inspect.getsourcefile(cls) or "<unknown>"
+    except (OSError, TypeError):
+        return None
+
+
 def class_attribute_site(owner: nn.Module, attribute: str) -> SourceLocation | None:
     """Fallback for models built before archlint saw them: the `self.<attribute> =` line in the owner's class."""
     for cls in type(owner).__mro__:
         if cls.__module__.startswith("torch.nn"):
             break
-        try:
-            lines, start = inspect.getsourcelines(cls)
-            file = inspect.getsourcefile(cls)
-        except (OSError, TypeError):
+        source = _class_source(cls)
+        if source is None:
             continue
+        lines, start, file = source
         needle = f"self.{attribute}"
         for offset, text in enumerate(lines):
             stripped = text.strip()
             if stripped.startswith(needle) and "=" in stripped[len(needle):len(needle) + 3]:
-                return SourceLocation(file or "<unknown>", start + offset)
+                return SourceLocation(file, start + offset)
     return None
 
 

@@ -250,7 +250,7 @@ class GradientFlow(Rule):
 
     # AL802 ----------------------------------------------------------------------------------------
     def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
-        reached = [layer for layer in probe.layers if layer.grad_norm]
+        reached = [layer for layer in probe.layers if layer.reached]
         if len(reached) < 2:
             return  # zero or missing gradients are AL801 / constant-init's findings, not a ratio
         if small_batchnorm(ctx.graph, int(ctx.options["min_batchnorm_values"])):

@@ -94,6 +94,42 @@ def test_batchnorm_variance_with_and_without_dropout() -> None:
     assert torch.allclose(record.variance_with_dropout, dropped.var(dim=0, unbiased=False), atol=1e-6)
 
 
+def test_the_pass_without_dropout_runs_only_when_read_and_gives_the_same_numbers() -> None:
+    class Counted(nn.Module):
+        forwards = 0    # on the class: the probe runs a copy
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop, self.bn, self.fc = nn.Dropout(0.5), nn.BatchNorm1d(16), nn.Linear(16, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            type(self).forwards += 1
+            return self.fc(self.bn(self.drop(x)))
+
+    x = torch.rand(32, 16, generator=torch.Generator().manual_seed(0))
+    model = Counted()
+    result = run_probe(model, (x,))
+    assert Counted.forwards == 1                 # the train pass only
+    rng = torch.get_rng_state()
+    outputs = result.outputs_without_dropout
+    assert Counted.forwards == 2 and torch.equal(torch.get_rng_state(), rng)
+    assert result.outputs_without_dropout is outputs and Counted.forwards == 2      # once
+    expected = model.fc(torch.nn.functional.batch_norm(x, None, None, model.bn.weight, model.bn.bias, training=True))
+    assert torch.allclose(outputs[0], expected, atol=1e-5)
+    assert torch.allclose(result.batchnorm_inputs[0].variance_without_dropout, x.var(dim=0, unbiased=False), atol=1e-6)
+
+
+def test_layer_norms_are_taken_when_read_and_reached_agrees_with_them() -> None:
+    torch.manual_seed(0)
+    model = SmallNet()
+    with torch.no_grad():
+        model.fc.weight.zero_()     # conv gets no signal through a zero head: norm 0, not reached
+    result = run_probe(model, _inputs())
+    conv, fc = result.layers
+    assert not conv.reached and conv.grad_norm == 0.0
+    assert fc.reached and fc.grad_norm == float(result.grads["fc.weight"].double().norm()) > 0
+
+
 def test_eval_passes_and_structured_outputs() -> None:
     @dataclass
     class Out:
