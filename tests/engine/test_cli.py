@@ -237,6 +237,35 @@ def test_python_dash_m_in_a_subprocess(net, tmp_path):
     assert json.loads(done.stdout)["models"][0]["name"] == "Net"
 
 
+def test_the_command_skips_interpreter_teardown_but_keeps_exit_code_output_and_exit_handlers(write, tmp_path):
+    """`archlint` ends with os._exit after main (teardown of torch's modules took 0.5-1.5 s a run): the exit
+    code, a complete --output file, the report on a pipe and the exit handlers the user's code registered stay."""
+    write("model.py", """
+        import atexit, pathlib
+        import torch
+        from torch import nn
+        atexit.register(lambda: pathlib.Path("handler-ran").write_text("yes"))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden, self.fc = nn.Linear(4, 16), nn.Linear(16, 2)
+                nn.init.constant_(self.hidden.weight, 0.05)    # a finding (constant-init): exit code 1
+
+            def forward(self, x):
+                return self.fc(torch.relu(self.hidden(x)))
+    """)
+    env = {**os.environ, "NO_COLOR": "1"}
+    args = [sys.executable, "-m", "archlint", "check", "model.py", "--format", "json"]
+    to_file = subprocess.run([*args, "--output", "report.json"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert to_file.returncode == 1, to_file.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["models"][0]["findings"]
+    assert (tmp_path / "handler-ran").read_text() == "yes"
+    piped = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 1 and json.loads(piped.stdout)["models"][0]["findings"]
+
+
 def test_shards_split_the_target_files_into_disjoint_slices_that_cover_them(cli, write):
     for index in range(5):
         write(f"models/net{index}.py", NET.replace("class Net(", f"class Net{index}("))
