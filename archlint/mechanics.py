@@ -198,6 +198,12 @@ def eval_mode(model: Any) -> contextlib.AbstractContextManager[None]:
 
 # -- tensors ---------------------------------------------------------------------------------------
 
+# Up to this many bytes of weights a lint copies them before running the model (what-if copies, the
+# runner's undo copy, the real shape run); above it the storage is shared and only read: copying
+# VGG16's 528 MB for every pass would cost more time and memory than the lint itself.
+WEIGHT_COPY_LIMIT_BYTES = 64 << 20
+
+
 def to_meta(inputs: Sequence[Any]) -> tuple[Any, ...]:
     """Example inputs with every tensor moved to the meta device (shapes and dtypes, no values)."""
     import torch

@@ -4,8 +4,8 @@
 
 Every .py file under the folders that defines an `nn.Module` subclass is checked in its own `archlint check`
 process (cwd = the file's folder, as a user would run it). A file reaches when at least one model was linted.
-Prints one line per file, then the reach and the causes of the misses, grouped. Fetch the repositories
-yourself (they are never copied into this project).
+Prints one line per file (with the process's wall time), then the reach, the causes of the misses, grouped,
+and the median time per file. Fetch the repositories yourself (they are never copied into this project).
 """
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ import concurrent.futures as cf
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,6 +43,7 @@ class Outcome:
     models: int
     cause: str
     detail: str
+    seconds: float = 0.0    # wall time of the whole `archlint check` process (python start and imports included)
 
 
 def defines_module(path: Path) -> bool:
@@ -74,6 +77,13 @@ def classify(errors: list[str]) -> str:
 
 
 def check(path: Path, timeout: float, extra: list[str]) -> Outcome:
+    start = time.perf_counter()
+    outcome = _check(path, timeout, extra)
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome
+
+
+def _check(path: Path, timeout: float, extra: list[str]) -> Outcome:
     command = [sys.executable, "-m", "archlint", "check", path.name, "--format", "json", "--exit-zero", *extra]
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=path.parent, timeout=timeout,
@@ -104,11 +114,14 @@ def main() -> int:
     with cf.ThreadPoolExecutor(args.jobs) as pool:
         outcomes = list(pool.map(lambda p: check(p, args.timeout, extra), files))
     for o in outcomes:
-        print(f"{o.cause:16} {o.models:2}  {o.file}  {o.detail}")
+        print(f"{o.cause:16} {o.models:2} {o.seconds:6.1f}s  {o.file}  {o.detail}")
     reached = sum(o.models > 0 for o in outcomes)
     print(f"\nreach: {reached}/{len(outcomes)} files with a linted model ({100 * reached / max(1, len(outcomes)):.0f}%)")
     for cause, count in collections.Counter(o.cause for o in outcomes if o.models == 0).most_common():
         print(f"  {cause}: {count}")
+    if outcomes:
+        print(f"time per file: median {statistics.median(o.seconds for o in outcomes):.2f} s, "
+              f"total {sum(o.seconds for o in outcomes):.0f} s with {args.jobs} job(s)")
     if args.json:
         args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 0

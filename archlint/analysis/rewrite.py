@@ -15,6 +15,8 @@ from typing import Sequence
 import torch
 from torch import fx
 
+from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES
+
 
 class RewriteError(Exception):
     """The rewrite cannot be applied to this graph (the message says why)."""
@@ -30,7 +32,7 @@ class Span:
 
 # Above this many bytes of weights a copy shares the weight storage instead of cloning it (the same
 # limit as the runner's TensorWatch, which reports any write through a shared weight).
-SHARE_WEIGHTS_ABOVE_BYTES = 64 << 20
+SHARE_WEIGHTS_ABOVE_BYTES = WEIGHT_COPY_LIMIT_BYTES
 
 
 def copy_sharing_large_weights(module: torch.nn.Module, requires_grad: bool | None = None) -> torch.nn.Module:

@@ -19,7 +19,7 @@ from torch import nn
 
 from archlint.analysis.shared import ModelAnalyses
 from archlint.mechanics import (
-    TORCH_DIR, describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags,
+    TORCH_DIR, WEIGHT_COPY_LIMIT_BYTES, describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags,
     phase, tensors_in, user_error_text,
 )
 from archlint.plugin.context import CheckContext
@@ -86,7 +86,7 @@ class TensorWatch:
     # Buffers (running stats, counters) are always copied: they are small and a forward may write them.
     # Weights above this size are not copied (it would double a big model's memory and cost most of a
     # lint's time); a rule writing into them is still reported, just not undone.
-    COPY_LIMIT_BYTES = 64 << 20
+    COPY_LIMIT_BYTES = WEIGHT_COPY_LIMIT_BYTES
 
     def restore(self) -> tuple[str, bool] | None:
         """Undo writes since the last call: (names of the touched tensors, whether values were restored)."""

@@ -1,7 +1,13 @@
-"""Running a model for shapes only, without allocating an activation.
+"""Running a model for shapes only.
 
-Two ways, cheapest first:
+Three ways, cheapest first:
 
+- `on_real_copies(model)`: the model's real forward on copies of its buffers (and of its weights up to
+  WEIGHT_COPY_LIMIT_BYTES), for a CPU model with small inputs while nothing has imported torch._dynamo
+  yet. On torch 2.14 the meta kernels of batch norm, layer norm, group norm, GELU, cat, mean, division
+  and more are Python references whose first call imports torch._dynamo: 1.5-3 s, more than a small
+  model's whole lint. A real forward of such a model takes milliseconds. It runs under a budget (time,
+  and bytes per operation's output) and stops with `OverBudget` past it; the caller then uses meta.
 - `on_meta(model)`: the model's own modules with every parameter and buffer swapped for a meta tensor
   of the same shape for the duration of a block, and factory functions (`torch.zeros(n)`) defaulting to
   the meta device. Meta kernels compute shapes only; nothing is converted or cached per call.
@@ -9,18 +15,22 @@ Two ways, cheapest first:
   meta kernel, values read back as Python numbers for the recovery in tracers.py), at several times the
   cost per operation (batch norm is decomposed, every real tensor is converted on first use).
 
-Callers try `on_meta` and fall back to fake tensors when it fails, so a model the meta path cannot run
-is judged exactly as before.
+Callers try them in this order and fall back when one fails, so a model the cheaper ways cannot run is
+judged exactly as before.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+import sys
+import time
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves
 
-from archlint.mechanics import preserved_attributes
+from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES, preserved_attributes, preserved_rng
 
 
 def fake_mode() -> Any:
@@ -48,4 +58,85 @@ def on_meta(model: nn.Module) -> Iterator[None]:
         yield
 
 
-__all__ = ["fake_mode", "on_meta"]
+# -- real tensors ----------------------------------------------------------------------------------
+
+# The real run must cost less than the torch._dynamo import it avoids (1.5-3 s on a 2-core machine):
+# past this it stops and the shapes come from meta tensors, having wasted at most this much.
+REAL_RUN_SECONDS = 0.75
+# One operation's output above this stops the run too: the probe checks its memory before it runs,
+# this run cannot (its shapes are what it is computing).
+REAL_RUN_MAX_OUTPUT_BYTES = 256 << 20
+# Inputs above this many elements (two 3×512×512 images) are left to meta tensors.
+REAL_RUN_MAX_INPUT_ELEMENTS = 2 * 3 * 512 * 512
+
+
+class OverBudget(BaseException):
+    """The real run passed its budget. A BaseException, so that a forward's own `except Exception` lets it by."""
+
+
+def as_meta(value: Any) -> Any:
+    """`value` with every tensor in it (tuples, lists, dicts) replaced by a meta tensor of its shape and dtype."""
+    if isinstance(value, torch.Tensor):
+        return value if value.is_meta else torch.empty_like(value, device="meta")
+    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+        return type(value)(as_meta(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_meta(v) for k, v in value.items()}
+    return value
+
+
+def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
+    """Whether the real forward is the cheaper way to this model's shapes: torch._dynamo is not imported yet
+    (once it is, meta tensors cost little), and the model and its inputs are real CPU tensors, inputs small."""
+    if "torch._dynamo" in sys.modules:
+        return False
+    given = [t for t in tree_leaves(list(inputs)) if isinstance(t, torch.Tensor)]
+    held = [*model.parameters(), *model.buffers()]
+    if any(t.device.type != "cpu" for t in [*given, *held]):
+        return False
+    return sum(t.numel() for t in given) <= REAL_RUN_MAX_INPUT_ELEMENTS
+
+
+class _Budget(TorchFunctionMode):
+    """Stops the run (OverBudget) at the first operation after the deadline, or after an oversized output."""
+
+    def __init__(self, seconds: float, max_output_bytes: int):
+        super().__init__()
+        self.deadline = time.perf_counter() + seconds
+        self.max_output_bytes = max_output_bytes
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if time.perf_counter() > self.deadline:
+            raise OverBudget("the real forward took longer than its budget")
+        out = func(*args, **(kwargs or {}))
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor) and leaf.numel() * leaf.element_size() > self.max_output_bytes:
+                raise OverBudget("an operation's output passed the real forward's memory budget")
+        return out
+
+
+def _copies(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What the real run uses for the model's tensors: a copy of every buffer (a forward may write its
+    running statistics, counters, caches) and of the weights if they are small; larger weights are the
+    same storage, detached, only read by an eval forward under no_grad."""
+    weights = dict(model.named_parameters())
+    copy_weights = sum(p.numel() * p.element_size() for p in weights.values()) <= WEIGHT_COPY_LIMIT_BYTES
+    state = {name: nn.Parameter(p.detach().clone() if copy_weights else p.detach(), requires_grad=p.requires_grad)
+             for name, p in weights.items()}
+    state.update((name, b.detach().clone()) for name, b in model.named_buffers())
+    return state
+
+
+@contextlib.contextmanager
+def on_real_copies(model: nn.Module, seconds: float = REAL_RUN_SECONDS,
+                   max_output_bytes: int = REAL_RUN_MAX_OUTPUT_BYTES) -> Iterator[None]:
+    """Within the block, `model` runs on copies of its tensors (`_copies`), under the real-run budget;
+    attributes the forward assigns and the RNG states are restored afterwards. Raises OverBudget."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    with preserved_attributes(model), preserved_rng(), \
+            _reparametrize_module(model, _copies(model), tie_weights=True), _Budget(seconds, max_output_bytes):
+        yield
+
+
+__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "as_meta", "OverBudget"]

@@ -4,7 +4,8 @@ Order: plugins (`archlint_trace`), torch.fx symbolic tracing, fx with the failin
 as leaves, torch.export (non-strict), forward hooks (a module-level graph). Every attempt is
 recorded so the report can say which tracer produced the graph and what was lost.
 Shapes come from running the graph on meta tensors (trace/fake.py), or on fake tensors when it does not
-run there: no real activation is allocated. The one
+run there: no real activation is allocated; except for a small CPU model in a process without torch._dynamo,
+which runs once for real on copies of its tensors, under a budget (fake.py says why). The other
 exception is a submodule that fx-leaves keeps opaque because its own control flow depends on
 tensor values: fake tensors cannot decide such a branch, so that one submodule runs once, on a
 copy, on a random input of the right shape (said so in `lost`).
@@ -34,7 +35,7 @@ from archlint.mechanics import (
     display_path, eval_mode, first_line, innermost_frame, is_user_file, phase, preserved_attributes, to_meta,
 )
 from archlint.trace import fallbacks
-from archlint.trace.fake import fake_mode, on_meta
+from archlint.trace.fake import OverBudget, as_meta, fake_mode, on_meta, on_real_copies, real_run_cheaper
 
 TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks", "real-forward")
 MODULE_CALLS_ONLY = frozenset({"hooks", "real-forward"})   # graphs without the operations between modules
@@ -359,37 +360,44 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
     Raises InputMismatch, naming the layer, when the inputs do not fit it.
     """
     with phase("shape propagation"):
-        if _propagate_on_meta(gm, example_inputs):
+        if _propagate_directly(gm, example_inputs):
             return []
         propagation = ShapePropagation(gm, opaque_leaves)
         propagation.run(example_inputs)
     return propagation.ran_for_real
 
 
-class _MetaValues(fx.Interpreter):
-    """Records each node's output (a meta tensor) instead of writing it into the graph as it goes."""
+class _RecordedValues(fx.Interpreter):
+    """Records a meta tensor of each node's output instead of writing it into the graph as it goes (a real
+    run's activations are freed as usual: only their shapes and dtypes are kept)."""
 
     def __init__(self, gm: fx.GraphModule):
         super().__init__(gm)
         self.values: dict[fx.Node, Any] = {}
 
     def run_node(self, n: fx.Node) -> Any:
-        self.values[n] = result = super().run_node(n)
+        result = super().run_node(n)
+        self.values[n] = as_meta(result)
         return result
 
 
-def _propagate_on_meta(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
-    """Annotate the graph from one run on meta tensors (trace/fake.py); False, leaving the graph as it was,
-    when the graph does not run there (the fake-tensor propagation then decides and explains)."""
-    interpreter = _MetaValues(gm)
-    try:
-        with on_meta(gm), quiet_torch(), torch.no_grad():
-            interpreter.run(*to_meta(example_inputs))
-    except Exception:
-        return False
-    for node, value in interpreter.values.items():
-        node.meta["val"] = value
-    return True
+def _propagate_directly(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
+    """Annotate the graph from one run on real tensors or meta tensors (trace/fake.py); False, leaving the graph
+    as it was, when it runs on neither (the fake-tensor propagation then decides and explains)."""
+    runs = [(lambda: on_meta(gm), lambda: to_meta(example_inputs))]
+    if real_run_cheaper(gm, example_inputs):
+        runs.insert(0, (lambda: on_real_copies(gm), lambda: tuple(example_inputs)))
+    for mode, inputs in runs:
+        interpreter = _RecordedValues(gm)
+        try:
+            with mode(), quiet_torch(), torch.no_grad():
+                interpreter.run(*inputs())
+        except (Exception, OverBudget):
+            continue
+        for node, value in interpreter.values.items():
+            node.meta["val"] = value
+        return True
+    return False
 
 
 # -- the tracer sequence ----------------------------------------------------------------------------
@@ -409,19 +417,32 @@ def quiet_torch() -> Iterator[None]:
 
 
 def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
-    """Whether the model's forward accepts these inputs, checked on meta tensors, else on fake tensors
-    (no activation allocated)."""
+    """Whether the model's forward accepts these inputs: checked by running it for real when that is cheaper
+    (trace/fake.py), else on meta tensors, else on fake tensors (no activation allocated)."""
     inputs = inputs_for(model, example_inputs)
-    # meta first: several times cheaper (trace/fake.py); fake tensors decide when the meta run fails
-    attempts = ((lambda: on_meta(model), to_meta(inputs)), (fake_mode, inputs))
+    # meta before fake: several times cheaper; fake tensors decide when the meta run fails
+    attempts = [(lambda: on_meta(model), lambda: to_meta(inputs)), (fake_mode, lambda: inputs)]
+    real = real_run_cheaper(model, inputs)
+    if real:
+        attempts.insert(0, (lambda: on_real_copies(model), lambda: inputs))
     for mode, given in attempts:
         try:
             with eval_mode(model), quiet_torch(), torch.no_grad(), mode():
-                model(*given)
-        except Exception:
+                model(*given())
+        except OverBudget:
+            real = False
+            continue
+        except Exception as exc:
+            if real and not _out_of_memory(exc):
+                return False    # the real forward failed: that is the answer, no cheaper imitation can overrule it
+            real = False
             continue
         return True
     return False
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "can't allocate memory" in str(exc)
 
 
 def shape_specialized_trace(model: nn.Module, inputs: tuple[Any, ...]) -> fx.GraphModule:

@@ -1,6 +1,7 @@
 """Shapes come from meta tensors when the model runs there, from fake tensors otherwise, and the model is untouched."""
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -9,6 +10,12 @@ from torch._subclasses.fake_tensor import FakeTensor
 from archlint.trace import tracers
 from archlint.trace.fake import on_meta
 from archlint.trace.tracers import propagate_shapes, runs_on, symbolic_trace
+
+
+@pytest.fixture(autouse=True)
+def meta_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the meta and fake paths: the real run (test_real_shapes.py) stays out of them."""
+    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: False)
 
 
 class Net(nn.Module):
