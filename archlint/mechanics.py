@@ -132,29 +132,55 @@ def display_path(path: str) -> str:
 
 # -- state that a lint must leave as it found it ---------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class RngState:
+    """The Python, torch and numpy RNG states at one moment, to put back later."""
+
+    python: Any
+    torch: Any
+    numpy: Any
+
+    @classmethod
+    def capture(cls) -> "RngState":
+        import torch
+
+        numpy = _numpy()
+        return cls(random.getstate(), torch.get_rng_state(), numpy.random.get_state() if numpy else None)
+
+    def restore(self) -> None:
+        import torch
+
+        random.setstate(self.python)
+        torch.set_rng_state(self.torch)
+        numpy = _numpy()
+        if numpy is not None and self.numpy is not None:
+            numpy.random.set_state(self.numpy)
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
 @contextlib.contextmanager
 def preserved_rng(seed: int | None = None) -> Iterator[None]:
     """Restore the Python, torch and numpy RNG states on exit; with `seed`, seed all three on entry."""
     import torch
 
-    py_state, torch_state = random.getstate(), torch.get_rng_state()
-    try:
-        import numpy
-    except ImportError:
-        numpy = None  # type: ignore[assignment]
-    np_state = numpy.random.get_state() if numpy is not None else None
+    saved = RngState.capture()
     if seed is not None:
         random.seed(seed)
         torch.manual_seed(seed)
+        numpy = _numpy()
         if numpy is not None:
             numpy.random.seed(seed)
     try:
         yield
     finally:
-        random.setstate(py_state)
-        torch.set_rng_state(torch_state)
-        if numpy is not None:
-            numpy.random.set_state(np_state)
+        saved.restore()
 
 
 @contextlib.contextmanager
@@ -209,6 +235,15 @@ def to_meta(inputs: Sequence[Any]) -> tuple[Any, ...]:
     import torch
 
     return tuple(x.to("meta") if isinstance(x, torch.Tensor) and not x.is_meta else x for x in inputs)
+
+
+def without_fx_traceback(interpreter: Any) -> Any:
+    """An fx Interpreter that leaves a failing node's exception as it is. fx appends the node and its stack to
+    the message and logs the graph through torch._logging, whose traceback summary imports torch._inductor and
+    torch._dynamo (3-4 s). Only a message's first line is ever shown here, and failed runs are routine (a
+    guessed input that does not fit)."""
+    interpreter.extra_traceback = False
+    return interpreter
 
 
 def tensors_in(value: Any, depth: int = 0) -> Iterator[Any]:

@@ -47,7 +47,7 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights, train_functional_norms
-from archlint.mechanics import preserved_rng, tensors_in, user_error_text
+from archlint.mechanics import preserved_rng, tensors_in, user_error_text, without_fx_traceback
 from archlint.plugin.context import MeasurementUnavailable
 
 if TYPE_CHECKING:
@@ -674,6 +674,7 @@ class _GradientTap(fx.Interpreter):
 
     def __init__(self, gm: fx.GraphModule, names: set[str]):
         super().__init__(gm)
+        without_fx_traceback(self)
         self.names = names
         self.values: dict[str, tuple[float, int]] = {}
         self.grads: dict[str, torch.Tensor] = {}

@@ -5,9 +5,12 @@ so a 7B-parameter model costs a few MB. Tracing and fake-tensor shape propagatio
 more; structural rules run unchanged; value rules use the init provenance (archlint.load.provenance)
 or say why they could not measure.
 
-Device choice (`--device`): "cpu" builds normally, "meta" always builds on meta, "auto" builds on
-meta first (cheap: init ops do nothing on meta) to count parameters, keeps that model when the
-count is above `meta_above`, and otherwise builds again on the CPU so value rules see real weights.
+Device choice (`--device`): "cpu" builds normally, "meta" always builds on meta. "auto" builds on the
+CPU while the parameters registered stay at most CPU_FIRST_PARAMETERS (and `meta_above`): most models
+are built once, as the user builds them. A larger model stops at the parameter that passes the limit,
+before that parameter is initialised; the RNG is put back, and it is built on meta (cheap: init ops do
+nothing on meta) to count its parameters, kept there when the count is above `meta_above`, and otherwise
+built again on the CPU so value rules see real weights.
 
 Some constructors compute with tensors (`torch.arange(...).tolist()` in RegNet's width schedule), which
 fails when every tensor is on meta. Those are built a second way: ordinary tensors stay on the CPU and
@@ -24,11 +27,14 @@ from torch import nn
 
 from archlint.load.construction import building_on
 from archlint.load.provenance import carry_record
-from archlint.mechanics import describe_exception, to_meta
+from archlint.mechanics import RngState, describe_exception, to_meta
 
 DEVICES = ("cpu", "meta", "auto")
 # fp32 weights of 1e9 parameters take 4 GB, before any copy a value rule would make.
 DEFAULT_META_ABOVE = 1_000_000_000
+# Under "auto", models up to this many parameters are built on the CPU at once: counting them on meta first
+# cost 0.04-0.2 s a model. Above it, what is lost is the build up to this point (VGG-16, 138M, stays under).
+CPU_FIRST_PARAMETERS = 150_000_000
 
 
 @dataclass
@@ -76,23 +82,54 @@ def _meta_copy(param: nn.Parameter) -> nn.Parameter:
 
 
 @contextlib.contextmanager
-def parameters_on_meta() -> Iterator[None]:
-    """Every parameter registered inside the block is replaced by a meta copy at once (tensors stay on the CPU).
-
-    A fresh `torch.empty` parameter is never written before it moves, so its CPU memory is not touched.
-    """
+def _on_register(callback: Callable[[nn.Module, str, nn.Parameter], None]) -> Iterator[None]:
+    """Within the block, `callback(module, name, param)` runs after every parameter registration
+    (`self.weight = nn.Parameter(...)` included: Module.__setattr__ registers through it)."""
     original = nn.Module.register_parameter
 
     def register_parameter(self: nn.Module, name: str, param: nn.Parameter | None) -> None:
         original(self, name, param)
-        if param is not None and not param.is_meta:
-            self._parameters[name] = _meta_copy(param)
+        if param is not None:
+            callback(self, name, param)
 
     nn.Module.register_parameter = register_parameter  # type: ignore[method-assign]
     try:
         yield
     finally:
         nn.Module.register_parameter = original  # type: ignore[method-assign]
+
+
+def parameters_on_meta() -> contextlib.AbstractContextManager[None]:
+    """Every parameter registered inside the block is replaced by a meta copy at once (tensors stay on the CPU).
+
+    A fresh `torch.empty` parameter is never written before it moves, so its CPU memory is not touched.
+    """
+    def to_meta_now(module: nn.Module, name: str, param: nn.Parameter) -> None:
+        if not param.is_meta:
+            module._parameters[name] = _meta_copy(param)
+
+    return _on_register(to_meta_now)
+
+
+class TooManyParameters(BaseException):
+    """Raised at the registration that passes the limit. A BaseException: a constructor's own
+    `except Exception` must not swallow it and go on building."""
+
+
+def parameters_at_most(limit: int) -> contextlib.AbstractContextManager[None]:
+    """Within the block, registering parameters (each counted once) past `limit` elements raises TooManyParameters."""
+    seen: set[int] = set()
+    total = [0]
+
+    def count(module: nn.Module, name: str, param: nn.Parameter) -> None:
+        if id(param) in seen or isinstance(param, nn.parameter.UninitializedParameter):
+            return
+        seen.add(id(param))
+        total[0] += param.numel()
+        if total[0] > limit:
+            raise TooManyParameters(f"more than {limit:,} parameters")
+
+    return _on_register(count)
 
 
 def _buffers_to_meta(model: nn.Module) -> None:
@@ -127,6 +164,9 @@ def build_model(factory: Callable[[], nn.Module], device: str = "auto",
     if device == "meta":
         model, how = build_on_meta(factory)
         return BuiltModel(model, "meta", how)
+    built = _cpu_first(factory, min(meta_above, CPU_FIRST_PARAMETERS))
+    if built is not None:
+        return built
     try:
         model, how = build_on_meta(factory)
     except Exception as exc:
@@ -146,5 +186,16 @@ def build_model(factory: Callable[[], nn.Module], device: str = "auto",
         return BuiltModel(factory(), "cpu")
 
 
-__all__ = ["BuiltModel", "DEFAULT_META_ABOVE", "DEVICES", "build_model", "build_on_meta", "count_parameters", "inputs_for",
+def _cpu_first(factory: Callable[[], nn.Module], limit: int) -> BuiltModel | None:
+    """The model built on the CPU, or None (RNG states put back) when its parameters pass `limit`."""
+    rng = RngState.capture()
+    try:
+        with building_on("cpu"), parameters_at_most(limit):
+            return BuiltModel(factory(), "cpu")
+    except TooManyParameters:
+        rng.restore()   # the next build starts where this one did: same weights as building it once
+        return None
+
+
+__all__ = ["BuiltModel", "CPU_FIRST_PARAMETERS", "DEFAULT_META_ABOVE", "DEVICES", "build_model", "build_on_meta", "count_parameters", "inputs_for",
            "is_meta_model", "lazy_layers", "parameters_on_meta"]

@@ -98,20 +98,29 @@ def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
 
 
 class _Budget(TorchFunctionMode):
-    """Stops the run (OverBudget) at the first operation after the deadline, or after an oversized output."""
+    """Stops the run (OverBudget), once, after the first operation past the deadline or with an oversized output.
+
+    Only after an operation that returned a tensor: `torch.no_grad().__exit__` calls `_set_grad_enabled`
+    through this mode too, and stopping there would leave gradients off for the rest of the process.
+    """
 
     def __init__(self, seconds: float, max_output_bytes: int):
         super().__init__()
         self.deadline = time.perf_counter() + seconds
         self.max_output_bytes = max_output_bytes
+        self.stopped = False
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        if time.perf_counter() > self.deadline:
-            raise OverBudget("the real forward took longer than its budget")
         out = func(*args, **(kwargs or {}))
-        for leaf in tree_leaves(out):
-            if isinstance(leaf, torch.Tensor) and leaf.numel() * leaf.element_size() > self.max_output_bytes:
-                raise OverBudget("an operation's output passed the real forward's memory budget")
+        if self.stopped:
+            return out      # the stop is on its way out: context managers leaving must run
+        tensors = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        if tensors and time.perf_counter() > self.deadline:
+            self.stopped = True
+            raise OverBudget("the real forward took longer than its budget")
+        if any(t.numel() * t.element_size() > self.max_output_bytes for t in tensors):
+            self.stopped = True
+            raise OverBudget("an operation's output passed the real forward's memory budget")
         return out
 
 

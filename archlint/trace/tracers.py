@@ -33,6 +33,7 @@ from torch import fx, nn
 from archlint.load.device import inputs_for
 from archlint.mechanics import (
     display_path, eval_mode, first_line, innermost_frame, is_user_file, phase, preserved_attributes, to_meta,
+    without_fx_traceback,
 )
 from archlint.trace import fallbacks
 from archlint.trace.fake import OverBudget, as_meta, fake_mode, on_meta, on_real_copies, real_run_cheaper
@@ -311,7 +312,7 @@ class ShapePropagation:
                 except Exception as exc:
                     return outer.recover(self, n, exc)
 
-        self.prop = _Prop(gm, self.mode)
+        self.prop = without_fx_traceback(_Prop(gm, self.mode))
 
     def recover(self, prop: Any, node: fx.Node, exc: BaseException) -> Any:
         if node.op == "call_module" and str(node.target) in self.opaque_leaves and _is_data_dependent(exc):
@@ -322,19 +323,26 @@ class ShapePropagation:
             fake = fx.node.map_aggregate(real, lambda v: self.mode.from_tensor(v) if isinstance(v, torch.Tensor) else v)
             node.meta["val"] = fake
             return fake
-        if node.op in ("call_module", "call_function", "call_method") and not _is_data_dependent(exc) \
-                and isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError, AssertionError)):
-            args, _ = prop.fetch_args_kwargs_from_env(node)
-            module = prop.module.get_submodule(str(node.target)) if node.op == "call_module" else None
-            message = _mismatch_message(node, module, args, exc)
-            if message:
-                raise InputMismatch(message) from exc
+        mismatch = None if _is_data_dependent(exc) else input_mismatch(prop, node, exc)
+        if mismatch is not None:
+            raise mismatch from exc
         raise exc
 
     def run(self, example_inputs: Sequence[Any]) -> None:
         fake_inputs = [self.mode.from_tensor(x) if isinstance(x, torch.Tensor) else x for x in example_inputs]
         with torch.no_grad():
             self.prop.propagate_dont_convert_inputs(*fake_inputs)
+
+
+def input_mismatch(interpreter: fx.Interpreter, node: fx.Node, exc: BaseException) -> InputMismatch | None:
+    """The InputMismatch naming the layer that could not take its input, or None when `exc` is something else."""
+    if node.op not in ("call_module", "call_function", "call_method") \
+            or not isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError, AssertionError)):
+        return None
+    args, _ = interpreter.fetch_args_kwargs_from_env(node)
+    module = interpreter.module.get_submodule(str(node.target)) if node.op == "call_module" else None
+    message = _mismatch_message(node, module, args, exc)
+    return InputMismatch(message) if message else None
 
 
 def _is_shape_error(exc: BaseException) -> bool:
@@ -369,35 +377,54 @@ def propagate_shapes(gm: fx.GraphModule, example_inputs: Sequence[Any],
 
 class _RecordedValues(fx.Interpreter):
     """Records a meta tensor of each node's output instead of writing it into the graph as it goes (a real
-    run's activations are freed as usual: only their shapes and dtypes are kept)."""
+    run's activations are freed as usual: only their shapes and dtypes are kept). With `real`, a node that
+    cannot take its input raises the InputMismatch that names it: no imitation of the run could say more."""
 
-    def __init__(self, gm: fx.GraphModule):
+    def __init__(self, gm: fx.GraphModule, real: bool = False):
         super().__init__(gm)
+        without_fx_traceback(self)
+        self.real = real
         self.values: dict[fx.Node, Any] = {}
 
     def run_node(self, n: fx.Node) -> Any:
-        result = super().run_node(n)
+        try:
+            result = super().run_node(n)
+        except Exception as exc:
+            mismatch = input_mismatch(self, n, exc) if self.real else None
+            if mismatch is not None:
+                raise mismatch from exc
+            raise
         self.values[n] = as_meta(result)
         return result
 
 
 def _propagate_directly(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
     """Annotate the graph from one run on real tensors or meta tensors (trace/fake.py); False, leaving the graph
-    as it was, when it runs on neither (the fake-tensor propagation then decides and explains)."""
-    runs = [(lambda: on_meta(gm), lambda: to_meta(example_inputs))]
+    as it was, when it runs on neither (the fake-tensor propagation then decides and explains). Raises
+    InputMismatch when the real run shows a layer that cannot take its input."""
     if real_run_cheaper(gm, example_inputs):
-        runs.insert(0, (lambda: on_real_copies(gm), lambda: tuple(example_inputs)))
-    for mode, inputs in runs:
-        interpreter = _RecordedValues(gm)
         try:
-            with mode(), quiet_torch(), torch.no_grad():
-                interpreter.run(*inputs())
-        except (Exception, OverBudget):
-            continue
-        for node, value in interpreter.values.items():
-            node.meta["val"] = value
-        return True
-    return False
+            return _record(gm, lambda: on_real_copies(gm), tuple(example_inputs), real=True)
+        except InputMismatch:
+            raise
+        except OverBudget:
+            pass
+        except Exception:
+            return False    # the real run failed: meta tensors would too; the fake-tensor run decides
+    try:
+        return _record(gm, lambda: on_meta(gm), to_meta(example_inputs))
+    except Exception:
+        return False
+
+
+def _record(gm: fx.GraphModule, mode: Callable[[], Any], inputs: tuple[Any, ...], real: bool = False) -> bool:
+    """Run the graph under `mode` and annotate every node with (a meta tensor of) its output."""
+    interpreter = _RecordedValues(gm, real)
+    with quiet_torch(), torch.no_grad(), mode():     # the mode innermost: it leaves first
+        interpreter.run(*inputs)
+    for node, value in interpreter.values.items():
+        node.meta["val"] = value
+    return True
 
 
 # -- the tracer sequence ----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,24 @@ def test_past_the_budget_the_shapes_and_the_input_check_come_from_meta(monkeypat
     assert next(n for n in gm.graph.nodes if n.op == "output").args[0].meta["val"].shape == (2, 4)
     assert runs_on(Net().eval(), [torch.randn(2, 3, 16, 16)])
     assert len(stopped) == 2     # both tried the real run first, and were stopped
+    assert torch.is_grad_enabled()   # the stop did not skip a `no_grad` exit on its way out
+
+
+class SlowInsideEnableGrad(Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            with torch.enable_grad():
+                time.sleep(0.05)    # the deadline passes here: leaving the block calls _set_grad_enabled
+            return super().forward(x)
+
+
+def test_the_stop_never_lands_in_a_grad_mode_switch() -> None:
+    model = SlowInsideEnableGrad().eval()
+    with pytest.raises(OverBudget) as stop, on_real_copies(model, seconds=0.01):
+        model(torch.randn(2, 3, 8, 8))
+    assert torch.is_grad_enabled()
+    # stopped at the conv after the block, not inside enable_grad's exit
+    assert any("conv" in str(frame.line) for frame in traceback.extract_tb(stop.tb)), traceback.format_tb(stop.tb)
 
 
 @pytest.mark.parametrize("real", [True, False])
@@ -117,6 +137,16 @@ def test_inputs_that_do_not_fit_are_refused_on_either_path(real: bool, monkeypat
     monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: real)
     assert runs_on(Net().eval(), [torch.randn(2, 3, 16, 16)])
     assert not runs_on(Net().eval(), [torch.randn(2, 1, 16, 16)])
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_a_layer_that_cannot_take_its_input_is_named_the_same_way_on_either_path(
+        real: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: real)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(10, 2)).eval()
+    with pytest.raises(tracers.InputMismatch) as mismatch:
+        propagate_shapes(symbolic_trace(model), [torch.randn(2, 3, 16, 16)])
+    assert str(mismatch.value) == "3 (Linear) expected 10 input features, got 1568 (input shape [2, 1568])"
 
 
 def test_only_small_cpu_models_with_small_inputs_run_for_real(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from torch import nn
 import archlint
 from archlint import Finding, Rule, Severity, hookimpl
 from archlint.load.device import build_model, count_parameters
+from archlint.mechanics import preserved_rng
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 # Structural built-in rules (when installed) + the test rule below; value/probe rules are not compared.
@@ -174,8 +175,54 @@ class _ReadsAValueWhileBuilt(torch.nn.Module):
 
 
 def test_a_constructor_that_cannot_run_on_meta_is_built_on_the_cpu_in_auto_mode() -> None:
-    from archlint.load.device import build_model
-
-    built = build_model(_ReadsAValueWhileBuilt, device="auto")
+    # past the CPU-first limit (meta_above=10), the size is counted on meta first: that build fails
+    built = build_model(_ReadsAValueWhileBuilt, device="auto", meta_above=10)
     assert built.device == "cpu" and not any(p.is_meta for p in built.model.parameters())
     assert built.note is not None and "could not be counted on the meta device" in built.note and ".item()" in built.note
+    # under it, it is built once, on the CPU, as the user builds it
+    built = build_model(_ReadsAValueWhileBuilt, device="auto")
+    assert built.device == "cpu" and built.note is None
+
+
+class CountedNet(SmallNet):
+    """SmallNet counting its constructions; its constructor swallows every Exception, as some do."""
+
+    built = 0
+
+    def __init__(self) -> None:
+        CountedNet.built += 1
+        try:
+            super().__init__()
+        except Exception:
+            pass
+
+
+def _seeded_plain_build() -> dict[str, torch.Tensor]:
+    with preserved_rng(seed=0):
+        return SmallNet().state_dict()
+
+
+def _same_weights(model: nn.Module, expected: dict[str, torch.Tensor]) -> bool:
+    return all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
+
+
+def test_auto_builds_a_model_under_the_cpu_first_limit_once_with_the_users_weights() -> None:
+    CountedNet.built = 0
+    with preserved_rng(seed=0):
+        built = build_model(CountedNet, "auto")
+    assert (built.device, built.note, CountedNet.built) == ("cpu", None, 1)
+    assert _same_weights(built.model, _seeded_plain_build())
+
+
+def test_past_the_cpu_first_limit_the_build_stops_and_restarts_from_the_same_rng(monkeypatch) -> None:
+    from archlint.load import device
+
+    monkeypatch.setattr(device, "CPU_FIRST_PARAMETERS", 5_000)   # SmallNet has 17,464: its third conv passes it
+    CountedNet.built = 0
+    with preserved_rng(seed=0):
+        built = build_model(CountedNet, "auto")
+    # stopped (through the constructor's `except Exception`), counted on meta, built on the CPU
+    assert (built.device, built.note, CountedNet.built) == ("cpu", None, 3)
+    assert _same_weights(built.model, _seeded_plain_build())
+    with preserved_rng(seed=0):
+        assert build_model(CountedNet, "auto", meta_above=10_000).device == "meta"
