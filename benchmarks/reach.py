@@ -1,11 +1,13 @@
 """Reach: how many model files of real repositories `archlint check FILE` lints with no configuration.
 
-    python benchmarks/reach.py FOLDER... [-j 2] [--timeout 180] [--json out.json] [-- extra archlint flags]
+    python benchmarks/reach.py FOLDER... [-j 2] [--timeout 180] [--json out.json] [--reports DIR] [-- extra archlint flags]
 
 Every .py file under the folders that defines an `nn.Module` subclass is checked in its own `archlint check`
 process (cwd = the file's folder, as a user would run it). A file reaches when at least one model was linted.
 Prints one line per file (with the process's wall time), then the reach, the causes of the misses, grouped,
-and the median time per file. Fetch the repositories yourself (they are never copied into this project).
+and the median time per file. `--reports DIR` keeps each file's JSON report (to compare two versions of
+archlint file by file: run it twice, with PYTHONPATH pointing at each). Fetch the repositories yourself
+(they are never copied into this project).
 """
 from __future__ import annotations
 
@@ -76,20 +78,22 @@ def classify(errors: list[str]) -> str:
     return "other" if errors else "no model linted"
 
 
-def check(path: Path, timeout: float, extra: list[str]) -> Outcome:
+def check(path: Path, timeout: float, extra: list[str], reports: Path | None = None) -> Outcome:
     start = time.perf_counter()
-    outcome = _check(path, timeout, extra)
+    outcome = _check(path, timeout, extra, reports)
     outcome.seconds = round(time.perf_counter() - start, 3)
     return outcome
 
 
-def _check(path: Path, timeout: float, extra: list[str]) -> Outcome:
+def _check(path: Path, timeout: float, extra: list[str], reports: Path | None) -> Outcome:
     command = [sys.executable, "-m", "archlint", "check", path.name, "--format", "json", "--exit-zero", *extra]
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=path.parent, timeout=timeout,
                               env={**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"})
     except subprocess.TimeoutExpired:
         return Outcome(str(path), 0, "timeout", f"more than {timeout:g} s")
+    if reports is not None:
+        (reports / (str(path.resolve()).strip("/").replace("/", "__") + ".json")).write_text(done.stdout)
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -109,10 +113,13 @@ def main() -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=180)
     parser.add_argument("--json", type=Path, help="write every outcome to this file")
+    parser.add_argument("--reports", type=Path, help="keep each file's JSON report in this folder")
     args = parser.parse_args(argv)
     files = model_files(args.folders)
+    if args.reports:
+        args.reports.mkdir(parents=True, exist_ok=True)
     with cf.ThreadPoolExecutor(args.jobs) as pool:
-        outcomes = list(pool.map(lambda p: check(p, args.timeout, extra), files))
+        outcomes = list(pool.map(lambda p: check(p, args.timeout, extra, args.reports), files))
     for o in outcomes:
         print(f"{o.cause:16} {o.models:2} {o.seconds:6.1f}s  {o.file}  {o.detail}")
     reached = sum(o.models > 0 for o in outcomes)

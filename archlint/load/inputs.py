@@ -203,8 +203,15 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                           device: str) -> list[tuple[tuple[Any, ...], str]]:
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
-    if isinstance(layer, nn.Linear):   # the guess was an image (a declared size): the first layer's own shape
-        return [infer_inputs(model, device)]
+    if isinstance(layer, nn.Linear):
+        # the guess was an image (a declared size): the first layer's own shape; or vectors in a sequence
+        # (batch, positions, features), as a policy or token-mixing model whose forward works on dim=2 takes them
+        shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.in_features)
+        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
+            dtype=dtype, device="meta" if device == "meta" else "cpu")
+        return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
+            f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
+            f"layer's {layer.in_features} features (a batch of single vectors did not run)"))]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
     dims = len(layer.kernel_size)

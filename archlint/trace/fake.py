@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -98,16 +98,20 @@ def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
 
 
 class _Budget(TorchFunctionMode):
-    """Stops the run (OverBudget), once, after the first operation past the deadline or with an oversized output.
+    """Stops the run (OverBudget), once, after the first operation past the deadline, or whose output is too
+    large, or once the run has gone on long enough to tell that it will pass the deadline: `progress()` (the
+    share of the model's layers run so far) projects the whole run's time from the time so far.
 
     Only after an operation that returned a tensor: `torch.no_grad().__exit__` calls `_set_grad_enabled`
     through this mode too, and stopping there would leave gradients off for the rest of the process.
     """
 
-    def __init__(self, seconds: float, max_output_bytes: int):
+    def __init__(self, seconds: float, max_output_bytes: int, progress: Callable[[], float] | None = None):
         super().__init__()
-        self.deadline = time.perf_counter() + seconds
+        self.start = time.perf_counter()
+        self.seconds = seconds
         self.max_output_bytes = max_output_bytes
+        self.progress = progress
         self.stopped = False
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
@@ -115,13 +119,39 @@ class _Budget(TorchFunctionMode):
         if self.stopped:
             return out      # the stop is on its way out: context managers leaving must run
         tensors = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-        if tensors and time.perf_counter() > self.deadline:
+        if tensors and self._will_pass_deadline():
             self.stopped = True
-            raise OverBudget("the real forward took longer than its budget")
+            raise OverBudget("the real forward would take longer than its budget")
         if any(t.numel() * t.element_size() > self.max_output_bytes for t in tensors):
             self.stopped = True
             raise OverBudget("an operation's output passed the real forward's memory budget")
         return out
+
+    def _will_pass_deadline(self) -> bool:
+        elapsed = time.perf_counter() - self.start
+        if elapsed > self.seconds:
+            return True
+        # not before a fifth of the budget: the first convolution of a process sets up its kernels (~0.1 s)
+        if self.progress is None or elapsed < self.seconds / 5:
+            return False
+        return elapsed > self.seconds * max(self.progress(), 1e-3)
+
+
+@contextlib.contextmanager
+def _layer_progress(model: nn.Module) -> Iterator[Callable[[], float]]:
+    """Within the block, a function giving the share of `model`'s leaf modules that have run."""
+    leaves = {id(m) for m in model.modules() if next(m.children(), None) is None}
+    ran: set[int] = set()
+
+    def note(module: nn.Module, args: Any, output: Any) -> None:
+        if id(module) in leaves:
+            ran.add(id(module))
+
+    handle = nn.modules.module.register_module_forward_hook(note)
+    try:
+        yield lambda: len(ran) / len(leaves) if leaves else 0.0
+    finally:
+        handle.remove()
 
 
 def _copies(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -143,8 +173,9 @@ def on_real_copies(model: nn.Module, seconds: float = REAL_RUN_SECONDS,
     attributes the forward assigns and the RNG states are restored afterwards. Raises OverBudget."""
     from torch.nn.utils.stateless import _reparametrize_module
 
-    with preserved_attributes(model), preserved_rng(), \
-            _reparametrize_module(model, _copies(model), tie_weights=True), _Budget(seconds, max_output_bytes):
+    with preserved_attributes(model), preserved_rng(), _layer_progress(model) as progress, \
+            _reparametrize_module(model, _copies(model), tie_weights=True), \
+            _Budget(seconds, max_output_bytes, progress):
         yield
 
 

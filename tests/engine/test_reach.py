@@ -96,6 +96,18 @@ def test_lenet_gets_the_first_common_size_that_runs(capsys) -> None:
     assert any("first of the common sizes" in n for n in model["notes"])
 
 
+def test_a_linear_model_that_works_on_dim_2_gets_a_sequence_of_vectors(capsys, monkeypatch) -> None:
+    from archlint.trace import tracers
+
+    # the input check runs the model for real (as for plain-torch code in a fresh process): torch's meta
+    # kernel of softmax does not check `dim`, so on meta tensors the [2, 4] guess would pass the check
+    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: True)
+    _, report, _ = check("vector_sequence", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 16, 4]]
+    assert any("16 vectors of the first layer's 4 features" in n for n in model["notes"])
+
+
 def test_the_users_own_input_wins_over_a_guess_that_also_runs(capsys) -> None:
     _, report, _ = check("cifar_test_fn", capsys=capsys)
     assert one_model(report)["input_shapes"] == [[2, 3, 32, 32]]
