@@ -60,9 +60,11 @@ def on_meta(model: nn.Module) -> Iterator[None]:
 
 # -- real tensors ----------------------------------------------------------------------------------
 
-# The real run must cost less than the torch._dynamo import it avoids (1.5-3 s on a 2-core machine):
-# past this it stops and the shapes come from meta tensors, having wasted at most this much.
-REAL_RUN_SECONDS = 0.75
+# The real run must cost less than the torch._dynamo import it avoids (1.5-3 s of one core): past this much
+# CPU time (the process's, all threads: 0.75 s of wall time on two idle cores) it stops and the shapes come
+# from meta tensors. CPU time, not wall time: with two lints sharing two cores, a 0.1 s run took up to 1 s of
+# wall time and was stopped, and the import it then paid stretches the same way.
+REAL_RUN_SECONDS = 1.5
 # One operation's output above this stops the run too: the probe checks its memory before it runs,
 # this run cannot (its shapes are what it is computing).
 REAL_RUN_MAX_OUTPUT_BYTES = 256 << 20
@@ -98,7 +100,7 @@ def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
 
 
 class _Budget(TorchFunctionMode):
-    """Stops the run (OverBudget), once, after the first operation past the deadline, or whose output is too
+    """Stops the run (OverBudget), once, after the first operation past the deadline (CPU time), or whose output is too
     large, or once the run has gone on long enough to tell that it will pass the deadline: `progress()` (the
     share of the model's layers run so far) projects the whole run's time from the time so far.
 
@@ -108,7 +110,7 @@ class _Budget(TorchFunctionMode):
 
     def __init__(self, seconds: float, max_output_bytes: int, progress: Callable[[], float] | None = None):
         super().__init__()
-        self.start = time.perf_counter()
+        self.start = time.process_time()
         self.seconds = seconds
         self.max_output_bytes = max_output_bytes
         self.progress = progress
@@ -128,10 +130,10 @@ class _Budget(TorchFunctionMode):
         return out
 
     def _will_pass_deadline(self) -> bool:
-        elapsed = time.perf_counter() - self.start
+        elapsed = time.process_time() - self.start
         if elapsed > self.seconds:
             return True
-        # not before a fifth of the budget: the first convolution of a process sets up its kernels (~0.1 s)
+        # not before a fifth of the budget: the first convolution of a process sets up its kernels (~0.1-0.2 s)
         if self.progress is None or elapsed < self.seconds / 5:
             return False
         return elapsed > self.seconds * max(self.progress(), 1e-3)

@@ -119,7 +119,9 @@ class SlowInsideEnableGrad(Net):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             with torch.enable_grad():
-                time.sleep(0.05)    # the deadline passes here: leaving the block calls _set_grad_enabled
+                busy_until = time.process_time() + 0.05   # the deadline (CPU time) passes here: leaving the
+                while time.process_time() < busy_until:   # block calls _set_grad_enabled
+                    pass
             return super().forward(x)
 
 
