@@ -26,7 +26,7 @@ import time
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
-from torch import nn
+from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
@@ -77,14 +77,10 @@ class OverBudget(BaseException):
 
 
 def as_meta(value: Any) -> Any:
-    """`value` with every tensor in it (tuples, lists, dicts) replaced by a meta tensor of its shape and dtype."""
-    if isinstance(value, torch.Tensor):
-        return value if value.is_meta else torch.empty_like(value, device="meta")
-    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
-        return type(value)(as_meta(v) for v in value)
-    if isinstance(value, dict):
-        return {k: as_meta(v) for k, v in value.items()}
-    return value
+    """`value` with every tensor in it (tuples, named tuples, lists, dicts) replaced by a meta tensor of its
+    shape and dtype."""
+    return fx.node.map_aggregate(value, lambda v: torch.empty_like(v, device="meta")
+                                 if isinstance(v, torch.Tensor) and not v.is_meta else v)
 
 
 def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:

@@ -447,25 +447,28 @@ def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
     """Whether the model's forward accepts these inputs: checked by running it for real when that is cheaper
     (trace/fake.py), else on meta tensors, else on fake tensors (no activation allocated)."""
     inputs = inputs_for(model, example_inputs)
-    # meta before fake: several times cheaper; fake tensors decide when the meta run fails
-    attempts = [(lambda: on_meta(model), lambda: to_meta(inputs)), (fake_mode, lambda: inputs)]
-    real = real_run_cheaper(model, inputs)
-    if real:
-        attempts.insert(0, (lambda: on_real_copies(model), lambda: inputs))
-    for mode, given in attempts:
+    if real_run_cheaper(model, inputs):
         try:
-            with eval_mode(model), quiet_torch(), torch.no_grad(), mode():
-                model(*given())
+            return _forward(model, lambda: on_real_copies(model), inputs)
         except OverBudget:
-            real = False
-            continue
+            pass
         except Exception as exc:
-            if real and not _out_of_memory(exc):
+            if not _out_of_memory(exc):
                 return False    # the real forward failed: that is the answer, no cheaper imitation can overrule it
-            real = False
+    # meta before fake: several times cheaper; fake tensors decide when the meta run fails
+    for mode, given in ((lambda: on_meta(model), to_meta(inputs)), (fake_mode, inputs)):
+        try:
+            return _forward(model, mode, given)
+        except Exception:
             continue
-        return True
     return False
+
+
+def _forward(model: nn.Module, mode: Callable[[], Any], inputs: Sequence[Any]) -> bool:
+    """One eval forward under `mode` (innermost, so it leaves first); True, or the forward's exception."""
+    with eval_mode(model), quiet_torch(), torch.no_grad(), mode():
+        model(*inputs)
+    return True
 
 
 def _out_of_memory(exc: BaseException) -> bool:
