@@ -74,7 +74,7 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
         return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
-    for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes):
+    for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes()):
         if runs_on(loaded.model, inputs):
             notes = [why if n.startswith("input shape") and ("first layer" in n or "own code" in n or "user's code" in n or "declares" in n)
                      else n for n in loaded.notes]
