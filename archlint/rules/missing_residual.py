@@ -186,7 +186,8 @@ class Measurement:
     before: float | None = None
 
 
-def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span]) -> Measurement:
+def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_ratio: float) -> Measurement:
+    """δ(first)/δ(last) on the graph as it is and, only when it is below `max_ratio` (a finding), on the rewrite."""
     first, last = (chain[0].module_path or chain[0].name), (chain[-1].module_path or chain[-1].name)
     names = (layer_output(ctx.graph, chain[0]).name, layer_output(ctx.graph, chain[-1]).name)
     unconfirmed = "; the chain is reported from the graph alone, unconfirmed"
@@ -199,6 +200,8 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span]) -> Me
     if before is None:
         return Measurement([], [f"gradient ratio not measured: no gradient reached the output of `{first}` or "
                                 f"`{last}`{unconfirmed}"])
+    if before >= max_ratio:
+        return Measurement([], [], before)   # no finding: the rewrite's pass would measure the effect of nothing
     unmeasured: list[str] = []
     after = first_after = None
     if not spans:
@@ -242,8 +245,9 @@ class MissingResidual(Rule):
         if len(chain) <= limit:
             return
         spans = shortcut_spans(ctx.graph, chain)
-        measured = _measure(ctx, chain, spans)
-        if measured.before is not None and measured.before >= float(ctx.options["max_signal_ratio"]):
+        max_ratio = float(ctx.options["max_signal_ratio"])
+        measured = _measure(ctx, chain, spans, max_ratio)
+        if measured.before is not None and measured.before >= max_ratio:
             return  # measurement decides: the first layer gets as much backward signal as the last (BatchNorm chains)
         metrics, unmeasured = measured.metrics, measured.unmeasured
         names = f"`{chain[0].module_path or chain[0].name}` … `{chain[-1].module_path or chain[-1].name}`"

@@ -10,6 +10,7 @@ import archlint
 from archlint.analysis.rewrite import add_identity_shortcuts
 from archlint.trace.tracers import trace_model
 from archlint.analysis.graph import build_graph
+from archlint.rules import missing_residual
 from archlint.rules.missing_residual import longest_unbypassed_chain, shortcut_spans
 
 from rule_support import example as load_example, lint, lint_report
@@ -282,13 +283,21 @@ def test_functional_batch_norm_is_probed_with_batch_statistics() -> None:
     assert ratio.before > 0.5    # without batch statistics the small convs would make it ~1e-20
 
 
-def test_a_chain_whose_norms_keep_the_signal_is_not_reported() -> None:
-    """LCNetV2-like: 12 plain layers, but the measured signal at the first is not below half the last's."""
+def test_a_chain_whose_norms_keep_the_signal_is_not_reported(monkeypatch) -> None:
+    """LCNetV2-like: 12 plain layers, but the measured signal at the first is not below half the last's; the
+    shortcut rewrite is then not measured (its pass would only measure the effect of a fix nobody is told)."""
     torch.manual_seed(0)
     model = _PlainNormActNet()
     inputs = (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
     assert len(longest_unbypassed_chain(build_graph(trace_model(model, inputs).graph_module, model))) == 12
+    rewrites = []
+    real_rewrite = missing_residual.add_identity_shortcuts
+    monkeypatch.setattr(missing_residual, "add_identity_shortcuts", lambda *a: rewrites.append(a) or real_rewrite(*a))
     assert lint(model, inputs, rule="missing-residual") == []
+    assert rewrites == []
+    # the same chain held to a stricter limit is reported, with the rewrite measured: the rule did measure
+    [strict] = lint(model, inputs, rule="missing-residual", options={"max_signal_ratio": 1e9})
+    assert len(rewrites) == 1 and strict.effect[0].after is not None
     # without the probe nothing contradicts the chain: it is reported from the graph, unconfirmed
     [static] = lint(model, inputs, rule="missing-residual", probe=False)
     assert static.effect == () and any("unconfirmed" in u for u in static.unmeasured)
