@@ -130,6 +130,25 @@ def test_layer_norms_are_taken_when_read_and_reached_agrees_with_them() -> None:
     assert fc.reached and fc.grad_norm == float(result.grads["fc.weight"].double().norm()) > 0
 
 
+@pytest.mark.parametrize("nonzero", ["none", "first values", "one column", "last value"])
+def test_reached_finds_a_nonzero_value_wherever_it_is(nonzero: str) -> None:
+    """`reached` reads a sample first (the first values, then values spread over the tensor, not one column:
+    VGG's classifier gradients are zero in the rows and columns of units dropout or ReLU zeroed) and the whole
+    gradient only when the sample is all zero; the answer is the same as `bool(grad.any())` in every case."""
+    from archlint.analysis.probe import LayerGradient
+
+    grad = torch.zeros(4096, 512)
+    if nonzero == "first values":
+        grad[0, 7] = 1.0
+    elif nonzero == "one column":
+        grad[:, 3] = 1.0    # a step of whole rows would read column 0 only
+    elif nonzero == "last value":
+        grad[-1, -1] = -1e-30
+    layer = LayerGradient("fc", "linear", "fc.weight", grad=grad)
+    assert layer.reached == bool(grad.any()) == (nonzero != "none")
+    assert layer.grad_norm == float(grad.double().norm())
+
+
 def test_eval_passes_and_structured_outputs() -> None:
     @dataclass
     class Out:
