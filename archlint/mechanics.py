@@ -284,6 +284,12 @@ def parse_memory_size(text: str, what: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
 
 
+def memory_budget_text(budget: int) -> str:
+    """How a report states the budget: its size and where it came from."""
+    source = "ARCHLINT_MEMORY_BUDGET" if os.environ.get("ARCHLINT_MEMORY_BUDGET") else "half the memory available now"
+    return f"{memory_size(budget)} ({source})"
+
+
 def memory_budget() -> int | None:
     """Half the memory available now (ARCHLINT_MEMORY_BUDGET overrides it); None if unknown.
 
@@ -299,6 +305,15 @@ def memory_budget() -> int | None:
     except OSError:
         return None
     return None
+
+
+def resident_bytes() -> int | None:
+    """The process's resident memory now (Linux /proc/self/statm); None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # -- where the time goes (--profile / ARCHLINT_PROFILE) ---------------------------------------------------

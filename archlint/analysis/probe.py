@@ -36,6 +36,7 @@ reaching a layer" means; `layer_output(graph, node)` picks the node whose δ is 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -47,8 +48,9 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights, train_functional_norms
-from archlint.mechanics import preserved_rng, tensors_in, user_error_text, without_fx_traceback
+from archlint.mechanics import memory_budget, memory_budget_text, preserved_rng, tensors_in, user_error_text, without_fx_traceback
 from archlint.plugin.context import MeasurementUnavailable
+from archlint.trace.fake import OverBudget, RunBudget
 
 if TYPE_CHECKING:
     from archlint.analysis.graph import ArchGraph, LayerNode
@@ -459,7 +461,8 @@ def _forward(model: nn.Module, inputs: tuple[Any, ...], recorder: _Recorder) -> 
 
 
 class ProbeFailed(MeasurementUnavailable):
-    """The model's own code failed under the probe (a training-mode branch, a backward through NumPy...)."""
+    """The probe could not run on this model: its own code failed under the probe (a training-mode branch, a
+    backward through NumPy...) or the probe would not fit in memory. The report says so, once, in a note."""
 
 
 def _fail(stage: str, exc: BaseException) -> MeasurementUnavailable:
@@ -546,14 +549,26 @@ def first_non_finite_layer(model: nn.Module, forward: Callable[[], Any]) -> str 
     return found[0] if found else None
 
 
+def _memory_guard() -> contextlib.AbstractContextManager[Any]:
+    """Stops a train forward whose kept activations grow past the memory budget. The probe checks its estimate
+    from the traced shapes before it runs; inside an opaque layer (a block fx could not trace) the estimate
+    cannot see what the layer keeps: an attention over 3,136 tokens keeps 0.9 GB per matrix per layer, and a
+    probe of such a model took all 24 GiB of the machine before the kernel killed it."""
+    budget = memory_budget()
+    return contextlib.nullcontext() if budget is None else RunBudget(max_growth_bytes=budget)
+
+
 def _forward_backward(forward: Callable[[], Any], seed: int, what: str,
                       model: nn.Module | None = None) -> list[torch.Tensor]:
     """One train-mode forward (seeded), the readout loss Σ out ⊙ R, one backward; failures name the stage.
     Returns the forward's output tensors. Non-finite outputs or gradients raise NonFiniteValues."""
     torch.manual_seed(seed)
     try:
-        with torch.enable_grad():
+        with _memory_guard(), torch.enable_grad():
             outputs = list(tensors_in(forward()))
+    except OverBudget as exc:
+        raise ProbeFailed(f"the probe's train-mode forward pass{what} was stopped: {exc}; pass a smaller "
+                          f"--input-shape") from None
     except Exception as exc:
         raise _fail(f"train-mode forward pass{what}", exc) from None
     share = _non_finite_share(outputs)

@@ -25,7 +25,7 @@ from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, 
 from archlint.load.provenance import InitRecord, init_record
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.plugin.results import PlotData
-from archlint.mechanics import innermost_frame, memory_budget, memory_size, phase, user_error_text
+from archlint.mechanics import innermost_frame, memory_budget, memory_budget_text, memory_size, phase, user_error_text
 
 
 class ModelAnalyses:
@@ -59,12 +59,10 @@ class ModelAnalyses:
         needed = probe_memory_estimate(self.graph, self.model, self.example_inputs)
         budget = memory_budget()
         if budget is not None and needed > budget:
-            source = "ARCHLINT_MEMORY_BUDGET" if os.environ.get("ARCHLINT_MEMORY_BUDGET") else \
-                "half the memory available now"
-            raise MeasurementUnavailable(
+            raise ProbeFailed(
                 f"the probe would need about {memory_size(needed)} (activations and their gradients at the probe batch, "
-                f"from the traced shapes, plus weight copies and gradients) and the budget is {memory_size(budget)} "
-                f"({source}); pass a smaller --input-shape")
+                f"from the traced shapes, plus weight copies and gradients) and the budget is "
+                f"{memory_budget_text(budget)}; pass a smaller --input-shape")
 
     @functools.cached_property
     def receptive_fields(self) -> dict[str, NodeRF]:

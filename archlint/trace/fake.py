@@ -30,7 +30,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES, preserved_attributes, preserved_rng
+from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES, memory_budget_text, memory_size, preserved_attributes, preserved_rng, resident_bytes
 
 
 def fake_mode() -> Any:
@@ -95,21 +95,30 @@ def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
     return sum(t.numel() for t in given) <= REAL_RUN_MAX_INPUT_ELEMENTS
 
 
-class _Budget(TorchFunctionMode):
-    """Stops the run (OverBudget), once, after the first operation past the deadline (CPU time), or whose output is too
-    large, or once the run has gone on long enough to tell that it will pass the deadline: `progress()` (the
-    share of the model's layers run so far) projects the whole run's time from the time so far.
+class RunBudget(TorchFunctionMode):
+    """Stops a run (OverBudget), once, after the first operation that takes it past one of its limits: CPU time
+    (`seconds`; also as soon as `progress()`, the share of the model's layers run so far, projects the whole
+    run past it), one output's size (`max_output_bytes`), or growth of the process's resident memory since
+    the start (`max_growth_bytes`: what a run keeps for its backward, inside layers the estimate from
+    traced shapes could not see). Limits left None are not checked.
 
     Only after an operation that returned a tensor: `torch.no_grad().__exit__` calls `_set_grad_enabled`
     through this mode too, and stopping there would leave gradients off for the rest of the process.
     """
 
-    def __init__(self, seconds: float, max_output_bytes: int, progress: Callable[[], float] | None = None):
+    # resident memory is read again once the outputs since the last reading add up to this (not per operation)
+    MEMORY_READ_EVERY_BYTES = 64 << 20
+
+    def __init__(self, seconds: float | None = None, max_output_bytes: int | None = None,
+                 progress: Callable[[], float] | None = None, max_growth_bytes: int | None = None):
         super().__init__()
         self.start = time.process_time()
         self.seconds = seconds
         self.max_output_bytes = max_output_bytes
         self.progress = progress
+        self.max_growth_bytes = max_growth_bytes
+        self.resident_at_start = resident_bytes() if max_growth_bytes is not None else None
+        self.output_bytes_unread = 0
         self.stopped = False
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
@@ -117,15 +126,32 @@ class _Budget(TorchFunctionMode):
         if self.stopped:
             return out      # the stop is on its way out: context managers leaving must run
         tensors = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-        if tensors and self._will_pass_deadline():
+        if not tensors:
+            return out
+        reason = self._passed_limit(tensors)
+        if reason:
             self.stopped = True
-            raise OverBudget("the real forward would take longer than its budget")
-        if any(t.numel() * t.element_size() > self.max_output_bytes for t in tensors):
-            self.stopped = True
-            raise OverBudget("an operation's output passed the real forward's memory budget")
+            raise OverBudget(reason)
         return out
 
+    def _passed_limit(self, tensors: list[torch.Tensor]) -> str | None:
+        if self.seconds is not None and self._will_pass_deadline():
+            return "the real forward would take longer than its budget"
+        sizes = [t.numel() * t.element_size() for t in tensors if not t.is_meta]
+        if self.max_output_bytes is not None and any(size > self.max_output_bytes for size in sizes):
+            return "an operation's output passed the real forward's memory budget"
+        if self.resident_at_start is not None and self.max_growth_bytes is not None:
+            self.output_bytes_unread += sum(sizes)
+            if self.output_bytes_unread >= self.MEMORY_READ_EVERY_BYTES:
+                self.output_bytes_unread = 0
+                grown = (resident_bytes() or 0) - self.resident_at_start
+                if grown > self.max_growth_bytes:
+                    return (f"the process's memory grew by {memory_size(grown)} during it, past the budget of "
+                            f"{memory_budget_text(self.max_growth_bytes)}")
+        return None
+
     def _will_pass_deadline(self) -> bool:
+        assert self.seconds is not None
         elapsed = time.process_time() - self.start
         if elapsed > self.seconds:
             return True
@@ -173,8 +199,8 @@ def on_real_copies(model: nn.Module, seconds: float = REAL_RUN_SECONDS,
 
     with preserved_attributes(model), preserved_rng(), _layer_progress(model) as progress, \
             _reparametrize_module(model, _copies(model), tie_weights=True), \
-            _Budget(seconds, max_output_bytes, progress):
+            RunBudget(seconds, max_output_bytes, progress):
         yield
 
 
-__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "as_meta", "OverBudget"]
+__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "as_meta", "OverBudget", "RunBudget"]

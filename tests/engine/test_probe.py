@@ -280,3 +280,43 @@ def test_a_rule_says_the_probe_was_skipped_for_memory(monkeypatch) -> None:
         assert finding.effect == ()
         assert any("probe would need about" in u and "MiB" in u and "ARCHLINT_MEMORY_BUDGET" in u
                    for u in finding.unmeasured)
+
+
+class _KeepsHiddenActivations(nn.Module):
+    """A block fx cannot trace (control flow on a value), which keeps 8 × 64 MiB for its backward: the probe's
+    estimate from the traced shapes sees only its small output (an attention over thousands of tokens, in
+    vit-pytorch's CCT, kept 0.9 GB per matrix and took the machine's memory)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > float("inf"):      # never true; makes the block opaque to fx
+            return x
+        kept = [torch.ones(16 << 20) * self.scale for _ in range(8)]
+        return x + sum(k[:1].sum() for k in kept)
+
+
+@pytest.mark.parametrize("budget,stopped", [("256M", True), ("4G", False)])
+def test_the_probe_stops_when_memory_grows_past_its_budget(monkeypatch, budget: str, stopped: bool) -> None:
+    """Cost during work: a train forward whose memory grows past the budget inside an opaque block is stopped,
+    and the report says so once; the other rules still run, and gradients stay on for the process."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), _KeepsHiddenActivations())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", budget)
+    report = archlint.check(model, (torch.randn(2, 4),), select=["gradient-flow", "receptive-field"])
+    [linted] = report.models
+    assert not report.errors and {"gradient-flow", "receptive-field"} <= set(linted.rules_run)
+    assert "1 (_KeepsHiddenActivations) is one opaque layer" in " ".join(linted.notes)
+    notes = [n for n in linted.notes if "the probe's train-mode forward pass was stopped" in n]
+    if stopped:
+        [note] = notes
+        assert "the process's memory grew by" in note and "past the budget of 256.0 MiB (ARCHLINT_MEMORY_BUDGET)" \
+            in note and "pass a smaller --input-shape" in note
+    else:
+        assert notes == [] and not any("not measured" in n for n in linted.notes)
+    assert torch.is_grad_enabled() and model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
