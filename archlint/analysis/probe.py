@@ -48,7 +48,7 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights, train_functional_norms
-from archlint.mechanics import memory_budget, memory_budget_text, preserved_rng, tensors_in, user_error_text, without_fx_traceback
+from archlint.mechanics import memory_budget, preserved_rng, tensors_in, user_error_text, without_fx_traceback
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.trace.fake import OverBudget, RunBudget
 

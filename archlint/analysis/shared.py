@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from typing import Any, Sequence
 
 from torch import fx, nn

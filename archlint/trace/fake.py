@@ -7,7 +7,8 @@ Three ways, cheapest first:
   yet. On torch 2.14 the meta kernels of batch norm, layer norm, group norm, GELU, cat, mean, division
   and more are Python references whose first call imports torch._dynamo: 1.5-3 s, more than a small
   model's whole lint. A real forward of such a model takes milliseconds. It runs under a budget (time,
-  and bytes per operation's output) and stops with `OverBudget` past it; the caller then uses meta.
+  and bytes per operation's output: `RunBudget`, which also guards the probe's memory) and stops with
+  `OverBudget` past it; the caller then uses meta.
 - `on_meta(model)`: the model's own modules with every parameter and buffer swapped for a meta tensor
   of the same shape for the duration of a block, and factory functions (`torch.zeros(n)`) defaulting to
   the meta device. Meta kernels compute shapes only; nothing is converted or cached per call.
@@ -30,7 +31,9 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES, memory_budget_text, memory_size, preserved_attributes, preserved_rng, resident_bytes
+from archlint.mechanics import (
+    WEIGHT_COPY_LIMIT_BYTES, memory_budget_text, memory_size, preserved_attributes, preserved_rng, resident_bytes,
+)
 
 
 def fake_mode() -> Any:
