@@ -18,9 +18,9 @@ from archlint.load.targets import constructor_error_message
 from archlint.plugin.host import PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import keyword_settings
-from archlint.mechanics import memory_budget
+from archlint.mechanics.tensors import memory_budget
 from archlint.run.runner import lint_failure, lint_model
-from archlint.trace.tracers import TraceFailure
+from archlint.trace.result import TraceFailure
 
 
 def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, name: str | None = None,

@@ -24,7 +24,9 @@ from archlint.plugin.findings import Severity
 from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
 from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.load.device import DEVICES
-from archlint.mechanics import PHASES, describe_exception, memory_budget, phase, process_age
+from archlint.mechanics.errors import describe_exception
+from archlint.mechanics.profile import PHASES, phase, process_age
+from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.plugin.rule import Rule

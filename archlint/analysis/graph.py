@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from archlint.load.construction import SourceLocation, class_attribute_site, construction_site
-from archlint.mechanics import is_user_file
+from archlint.mechanics.frames import is_user_file
 
 if TYPE_CHECKING:
     import networkx as nx

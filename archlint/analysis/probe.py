@@ -48,7 +48,9 @@ from torch.overrides import TorchFunctionMode
 
 from archlint.analysis.graph import PARAMETRIC_KINDS, module_kind
 from archlint.analysis.rewrite import copy_graph_module, copy_sharing_large_weights, train_functional_norms
-from archlint.mechanics import memory_budget, preserved_rng, tensors_in, user_error_text, without_fx_traceback
+from archlint.mechanics.errors import user_error_text
+from archlint.mechanics.state import preserved_rng
+from archlint.mechanics.tensors import memory_budget, tensors_in, without_fx_traceback
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.trace.fake import OverBudget, RunBudget
 

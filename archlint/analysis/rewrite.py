@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import fx
 
-from archlint.mechanics import WEIGHT_COPY_LIMIT_BYTES
+from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES
 
 
 class RewriteError(Exception):

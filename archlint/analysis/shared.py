@@ -24,7 +24,10 @@ from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, 
 from archlint.load.provenance import InitRecord, init_record
 from archlint.plugin.context import MeasurementUnavailable
 from archlint.plugin.results import PlotData
-from archlint.mechanics import innermost_frame, memory_budget, memory_budget_text, memory_size, phase, user_error_text
+from archlint.mechanics.errors import user_error_text
+from archlint.mechanics.frames import innermost_frame
+from archlint.mechanics.profile import phase
+from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory_size
 
 
 class ModelAnalyses:

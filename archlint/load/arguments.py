@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from torch import nn
 
-from archlint.mechanics import display_path, notebook_source, source_position
+from archlint.mechanics.source import display_path, notebook_source, source_position
 
 
 class Unresolved(Exception):

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from archlint.mechanics import is_user_file
+from archlint.mechanics.frames import is_user_file
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ from torch import nn
 
 from archlint.load.construction import building_on
 from archlint.load.provenance import carry_record
-from archlint.mechanics import RngState, describe_exception, to_meta
+from archlint.mechanics.errors import describe_exception
+from archlint.mechanics.state import RngState
+from archlint.mechanics.tensors import to_meta
 
 DEVICES = ("cpu", "meta", "auto")
 # fp32 weights of 1e9 parameters take 4 GB, before any copy a value rule would make.

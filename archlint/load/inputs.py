@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import ModelCall
-from archlint.mechanics import source_position
+from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
 DEFAULT_BATCH = 2

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch.overrides import TorchFunctionMode
 
-from archlint.mechanics import is_user_file
+from archlint.mechanics.frames import is_user_file
 
 
 

@@ -45,9 +45,10 @@ from torch import nn
 
 from archlint.load.arguments import config_defaults, fed_shapes, find_call, materialized
 from archlint.load.construction import recording_sites
-from archlint.mechanics import (
-    ENGINE_DIR, display_path, first_line, notebook_source, phase, user_error_text, user_frame_suffix,
-)
+from archlint.mechanics.errors import first_line, user_error_text
+from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
+from archlint.mechanics.profile import phase
+from archlint.mechanics.source import display_path, notebook_source
 from archlint.load.inputs import (
     InputInferenceError, as_input_tuple, fed_input, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
 )

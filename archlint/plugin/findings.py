@@ -5,7 +5,7 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from archlint.mechanics import source_position
+from archlint.mechanics.source import source_position
 
 
 class Severity(enum.IntEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from archlint.mechanics import display_path
+from archlint.mechanics.source import display_path
 from archlint.plugin.findings import Finding, Severity, finding_text
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.results import Report

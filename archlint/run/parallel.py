@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
-from archlint.mechanics import preserved_rng
+from archlint.mechanics.state import preserved_rng
 from archlint.plugin.results import Report, TargetError
 
 Spec = TypeVar("Spec")

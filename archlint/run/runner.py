@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from archlint.analysis.shared import ModelAnalyses
-from archlint.mechanics import (
-    TORCH_DIR, WEIGHT_COPY_LIMIT_BYTES, describe_exception, innermost_frame, is_engine_file, preserved_rng, preserved_training_flags,
-    phase, tensors_in, user_error_text,
-)
+from archlint.mechanics.errors import describe_exception, user_error_text
+from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
+from archlint.mechanics.profile import phase
+from archlint.mechanics.state import preserved_rng, preserved_training_flags
+from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
 from archlint.plugin.context import CheckContext
 from archlint.plugin.findings import Finding, Severity
 from archlint.analysis.graph import build_graph
@@ -30,7 +31,8 @@ from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ModelReport
 from archlint.plugin.rule import Rule
 from archlint.run.selection import Selection, effective_severity
-from archlint.trace.tracers import MODULE_CALLS_ONLY, TraceFailure, trace_model
+from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure
+from archlint.trace.tracers import trace_model
 
 INTERNAL_ERROR_CODE = "AL000"
 _SUPPRESSION = re.compile(r"#\s*archlint:\s*ignore(?:\[([^\]]*)\])?")

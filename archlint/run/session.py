@@ -17,13 +17,14 @@ from typing import Sequence
 from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
-from archlint.mechanics import phase
+from archlint.mechanics.profile import phase
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import Report, TargetError
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
-from archlint.trace.tracers import TraceFailure, runs_on
+from archlint.trace.fit import runs_on
+from archlint.trace.result import TraceFailure
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
 _hosts: dict[PluginChoice, PluginHost] = {}

@@ -31,8 +31,12 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from archlint.mechanics import (
-    WEIGHT_COPY_LIMIT_BYTES, memory_budget_text, memory_size, preserved_attributes, preserved_rng, resident_bytes,
+from archlint.mechanics.state import preserved_attributes, preserved_rng
+from archlint.mechanics.tensors import (
+    WEIGHT_COPY_LIMIT_BYTES,
+    memory_budget_text,
+    memory_size,
+    resident_bytes,
 )
 
 

@@ -33,7 +33,8 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
-from archlint.mechanics import display_path, memory_budget, memory_size, tensors_in, to_meta
+from archlint.mechanics.source import display_path
+from archlint.mechanics.tensors import memory_budget, memory_size, tensors_in, to_meta
 from archlint.trace.fake import fake_mode
 
 # -- helpers shared by both tracers -----------------------------------------------------------

@@ -288,7 +288,7 @@ def test_a_malformed_shard_is_a_usage_error(cli, net, value):
 
 
 def test_profile_prints_the_phase_table_on_stderr_and_leaves_stdout_to_the_report(cli, net, monkeypatch):
-    from archlint.mechanics import PHASES
+    from archlint.mechanics.profile import PHASES
 
     monkeypatch.setattr(PHASES, "enabled", False)
     monkeypatch.setattr(PHASES, "totals", {})

@@ -108,7 +108,7 @@ def test_design_layout_table_names_every_package() -> None:
 
 def installed_rules() -> list[Rule]:
     host = build_plugin_host()
-    builtin = [r for r in host.rules if type(r).__module__.startswith("archlint.rules.")]
+    builtin = [r for r in host.rules if type(r).__module__.startswith("archlint_rules.")]
     assert len(builtin) == 8, [r.name for r in host.rules]
     return builtin
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-
 from torch._subclasses.fake_tensor import FakeTensor
 
-from archlint.trace import tracers
+from archlint.trace import fake
 from archlint.trace.fake import on_meta
-from archlint.trace.tracers import propagate_shapes, runs_on, symbolic_trace
+from archlint.trace.fit import runs_on
+from archlint.trace.shapes import propagate_shapes
+from archlint.trace.symbolic import symbolic_trace
 
 
 @pytest.fixture(autouse=True)
 def meta_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the meta and fake paths: the real run (test_real_shapes.py) stays out of them."""
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: False)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: False)
 
 
 class Net(nn.Module):
@@ -68,7 +69,7 @@ def test_when_the_meta_run_fails_the_shapes_come_from_fake_tensors(monkeypatch) 
     def failing(model: nn.Module):
         raise NotImplementedError("no meta kernel for this op")
 
-    monkeypatch.setattr(tracers, "on_meta", failing)
+    monkeypatch.setattr(fake, "on_meta", failing)
     model = Net().eval()
     gm = symbolic_trace(model)
     propagate_shapes(gm, [torch.randn(2, 3, 16, 16)])

@@ -97,11 +97,11 @@ def test_lenet_gets_the_first_common_size_that_runs(capsys) -> None:
 
 
 def test_a_linear_model_that_works_on_dim_2_gets_a_sequence_of_vectors(capsys, monkeypatch) -> None:
-    from archlint.trace import tracers
+    from archlint.trace import fake
 
     # the input check runs the model for real (as for plain-torch code in a fresh process): torch's meta
     # kernel of softmax does not check `dim`, so on meta tensors the [2, 4] guess would pass the check
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: True)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: True)
     _, report, _ = check("vector_sequence", capsys=capsys)
     model = one_model(report)
     assert model["input_shapes"] == [[2, 16, 4]]

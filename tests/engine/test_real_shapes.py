@@ -14,9 +14,12 @@ import pytest
 import torch
 from torch import nn
 
-from archlint.trace import fake, tracers
+from archlint.trace import fake
+from archlint.trace.result import InputMismatch
 from archlint.trace.fake import OverBudget, on_real_copies
-from archlint.trace.tracers import propagate_shapes, runs_on, symbolic_trace
+from archlint.trace.fit import runs_on
+from archlint.trace.shapes import propagate_shapes
+from archlint.trace.symbolic import symbolic_trace
 
 
 class Net(nn.Module):
@@ -63,7 +66,7 @@ def _state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _shapes(real: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple]:
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: real)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: real)
     gm = symbolic_trace(Net().eval())
     assert propagate_shapes(gm, [torch.randn(2, 3, 16, 16)]) == []
     values = {n.name: n.meta["val"] for n in gm.graph.nodes if n.op != "output"}
@@ -105,8 +108,8 @@ def test_past_the_budget_the_shapes_and_the_input_check_come_from_meta(monkeypat
         stopped.append(type(model).__name__)
         return on_real_copies(model, seconds=0)
 
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: True)
-    monkeypatch.setattr(tracers, "on_real_copies", no_time)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: True)
+    monkeypatch.setattr(fake, "on_real_copies", no_time)
     gm = symbolic_trace(Net().eval())
     propagate_shapes(gm, [torch.randn(2, 3, 16, 16)])
     assert next(n for n in gm.graph.nodes if n.op == "output").args[0].meta["val"].shape == (2, 4)
@@ -136,7 +139,7 @@ def test_the_stop_never_lands_in_a_grad_mode_switch() -> None:
 
 @pytest.mark.parametrize("real", [True, False])
 def test_inputs_that_do_not_fit_are_refused_on_either_path(real: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: real)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: real)
     assert runs_on(Net().eval(), [torch.randn(2, 3, 16, 16)])
     assert not runs_on(Net().eval(), [torch.randn(2, 1, 16, 16)])
 
@@ -144,9 +147,9 @@ def test_inputs_that_do_not_fit_are_refused_on_either_path(real: bool, monkeypat
 @pytest.mark.parametrize("real", [True, False])
 def test_a_layer_that_cannot_take_its_input_is_named_the_same_way_on_either_path(
         real: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracers, "real_run_cheaper", lambda model, inputs: real)
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: real)
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(10, 2)).eval()
-    with pytest.raises(tracers.InputMismatch) as mismatch:
+    with pytest.raises(InputMismatch) as mismatch:
         propagate_shapes(symbolic_trace(model), [torch.randn(2, 3, 16, 16)])
     assert str(mismatch.value) == "3 (Linear) expected 10 input features, got 1568 (input shape [2, 1568])"
 

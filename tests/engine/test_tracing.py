@@ -15,7 +15,8 @@ from torch import nn
 
 from archlint.load.construction import recording_sites
 from archlint.analysis.graph import build_graph
-from archlint.trace.tracers import TraceFailure, trace_model
+from archlint.trace.result import TraceFailure
+from archlint.trace.tracers import trace_model
 
 
 

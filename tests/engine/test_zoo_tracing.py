@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 from archlint.analysis.graph import ArchGraph
-from archlint.trace.tracers import TRACER_ORDER
+from archlint.trace.result import TRACER_ORDER
 
 MODELS = torchvision.models.list_models(module=torchvision.models)
 # Auxiliary classifiers run only in training mode; the graph is traced in eval mode.

@@ -92,7 +92,7 @@ def test_formula_receptive_field_bounds_the_measured_one(spec: StackSpec) -> Non
 # -- missing-residual: a shortcut can only shorten the plain chain --------------------------------------
 
 def _chain_length(spec: StackSpec) -> int:
-    from archlint.rules import missing_residual as rule_module
+    from archlint_rules import missing_residual as rule_module
     longest = rule_module.longest_unbypassed_chain      # the chain the AL401 finding reports
     model = build(spec)
     traced = trace_model(model, (example_input(spec),))

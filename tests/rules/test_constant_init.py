@@ -6,7 +6,7 @@ import copy
 import pytest
 import torch
 
-from archlint.rules.constant_init import constant_value, distinct_units
+from archlint_rules.constant_init import constant_value, distinct_units
 
 from rule_support import example as load_example, lint
 

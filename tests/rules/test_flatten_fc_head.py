@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from archlint.plugin.findings import Finding, Metric
-from archlint.rules.flatten_fc_head import FlattenFcHead
+from archlint_rules.flatten_fc_head import FlattenFcHead
 
 from rule_support import lint as lint_rule, run_on_graph
 

@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import archlint
 from archlint.plugin.findings import Finding, Metric, Severity
-from archlint.rules.large_kernel import LargeKernel, small_taps
+from archlint_rules.large_kernel import LargeKernel, small_taps
 
 from rule_support import lint as lint_rule, run_on_graph
 
@@ -304,7 +304,7 @@ def test_a_narrow_depthwise_large_kernel_is_the_design_not_a_finding() -> None:
 
 
 def test_a_bad_mid_channels_value_is_named_not_a_traceback() -> None:
-    from archlint.rules.large_kernel import MID_CHANNELS
+    from archlint_rules.large_kernel import MID_CHANNELS
 
     assert MID_CHANNELS.coerce(" OUT ") == "out" and MID_CHANNELS.coerce(48) == "48"
     with pytest.raises(ValueError, match="mid_channels"):

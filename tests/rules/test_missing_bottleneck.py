@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from archlint.plugin.findings import Finding, Metric, Severity
-from archlint.rules.missing_bottleneck import MissingBottleneck
+from archlint_rules.missing_bottleneck import MissingBottleneck
 
 from rule_support import lint as lint_rule, run_on_graph
 

@@ -10,8 +10,8 @@ import archlint
 from archlint.analysis.rewrite import add_identity_shortcuts
 from archlint.trace.tracers import trace_model
 from archlint.analysis.graph import build_graph
-from archlint.rules import missing_residual
-from archlint.rules.missing_residual import longest_unbypassed_chain, shortcut_spans
+from archlint_rules import missing_residual
+from archlint_rules.missing_residual import longest_unbypassed_chain, shortcut_spans
 
 from rule_support import example as load_example, lint, lint_report
 

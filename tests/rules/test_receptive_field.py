@@ -20,7 +20,7 @@ from torch import nn
 import archlint
 from archlint.analysis.graph import build_graph
 from archlint.analysis.receptive_field import compute_receptive_fields, format_rf_table, last_spatial_node, rf_table
-from archlint.rules.receptive_field import ReceptiveField
+from archlint_rules.receptive_field import ReceptiveField
 from archlint.trace.tracers import trace_model
 
 from rule_support import lint_report, run_on_graph

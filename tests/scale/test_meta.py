@@ -14,7 +14,7 @@ from torch import nn
 import archlint
 from archlint import Finding, Rule, Severity, hookimpl
 from archlint.load.device import build_model, count_parameters
-from archlint.mechanics import preserved_rng
+from archlint.mechanics.state import preserved_rng
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 # Structural built-in rules (when installed) + the test rule below; value/probe rules are not compared.

@@ -1,0 +1,61 @@
+"""An exception as one line in the user's terms: its first line, where in the user's code, and what that code
+tried to do (a download, a missing file, a prompt) when the cause says so."""
+from __future__ import annotations
+
+import os
+
+from archlint.mechanics.causes import Cause, causes
+from archlint.mechanics.frames import innermost_frame, user_frame_suffix
+
+
+def first_line(exc: BaseException, default: str = "") -> str:
+    """An exception's message, first line only (fx and torch append tracebacks and hints to theirs)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else default
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`TypeError: first line of the message`."""
+    message = first_line(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def explain_user_error(exc: BaseException) -> str | None:
+    """What the user's code tried to do, in their terms, for the failures real repositories meet most
+    (a download, a file read, a prompt, a misordered super().__init__()); None when there is nothing to add."""
+    found = causes(exc)
+    if Cause.MISSING_FILE in found:
+        return f"it reads {str(exc.filename)!r}, which does not exist here (relative paths are read from {os.getcwd()})"  # type: ignore[attr-defined]
+    if Cause.NETWORK in found:
+        url = _downloaded_url(exc)
+        what = f"it downloads {url}" if url else "it opens a network connection"
+        return (f"{what} and could not reach it; build it without pretrained weights (weights=None, "
+                "pretrained=False) to lint the architecture")
+    if Cause.TERMINAL_INPUT in found:
+        return ("it asks for input on the terminal (input()) and archlint gives it none; use a default value "
+                "or a command-line flag instead")
+    if Cause.LAYER_BEFORE_INIT in found:
+        return "it assigns a layer before calling super().__init__(); call super().__init__() first"
+    if Cause.BARE_ASSERT in found:
+        frame = innermost_frame(exc.__traceback__)
+        if frame is not None and frame.line:
+            return f"`{frame.line.strip()}` failed"
+    return None
+
+
+def user_error_text(exc: BaseException) -> str:
+    """`KeyError: 'dim' at net.py:8`, then what the user's code tried to do when that is known."""
+    explanation = explain_user_error(exc)
+    return f"{describe_exception(exc)}{user_frame_suffix(exc)}" + (f": {explanation}" if explanation else "")
+
+
+def _downloaded_url(exc: BaseException) -> str | None:
+    """The `url` a failed download was fetching (torch.hub, urllib and requests keep it in a local)."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get("url")
+        if isinstance(value, str) and "://" in value:
+            found = found or value
+        tb = tb.tb_next
+    return found
