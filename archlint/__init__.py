@@ -30,9 +30,9 @@ def check(model: Any, example_inputs: Any = None, *, name: str | None = None, **
 
 
 def __getattr__(name: str) -> Any:
-    # The context module is light, but keep `import archlint` to the names above.
+    # The context imports torch: keep `import archlint` to the names above until one of these is asked for.
     if name in ("CheckContext", "MeasurementUnavailable"):
-        from archlint.plugin import context
+        from archlint.rulekit import context
 
         return getattr(context, name)
     raise AttributeError(f"module 'archlint' has no attribute {name!r}")

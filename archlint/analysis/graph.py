@@ -7,6 +7,7 @@ constructed the layer. The queries rules need live here; lessons live in rules.
 """
 from __future__ import annotations
 
+import enum
 import functools
 import operator
 import re
@@ -16,7 +17,12 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
 import torch
 from torch import fx, nn
 
-from archlint.load.construction import SourceLocation, class_attribute_site, construction_site
+from archlint.analysis.measurement import MeasurementUnavailable
+from archlint.load.construction import (
+    SourceLocation,
+    class_attribute_site,
+    construction_site,
+)
 from archlint.mechanics.frames import is_user_file
 
 if TYPE_CHECKING:
@@ -24,10 +30,43 @@ if TYPE_CHECKING:
 
 Shape = tuple[int, ...]
 
-# Every LayerNode.kind (docs/design.md describes each).
-NODE_KINDS = ("input", "output", "param", "conv", "conv_transpose", "linear", "embedding", "attention", "norm", "act",
-              "dropout", "flatten", "reshape", "pool", "adaptive_pool", "mean", "add", "cat", "mul", "matmul",
-              "identity", "detach", "shape", "other")
+
+
+class NodeKind(str, enum.Enum):
+    """What a LayerNode does, normalised over modules, functions and methods (docs/design.md describes each).
+    A str, so `node.kind == "conv"` and `graph.nodes("conv")` read as before."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    PARAM = "param"
+    CONV = "conv"
+    CONV_TRANSPOSE = "conv_transpose"
+    LINEAR = "linear"
+    EMBEDDING = "embedding"
+    ATTENTION = "attention"
+    NORM = "norm"
+    ACT = "act"
+    DROPOUT = "dropout"
+    FLATTEN = "flatten"
+    RESHAPE = "reshape"
+    POOL = "pool"
+    ADAPTIVE_POOL = "adaptive_pool"
+    MEAN = "mean"
+    ADD = "add"
+    CAT = "cat"
+    MUL = "mul"
+    MATMUL = "matmul"
+    IDENTITY = "identity"
+    DETACH = "detach"
+    SHAPE = "shape"
+    OTHER = "other"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+# Every LayerNode.kind, as names.
+NODE_KINDS = tuple(kind.value for kind in NodeKind)
 PARAMETRIC_KINDS = frozenset({"conv", "conv_transpose", "linear", "embedding", "attention"})
 SPATIAL_KINDS = frozenset({"conv", "conv_transpose", "pool"})
 
@@ -97,7 +136,7 @@ class LayerNode:
 
     name: str                       # unique node name (the fx node name)
     op: str                         # fx op: placeholder, call_module, call_function, call_method, get_attr, output
-    kind: str                       # normalised kind: conv, linear, norm, act, pool, add, cat, flatten, ...
+    kind: NodeKind                  # normalised kind: conv, linear, norm, act, pool, add, cat, flatten, ...
     type_name: str                  # module class name, or function/method name
     module_path: str = ""           # dotted path of the module (or enclosing module for functions)
     module: nn.Module | None = None # the module object for call_module nodes (read only!)
@@ -132,6 +171,11 @@ class LayerNode:
             return len(self.out_shape) - 2
         return 0
 
+    @property
+    def display_name(self) -> str:
+        """How findings name the node: its module path, else the fx node's name."""
+        return self.module_path or self.name
+
     def __repr__(self) -> str:
         return f"<LayerNode {self.name} {self.kind}:{self.type_name} {self.module_path} {self.out_shape}>"
 
@@ -144,7 +188,8 @@ class ArchGraph:
     a small model, so a lint that does not need it does not pay for it).
     """
 
-    def __init__(self, nodes: Iterable[LayerNode], edges: Iterable[tuple[str, str]], model: nn.Module | None = None):
+    def __init__(self, nodes: Iterable[LayerNode], edges: Iterable[tuple[str, str]], model: nn.Module | None = None,
+                 graph_module: fx.GraphModule | None = None):
         self._layers: dict[str, LayerNode] = {node.name: node for node in nodes}
         self._successors: dict[str, list[str]] = {name: [] for name in self._layers}
         self._predecessors: dict[str, list[str]] = {name: [] for name in self._layers}
@@ -153,6 +198,7 @@ class ArchGraph:
                 self._successors[src].append(dst)
                 self._predecessors[dst].append(src)
         self.model = model
+        self._graph_module = graph_module
         # fx lists nodes in execution order (a topological order); keep it, rules report in that order.
         self._order = list(self._layers)
 
@@ -165,6 +211,12 @@ class ArchGraph:
         g.add_nodes_from((name, {"layer": layer}) for name, layer in self._layers.items())
         g.add_edges_from((src, dst) for src, targets in self._successors.items() for dst in targets)
         return g
+
+    def graph_module(self) -> fx.GraphModule:
+        """The traced fx GraphModule this graph was built from."""
+        if self._graph_module is None:
+            raise MeasurementUnavailable("the graph was not built from a traced GraphModule")
+        return self._graph_module
 
     # -- access ---------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> LayerNode:
@@ -566,7 +618,7 @@ def _layer_node(node: fx.Node, gm: fx.GraphModule, model: nn.Module, modules: di
         path = _enclosing_module(node)
         site = _stack_site(node) or (_module_site(model, path, modules.get(path)) if path else None)
     return LayerNode(
-        name=node.name, op=node.op, kind=kind, type_name=type_name, module_path=path, module=module,
+        name=node.name, op=node.op, kind=NodeKind(kind), type_name=type_name, module_path=path, module=module,
         params=sum(p.numel() for p in {id(p): p for p in params}.values()), unique_params=unique,
         shares_params_with=shared_with, hparams=hparams,
         in_shapes=[_out_shape(a)[0] for a in _data_inputs(node)], out_shape=out_shape, dtype=dtype,
@@ -595,4 +647,34 @@ def build_graph(gm: fx.GraphModule, model: nn.Module) -> ArchGraph:
         if node.op in ("call_function", "call_method"):
             _credit_weight_inputs(layers, node)
         edges.extend((src.name, node.name) for src in _data_inputs(node))
-    return ArchGraph(layers.values(), edges, model)
+    return ArchGraph(layers.values(), edges, model, gm)
+
+
+# -- a layer and the ops that belong to it ---------------------------------------------------------
+
+# ops that belong to the layer they follow: the layer's output activation is read after them
+_LAYER_TAIL_KINDS = frozenset({"norm", "act", "identity"})
+
+
+def layer_output(graph: ArchGraph, node: LayerNode) -> LayerNode:
+    """The node whose output is `node`'s activation: the layer, then its norm/activation ops on a single path."""
+    current = node
+    while True:
+        # shape reads (timm's BatchNormAct2d asserts x.ndim) and weights/buffers of a functional norm
+        # (F.batch_norm's running stats) are not data flow: they neither end the layer nor count as a merge
+        following = [n for n in graph.successors(current) if n.kind != "shape"]
+        if len(following) != 1 or following[0].kind not in _LAYER_TAIL_KINDS \
+                or len([p for p in graph.predecessors(following[0]) if p.kind != "param"]) != 1:
+            return current
+        current = following[0]
+
+
+def is_norm(node: LayerNode, batch: bool = False) -> bool:
+    """A normalisation layer, module or functional (`batch=True`: batch statistics only, i.e. BatchNorm in any of
+    its forms: BatchNorm1d/2d/3d and their subclasses, SyncBatchNorm, lazy ones, F.batch_norm, aten batch_norm)."""
+    if node.kind != NodeKind.NORM:
+        return False
+    if not batch:
+        return True
+    return isinstance(node.module, nn.modules.batchnorm._BatchNorm) or "batch_norm" in node.type_name \
+        or "BatchNorm" in node.type_name

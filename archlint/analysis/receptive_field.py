@@ -35,7 +35,7 @@ import torch
 from torch import fx, nn
 
 from archlint.analysis.graph import ArchGraph, LayerNode, build_graph
-from archlint.plugin.context import MeasurementUnavailable
+from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.trace.tracers import trace_model
 
 Overrides = Mapping[str, Mapping[str, tuple[int, ...]]]   # node name -> {"stride"|"dilation": per-axis values}

@@ -16,13 +16,12 @@ from torch import fx, nn
 
 from archlint.analysis.cost import model_macs
 from archlint.analysis.graph import ArchGraph
-from archlint.analysis.probe import (
-    DEFAULT_MAX_BATCH, DEFAULT_SEED, NodeGradient, ProbeResult, describe_graph_method, graph_gradients,
-    ProbeFailed, probe_inputs, run_probe,
-)
+from archlint.analysis.probe.gradients import NodeGradient, describe_graph_method, graph_gradients
+from archlint.analysis.probe.passes import probe_inputs, run_probe
+from archlint.analysis.probe.results import DEFAULT_MAX_BATCH, DEFAULT_SEED, ProbeFailed, ProbeResult
 from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, rf_rows
 from archlint.load.provenance import InitRecord, init_record
-from archlint.plugin.context import MeasurementUnavailable
+from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.plugin.results import PlotData
 from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.frames import innermost_frame
@@ -42,7 +41,9 @@ class ModelAnalyses:
         self.device = device
         self._probe: ProbeResult | MeasurementUnavailable | None = None
         self.probe_failure: str | None = None     # the user's code made the probe fail: the report says so
-        self._graph_gradients: dict[frozenset[str], dict[str, NodeGradient] | MeasurementUnavailable] = {}
+        # by graph module (held, so its id stays its own) and node names
+        self._graph_gradients: dict[tuple[int, frozenset[str]],
+                                    tuple[fx.GraphModule, dict[str, NodeGradient] | MeasurementUnavailable]] = {}
 
     def require_values(self, what: str) -> None:
         """Raise MeasurementUnavailable if the weights have no values (meta device)."""
@@ -97,20 +98,28 @@ class ModelAnalyses:
             raise self._probe
         return self._probe
 
-    def graph_gradients(self, gm: fx.GraphModule, names: Sequence[str]) -> tuple[dict[str, NodeGradient], str]:
-        """The backward signal δ at the named nodes of `gm` (cached per node set) and its method sentence."""
-        key = frozenset(names)
+    def graph_gradients(self, gm: fx.GraphModule, names: Sequence[str], *, owned: bool = False
+                        ) -> tuple[dict[str, NodeGradient], str]:
+        """The backward signal δ at the named nodes of `gm` and its method sentence, cached by `gm` and the names.
+        `gm` runs on a copy unless `owned` (a rewrite the caller made for this measurement)."""
+        key = (id(gm), frozenset(names))
         if key not in self._graph_gradients:
             try:
                 self._require_probe()
-                self._graph_gradients[key] = graph_gradients(gm, self.example_inputs, names)
+                found: dict[str, NodeGradient] | MeasurementUnavailable = graph_gradients(
+                    gm, self.example_inputs, names, copy_module=not owned)
             except MeasurementUnavailable as exc:
-                self._graph_gradients[key] = exc
-        found = self._graph_gradients[key]
+                found = exc
+            self._graph_gradients[key] = (gm, found)
+        _, found = self._graph_gradients[key]
         if isinstance(found, MeasurementUnavailable):
             raise found
         _, size = probe_inputs(self.example_inputs, DEFAULT_MAX_BATCH, None)
         return found, describe_graph_method(size, DEFAULT_SEED)
+
+    def probe_copy(self, model_copy: nn.Module) -> ProbeResult:
+        """The probe's weight gradients on a changed copy the caller owns (same inputs, seed and loss)."""
+        return run_probe(model_copy, self.example_inputs, copy_model=False, gradients_only=True)
 
     def init_provenance(self, param_name: str) -> InitRecord | None:
         try:

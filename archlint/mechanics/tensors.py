@@ -1,6 +1,7 @@
 """Tensors and memory: meta copies of inputs, the tensors inside a model output, memory sizes and the budget."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from typing import Any, Iterator, Sequence

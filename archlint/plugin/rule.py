@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 from archlint.plugin.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from archlint.plugin.context import CheckContext
+    from archlint.rulekit.context import CheckContext
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
 from archlint.mechanics.profile import phase
 from archlint.mechanics.state import preserved_rng, preserved_training_flags
 from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
-from archlint.plugin.context import CheckContext
+from archlint.rulekit.context import CheckContext
 from archlint.plugin.findings import Finding, Severity
 from archlint.analysis.graph import build_graph
 from archlint.load.device import inputs_for, is_meta_model, lazy_layers

@@ -44,8 +44,8 @@ import torch
 from torch import nn
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult,
-    Rule, Severity, copy_sharing_large_weights, hookimpl, run_probe,
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult, Rule,
+    Severity, hookimpl,
 )
 
 _MODULE_WEIGHTS = ("weight", "in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "out_proj.weight")
@@ -278,13 +278,13 @@ class ConstantInit(Rule):
         try:
             ctx.require_values("re-initialising a copy")
             # the copy shares the large weights it does not change; each re-initialised weight gets its own storage
-            model = copy_sharing_large_weights(ctx.model)
+            model = ctx.copy_sharing_large_weights()
             generator = torch.Generator().manual_seed(0)
             for m in problems:
                 weight = _own_storage(model, model.get_parameter(m.site.name))
                 _apply_initialiser(weight, following_activation(ctx.graph, m.site.node), m.site.node.kind, generator)
             # only the weight gradients are compared: no eval passes, no pass without dropout
-            probe = run_probe(model, ctx.example_inputs, copy_model=False, gradients_only=True)
+            probe = ctx.probe_copy(model)
         except MeasurementUnavailable as exc:
             return {}, f"effect of re-initialising not measured: {exc}"
         return {m.site.name: _measure_site(m.site, m.value, probe, model.get_parameter(m.site.name), tolerance)
@@ -328,7 +328,7 @@ class ConstantInit(Rule):
     def _unmeasured(self, site: WeightSite, value: float, following: LayerNode, why: str) -> Finding:
         return Finding.at(site.node, self.code,
                           f"`{site.name}` is constant (every element is {value:g}), and so is the next layer "
-                          f"`{following.module_path or following.name}`: its units are predicted to receive "
+                          f"`{following.display_name}`: its units are predicted to receive "
                           f"identical gradients",
                           fix=Fix("Initialise it randomly, scaled for the layer's activation.",
                                   initialiser(None, site.node.kind, site.name)),
@@ -348,7 +348,7 @@ class ConstantInit(Rule):
             where = f" at {record.file}:{record.line}" if record.file else ""
             yield Finding.at(site.node, self.code,
                              f"`{site.name}` is initialised to a constant by {record.op}{where}{value}, and so is the "
-                             f"next layer `{following.module_path or following.name}`: its units are predicted "
+                             f"next layer `{following.display_name}`: its units are predicted "
                              f"to receive identical gradients",
                              fix=Fix("Initialise it randomly, scaled for the layer's activation.",
                                      initialiser(following_activation(ctx.graph, site.node), site.node.kind, site.name)),

@@ -41,13 +41,11 @@ from typing import Iterable
 import torch
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
-    PARAMETRIC_KINDS, ProbeResult, Rule, Severity, hookimpl,
+    ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, PARAMETRIC_KINDS,
+    ProbeResult, Rule, Severity, hookimpl, is_norm,
 )
 
 _TO_BATCHNORM = ("act", "identity", "reshape", "flatten", "pool", "adaptive_pool")
-_BATCHNORM_TYPES = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
-                    "LazyBatchNorm2d", "LazyBatchNorm3d", "batch_norm")
 
 
 def _probe(ctx: CheckContext) -> tuple[ProbeResult | None, str | None]:
@@ -80,7 +78,7 @@ def dropout_call(probe: ProbeResult, graph: ArchGraph, node: LayerNode) -> Dropo
 def batchnorm_after(graph: ArchGraph, node: LayerNode) -> LayerNode | None:
     """A BatchNorm reached from the dropout directly or through one conv/linear layer."""
     for hop in (_TO_BATCHNORM, _TO_BATCHNORM + ("conv", "linear", "conv_transpose")):
-        found = [n for n in graph.nearest(node, ["norm"], through=hop) if n.type_name in _BATCHNORM_TYPES]
+        found = [n for n in graph.nearest(node, ["norm"], through=hop) if is_norm(n, batch=True)]
         if found:
             return found[0]
     return None

@@ -155,7 +155,7 @@ def find_heads(graph: ArchGraph) -> list[Head]:
 
 def _layer_text(node: LayerNode) -> str:
     features_in, features_out = _features(node)
-    return f"{node.module_path or node.name} ({features_in}→{features_out})"
+    return f"{node.display_name} ({features_in}→{features_out})"
 
 
 def _head_params(head: Head) -> int:
@@ -177,7 +177,7 @@ def _snippet(head: Head) -> str:
     spatial = len(head.spatial)
     pool = f"nn.AdaptiveAvgPool{spatial}d(1)" if spatial <= 3 else "# global mean over the spatial axes"
     removed = " → ".join(_layer_text(n) for n in head.linears)
-    before = head.producer.module_path or head.producer.name
+    before = head.producer.display_name
     bias = "" if _bias(head.linears[-1]) else ", bias=False"
     return (
         f"# replaces: flatten of the {head.channels}×{dims_text(head.spatial)} map from `{before}` → {removed}\n"
@@ -221,9 +221,9 @@ class FlattenFcHead(Rule):
         first = head.linears[0]
         pooled_by = ""
         if head.producer.kind == "adaptive_pool":
-            pooled_by = f" (`{head.producer.module_path or head.producer.name}` pools to {dims_text(head.spatial)}, not 1)"
+            pooled_by = f" (`{head.producer.display_name}` pools to {dims_text(head.spatial)}, not 1)"
         read = "is flattened into" if head.flatten.kind != "conv" else \
-            f"is read whole by the {dims_text(conv_spec(head.flatten).kernel)} conv `{first.module_path or first.name}` " \
+            f"is read whole by the {dims_text(conv_spec(head.flatten).kernel)} conv `{first.display_name}` " \
             "(a fully connected layer in conv form) as"
         message = (
             f"the {head.channels}×{dims_text(head.spatial)} map{pooled_by} {read} "
@@ -243,13 +243,13 @@ class FlattenFcHead(Rule):
         if macs is None:
             unmeasured.append("head MACs not counted: a Linear layer's shapes are unknown")
         else:
-            all_macs = max(1, ctx.analyses.model_macs)
+            all_macs = max(1, ctx.model_macs)
             effect.append(Metric("head MACs", macs, gap_macs, "",
                                  "per sample, in·out per Linear layer; the pooling's additions are not counted"))
             effect.append(Metric("head share of model MACs (conv + linear)", round(macs / all_macs, 4),
                                  round(gap_macs / (all_macs - macs + gap_macs), 4), "",
                                  f"head MACs / MACs of all conv and linear layers ({all_macs:,} before)"))
-        replaced = ", ".join(n.module_path or n.name for n in head.linears)
+        replaced = ", ".join(n.display_name for n in head.linears)
         summary = (f"Pool globally before the head: AdaptiveAvgPool{len(head.spatial)}d(1) → Flatten → "
                    f"Linear({head.channels}, {head.out_features}) in place of the flatten and {replaced}.")
         return Finding.at(first, self.code, message, fix=Fix(summary, _snippet(head)),

@@ -70,10 +70,10 @@ from typing import Iterable
 from torch import nn
 
 from archlint.rulekit import (
-    DEFAULT_MAX_BATCH, SATURATION_BOUND, ActivationStats, ArchGraph, CheckContext, Finding, Fix, LayerGradient,
-    LayerNode, MeasurementUnavailable, Metric, NonFiniteValues, Option, ProbeResult, Rule, Severity,
-    construction_site, hookimpl,
+    ActivationStats, ArchGraph, CheckContext, Finding, Fix, LayerGradient, LayerNode, MeasurementUnavailable,
+    Metric, NonFiniteValues, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, hookimpl, is_norm,
 )
+from archlint.rulekit.provisional import DEFAULT_MAX_BATCH, construction_site
 
 
 def activation_node(graph: ArchGraph, stats: ActivationStats) -> LayerNode | None:
@@ -104,7 +104,7 @@ def small_batchnorm(graph: ArchGraph, min_values: int) -> list[LayerNode]:
     small = []
     for node in graph.nodes("norm"):
         shape = node.in_shapes[0] if node.in_shapes else None
-        if node.type_name.startswith("BatchNorm") and shape is not None and len(shape) >= 2:
+        if is_norm(node, batch=True) and shape is not None and len(shape) >= 2:
             values = min(int(shape[0]), DEFAULT_MAX_BATCH) * math.prod(int(s) for s in shape[2:])
             if values < min_values:
                 small.append(node)
@@ -233,7 +233,7 @@ class GradientFlow(Rule):
                           f"# in __init__: remove `self.{owner} = ...`, or use it in forward")
             elif detaches:
                 cause = (f"its output reaches the loss only through `{detaches[0].type_name}` "
-                         f"(`{detaches[0].module_path or detaches[0].name}`)")
+                         f"(`{detaches[0].display_name}`)")
                 fix = Fix("Remove the .detach() on the path from this module to the output.",
                           "y = layer(x)            # not layer(x).detach()")
             else:

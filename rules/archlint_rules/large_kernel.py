@@ -158,7 +158,7 @@ def _snippet(graph: ArchGraph, node: LayerNode, comparison: Comparison) -> str:
         if i < len(comparison.stack) - 1:
             lines.append(f"    {act},")
     rf = dims_text(comparison.spec.receptive_field())
-    head = (f"# `{node.module_path or node.name}`: {dims_text(comparison.spec.kernel)} conv → "
+    head = (f"# `{node.display_name}`: {dims_text(comparison.spec.kernel)} conv → "
             f"{len(comparison.stack)} small convs, same {rf} receptive field and output size")
     target = code_path(node.module_path) if node.module is not None else "replacement"
     body = "\n".join(lines)
@@ -236,7 +236,7 @@ class LargeKernel(Rule):
                     yield self._kept(node, "its input or output shape is unknown, so the stack could not be priced")
                 continue
             if totals is None:
-                totals = (graph.parameter_count(), ctx.analyses.model_macs)
+                totals = (graph.parameter_count(), ctx.model_macs)
             reason = self._why_not(ctx, comparison, totals)
             if reason is None:
                 flagged.append((node, comparison))

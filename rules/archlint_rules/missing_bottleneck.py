@@ -86,7 +86,7 @@ def _snippet(graph: ArchGraph, c: Candidate) -> str:
     acts = graph.nearest(c.node, ("act",), through=("norm", "identity", "dropout"))
     act = f"nn.{acts[0].module!r}" if acts and acts[0].module is not None else "nn.ReLU(inplace=True)"
     reduce, middle, expand = c.block
-    where = c.node.module_path or c.node.name
+    where = c.node.display_name
     target = code_path(c.node.module_path) if c.node.module is not None else "replacement"
     text = (
         f"# `{where}`: {c.spec.in_channels}→{c.spec.out_channels} {dims_text(c.spec.kernel)} conv as a bottleneck "
@@ -140,7 +140,7 @@ class MissingBottleneck(Rule):
             return
         graph = ctx.graph
         total_params = graph.parameter_count()
-        total_macs = ctx.analyses.model_macs
+        total_macs = ctx.model_macs
         params_after = total_params - sum(c.node.params - c.block_cost.params for c in found)
         macs_after = total_macs - sum(c.macs - c.block_cost.macs for c in found)
         summary = (

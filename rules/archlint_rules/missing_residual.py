@@ -51,10 +51,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option,
-    RewriteError, Rule, Severity, Span, add_identity_shortcuts, graph_gradients, hookimpl, layer_output,
-    owning_module, ratio,
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option, Rule,
+    Severity, hookimpl, is_norm, layer_output, ratio,
 )
+from archlint.rulekit.provisional import RewriteError, Span, add_identity_shortcuts
 
 MERGE_KINDS = frozenset({"add", "cat", "mul"})
 
@@ -125,7 +125,7 @@ def _snippet(chain: list[LayerNode], spans: list[Span], graph: ArchGraph) -> str
     span_widths = [_width(graph[s.first]) for s in spans]
     widths = Counter(w for w in span_widths if w) or Counter(w for w in map(_width, chain) if w)
     channels = widths.most_common(1)[0][0] if widths else 64
-    changes = [(n.hparams.get("in_channels", n.hparams.get("in_features")), _width(n), n.module_path or n.name)
+    changes = [(n.hparams.get("in_channels", n.hparams.get("in_features")), _width(n), n.display_name)
                for n in chain if _width(n) and n.hparams.get("in_channels", n.hparams.get("in_features")) != _width(n)]
     if len(convs) >= len(chain) / 2:
         block = (
@@ -167,9 +167,9 @@ def _signal(gradients: dict[str, NodeGradient], first: str, last: str) -> tuple[
 
 def _no_gain_note(graph: ArchGraph, chain: list[LayerNode], before: float, after: float) -> str:
     """Why the measured ratio did not rise, said as what was (not) measured."""
-    text = (f"the rewrite did not raise the backward signal reaching `{chain[0].module_path or chain[0].name}` "
+    text = (f"the rewrite did not raise the backward signal reaching `{chain[0].display_name}` "
             f"at initialisation (ratio {before:.3g} -> {after:.3g})")
-    if any(n.type_name.startswith("BatchNorm") for n in graph.nodes("norm")):
+    if any(is_norm(n, batch=True) for n in graph.nodes("norm")):
         text += ("; with BatchNorm in train mode the plain chain's signal is already renormalised at every layer, and "
                  "unscaled shortcuts grow the activations that the following BatchNorm divides the gradient by; what "
                  "shortcuts improve in such a chain (how well it trains) is not measured by one probe of the untrained "
@@ -188,12 +188,11 @@ class Measurement:
 
 def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_ratio: float) -> Measurement:
     """δ(first)/δ(last) on the graph as it is and, only when it is below `max_ratio` (a finding), on the rewrite."""
-    first, last = (chain[0].module_path or chain[0].name), (chain[-1].module_path or chain[-1].name)
+    first, last = (chain[0].display_name), (chain[-1].display_name)
     names = (layer_output(ctx.graph, chain[0]).name, layer_output(ctx.graph, chain[-1]).name)
     unconfirmed = "; the chain is reported from the graph alone, unconfirmed"
     try:
-        gm = owning_module(chain[0].fx_node)  # type: ignore[arg-type]
-        gradients, method = ctx.analyses.graph_gradients(gm, names)
+        gradients, method = ctx.graph_gradients(names)
     except (MeasurementUnavailable, RewriteError) as exc:
         return Measurement([], [f"gradient ratio not measured: {exc}{unconfirmed}"])
     before, first_before = _signal(gradients, *names)
@@ -209,8 +208,8 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_r
     else:
         try:
             # a rewrite that does not run fails inside graph_gradients, with its reason (no separate test pass)
-            rewritten = add_identity_shortcuts(gm, spans)
-            after, first_after = _signal(graph_gradients(rewritten, ctx.example_inputs, names, copy_module=False), *names)
+            rewritten = add_identity_shortcuts(ctx.graph_module, spans)
+            after, first_after = _signal(ctx.graph_gradients(names, rewritten)[0], *names)
         except (RewriteError, MeasurementUnavailable) as exc:
             unmeasured.append(f"effect of shortcuts not measured: {exc}")
         except Exception as exc:  # a graph we cannot rewrite must not crash the lint
@@ -250,7 +249,7 @@ class MissingResidual(Rule):
         if measured.before is not None and measured.before >= max_ratio:
             return  # measurement decides: the first layer gets as much backward signal as the last (BatchNorm chains)
         metrics, unmeasured = measured.metrics, measured.unmeasured
-        names = f"`{chain[0].module_path or chain[0].name}` … `{chain[-1].module_path or chain[-1].name}`"
+        names = f"`{chain[0].display_name}` … `{chain[-1].display_name}`"
         message = (f"{len(chain)} parametric layers in a row with no shortcut around them ({names}); "
                    f"limit {limit}. {len(spans)} stretch(es) keep their shape and could become residual blocks")
         if measured.before is not None:

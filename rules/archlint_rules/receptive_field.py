@@ -49,9 +49,9 @@ from typing import Iterable, Mapping
 
 from archlint.rulekit import (
     ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Rule,
-    Severity, code_path, compute_receptive_fields, dims_text, empirical_rf, hookimpl, last_spatial_node,
-    spatial_size, window_of,
+    Severity, code_path, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
 )
+from archlint.rulekit.provisional import compute_receptive_fields
 
 _TOKEN_MIXING = ("attention", "matmul")
 _MAX_CANDIDATES = 60
@@ -104,7 +104,7 @@ def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: i
     channels = last.out_shape[1] if last.out_shape and len(last.out_shape) > 1 else "C"
     jumps = dims_text(f"{float(state.axes[d].jump):g}" for d in sorted(state.axes))
     snippet = (
-        f"# after `{last.module_path or last.name}` ({channels} channels, jump {jumps} px): "
+        f"# after `{last.display_name}` ({channels} channels, jump {jumps} px): "
         f"{count} more 3x3 convs, RF {dims_text(a.rf for a in state.ordered_axes())} → "
         f"{dims_text(after[d] for d in sorted(after))}\n"
         f"extra = nn.Sequential(*[\n"
@@ -114,13 +114,13 @@ def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: i
         f"])"
     )
     return Change(f"add {count} 3×3 conv layer{'s' if count != 1 else ''} after "
-                  f"`{last.module_path or last.name}`", last, after, snippet)
+                  f"`{last.display_name}`", last, after, snippet)
 
 
 def _changed_module_line(node: LayerNode, **attrs: tuple[int, ...]) -> str:
     if node.module is None:
         settings = ", ".join(f"{k}={v}" for k, v in attrs.items())
-        return f"# in the {node.type_name}(...) call of `{node.module_path or node.name}`: {settings}"
+        return f"# in the {node.type_name}(...) call of `{node.display_name}`: {settings}"
     changed = copy.copy(node.module)       # shallow: only plain attributes are replaced below
     for key, value in attrs.items():
         setattr(changed, key, value if isinstance(getattr(changed, key), tuple) else value[0])
@@ -140,7 +140,7 @@ def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], targ
         rf = _rf_at(graph, last, {node.name: {"stride": stride}})
         if _reaches(rf, deficient, target) and _dominates(graph, node, last):
             line = _changed_module_line(node, stride=stride)
-            return Change(f"stride {dims_text(stride)} in `{node.module_path or node.name}` "
+            return Change(f"stride {dims_text(stride)} in `{node.display_name}` "
                           f"(halves every later map)", node, rf, line)
     return None
 
@@ -164,7 +164,7 @@ def _dilation_change(graph: ArchGraph, last: LayerNode, deficient: list[int], ta
             rf = _rf_at(graph, last, {node.name: {"dilation": dilation, "padding": padding}})
             if _reaches(rf, deficient, target):
                 line = _changed_module_line(node, dilation=dilation, padding=padding)
-                return Change(f"dilation {dims_text(dilation)} in `{node.module_path or node.name}` "
+                return Change(f"dilation {dims_text(dilation)} in `{node.display_name}` "
                               f"(padding {dims_text(padding)} keeps the map size)", node, rf, line)
     return None
 
@@ -190,7 +190,7 @@ class Empirical:
 def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Empirical:
     position = {d: last.out_shape[d] // 2 for d in state.axes}
     try:
-        extents = empirical_rf(ctx.copy_model(), last, state.axes, ctx.example_inputs, position)
+        extents = ctx.empirical_rf(last, state.axes, position)
     except MeasurementUnavailable as exc:
         return Empirical(None, {}, f"empirical receptive field not measured: {exc}")
     except Exception as exc:  # a model we cannot run in float64 must not crash the lint
@@ -241,7 +241,7 @@ class ReceptiveField(Rule):
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         graph = ctx.graph
-        rfs = ctx.analyses.receptive_fields
+        rfs = ctx.receptive_fields
         last = last_spatial_node(graph, rfs)
         if last is None or not graph.spatial_layers():
             return
@@ -274,7 +274,7 @@ class ReceptiveField(Rule):
         changes = [c for c in (layers, stride, dilation) if c is not None]
 
         message = (
-            f"receptive field of the last spatial map `{last.module_path or last.name}` is {rf_text} px "
+            f"receptive field of the last spatial map `{last.display_name}` is {rf_text} px "
             f"on a {size_text} input: {coverage:.0%} of the smaller side, below the "
             f"{float(ctx.options['min_coverage']):.0%} target ({target} px) along "
             f"{', '.join(_axis_name(d, len(axes)) for d in deficient)}; jump "

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import fx, nn
 
-from archlint.analysis.probe import graph_gradients, probe_inputs, readout_loss, run_probe
+from archlint.analysis.probe.gradients import graph_gradients
+from archlint.analysis.probe.passes import probe_inputs, readout_loss, run_probe
 from archlint.analysis.rewrite import SHARE_WEIGHTS_ABOVE_BYTES, copy_sharing_large_weights
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 import archlint
 from archlint import CheckContext, MeasurementUnavailable
-from archlint.analysis.probe import readout_loss, run_probe
+from archlint.analysis.probe.passes import readout_loss, run_probe
 
 
 class SmallNet(nn.Module):
@@ -135,7 +135,7 @@ def test_reached_finds_a_nonzero_value_wherever_it_is(nonzero: str) -> None:
     """`reached` reads a sample first (the first values, then values spread over the tensor, not one column:
     VGG's classifier gradients are zero in the rows and columns of units dropout or ReLU zeroed) and the whole
     gradient only when the sample is all zero; the answer is the same as `bool(grad.any())` in every case."""
-    from archlint.analysis.probe import LayerGradient
+    from archlint.analysis.probe.results import LayerGradient
 
     grad = torch.zeros(4096, 512)
     if nonzero == "first values":

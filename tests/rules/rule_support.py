@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import archlint
 from archlint.analysis.graph import ArchGraph
 from archlint.analysis.shared import ModelAnalyses
-from archlint.plugin.context import CheckContext
+from archlint.rulekit.context import CheckContext
 from archlint.plugin.findings import Finding
 from archlint.plugin.results import Report
 from archlint.plugin.rule import Rule

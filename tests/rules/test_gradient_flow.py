@@ -187,7 +187,7 @@ class _GatedStages(torch.nn.Module):
 
 
 def test_a_role_of_negligible_weight_is_not_the_yardstick() -> None:
-    from archlint.analysis.probe import LayerGradient
+    from archlint.analysis.probe.results import LayerGradient
     from archlint_rules.gradient_flow import _like_with_like
 
     model = _GatedStages()
