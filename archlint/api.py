@@ -16,7 +16,7 @@ from archlint.load.construction import recording_sites
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
 from archlint.load.targets import constructor_error_message
 from archlint.plugin.host import PluginHost, build_plugin_host
-from archlint.plugin.results import Report, TargetError
+from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
 from archlint.run.config import keyword_settings
 from archlint.mechanics.tensors import memory_budget
 from archlint.run.runner import lint_failure, lint_model
@@ -38,29 +38,29 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
     memory_budget()   # a malformed ARCHLINT_MEMORY_BUDGET is a ValueError here, not a failure inside a rule
     host = host or build_plugin_host(extra_plugins=plugins)
     run = dataclasses.replace(keyword_settings(settings, host.rules).run, plots=plots)   # ValueError if bad
-    report = Report(errors=[TargetError(e.plugin, e.error, "plugin") for e in host.load_errors])
+    report = Report(errors=[TargetError(e.plugin, e.error, ErrorKind.PLUGIN) for e in host.load_errors])
     if isinstance(model, type):
         try:
             with recording_sites():   # so findings point at the class's `self.x = ...` lines
                 model = model()
         except Exception as exc:  # the user's constructor: report it, one line, no traceback
-            report.errors.append(TargetError(name or model.__name__, constructor_error_message(model, exc), "load"))
+            report.errors.append(TargetError(name or model.__name__, constructor_error_message(model, exc), ErrorKind.LOAD))
             return report
     name = name or type(model).__name__
-    notes: list[str] = []
+    notes: list[Note] = []
     if example_inputs is None:
         try:
             inputs, note = infer_inputs(model, run.device)
         except InputInferenceError as exc:
-            report.errors.append(TargetError(name, str(exc), "input"))
+            report.errors.append(TargetError(name, str(exc), ErrorKind.INPUT))
             return report
-        notes.append(note)
+        notes.append(Note(NoteKind.INPUT, note))
     else:
         inputs = as_input_tuple(example_inputs)
     try:
         report.models.append(lint_model(model, inputs, host, name=name, run=run, notes=notes))
     except TraceFailure as exc:
-        report.errors.append(TargetError(name, str(exc), "trace"))
+        report.errors.append(TargetError(name, str(exc), ErrorKind.TRACE))
     except Exception as exc:  # an engine bug must still not lose the other targets or print a traceback
         report.errors.append(TargetError(name, *lint_failure(exc)))
     return report

@@ -11,11 +11,10 @@ import argparse
 import atexit
 import dataclasses
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence, TextIO
+from typing import Any, NoReturn, Sequence, TextIO
 
 from archlint import __version__
 from archlint.run.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
@@ -28,7 +27,7 @@ from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.profile import PHASES, phase, process_age
 from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
-from archlint.plugin.results import Report, TargetError
+from archlint.plugin.results import ErrorKind, OutputStyle, Report, TargetError
 from archlint.plugin.rule import Rule
 from archlint.run.session import lint_targets, shard
 
@@ -204,7 +203,7 @@ def targets_from(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 
 def plugin_errors(host: PluginHost) -> list[TargetError]:
-    return [TargetError(e.plugin, e.error, "plugin") for e in host.load_errors]
+    return [TargetError(e.plugin, e.error, ErrorKind.PLUGIN) for e in host.load_errors]
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -243,7 +242,7 @@ def run_check(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     host.manager.hook.archlint_report_ready(report=report)
     with phase("report"):
-        write_outputs(report, outputs, formats, quiet=args.quiet, color=not args.no_color)
+        write_outputs(report, outputs, host, quiet=args.quiet, color=not args.no_color)
     if PHASES.enabled:
         where = "" if args.jobs == 1 else f" (this process only: the {args.jobs} workers' phases are not in it)"
         sys.stderr.write(f"archlint profile{where}:\n" + PHASES.table(getattr(args, "started_at", None)))
@@ -303,16 +302,13 @@ def model_files_only(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
     return kept
 
 
-def write_outputs(report: Report, outputs: Sequence[tuple[str, Path | None]], formats: dict[str, Callable],
+def write_outputs(report: Report, outputs: Sequence[tuple[str, Path | None]], host: PluginHost,
                   quiet: bool = False, color: bool = True) -> None:
-    """Render the report once per (format, destination); None is stdout."""
+    """Render the report once per (format, destination); None is stdout, in colour when it is a terminal."""
     for name, destination in outputs:
-        text = formats[name](report)
-        if name == "text" and quiet:
-            text = quiet_text(text)
+        style = OutputStyle(quiet=quiet, color=color and destination is None and wants_color(sys.stdout))
+        text = host.report_formats(style)[name](report)
         if destination is None:
-            if name == "text" and color and wants_color(sys.stdout):
-                text = colorize(text)
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
@@ -322,12 +318,6 @@ def write_outputs(report: Report, outputs: Sequence[tuple[str, Path | None]], fo
                 raise UsageError(f"cannot write {destination}: {exc.strerror or exc}") from None
 
 
-def quiet_text(text: str) -> str:
-    """Only findings and errors: no model headers, notes or summary."""
-    kept = [line for line in text.splitlines() if not line.startswith(("== ", "  note: ", "Found "))]
-    return "\n".join(kept) + ("\n" if kept else "")
-
-
 def wants_color(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -335,29 +325,6 @@ def wants_color(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-_COLORS = {"error": "31", "warning": "33", "info": "36"}
-_FINDING_LINE = re.compile(r"^(\S.*?:\d+: |<[^>]*>: )([A-Z]+\d+) \[(error|warning|info)\]")
-
-
-def colorize(text: str) -> str:
-    def paint(code: str, part: str) -> str:
-        return f"\033[{code}m{part}\033[0m"
-
-    lines = []
-    for line in text.splitlines():
-        match = _FINDING_LINE.match(line)
-        if match:
-            where, code, level = match.groups()
-            line = f"{paint('1', where)}{paint('1;' + _COLORS[level], code)} [{paint(_COLORS[level], level)}]" \
-                   f"{line[match.end():]}"
-        elif line.startswith("error: "):
-            line = paint("1;31", "error:") + line[len("error:"):]
-        elif line.startswith("== "):
-            line = paint("1", line)
-        lines.append(line)
-    return "\n".join(lines) + "\n"
 
 
 # -- rules and explain ---------------------------------------------------------------------------------------

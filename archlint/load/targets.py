@@ -53,7 +53,7 @@ from archlint.load.inputs import (
     InputInferenceError, as_input_tuple, fed_input, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
 )
 from archlint.load.device import DEFAULT_META_ABOVE, is_meta_model
-from archlint.plugin.results import TargetError
+from archlint.plugin.results import ErrorKind, Note, NoteKind, SkipCause, TargetError
 
 FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)$")
 SKIPPED_DIRS = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env"}
@@ -113,7 +113,7 @@ class LoadedModel:
     target: str                        # re-lintable target string: file.py:attr or module:attr
     model: nn.Module
     example_inputs: tuple[Any, ...]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     file: str | None = None
     ignore: tuple[str, ...] = ()       # per-model ignores from the config entry
     inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
@@ -157,21 +157,21 @@ def expand_targets(targets: Sequence[str]) -> tuple[list[ModelSpec], list[Target
         if attr is None and path.is_dir():
             files = _python_files(path)
             if not files:
-                errors.append(TargetError(target, "no .py files in this directory", "load"))
+                errors.append(TargetError(target, "no .py files in this directory", ErrorKind.LOAD))
             specs.extend(ModelSpec(str(f), from_directory=True) for f in files)
         elif path.suffix in SOURCE_SUFFIXES or path.exists():
             if not path.is_file():
-                errors.append(TargetError(target, "no such file or directory", "load"))
+                errors.append(TargetError(target, "no such file or directory", ErrorKind.LOAD))
             elif path.suffix not in SOURCE_SUFFIXES:
                 errors.append(TargetError(target, "not a Python file (expected .py, .ipynb, a directory or "
-                                                  "module:attr)", "load"))
+                                                  "module:attr)", ErrorKind.LOAD))
             else:
                 specs.append(ModelSpec(str(path), attr))
         elif attr is not None and re.fullmatch(r"[A-Za-z_][\w.]*", where):
             specs.append(ModelSpec(where, attr))
         else:
             errors.append(TargetError(target, "no such file or directory (a module needs an attribute: "
-                                              "package.module:Name)", "load"))
+                                              "package.module:Name)", ErrorKind.LOAD))
     return _without_duplicates(specs), errors
 
 
@@ -798,7 +798,9 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, module: Any, options:
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
     model, note = _construct(candidate, dict(entry.kwargs) if entry else {}, options)
     inputs, inferred = example_inputs_for(model, module, entry, options, _named_arguments(candidate))
-    notes = [n for n in (getattr(module, "__archlint_note__", None), note, candidate.note, inferred) if n]
+    notes = [Note(kind, text) for kind, text in ((NoteKind.BUILD, getattr(module, "__archlint_note__", None)),
+                                                 (NoteKind.BUILD, note), (NoteKind.BUILD, candidate.note),
+                                                 (NoteKind.INPUT, inferred)) if text]
     return LoadedModel(name=_model_name(candidate, model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None)
@@ -825,11 +827,25 @@ def _model_name(candidate: Candidate, model: nn.Module, entry: ModelEntry | None
     return candidate.attr
 
 
-def _skip_note(candidate: Candidate, spec: ModelSpec) -> str:
+@dataclass(frozen=True)
+class SkippedCandidate:
+    """A model of the file that needs constructor arguments nobody gave."""
+
+    what: str      # `class Wide` or `factory build_wide`
+    reason: str    # needs arguments (...); how to give them
+
+    def note(self) -> Note:
+        return Note(NoteKind.SKIPPED, f"skipped {self.what}: {self.reason}")
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.reason}"
+
+
+def _skipped(candidate: Candidate, spec: ModelSpec) -> SkippedCandidate:
     args = ", ".join(required_parameters(candidate.obj))
     kind = "class" if candidate.kind == "class" else "factory"
-    return (f"skipped {kind} {candidate.attr}: needs arguments ({args}); lint it with a models entry "
-            f"(target = \"{spec.target}:{candidate.attr}\", kwargs = {{...}})")
+    return SkippedCandidate(f"{kind} {candidate.attr}", f"needs arguments ({args}); lint it with a models entry "
+                                                        f"(target = \"{spec.target}:{candidate.attr}\", kwargs = {{...}})")
 
 
 def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterator[LoadedModel | TargetError]:
@@ -842,11 +858,11 @@ def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterat
                     candidate = _classify(_resolve_attr(module, spec.attr, spec.target), spec.attr)
                     yield _load_candidate(candidate, spec, module, options)
                 except LoadError as exc:
-                    yield TargetError(label, str(exc), "load")
+                    yield TargetError(label, str(exc), ErrorKind.LOAD)
                 return
             yield from _discovered_models(spec, module, options)
     except LoadError as exc:
-        yield TargetError(label, str(exc), "load")
+        yield TargetError(label, str(exc), ErrorKind.LOAD)
 
 
 @dataclass
@@ -855,7 +871,7 @@ class ModelPlan:
 
     candidates: list[Candidate]
     buildable: list[Candidate]
-    skipped: list[str]            # one note per candidate that needs arguments nobody gave
+    skipped: list[SkippedCandidate]   # the candidates that need arguments nobody gave
 
 
 def plan_models(spec: ModelSpec, module: Any, entries: Sequence[ModelEntry]) -> ModelPlan:
@@ -870,7 +886,7 @@ def plan_models(spec: ModelSpec, module: Any, entries: Sequence[ModelEntry]) -> 
             if candidate.kind == "class" and not given and _arguments_from_code(candidate, spec, module):
                 plan.buildable.append(candidate)
             else:
-                plan.skipped.append(_skip_note(candidate, spec))
+                plan.skipped.append(_skipped(candidate, spec))
         else:
             plan.buildable.append(candidate)
     return plan
@@ -910,10 +926,10 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
         except LoadError as exc:
             failed_import = getattr(module, "__archlint_import_error__", None)
             # a model of a definitions-only module that does not build needed the failed module-level code
-            yield TargetError(f"{spec.target}:{candidate.attr}", failed_import or str(exc), "load")
+            yield TargetError(f"{spec.target}:{candidate.attr}", failed_import or str(exc), ErrorKind.LOAD)
             continue
         if not loaded_any:
-            loaded.notes.extend(skipped)   # said once per file, on its first model
+            loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
         loaded_any = True
         yield loaded
     # In a directory scan, a file of building blocks (or helpers) is not an error; a file whose models could not
@@ -922,15 +938,14 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
         return
     if spec.from_directory:
         if skipped:
-            yield TargetError(str(spec), "; ".join(s.removeprefix("skipped ") for s in skipped), "skipped")
+            yield TargetError(str(spec), "; ".join(map(str, skipped)), ErrorKind.SKIPPED, SkipCause.NEEDS_ARGUMENTS)
         return
     if skipped:
-        yield TargetError(str(spec), "no model could be built: " + "; ".join(s.removeprefix("skipped ")
-                                                                               for s in skipped), "load")
+        yield TargetError(str(spec), "no model could be built: " + "; ".join(map(str, skipped)), ErrorKind.LOAD)
     elif not candidates:
         yield TargetError(str(spec), "no model found: the file defines no nn.Module instance, nn.Module subclass "
                                      "or model factory (a function annotated -> nn.Module, or named build_*, "
-                                     "make_*, create_*, *_model, get_model)", "load")
+                                     "make_*, create_*, *_model, get_model)", ErrorKind.LOAD)
 
 
 def load_spec(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> list[LoadedModel | TargetError]:

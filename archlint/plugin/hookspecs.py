@@ -13,7 +13,7 @@ import pluggy
 if TYPE_CHECKING:
     import torch
 
-    from archlint.plugin.results import Report
+    from archlint.plugin.results import OutputStyle, Report
     from archlint.plugin.rule import Rule
     from archlint.trace.result import TraceResult  # a plugin tracer returns the engine's result type
 
@@ -36,11 +36,12 @@ def archlint_trace(model: "torch.nn.Module", example_inputs: tuple[Any, ...]) ->
 
 
 @hookspec
-def archlint_report_formats(rules: "Sequence[Rule]") -> "dict[str, Any]":
+def archlint_report_formats(rules: "Sequence[Rule]", style: "OutputStyle") -> "dict[str, Any]":
     """Return {format name: callable(report: Report) -> str} for `--format NAME`.
 
     `rules` are the run's loaded rules (built-in and third-party), for formats that describe them
-    (SARIF's rule descriptors, HTML's rule docs).
+    (SARIF's rule descriptors, HTML's rule docs). `style` is how the output is written to its destination
+    (`--quiet`, colour for a terminal), for formats meant to be read there.
     """
 
 

@@ -20,6 +20,7 @@ import pluggy
 
 from archlint.plugin import hookspecs
 from archlint.plugin.hookspecs import hookimpl
+from archlint.plugin.results import OutputStyle
 from archlint.plugin.rule import Rule
 
 ENTRY_POINT_GROUP = "archlint"
@@ -66,10 +67,10 @@ class PluginHost:
     distributions: dict[str, str] = field(default_factory=dict)  # plugin name -> "distribution version"
     load_errors: list[PluginLoadError] = field(default_factory=list)
 
-    def report_formats(self) -> dict[str, Callable[[Any], str]]:
-        """{format name: render(report) -> str}; format plugins receive this run's rules."""
+    def report_formats(self, style: OutputStyle = OutputStyle()) -> dict[str, Callable[[Any], str]]:
+        """{format name: render(report) -> str}; format plugins receive this run's rules and the output style."""
         formats: dict[str, Callable[[Any], str]] = {}
-        for provided in self.manager.hook.archlint_report_formats(rules=tuple(self.rules)):
+        for provided in self.manager.hook.archlint_report_formats(rules=tuple(self.rules), style=style):
             formats.update(provided or {})
         return formats
 

@@ -1,6 +1,7 @@
 """The result of a run: per-model reports with findings, and errors for targets that failed."""
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,62 @@ class PlotData:
     gradient_norms: list[dict[str, Any]] | dict[str, str] = field(default_factory=list)
 
 
+class NoteKind(enum.Enum):
+    """What a note of a model report is about; formats and front-ends choose by kind, never by its words."""
+
+    INPUT = "input"               # how the example inputs were chosen
+    BUILD = "build"               # how and where the model was built (arguments, device, a script's failed work)
+    TRACE = "trace"               # what the tracer lost or saw the forward do
+    NOT_JUDGED = "not judged"     # rules that could not judge this graph
+    NOT_MEASURED = "not measured" # a measurement the run could not make
+    BASELINE = "baseline"         # findings a baseline hid or no longer matched
+    SKIPPED = "skipped"           # other models of the file that were not linted
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note of a model report: its kind, and its words for the user."""
+
+    kind: NoteKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ErrorKind(str, enum.Enum):
+    """Why a target or model is in `Report.errors` (or, for SKIPPED, in `Report.skipped`)."""
+
+    LOAD = "load"
+    INPUT = "input"
+    TRACE = "trace"
+    CONFIG = "config"
+    PLUGIN = "plugin"
+    TIMEOUT = "timeout"
+    MODEL = "model"               # the user's model code raised while archlint ran it
+    INTERNAL = "internal"         # an archlint bug
+    SKIPPED = "skipped"           # not an error: a directory run's file whose models were not built
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+@dataclass(frozen=True)
+class OutputStyle:
+    """How a text-like format is written to one destination: `quiet` keeps findings and errors only, `color`
+    paints them (a terminal that wants it)."""
+
+    quiet: bool = False
+    color: bool = False
+
+
+class SkipCause(enum.Enum):
+    """Why a file's models were not built."""
+
+    NEEDS_ARGUMENTS = "needs arguments"
+    NOT_BUILT = "could not be built"
+
+
 @dataclass
 class ModelReport:
     name: str
@@ -26,7 +83,7 @@ class ModelReport:
     tracer: str | None = None
     input_shapes: list[list[int]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)          # inferred inputs, tracer losses, skipped measurements
+    notes: list[Note] = field(default_factory=list)         # inferred inputs, tracer losses, skipped measurements
     trace_attempts: list[dict[str, Any]] = field(default_factory=list)
     parameters: int | None = None
     device: str = "cpu"
@@ -44,7 +101,7 @@ class ModelReport:
             "input_shapes": self.input_shapes,
             "parameters": self.parameters,
             "device": self.device,
-            "notes": self.notes,
+            "notes": [note.text for note in self.notes],
             "trace_attempts": self.trace_attempts,
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -56,10 +113,14 @@ class TargetError:
 
     target: str
     message: str
-    kind: str = "load"   # load | trace | config | plugin | timeout | internal | skipped (not an error)
+    kind: ErrorKind = ErrorKind.LOAD
+    cause: SkipCause | None = None    # for SKIPPED: why the models were not built
+
+    def __post_init__(self) -> None:
+        self.kind = ErrorKind(self.kind)
 
     def to_dict(self) -> dict[str, str]:
-        return {"target": self.target, "kind": self.kind, "message": self.message}
+        return {"target": self.target, "kind": self.kind.value, "message": self.message}
 
     def __str__(self) -> str:
         return f"{self.target}: {self.message}"
@@ -104,20 +165,6 @@ class Report:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Report":
-        report = cls(errors=[TargetError(**e) for e in data.get("errors", [])],
-                     skipped=[TargetError(**e) for e in data.get("skipped", [])])
-        for m in data.get("models", []):
-            report.models.append(ModelReport(
-                name=m["name"], target=m.get("target", ""), tracer=m.get("tracer"),
-                input_shapes=m.get("input_shapes", []), notes=m.get("notes", []),
-                trace_attempts=m.get("trace_attempts", []), parameters=m.get("parameters"),
-                device=m.get("device", "cpu"),
-                findings=[Finding.from_dict(f, model=m["name"]) for f in m.get("findings", [])],
-            ))
-        return report
 
     def assert_clean(self, fail_on: Severity | str = Severity.WARNING, ignore: list[str] | tuple[str, ...] = ()) -> None:
         """Raise AssertionError listing each finding at or above `fail_on` (one line each, with fix and effect).

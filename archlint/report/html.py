@@ -247,7 +247,7 @@ def _rf_rows(value: Any) -> list[dict[str, Any]]:
 def model_html(model: ModelReport, have_matplotlib: bool) -> str:
     plots = model.plots
     parts = [f'<section id="{_e(model.name)}"><h2>{_e(model.name)}</h2>', _summary_table(model)]
-    parts.extend(f'<p class="note">note: {_e(n)}</p>' for n in model.notes)
+    parts.extend(f'<p class="note">note: {_e(n.text)}</p>' for n in model.notes)
     parts.append(f"<h3>Findings ({len(model.findings)})</h3>")
     parts.extend(finding_html(f) for f in model.findings)
     if not model.findings:

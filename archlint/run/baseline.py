@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archlint.plugin.findings import Finding
-from archlint.plugin.results import Report
+from archlint.plugin.results import Note, NoteKind, Report
 
 BASELINE_VERSION = 1
 BaselineKey = tuple[str, str, str]   # (code, model, module path)
@@ -90,7 +90,7 @@ def apply_baseline(report: Report, baseline: Counter[BaselineKey], source: str =
             else:
                 kept.append(finding)
         if model_hidden:
-            model.notes.append(f"{model_hidden} known finding(s) hidden by {source}")
+            model.notes.append(Note(NoteKind.BASELINE, f"{model_hidden} known finding(s) hidden by {source}"))
         model.findings = kept
         hidden += model_hidden
     linted = {m.name for m in report.models}
@@ -101,7 +101,7 @@ def apply_baseline(report: Report, baseline: Counter[BaselineKey], source: str =
         if gone:
             listed = ", ".join(f"{code} {module or '<model>'}" for code, _, module in gone)
             entries = "entry" if len(gone) == 1 else "entries"
-            model.notes.append(f"{source}: {len(gone)} {entries} no longer found ({listed}); "
-                               "refresh it with --update-baseline")
+            model.notes.append(Note(NoteKind.BASELINE, f"{source}: {len(gone)} {entries} no longer found ({listed}); "
+                                                       "refresh it with --update-baseline"))
     return BaselineOutcome(hidden, stale)
 

@@ -28,7 +28,7 @@ from archlint.plugin.findings import Finding, Severity
 from archlint.analysis.graph import build_graph
 from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.plugin.host import PluginHost
-from archlint.plugin.results import ModelReport
+from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind
 from archlint.plugin.rule import Rule
 from archlint.run.selection import Selection, effective_severity
 from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure
@@ -191,13 +191,13 @@ def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
     return [list(x.shape) for x in tensors_in(list(inputs))]   # tensors inside a dict batch count too
 
 
-def lint_failure(exc: BaseException) -> tuple[str, str]:
+def lint_failure(exc: BaseException) -> tuple[str, ErrorKind]:
     """(message, kind) for an exception that escaped a lint: the user's code when its frame is the innermost,
     else an archlint bug, said so with where to report it."""
     if innermost_frame(exc.__traceback__) is not None:
-        return f"the model's code raised {user_error_text(exc)} while archlint ran it", "model"
+        return f"the model's code raised {user_error_text(exc)} while archlint ran it", ErrorKind.MODEL
     return (f"internal error while linting: {describe_exception(exc)} (an archlint bug: run with --debug for "
-            "the traceback and please report it)"), "internal"
+            "the traceback and please report it)"), ErrorKind.INTERNAL
 
 
 def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, list[str]]:
@@ -219,7 +219,7 @@ def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, li
 
 
 def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None = None,
-                run: RunOptions | None = None, target: str = "", notes: Sequence[str] = ()) -> ModelReport:
+                run: RunOptions | None = None, target: str = "", notes: Sequence[Note] = ()) -> ModelReport:
     """Lint one built model with the run's plugin host. Raises TraceFailure if no tracer can handle it."""
     run = run or RunOptions()
     name = name or type(model).__name__
@@ -227,7 +227,7 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
     device = "meta" if is_meta_model(model) else ("cpu" if run.device == "auto" else run.device)
     inputs = inputs_for(model, example_inputs)
     model, lazy_note = materialized(model, inputs)
-    notes = [*notes, *lazy_note]
+    notes = [*notes, *(Note(NoteKind.BUILD, text) for text in lazy_note)]
     report = ModelReport(name=name, target=target, input_shapes=describe_inputs(inputs), notes=list(notes),
                          device=device)
     with preserved_model_state(model):
@@ -238,10 +238,10 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
         except BaseException:
             watch.restore()   # a failed trace must not leave the model changed either
             raise
-        report.notes.extend(watch.note_forward_writes(traced.tracer))
+        report.notes.extend(Note(NoteKind.TRACE, text) for text in watch.note_forward_writes(traced.tracer))
         report.tracer = traced.tracer
         report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]
-        report.notes.extend(f"tracer {traced.tracer}: {what}" for what in traced.lost)
+        report.notes.extend(Note(NoteKind.TRACE, f"tracer {traced.tracer}: {what}") for what in traced.lost)
         with phase("graph"):
             graph = build_graph(traced.graph_module, model)
         report.parameters = graph.parameter_count()
@@ -260,11 +260,11 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
                 report.findings.extend(found)
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
         if unjudged:
-            report.notes.append(f"not judged: {', '.join(unjudged)}: they read the operations between modules, and "
-                                f"the {traced.tracer} graph has module calls only")
+            report.notes.append(Note(NoteKind.NOT_JUDGED, f"not judged: {', '.join(unjudged)}: they read the operations "
+                                     f"between modules, and the {traced.tracer} graph has module calls only"))
         if analyses.probe_failure:
-            report.notes.append(f"not measured: {analyses.probe_failure}; the rules that measure on it judged "
-                                "from the graph only")
+            report.notes.append(Note(NoteKind.NOT_MEASURED, f"not measured: {analyses.probe_failure}; the rules that "
+                                     "measure on it judged from the graph only"))
         if run.plots:
             report.plots = analyses.plot_data(measure=True)
             report.findings.extend(watch.check_untouched("the report's probe", name))

@@ -19,7 +19,7 @@ from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
 from archlint.mechanics.profile import phase
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
-from archlint.plugin.results import Report, TargetError
+from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
@@ -77,8 +77,8 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     device = "meta" if is_meta_model(loaded.model) else "cpu"
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes()):
         if runs_on(loaded.model, inputs):
-            notes = [why if n.startswith("input shape") and ("first layer" in n or "own code" in n or "user's code" in n or "declares" in n)
-                     else n for n in loaded.notes]
+            # the guess's note gives way to the note of the input that runs
+            notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]
             return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
     return loaded   # nothing fits: the trace says why with the first guess
 
@@ -92,9 +92,9 @@ def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Repor
         report.models.append(lint_model(loaded.model, loaded.example_inputs, host, name=loaded.name,
                                         run=_run_for(loaded, run), target=loaded.target, notes=loaded.notes))
     except TraceFailure as exc:
-        report.errors.append(TargetError(loaded.target, str(exc), "trace"))
+        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.TRACE))
     except InputInferenceError as exc:
-        report.errors.append(TargetError(loaded.target, str(exc), "input"))
+        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.INPUT))
     except Exception as exc:  # an engine bug must not lose the other models
         report.errors.append(TargetError(loaded.target, *lint_failure(exc)))
     return report
@@ -107,7 +107,7 @@ def lint_spec(job: LintJob) -> Report:
     with contextlib.redirect_stdout(sys.stderr):   # prints from the user's forward() stay out of the report
         for item in iter_models(job.spec, load_options(job.settings)):
             if isinstance(item, TargetError):
-                (report.skipped if item.kind == "skipped" else report.errors).append(item)
+                (report.skipped if item.kind is ErrorKind.SKIPPED else report.errors).append(item)
             else:
                 report.merge(lint_loaded(item, job.settings.run, host))
             del item   # let a built model go before the next one is built

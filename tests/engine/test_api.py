@@ -74,7 +74,7 @@ def test_inferred_inputs_are_noted_and_classes_are_built():
     report = archlint.check(Net, plugins=(archlint_test_plugin,), select=["XT9"])
     model = report.models[0]
     assert model.input_shapes == [[2, 16]]
-    assert model.notes == ["input shape [2, 16] (float32) inferred from first layer Linear"]
+    assert [n.text for n in model.notes] == ["input shape [2, 16] (float32) inferred from first layer Linear"]
 
 
 def test_assert_clean_lists_findings():

@@ -76,11 +76,11 @@ def test_discovers_top_level_instances_classes_and_factories_only(write):
     # Block is a part of Net; Wide needs an argument; helper/make_loader are not model factories.
     assert list(models) == ["Net", "build_small", "instance"]
     assert errors_of(items) == []
-    assert any("skipped class Wide: needs arguments (width)" in n for n in models["Net"].notes)
+    assert any("skipped class Wide: needs arguments (width)" in n for n in (note.text for note in models["Net"].notes))
     assert models["Net"].target == f"{path}:Net" and models["Net"].file == str(path)
     # inputs inferred from the first layer, and said so
     assert [tuple(x.shape) for x in models["Net"].example_inputs] == [(2, 8)]
-    assert any("inferred from first layer Linear" in n for n in models["Net"].notes)
+    assert any("inferred from first layer Linear" in n for n in (note.text for note in models["Net"].notes))
     assert [tuple(x.shape) for x in models["instance"].example_inputs] == [(2, 3, 224, 224)]
 
 
@@ -112,7 +112,7 @@ def test_config_kwargs_build_a_class_that_needs_arguments(write):
     items = load_spec(ModelSpec(str(path)), LoadOptions(entries=(entry,)))
     models = models_of(items)
     assert models["wide6"].model.fc.in_features == 6
-    assert not any("skipped class Wide" in n for m in models.values() for n in m.notes)
+    assert not any("skipped class Wide" in n for m in models.values() for n in (note.text for note in m.notes))
 
 
 def test_module_attr_target_and_clean_sys_modules_and_path(write, monkeypatch, tmp_path):

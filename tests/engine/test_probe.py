@@ -309,14 +309,14 @@ def test_the_probe_stops_when_memory_grows_past_its_budget(monkeypatch, budget: 
     report = archlint.check(model, (torch.randn(2, 4),), select=["gradient-flow", "receptive-field"])
     [linted] = report.models
     assert not report.errors and {"gradient-flow", "receptive-field"} <= set(linted.rules_run)
-    assert "1 (_KeepsHiddenActivations) is one opaque layer" in " ".join(linted.notes)
-    notes = [n for n in linted.notes if "the probe's train-mode forward pass was stopped" in n]
+    assert "1 (_KeepsHiddenActivations) is one opaque layer" in " ".join(n.text for n in linted.notes)
+    notes = [n for n in (note.text for note in linted.notes) if "the probe's train-mode forward pass was stopped" in n]
     if stopped:
         [note] = notes
         assert "the process's memory grew by" in note and "past the budget of 256.0 MiB (ARCHLINT_MEMORY_BUDGET)" \
             in note and "pass a smaller --input-shape" in note
     else:
-        assert notes == [] and not any("not measured" in n for n in linted.notes)
+        assert notes == [] and not any("not measured" in n for n in (note.text for note in linted.notes))
     assert torch.is_grad_enabled() and model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())

@@ -38,7 +38,7 @@ def test_round_trip_hides_known_findings_even_when_lines_move(tmp_path):
     outcome = apply_baseline(second, load_baseline(str(baseline_file)), "archlint-baseline.json")
     assert outcome.hidden == 2 and outcome.stale == []
     assert second.findings == [] and not second.failing("info")
-    assert "2 known finding(s) hidden by archlint-baseline.json" in second.models[0].notes
+    assert "2 known finding(s) hidden by archlint-baseline.json" in [n.text for n in second.models[0].notes]
 
 
 def test_a_new_finding_still_fails_and_a_fixed_one_is_reported_stale(tmp_path):
@@ -52,7 +52,7 @@ def test_a_new_finding_still_fails_and_a_fixed_one_is_reported_stale(tmp_path):
     assert [f.module for f in report.findings] == ["last"]
     assert report.failing("warning")
     assert outcome.stale == [(CENSUS_CODE, "TinyNet", "mid")]
-    assert any("no longer found" in n and "XT950 mid" in n for n in report.models[0].notes)
+    assert any("no longer found" in n and "XT950 mid" in n for n in (note.text for note in report.models[0].notes))
 
 
 def test_counts_make_a_second_instance_new():

@@ -95,7 +95,7 @@ def report_lines(report: Any) -> list[str]:
     for model in report.models:
         lines.append(f"linted {model.name}: tracer {model.tracer}, {model.parameters:,} parameters, "
                      f"inputs {model.input_shapes}")
-        lines.extend(f"note: {n}" for n in model.notes)
+        lines.extend(f"note: {n.text}" for n in model.notes)
         lines.extend(f"finding: {f.code} {f.message}" for f in model.findings if f.code == "AL000")
     return lines
 

@@ -150,7 +150,7 @@ def test_forward_writing_a_buffer_is_a_note_not_an_internal_error() -> None:
     model, inputs = _writes_buffers("CountsCalls")()
     report = archlint.check(model, inputs)
     assert not [f for f in report.findings if f.code == "AL000"]
-    assert any("calls" in n and "restored" in n for n in report.models[0].notes), report.models[0].notes
+    assert any("calls" in n and "restored" in n for n in (note.text for note in report.models[0].notes)), report.models[0].notes
     assert float(model.calls) == 0.0
 
 

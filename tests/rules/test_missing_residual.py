@@ -232,7 +232,7 @@ class _ChainAroundOpaqueBlock(torch.nn.Module):
 def test_an_opaque_block_breaks_the_chain_instead_of_counting_as_plain() -> None:
     report = lint_report(_ChainAroundOpaqueBlock().eval(), torch.randn(4, 16), rule="missing-residual")
     assert report.models[0].tracer == "fx-leaves" and any("block (_GatedResidual) is one opaque layer" in n
-                                                            for n in report.models[0].notes)
+                                                            for n in (note.text for note in report.models[0].notes))
     assert report.models[0].findings == []
     plain = lint(_ChainAroundOpaqueBlock(opaque=False).eval(), torch.randn(4, 16), rule="missing-residual")
     assert [f.code for f in plain] == ["AL401"] and "13 parametric layers in a row" in plain[0].message
