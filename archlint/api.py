@@ -15,10 +15,10 @@ from torch import nn
 from archlint.load.construction import recording_sites
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
 from archlint.load.targets import constructor_error_message
-from archlint.plugin.host import PluginHost, build_plugin_host
+from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
 from archlint.run.config import keyword_settings
-from archlint.mechanics.tensors import memory_budget
+from archlint.run.setup import open_run, plugin_errors
 from archlint.run.runner import lint_failure, lint_model
 from archlint.trace.result import TraceFailure
 
@@ -35,10 +35,10 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
         raise TypeError(f"archlint.check expects an nn.Module (or an nn.Module class), got {type(model).__name__}")
     if example_inputs is not None and not isinstance(example_inputs, (torch.Tensor, list, tuple)):
         raise TypeError(f"example inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}")
-    memory_budget()   # a malformed ARCHLINT_MEMORY_BUDGET is a ValueError here, not a failure inside a rule
-    host = host or build_plugin_host(extra_plugins=plugins)
+    # a malformed ARCHLINT_MEMORY_BUDGET is a ValueError here, not a failure inside a rule
+    host = host or open_run(extra_plugins=plugins)
     run = dataclasses.replace(keyword_settings(settings, host.rules).run, plots=plots)   # ValueError if bad
-    report = Report(errors=[TargetError(e.plugin, e.error, ErrorKind.PLUGIN) for e in host.load_errors])
+    report = Report(errors=plugin_errors(host))
     if isinstance(model, type):
         try:
             with recording_sites():   # so findings point at the class's `self.x = ...` lines

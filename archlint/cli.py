@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence, TextIO
 
 from archlint import __version__
-from archlint.run.config import ConfigError, Overrides, Settings, find_config, load_settings, parse_dtype
-from archlint.run.config import configured_targets, parse_input_shapes, resolve
+from archlint.run.config import ConfigError, Overrides, find_config, parse_dtype
+from archlint.run.config import parse_input_shapes
 from archlint.plugin.findings import Severity
 from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
-from archlint.load.targets import ModelSpec, expand_targets, split_target
+from archlint.load.targets import ModelSpec, split_target
 from archlint.load.device import DEVICES
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.profile import PHASES, phase, process_age
-from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
-from archlint.plugin.results import ErrorKind, OutputStyle, Report, TargetError
+from archlint.plugin.results import OutputStyle, Report
 from archlint.plugin.rule import Rule
 from archlint.run.session import lint_targets, shard
+from archlint.run.setup import open_run, plan_run, plugin_errors
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -192,27 +192,11 @@ def config_path_for(args: argparse.Namespace) -> Path | None:
     return find_config(Path.cwd())
 
 
-def targets_from(args: argparse.Namespace, settings: Settings) -> list[str]:
-    """Command-line targets, else the config's `paths` and `models` targets."""
-    if args.targets:
-        return list(args.targets)
-    try:
-        return configured_targets(settings)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def plugin_errors(host: PluginHost) -> list[TargetError]:
-    return [TargetError(e.plugin, e.error, ErrorKind.PLUGIN) for e in host.load_errors]
-
-
 def run_check(args: argparse.Namespace) -> int:
     try:
-        memory_budget()     # a malformed ARCHLINT_MEMORY_BUDGET is the user's one-line error, before any work
-    except ValueError as exc:
+        host = open_run(PluginChoice.parse(args.plugin))
+    except ValueError as exc:   # a malformed ARCHLINT_MEMORY_BUDGET: the user's one-line error, before any work
         raise UsageError(str(exc)) from None
-    host = build_plugin_host(PluginChoice.parse(args.plugin))
-    rules = host.rules
     formats = host.report_formats()
     outputs = output_pairs(args.report_plan or [])
     for name, _ in outputs:
@@ -220,8 +204,8 @@ def run_check(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown format {name!r} (available: {', '.join(sorted(formats))})")
     if args.update_baseline and args.baseline is None:
         raise UsageError("--update-baseline needs --baseline FILE (where to write it)")
-    settings = resolve(load_settings(config_path_for(args), rules), overrides_from(args), rules)
-    specs, target_errors = expand_targets(targets_from(args, settings))
+    plan = plan_run(host, config_path_for(args), overrides_from(args), args.targets or ())
+    settings, specs = plan.settings, plan.specs
     if args.ignore_no_model:
         specs = model_files_only(specs)
     if args.shard:
@@ -229,8 +213,7 @@ def run_check(args: argparse.Namespace) -> int:
     if any(getattr(formats[name], "needs_plots", False) for name, _ in outputs):
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, plots=True))
     linted = lint_targets(specs, settings, host, jobs=args.jobs, timeout=args.timeout)
-    report = Report(models=linted.models, errors=[*plugin_errors(host), *target_errors, *linted.errors],
-                    skipped=linted.skipped)
+    report = Report(models=linted.models, errors=[*plan.errors, *linted.errors], skipped=linted.skipped)
     if args.update_baseline:
         count = write_baseline(report, str(args.baseline))
         print(f"archlint: wrote {count} finding(s) to baseline {args.baseline}", file=sys.stderr)

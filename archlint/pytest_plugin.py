@@ -187,26 +187,21 @@ def archlint_session(config: pytest.Config) -> ArchlintSession:
 
 
 def _resolve_session(config: pytest.Config) -> ArchlintSession:
-    from archlint.load.targets import expand_targets
-    from archlint.plugin.host import PluginChoice
-    from archlint.run.config import ConfigError, Overrides, Settings, configured_targets, find_config, load_settings
-    from archlint.run.config import resolve
-    from archlint.plugin.host import build_plugin_host
+    from archlint.run.config import ConfigError, Overrides, Settings, find_config
     from archlint.run.session import start_run
+    from archlint.run.setup import open_run, plan_run
 
     config_path = find_config(config.rootpath)
     try:
-        host = build_plugin_host(PluginChoice())   # a new pytest run is a new archlint run
+        host = open_run()   # a new pytest run is a new archlint run
         start_run(host)
-        rules = host.rules
-        settings = resolve(load_settings(config_path, rules),
-                           Overrides(fail_on=config.getoption("archlint_fail_on")), rules)
-        specs, errors = expand_targets(configured_targets(settings))
-    except ConfigError as exc:
+        plan = plan_run(host, config_path, Overrides(fail_on=config.getoption("archlint_fail_on")))
+    except (ConfigError, ValueError) as exc:
         return ArchlintSession(Settings(), config_path, [], [("config", str(exc))])
-    problems = [(e.target, e.message) for e in errors]
+    settings = plan.settings
+    problems = [(e.target, e.message) for e in plan.errors]
     targets: list[ModelTarget] = []
-    for spec in specs:
+    for spec in plan.specs:
         found, problem = _models_of(spec, settings)
         targets.extend(found)
         if problem:

@@ -96,11 +96,37 @@ def _where(path: Path, line: int) -> str:
     return f"a python example in {display_path(str(path))}"
 
 
+_TENSOR_MAKERS = {"randn", "rand", "zeros", "ones", "empty", "randint"}
+
+
+def shapes_in_source(source: str) -> list[tuple[tuple[int, ...], int]]:
+    """(shape, line) of every `torch.randn(1, 3, 32, 32)`-like call with literal sizes, in source order: the
+    inputs the user's own code feeds its models (test functions, `__main__` blocks)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _TENSOR_MAKERS):
+            continue
+        args = node.args[2:] if node.func.attr == "randint" else node.args   # randint(low, high, size)
+        if node.func.attr == "randint" and len(node.args) == 2:
+            args = node.args[1:]
+        if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+            args = args[0].elts
+        try:
+            shape = tuple(ast.literal_eval(a) for a in args)
+        except ValueError:
+            continue
+        if len(shape) >= 2 and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            found.append((shape, node.lineno))
+    return sorted(found, key=lambda item: item[1])
+
+
 def fed_shapes(file: Path, limit: int = 20) -> list[tuple[tuple[int, ...], str]]:
     """Shapes of the tensors the user's code beside `file` makes (`torch.randn(4, 3, 256)` in a README example
     or a sibling script), with where: candidate inputs for a model whose first-layer guess does not run."""
-    from archlint.load.inputs import shapes_in_source   # inputs imports this module's ModelCall
-
     found: list[tuple[tuple[int, ...], str]] = []
     # the model's own file, then its README examples (written for this model), then the sibling files
     ordered = sorted(_sources(file), key=lambda item: 0 if item[0] == file else 1 if item[0].suffix == ".md" else 2)

@@ -1,7 +1,6 @@
 """Example inputs: given, or inferred from the model's first layer (and said so in the report)."""
 from __future__ import annotations
 
-import ast
 import inspect
 import re
 from typing import Any, Sequence
@@ -9,7 +8,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from archlint.load.arguments import ModelCall
+from archlint.load.arguments import ModelCall, shapes_in_source
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -242,34 +241,6 @@ def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
             f"input shape {list(shape)}: the first sequence length the model runs on (tried its feature size "
             f"{layer.input_size}, then {', '.join(map(str, COMMON_SIZES))}; the default {DEFAULT_SEQUENCE} did not)")))
     return found
-
-
-_TENSOR_MAKERS = {"randn", "rand", "zeros", "ones", "empty", "randint"}
-
-
-def shapes_in_source(source: str) -> list[tuple[tuple[int, ...], int]]:
-    """(shape, line) of every `torch.randn(1, 3, 32, 32)`-like call with literal sizes, in source order: the
-    inputs the user's own code feeds its models (test functions, `__main__` blocks)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _TENSOR_MAKERS):
-            continue
-        args = node.args[2:] if node.func.attr == "randint" else node.args   # randint(low, high, size)
-        if node.func.attr == "randint" and len(node.args) == 2:
-            args = node.args[1:]
-        if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
-            args = args[0].elts
-        try:
-            shape = tuple(ast.literal_eval(a) for a in args)
-        except ValueError:
-            continue
-        if len(shape) >= 2 and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-            found.append((shape, node.lineno))
-    return sorted(found, key=lambda item: item[1])
 
 
 def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "cpu") -> tuple[tuple[Any, ...], str] | None:

@@ -45,6 +45,7 @@ from torch import nn
 
 from archlint.load.arguments import config_defaults, fed_shapes, find_call, materialized
 from archlint.load.construction import recording_sites
+from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
 from archlint.mechanics.profile import phase
@@ -237,7 +238,7 @@ def constructor_error_message(cls: type, exc: BaseException) -> str:
         args = ", ".join(f"{r}=..." for r in required)
         return (f"constructor needs arguments ({', '.join(required)}); pass an instance, "
                 f"e.g. {cls.__name__}({args})")
-    if not torch.cuda.is_available() and ("CUDA" in message or "NVIDIA" in message or "cuda" in message):
+    if not torch.cuda.is_available() and Cause.CUDA_ONLY in causes(exc):
         return (f"constructor needs a CUDA device and none is available here ({type(exc).__name__}: {message})"
                 f"{user_frame_suffix(exc)}; build it on the CPU to lint it")
     if isinstance(exc, KeyError) and exc.args and _takes_var_keywords(cls):
@@ -262,7 +263,7 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
-    if isinstance(exc, ImportError) and "no known parent package" in str(exc):
+    if Cause.NO_PARENT_PACKAGE in causes(exc):
         return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the file imports "
                 "relatively (from .x import ...) but its folder has no __init__.py, so it is not part of a package; "
                 "add __init__.py to the folder")

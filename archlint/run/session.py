@@ -18,10 +18,11 @@ from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
 from archlint.mechanics.profile import phase
-from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
+from archlint.plugin.host import PluginChoice, PluginHost
 from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
+from archlint.run.setup import open_run
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.trace.fit import runs_on
 from archlint.trace.result import TraceFailure
@@ -33,7 +34,7 @@ _hosts: dict[PluginChoice, PluginHost] = {}
 def host_for(choice: PluginChoice) -> PluginHost:
     """This process's host for the current run (built on first use, e.g. in a worker)."""
     if choice not in _hosts:
-        _hosts[choice] = build_plugin_host(choice)
+        _hosts[choice] = open_run(choice)
     return _hosts[choice]
 
 

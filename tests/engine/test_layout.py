@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,70 +18,134 @@ from archlint.rulekit import Finding, hookimpl
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "archlint"
+RULES = ROOT / "rules" / "archlint_rules"     # the built-in rules: a plugin package of their own
 
-# Rank of each part: a module may import its own part and parts of a lower rank only.
+# Rank of each part of the engine: a module may import its own part and parts of a lower rank only.
 RANKS = {"mechanics": 0, "plugin": 1, "load": 2, "trace": 3, "analysis": 4, "rulekit": 5, "run": 6, "api": 7,
          "cli": 8, "pytest_plugin": 8, "__main__": 9}
 
 
+@dataclass(frozen=True)
+class Import:
+    line: int
+    module: str          # the archlint module imported (a submodule when `from pkg import submodule`)
+    type_only: bool      # under `if TYPE_CHECKING:`
+
+
 def part_of(module: str) -> str:
+    if module.split(".")[0] == "archlint_rules":
+        return "rules"
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "archlint"
 
 
-def runtime_imports(path: Path) -> list[tuple[int, str, list[str]]]:
-    """(line, module, names) of every archlint import that runs (not under `if TYPE_CHECKING:`)."""
-    tree = ast.parse(path.read_text())
+def _module_file(module: str) -> Path | None:
+    top, *rest = module.split(".")
+    base = {"archlint": PACKAGE, "archlint_rules": RULES}.get(top)
+    if base is None:
+        return None
+    path = base.joinpath(*rest)
+    return next((p for p in (path.with_suffix(".py"), path / "__init__.py") if p.exists()), None)
+
+
+def imports_of(source: str) -> list[Import]:
+    """Every import of archlint's own modules (the engine's or the built-in rules'), runtime or type-only."""
+    tree = ast.parse(source)
     type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
                  and getattr(node.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(node)}
     found = []
     for node in ast.walk(tree):
-        if id(node) in type_only:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "archlint":
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("archlint", "archlint_rules"):
             names = [a.name for a in node.names]
-            if node.module == "archlint" and all(n in ("__version__",) for n in names):
+            if node.module == "archlint" and names == ["__version__"]:
                 continue    # the version string is every layer's to read
             for name in names:   # `from archlint.plugin import hookspecs` imports the submodule
-                found.append((node.lineno, f"{node.module}.{name}" if node.module.count(".") == 1
-                              and (PACKAGE / node.module.split(".")[1] / f"{name}.py").exists() else node.module,
-                              [name]))
+                submodule = f"{node.module}.{name}"
+                found.append(Import(node.lineno, submodule if _module_file(submodule) else node.module,
+                                    id(node) in type_only))
         elif isinstance(node, ast.Import):
-            found.extend((node.lineno, a.name, []) for a in node.names if a.name.split(".")[0] == "archlint")
+            found.extend(Import(node.lineno, a.name, id(node) in type_only) for a in node.names
+                         if a.name.split(".")[0] in ("archlint", "archlint_rules"))
     return found
 
 
 def modules() -> list[tuple[str, Path]]:
-    return [(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"), p)
-            for p in sorted(PACKAGE.rglob("*.py"))]
+    engine = [(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"), p)
+              for p in sorted(PACKAGE.rglob("*.py"))]
+    rules = [(".".join(("archlint_rules", *p.relative_to(RULES).with_suffix("").parts)).removesuffix(".__init__"), p)
+             for p in sorted(RULES.rglob("*.py"))]
+    return engine + rules
 
 
-def allowed(importer: str, imported: str) -> bool:
+def allowed(importer: str, imported: str, type_only: bool = False) -> bool:
+    """Whether `importer` may import `imported`. Type-only imports may point up (an annotation names a type of a
+    higher layer), but never into the rules, and they count for circles (`circles`)."""
     source, target = part_of(importer), part_of(imported)
+    if source == "rules":              # a plugin: the public rule API and its own modules, nothing else
+        return target == "rules" or imported == "archlint.rulekit" or imported.startswith("archlint.rulekit.")
+    if target == "rules":              # the engine never imports the built-in rules: they load as plugins
+        return False
     if source == "archlint":           # archlint/__init__.py: the user's facade may reach anything
         return True
-    if source == "rules":              # a rule knows its lesson and the rule-author surface, nothing else
-        return target in ("rulekit", "rules")
     if source == "report":             # formats read reports: the plugin API and the shared mechanics
-        return target in ("report", "plugin", "mechanics")
-    if target in ("report", "rules"):  # nobody imports a format or a rule by name: they are plugins
+        return target in ("report", "plugin", "mechanics") or type_only
+    if target == "report":             # nobody imports a format by name: they are plugins
         return False
-    return RANKS[target] <= RANKS[source]
+    return type_only or RANKS[target] <= RANKS[source]
+
+
+def import_graph(extra: dict[str, str] = {}) -> dict[str, set[str]]:
+    """module -> the modules it imports, runtime and type-only; `extra` adds source text to a module."""
+    graph: dict[str, set[str]] = {}
+    for name, path in modules():
+        found = imports_of(path.read_text() + "\n" + extra.get(name, ""))
+        graph[name] = {i.module for i in found if i.module != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of `graph` (strongly connected groups of more than one module, or self-imports)."""
+    import networkx as nx
+
+    g = nx.DiGraph((src, dst) for src, targets in graph.items() for dst in targets)
+    return [sorted(group) for group in nx.strongly_connected_components(g) if len(group) > 1]
 
 
 def test_imports_flow_one_way() -> None:
-    wrong = [f"{path.relative_to(ROOT)}:{line}: {name} imports {imported}"
-             for name, path in modules() for line, imported, _ in runtime_imports(path)
-             if not allowed(name, imported)]
+    wrong = [f"{path.relative_to(ROOT)}:{i.line}: {name} imports {i.module}{' (type-only)' if i.type_only else ''}"
+             for name, path in modules() for i in imports_of(path.read_text())
+             if not allowed(name, i.module, i.type_only)]
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_check_can_fail() -> None:
-    assert not allowed("archlint.plugin.context", "archlint.analysis.probe")
+def test_no_import_circle_type_only_imports_included() -> None:
+    assert circles(import_graph()) == []
+
+
+def test_the_checks_can_fail() -> None:
+    assert not allowed("archlint.analysis.probe.passes", "archlint.rulekit.context")
     assert not allowed("archlint.load.targets", "archlint.api")
-    assert not allowed("archlint.rules.large_kernel", "archlint.analysis.cost")
+    assert not allowed("archlint_rules.large_kernel", "archlint.analysis.cost")
+    assert not allowed("archlint.run.runner", "archlint_rules.large_kernel", type_only=True)
     assert allowed("archlint.report.sarif", "archlint.plugin.findings")
     assert not allowed("archlint.run.runner", "archlint.report.html")
+    # a planted wrong-way import is caught in a real module's source
+    planted = imports_of("from archlint.run.session import lint_targets\n")
+    assert not allowed("archlint.trace.tracers", planted[0].module, planted[0].type_only)
+    # a planted type-only import that closes a circle: the context imports the graph, the graph names the context
+    type_only = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from archlint.rulekit.context import CheckContext\n"
+    assert imports_of(type_only)[0].type_only
+    found = circles(import_graph({"archlint.analysis.graph": type_only}))
+    assert any({"archlint.analysis.graph", "archlint.rulekit.context"} <= set(group) for group in found), found
+
+
+def test_the_built_in_rules_are_a_package_of_their_own() -> None:
+    # the engine never imports them, not even by name at run time (the `import` statements are checked above)
+    dynamic = re.compile(r"import_module\(\s*[\"']archlint_rules|__import__\(\s*[\"']archlint_rules")
+    assert not [p for _, p in modules() if p.is_relative_to(PACKAGE) and dynamic.search(p.read_text())]
+    project = (ROOT / "pyproject.toml").read_text()
+    registered = set(re.findall(r'^[a-z-]+ = "(archlint_rules\.[a-z_]+)"$', project, re.M))
+    assert registered == {name for name, _ in modules() if name.startswith("archlint_rules.")}
 
 
 def design_table() -> list[str]:
@@ -89,9 +154,16 @@ def design_table() -> list[str]:
     return re.findall(r"^\| `([^`]+)` \|", section, re.M)
 
 
+def _has_code(path: Path) -> bool:
+    """A package `__init__.py` with statements besides its docstring (a package's API, not only its docs)."""
+    body = ast.parse(path.read_text()).body
+    return any(not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in body)
+
+
 def test_design_module_table_matches_the_tree() -> None:
     listed = design_table()
-    on_disk = {str(p.relative_to(ROOT)) for _, p in modules() if p.name != "__init__.py" or p.parent == PACKAGE}
+    on_disk = {str(p.relative_to(ROOT)) for _, p in modules() if p.name != "__init__.py" or p.parent == PACKAGE
+               or _has_code(p)}
     patterns = [re.compile(re.escape(entry).replace(r"\*", "[^/]+") + "$") for entry in listed]
     missing = sorted(f for f in on_disk if not any(p.match(f) for p in patterns))
     stale = sorted(e for e, p in zip(listed, patterns) if not any(p.match(f) for f in on_disk))
