@@ -16,10 +16,17 @@ from archlint.load.construction import recording_sites
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
 from archlint.load.targets import constructor_error_message
 from archlint.plugin.host import PluginHost
-from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
+from archlint.plugin.results import (
+    ErrorKind,
+    Note,
+    NoteKind,
+    Report,
+    TargetCause,
+    TargetError,
+)
 from archlint.run.config import keyword_settings
-from archlint.run.setup import open_run, plugin_errors
 from archlint.run.runner import lint_failure, lint_model
+from archlint.run.setup import open_run, plugin_errors
 from archlint.trace.result import TraceFailure
 
 
@@ -44,7 +51,8 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
             with recording_sites():   # so findings point at the class's `self.x = ...` lines
                 model = model()
         except Exception as exc:  # the user's constructor: report it, one line, no traceback
-            report.errors.append(TargetError(name or model.__name__, constructor_error_message(model, exc), ErrorKind.LOAD))
+            report.errors.append(TargetError(name or model.__name__, constructor_error_message(model, exc), ErrorKind.LOAD,
+                                             TargetCause.NOT_BUILT))
             return report
     name = name or type(model).__name__
     notes: list[Note] = []
@@ -52,7 +60,7 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
         try:
             inputs, note = infer_inputs(model, run.device)
         except InputInferenceError as exc:
-            report.errors.append(TargetError(name, str(exc), ErrorKind.INPUT))
+            report.errors.append(TargetError(name, str(exc), ErrorKind.INPUT, TargetCause.NO_INPUT_FITS))
             return report
         notes.append(Note(NoteKind.INPUT, note))
     else:
@@ -60,7 +68,7 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
     try:
         report.models.append(lint_model(model, inputs, host, name=name, run=run, notes=notes))
     except TraceFailure as exc:
-        report.errors.append(TargetError(name, str(exc), ErrorKind.TRACE))
+        report.errors.append(TargetError(name, str(exc), ErrorKind.TRACE, exc.cause))
     except Exception as exc:  # an engine bug must still not lose the other targets or print a traceback
         report.errors.append(TargetError(name, *lint_failure(exc)))
     return report

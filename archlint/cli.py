@@ -17,17 +17,32 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence, TextIO
 
 from archlint import __version__
-from archlint.run.config import ConfigError, Overrides, find_config, parse_dtype
-from archlint.run.config import parse_input_shapes
-from archlint.plugin.findings import Severity
-from archlint.run.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
-from archlint.load.targets import ModelSpec, split_target
 from archlint.load.device import DEVICES
+from archlint.load.targets import ModelSpec, split_target
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.profile import PHASES, phase, process_age
-from archlint.plugin.host import PluginChoice, PluginHost, PluginImportError, build_plugin_host
+from archlint.plugin.findings import Severity
+from archlint.plugin.host import (
+    PluginChoice,
+    PluginHost,
+    PluginImportError,
+    build_plugin_host,
+)
 from archlint.plugin.results import OutputStyle, Report
 from archlint.plugin.rule import Rule
+from archlint.run.baseline import (
+    BaselineError,
+    apply_baseline,
+    load_baseline,
+    write_baseline,
+)
+from archlint.run.config import (
+    ConfigError,
+    Overrides,
+    find_config,
+    parse_dtype,
+    parse_input_shapes,
+)
 from archlint.run.session import lint_targets, shard
 from archlint.run.setup import open_run, plan_run, plugin_errors
 

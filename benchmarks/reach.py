@@ -17,27 +17,12 @@ import collections
 import concurrent.futures as cf
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-# (cause, pattern in the error line), first match wins
-CAUSES = (
-    ("needs arguments", r"needs arguments|no model could be built"),
-    ("exited at import", r"called sys\.exit"),
-    ("missing package", r"No module named|ModuleNotFoundError"),
-    ("no input fits", r"cannot infer an input|expected .* input channels|cannot take inputs|input shape|"
-                      r"mat1 and mat2|size mismatch|shape '\[|Given groups|Expected .*dimension"),
-    ("untraceable", r"could not trace"),
-    ("import failed", r"cannot import|importing the file raised|syntax error"),
-    ("no model found", r"no model found"),
-    ("timeout", r"timeout|timed out"),
-)
-
 
 @dataclass
 class Outcome:
@@ -71,11 +56,11 @@ def model_files(folders: list[Path]) -> list[Path]:
     return found
 
 
-def classify(errors: list[str]) -> str:
-    for cause, pattern in CAUSES:
-        if any(re.search(pattern, e) for e in errors):
-            return cause
-    return "other" if errors else "no model linted"
+def classify(errors: list[dict[str, str]]) -> str:
+    """The cause of a file's misses, as the report types it: the first error's cause, else its kind."""
+    if not errors:
+        return "no model linted"
+    return errors[0].get("cause") or errors[0]["kind"]
 
 
 def check(path: Path, timeout: float, extra: list[str], reports: Path | None = None) -> Outcome:
@@ -97,11 +82,13 @@ def _check(path: Path, timeout: float, extra: list[str], reports: Path | None) -
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
+        # no report: the process was killed (out of memory) or crashed before writing one
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return Outcome(str(path), 0, classify([tail]), tail[:300])
-    errors = [e["message"] for e in report["errors"]]
+        return Outcome(str(path), 0, f"no report (exit {done.returncode})", tail[:300])
+    errors = report["errors"]
     models = len(report["models"])
-    return Outcome(str(path), models, "linted" if models else classify(errors), (errors or [""])[0][:300])
+    return Outcome(str(path), models, "linted" if models else classify(errors),
+                   (errors[0]["message"] if errors else "")[:300])
 
 
 def main() -> int:

@@ -16,17 +16,26 @@ from torch import fx, nn
 
 from archlint.analysis.cost import model_macs
 from archlint.analysis.graph import ArchGraph
-from archlint.analysis.probe.gradients import NodeGradient, describe_graph_method, graph_gradients
+from archlint.analysis.measurement import MeasurementUnavailable
+from archlint.analysis.probe.gradients import (
+    NodeGradient,
+    describe_graph_method,
+    graph_gradients,
+)
 from archlint.analysis.probe.passes import probe_inputs, run_probe
-from archlint.analysis.probe.results import DEFAULT_MAX_BATCH, DEFAULT_SEED, ProbeFailed, ProbeResult
+from archlint.analysis.probe.results import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_SEED,
+    ProbeFailed,
+    ProbeResult,
+)
 from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, rf_rows
 from archlint.load.provenance import InitRecord, init_record
-from archlint.analysis.measurement import MeasurementUnavailable
-from archlint.plugin.results import PlotData
 from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.frames import innermost_frame
 from archlint.mechanics.profile import phase
 from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory_size
+from archlint.plugin.results import PlotData
 
 
 class ModelAnalyses:

@@ -27,7 +27,6 @@ from torch.overrides import TorchFunctionMode
 from archlint.mechanics.frames import is_user_file
 
 
-
 @dataclass(frozen=True)
 class InitRecord:
     """How a tensor's values were last set during construction.

@@ -45,16 +45,22 @@ from torch import nn
 
 from archlint.load.arguments import config_defaults, fed_shapes, find_call, materialized
 from archlint.load.construction import recording_sites
+from archlint.load.device import DEFAULT_META_ABOVE, is_meta_model
+from archlint.load.inputs import (
+    InputInferenceError,
+    as_input_tuple,
+    fed_input,
+    infer_inputs,
+    inputs_from_shape,
+    inputs_from_source,
+    parse_dtype,
+)
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
 from archlint.mechanics.profile import phase
 from archlint.mechanics.source import display_path, notebook_source
-from archlint.load.inputs import (
-    InputInferenceError, as_input_tuple, fed_input, infer_inputs, inputs_from_shape, inputs_from_source, parse_dtype,
-)
-from archlint.load.device import DEFAULT_META_ABOVE, is_meta_model
-from archlint.plugin.results import ErrorKind, Note, NoteKind, SkipCause, TargetError
+from archlint.plugin.results import ErrorKind, Note, NoteKind, TargetCause, TargetError
 
 FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)$")
 SKIPPED_DIRS = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env"}
@@ -64,7 +70,14 @@ SOURCE_SUFFIXES = (".py", ".ipynb")     # notebooks are linted as their code cel
 
 
 class LoadError(Exception):
-    """A target or model that cannot be loaded; the message is one line naming the cause."""
+    """A target or model that cannot be loaded; the message is one line naming the cause, `cause` its kind."""
+
+    def __init__(self, message: str, cause: TargetCause = TargetCause.NOT_BUILT):
+        super().__init__(message)
+        self.cause = cause
+
+    def target_error(self, target: str) -> TargetError:
+        return TargetError(target, str(self), ErrorKind.LOAD, self.cause)
 
 
 @dataclass(frozen=True)
@@ -158,21 +171,21 @@ def expand_targets(targets: Sequence[str]) -> tuple[list[ModelSpec], list[Target
         if attr is None and path.is_dir():
             files = _python_files(path)
             if not files:
-                errors.append(TargetError(target, "no .py files in this directory", ErrorKind.LOAD))
+                errors.append(TargetError(target, "no .py files in this directory", ErrorKind.LOAD, TargetCause.NO_SUCH_TARGET))
             specs.extend(ModelSpec(str(f), from_directory=True) for f in files)
         elif path.suffix in SOURCE_SUFFIXES or path.exists():
             if not path.is_file():
-                errors.append(TargetError(target, "no such file or directory", ErrorKind.LOAD))
+                errors.append(TargetError(target, "no such file or directory", ErrorKind.LOAD, TargetCause.NO_SUCH_TARGET))
             elif path.suffix not in SOURCE_SUFFIXES:
                 errors.append(TargetError(target, "not a Python file (expected .py, .ipynb, a directory or "
-                                                  "module:attr)", ErrorKind.LOAD))
+                                                  "module:attr)", ErrorKind.LOAD, TargetCause.NO_SUCH_TARGET))
             else:
                 specs.append(ModelSpec(str(path), attr))
         elif attr is not None and re.fullmatch(r"[A-Za-z_][\w.]*", where):
             specs.append(ModelSpec(where, attr))
         else:
             errors.append(TargetError(target, "no such file or directory (a module needs an attribute: "
-                                              "package.module:Name)", ErrorKind.LOAD))
+                                              "package.module:Name)", ErrorKind.LOAD, TargetCause.NO_SUCH_TARGET))
     return _without_duplicates(specs), errors
 
 
@@ -255,6 +268,15 @@ def _takes_var_keywords(cls: type) -> bool:
 
 
 
+def import_error_cause(exc: BaseException) -> TargetCause:
+    """The kind of import failure, for the summary and the reach benchmark."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+        return TargetCause.MISSING_PACKAGE
+    if isinstance(exc, SystemExit):
+        return TargetCause.EXITED_AT_IMPORT
+    return TargetCause.IMPORT_FAILED
+
+
 def import_error_message(exc: BaseException, stderr: str = "") -> str:
     """One line for a file that cannot be imported (`stderr`: what the file printed there while importing)."""
     if isinstance(exc, SyntaxError):
@@ -309,7 +331,7 @@ def _exec_file(path: Path, name: str, as_package: bool) -> Any:
         return importlib.import_module(name)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise LoadError("cannot be imported as a Python module")
+        raise LoadError("cannot be imported as a Python module", TargetCause.IMPORT_FAILED)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module   # dataclasses and pickling look the module up while it runs
     spec.loader.exec_module(module)
@@ -363,6 +385,7 @@ def _definitions_only(path: Path, name: str, exc: BaseException, message: str) -
         sys.modules.pop(name, None)
         return None
     module.__archlint_import_error__ = message
+    module.__archlint_import_cause__ = import_error_cause(exc)
     module.__archlint_note__ = (f"the file's module-level code failed ({message}); linted from its definitions "
                                 "only (imports, classes, functions, command-line defaults)")
     return module
@@ -408,7 +431,7 @@ def imported(spec: ModelSpec) -> Iterator[Any]:
             message = import_error_message(exc, stderr.getvalue())
             module = _definitions_only(path, name, exc, message) if path and _script_failure(exc) else None
             if module is None:
-                raise LoadError(message) from exc
+                raise LoadError(message, import_error_cause(exc)) from exc
         yield module
 
 
@@ -658,7 +681,7 @@ def _resolve_attr(module: Any, attr: str, shown: str) -> Any:
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise LoadError(f"{shown} has no attribute {part!r}")
+            raise LoadError(f"{shown} has no attribute {part!r}", TargetCause.NO_SUCH_TARGET)
         obj = getattr(obj, part)
     return obj
 
@@ -671,7 +694,7 @@ def _classify(obj: Any, attr: str) -> Candidate:
     if callable(obj) and not isinstance(obj, type):
         return Candidate(attr, "factory", obj)
     raise LoadError(f"{attr} is a {type(obj).__name__}, not an nn.Module instance, an nn.Module class "
-                    f"or a function that returns one")
+                    f"or a function that returns one", TargetCause.NO_MODEL)
 
 
 def _construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions) -> tuple[nn.Module, str | None]:
@@ -684,7 +707,7 @@ def _construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOption
     if missing:
         what = "constructor" if candidate.kind == "class" else f"{candidate.attr}()"
         raise LoadError(f"{what} needs arguments ({', '.join(missing)}); give them as kwargs in a models entry "
-                        f"of the config, or pass an instance")
+                        f"of the config, or pass an instance", TargetCause.NEEDS_ARGUMENTS)
     try:
         with _user_stdout(), phase("build"):
             model, note = build(lambda: candidate.obj(*materialized(args), **materialized(kwargs)), options)
@@ -719,13 +742,14 @@ def _call_example_inputs(function: Callable[[], Any], where: str) -> tuple[Any, 
         with _user_stdout():
             value = function()
     except Exception as exc:
-        raise LoadError(f"{where} raised {user_error_text(exc)}") from exc
+        raise LoadError(f"{where} raised {user_error_text(exc)}", TargetCause.INPUTS_FAILED) from exc
     try:
         inputs = as_input_tuple(value)
     except InputInferenceError:
-        raise LoadError(f"{where} returned {type(value).__name__}; expected a tensor or a tuple of tensors") from None
+        raise LoadError(f"{where} returned {type(value).__name__}; expected a tensor or a tuple of tensors",
+                        TargetCause.INPUTS_FAILED) from None
     if not inputs:
-        raise LoadError(f"{where} returned no inputs")
+        raise LoadError(f"{where} returned no inputs", TargetCause.INPUTS_FAILED)
     return inputs
 
 
@@ -768,7 +792,7 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
         # checked like any guess before the lint (the session tries the others)
         fed = fed_shapes(Path(file)) if file and file.endswith(SOURCE_SUFFIXES) else []
         if not fed:
-            raise LoadError(str(exc)) from None
+            raise LoadError(str(exc), TargetCause.NO_INPUT_FITS) from None
         return fed_input(model, *fed[0], device, "the model has no Conv/Linear/Embedding layer to infer one from")
 
 
@@ -859,11 +883,11 @@ def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterat
                     candidate = _classify(_resolve_attr(module, spec.attr, spec.target), spec.attr)
                     yield _load_candidate(candidate, spec, module, options)
                 except LoadError as exc:
-                    yield TargetError(label, str(exc), ErrorKind.LOAD)
+                    yield exc.target_error(label)
                 return
             yield from _discovered_models(spec, module, options)
     except LoadError as exc:
-        yield TargetError(label, str(exc), ErrorKind.LOAD)
+        yield exc.target_error(label)
 
 
 @dataclass
@@ -927,7 +951,8 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
         except LoadError as exc:
             failed_import = getattr(module, "__archlint_import_error__", None)
             # a model of a definitions-only module that does not build needed the failed module-level code
-            yield TargetError(f"{spec.target}:{candidate.attr}", failed_import or str(exc), ErrorKind.LOAD)
+            yield TargetError(f"{spec.target}:{candidate.attr}", failed_import or str(exc), ErrorKind.LOAD,
+                              getattr(module, "__archlint_import_cause__", None) if failed_import else exc.cause)
             continue
         if not loaded_any:
             loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
@@ -939,14 +964,15 @@ def _discovered_models(spec: ModelSpec, module: Any, options: LoadOptions) -> It
         return
     if spec.from_directory:
         if skipped:
-            yield TargetError(str(spec), "; ".join(map(str, skipped)), ErrorKind.SKIPPED, SkipCause.NEEDS_ARGUMENTS)
+            yield TargetError(str(spec), "; ".join(map(str, skipped)), ErrorKind.SKIPPED, TargetCause.NEEDS_ARGUMENTS)
         return
     if skipped:
-        yield TargetError(str(spec), "no model could be built: " + "; ".join(map(str, skipped)), ErrorKind.LOAD)
+        yield TargetError(str(spec), "no model could be built: " + "; ".join(map(str, skipped)), ErrorKind.LOAD,
+                          TargetCause.NEEDS_ARGUMENTS)
     elif not candidates:
         yield TargetError(str(spec), "no model found: the file defines no nn.Module instance, nn.Module subclass "
                                      "or model factory (a function annotated -> nn.Module, or named build_*, "
-                                     "make_*, create_*, *_model, get_model)", ErrorKind.LOAD)
+                                     "make_*, create_*, *_model, get_model)", ErrorKind.LOAD, TargetCause.NO_MODEL)
 
 
 def load_spec(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> list[LoadedModel | TargetError]:

@@ -6,7 +6,6 @@ import os
 import time
 from typing import Any, Iterator
 
-
 # -- where the time goes (--profile / ARCHLINT_PROFILE) ---------------------------------------------------
 
 class Phases:

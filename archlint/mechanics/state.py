@@ -6,7 +6,6 @@ import dataclasses
 import random
 from typing import Any, Iterator
 
-
 # -- state that a lint must leave as it found it ---------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)

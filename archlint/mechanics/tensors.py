@@ -6,7 +6,6 @@ import os
 import re
 from typing import Any, Iterator, Sequence
 
-
 # -- tensors ---------------------------------------------------------------------------------------
 
 # Up to this many bytes of weights a lint copies them before running the model (what-if copies, the

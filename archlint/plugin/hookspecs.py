@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
     from archlint.plugin.results import OutputStyle, Report
     from archlint.plugin.rule import Rule
-    from archlint.trace.result import TraceResult  # a plugin tracer returns the engine's result type
+    from archlint.trace.result import (
+        TraceResult,  # a plugin tracer returns the engine's result type
+    )
 
 hookspec = pluggy.HookspecMarker("archlint")
 hookimpl = pluggy.HookimplMarker("archlint")

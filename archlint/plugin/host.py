@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -181,17 +180,23 @@ def _known_hooks() -> list[str]:
     return sorted(n for n in dir(hookspecs) if n.startswith("archlint_"))
 
 
+def _implemented_hooks(plugin: Any) -> list[str]:
+    """Names of the plugin's attributes marked with `@hookimpl`."""
+    return [name for name in dir(plugin) if getattr(getattr(plugin, name, None), "archlint_impl", None) is not None]
+
+
 def _drop_invalid_plugins(host: PluginHost) -> None:
     """A plugin implementing an unknown (e.g. misspelled) hook is unregistered and reported, loudly."""
     try:
         host.manager.check_pending()
     except pluggy.PluginValidationError as exc:
         name = host.manager.get_name(exc.plugin) or type(exc.plugin).__name__
-        # pluggy's message ends with the plugin's repr (a memory address): keep the output deterministic
-        hook = re.search(r"unknown hook '([^']+)'", str(exc))
+        # which hooks are unknown is read from the plugin itself, not from pluggy's message (whose words end
+        # with the plugin's repr, a memory address)
+        unknown = sorted(set(_implemented_hooks(exc.plugin)) - set(_known_hooks()))
         host.load_errors.append(PluginLoadError(
-            name, f"unknown hook {hook.group(1)!r}; known hooks: {', '.join(_known_hooks())}" if hook
-            else f"invalid plugin: {str(exc).split(' in plugin ')[0]}"))
+            name, f"unknown hook {unknown[0]!r}; known hooks: {', '.join(_known_hooks())}" if unknown
+            else "invalid plugin: a hook implementation does not match its specification"))
         host.manager.unregister(exc.plugin)
         _drop_invalid_plugins(host)
 

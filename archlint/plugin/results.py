@@ -69,11 +69,24 @@ class OutputStyle:
     color: bool = False
 
 
-class SkipCause(enum.Enum):
-    """Why a file's models were not built."""
+class TargetCause(enum.Enum):
+    """Why a target or model was not linted, finer than the stage (`ErrorKind`) it failed at; the words are the
+    summary's and the reach benchmark's names for it."""
 
+    NO_SUCH_TARGET = "no such target"
+    IMPORT_FAILED = "import failed"
+    MISSING_PACKAGE = "missing package"
+    EXITED_AT_IMPORT = "exited at import"
+    NO_MODEL = "no model found"
     NEEDS_ARGUMENTS = "needs arguments"
-    NOT_BUILT = "could not be built"
+    NOT_BUILT = "could not be built"          # the constructor or factory raised, or returned no model
+    INPUTS_FAILED = "example inputs failed"
+    NO_INPUT_FITS = "no input fits"
+    UNTRACEABLE = "untraceable"
+    MODEL_CODE_RAISED = "model code raised"
+    TIMEOUT = "timeout"
+    PLUGIN = "plugin failed"
+    INTERNAL = "internal error"
 
 
 @dataclass
@@ -114,13 +127,14 @@ class TargetError:
     target: str
     message: str
     kind: ErrorKind = ErrorKind.LOAD
-    cause: SkipCause | None = None    # for SKIPPED: why the models were not built
+    cause: TargetCause | None = None
 
     def __post_init__(self) -> None:
         self.kind = ErrorKind(self.kind)
 
     def to_dict(self) -> dict[str, str]:
-        return {"target": self.target, "kind": self.kind.value, "message": self.message}
+        found = {"target": self.target, "kind": self.kind.value, "message": self.message}
+        return {**found, "cause": self.cause.value} if self.cause is not None else found
 
     def __str__(self) -> str:
         return f"{self.target}: {self.message}"

@@ -26,7 +26,6 @@ from archlint.plugin.findings import Finding, Metric
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.results import ModelReport, Report
 
-
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#1b1f24}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #d0d7de;padding-bottom:4px;margin-top:32px}

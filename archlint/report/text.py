@@ -14,7 +14,7 @@ from typing import Callable
 
 from archlint.plugin.findings import Finding, finding_lines, location
 from archlint.plugin.hookspecs import hookimpl
-from archlint.plugin.results import OutputStyle, Report, SkipCause
+from archlint.plugin.results import OutputStyle, Report, TargetCause
 
 
 class LineKind(enum.Enum):
@@ -65,7 +65,7 @@ def _summary(report: Report) -> list[str]:
     lines = [f"Found {len(findings)} finding(s) in {len(report.models)} model(s) ({summary});"
              f" {len(report.errors)} error(s)."]
     if report.skipped:
-        causes = collections.Counter((s.cause or SkipCause.NOT_BUILT).value for s in report.skipped)
+        causes = collections.Counter((s.cause or TargetCause.NOT_BUILT).value for s in report.skipped)
         lines.append(f"{len(report.skipped)} file(s) define models that were not linted ("
                      + ", ".join(f"{cause}: {n}" for cause, n in causes.most_common())
                      + "); `--show-skipped` lists them")

@@ -29,18 +29,43 @@ What it offers, by what a rule does:
 from __future__ import annotations
 
 from archlint.analysis.cost import (
-    ChainCost, ConvSpec, chain_cost, chain_receptive_field, conv_spec, linear_macs, linear_params, node_macs,
+    ChainCost,
+    ConvSpec,
+    chain_cost,
+    chain_receptive_field,
+    conv_spec,
+    linear_macs,
+    linear_params,
+    node_macs,
     spatial_size,
 )
 from archlint.analysis.graph import (
-    NODE_KINDS, PARAMETRIC_KINDS, SPATIAL_KINDS, ArchGraph, LayerNode, NodeKind, is_norm, layer_output,
+    NODE_KINDS,
+    PARAMETRIC_KINDS,
+    SPATIAL_KINDS,
+    ArchGraph,
+    LayerNode,
+    NodeKind,
+    is_norm,
+    layer_output,
 )
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.probe.gradients import NodeGradient
 from archlint.analysis.probe.results import (
-    SATURATION_BOUND, ActivationStats, DropoutCall, LayerGradient, NonFiniteValues, ProbeResult, ratio,
+    SATURATION_BOUND,
+    ActivationStats,
+    DropoutCall,
+    LayerGradient,
+    NonFiniteValues,
+    ProbeResult,
+    ratio,
 )
-from archlint.analysis.receptive_field import AxisRF, NodeRF, last_spatial_node, window_of
+from archlint.analysis.receptive_field import (
+    AxisRF,
+    NodeRF,
+    last_spatial_node,
+    window_of,
+)
 from archlint.plugin.findings import Finding, Fix, Metric, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule

@@ -9,7 +9,13 @@ from archlint.analysis.probe.gradients import graph_gradients
 from archlint.analysis.probe.passes import run_probe
 from archlint.analysis.probe.results import DEFAULT_MAX_BATCH
 from archlint.analysis.receptive_field import compute_receptive_fields, empirical_rf
-from archlint.analysis.rewrite import RewriteError, Span, add_identity_shortcuts, copy_sharing_large_weights, owning_module
+from archlint.analysis.rewrite import (
+    RewriteError,
+    Span,
+    add_identity_shortcuts,
+    copy_sharing_large_weights,
+    owning_module,
+)
 from archlint.load.construction import construction_site
 
 __all__ = [

@@ -15,10 +15,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from archlint.plugin.findings import Severity
 from archlint.load.device import DEFAULT_META_ABOVE, DEVICES
 from archlint.load.inputs import parse_dtype, parse_input_shapes
 from archlint.load.targets import ModelEntry, split_target
+from archlint.plugin.findings import Severity
 from archlint.plugin.rule import Rule
 from archlint.run.runner import RunOptions
 from archlint.run.selection import Selection, unknown_selectors

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
 from archlint.mechanics.state import preserved_rng
-from archlint.plugin.results import ErrorKind, Report, TargetError
+from archlint.plugin.results import ErrorKind, Report, TargetCause, TargetError
 
 Spec = TypeVar("Spec")
 _CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD", "CIRCLECI", "TRAVIS")
@@ -72,7 +72,7 @@ def _lint_guarded(lint_one: Callable[[Spec], Report], spec: Spec, label: str) ->
         with preserved_rng(seed=0):   # every target starts from the same RNG state
             report = lint_one(spec)
     except Exception as exc:  # a broken target must not stop the others
-        report = Report(errors=[TargetError(label, f"internal error: {type(exc).__name__}: {exc}", ErrorKind.INTERNAL)])
+        report = Report(errors=[TargetError(label, f"internal error: {type(exc).__name__}: {exc}", ErrorKind.INTERNAL, TargetCause.INTERNAL)])
     return report
 
 
@@ -145,7 +145,7 @@ class _Pool:
 
 
 def _failed_start(label: str, slot: _Slot) -> Report:
-    return Report(errors=[TargetError(label, f"could not start a worker process: {slot.ready.exception()!r}", ErrorKind.INTERNAL)])
+    return Report(errors=[TargetError(label, f"could not start a worker process: {slot.ready.exception()!r}", ErrorKind.INTERNAL, TargetCause.INTERNAL)])
 
 
 def _run_in_workers(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], labels: list[str], jobs: int,
@@ -192,7 +192,7 @@ def _run_in_workers(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], l
                 running.pop(future)
                 pool.replace(job.slot)
                 finish(job.index, Report(errors=[TargetError(
-                    labels[job.index], f"timed out after {timeout:g} s (--timeout); the worker was stopped", ErrorKind.TIMEOUT)]))
+                    labels[job.index], f"timed out after {timeout:g} s (--timeout); the worker was stopped", ErrorKind.TIMEOUT, TargetCause.TIMEOUT)]))
         graceful = True
     finally:
         pool.close(graceful)
@@ -205,9 +205,9 @@ def _collect(future: cf.Future, job: _Running, label: str, pool: _Pool) -> Repor
     except BrokenProcessPool:
         pool.replace(job.slot)
         return Report(errors=[TargetError(label, "the worker process died while linting this model "
-                                                 "(crash, os._exit or out of memory)", ErrorKind.INTERNAL)])
+                                                 "(crash, os._exit or out of memory)", ErrorKind.INTERNAL, TargetCause.INTERNAL)])
     except Exception as exc:  # e.g. a result that could not be sent back
-        return Report(errors=[TargetError(label, f"internal error: {type(exc).__name__}: {exc}", ErrorKind.INTERNAL)])
+        return Report(errors=[TargetError(label, f"internal error: {type(exc).__name__}: {exc}", ErrorKind.INTERNAL, TargetCause.INTERNAL)])
 
 
 def lint_many(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], *, jobs: int = 1,

@@ -17,19 +17,19 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
+from archlint.analysis.graph import build_graph
 from archlint.analysis.shared import ModelAnalyses
+from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.mechanics.errors import describe_exception, user_error_text
 from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
 from archlint.mechanics.profile import phase
 from archlint.mechanics.state import preserved_rng, preserved_training_flags
 from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
-from archlint.rulekit.context import CheckContext
 from archlint.plugin.findings import Finding, Severity
-from archlint.analysis.graph import build_graph
-from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.plugin.host import PluginHost
-from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind
+from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind, TargetCause
 from archlint.plugin.rule import Rule
+from archlint.rulekit.context import CheckContext
 from archlint.run.selection import Selection, effective_severity
 from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure
 from archlint.trace.tracers import trace_model
@@ -191,13 +191,13 @@ def describe_inputs(inputs: Sequence[Any]) -> list[list[int]]:
     return [list(x.shape) for x in tensors_in(list(inputs))]   # tensors inside a dict batch count too
 
 
-def lint_failure(exc: BaseException) -> tuple[str, ErrorKind]:
+def lint_failure(exc: BaseException) -> tuple[str, ErrorKind, TargetCause]:
     """(message, kind) for an exception that escaped a lint: the user's code when its frame is the innermost,
     else an archlint bug, said so with where to report it."""
     if innermost_frame(exc.__traceback__) is not None:
-        return f"the model's code raised {user_error_text(exc)} while archlint ran it", ErrorKind.MODEL
+        return f"the model's code raised {user_error_text(exc)} while archlint ran it", ErrorKind.MODEL, TargetCause.MODEL_CODE_RAISED
     return (f"internal error while linting: {describe_exception(exc)} (an archlint bug: run with --debug for "
-            "the traceback and please report it)"), ErrorKind.INTERNAL
+            "the traceback and please report it)"), ErrorKind.INTERNAL, TargetCause.INTERNAL
 
 
 def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, list[str]]:

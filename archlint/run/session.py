@@ -19,11 +19,18 @@ from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
 from archlint.mechanics.profile import phase
 from archlint.plugin.host import PluginChoice, PluginHost
-from archlint.plugin.results import ErrorKind, Note, NoteKind, Report, TargetError
+from archlint.plugin.results import (
+    ErrorKind,
+    Note,
+    NoteKind,
+    Report,
+    TargetCause,
+    TargetError,
+)
 from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
-from archlint.run.setup import open_run
 from archlint.run.runner import RunOptions, lint_failure, lint_model
+from archlint.run.setup import open_run
 from archlint.trace.fit import runs_on
 from archlint.trace.result import TraceFailure
 
@@ -93,9 +100,9 @@ def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Repor
         report.models.append(lint_model(loaded.model, loaded.example_inputs, host, name=loaded.name,
                                         run=_run_for(loaded, run), target=loaded.target, notes=loaded.notes))
     except TraceFailure as exc:
-        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.TRACE))
+        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.TRACE, exc.cause))
     except InputInferenceError as exc:
-        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.INPUT))
+        report.errors.append(TargetError(loaded.target, str(exc), ErrorKind.INPUT, TargetCause.NO_INPUT_FITS))
     except Exception as exc:  # an engine bug must not lose the other models
         report.errors.append(TargetError(loaded.target, *lint_failure(exc)))
     return report

@@ -13,8 +13,14 @@ from typing import Any, Sequence
 from archlint.load.targets import ModelSpec, expand_targets
 from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
-from archlint.plugin.results import ErrorKind, TargetError
-from archlint.run.config import Overrides, Settings, configured_targets, load_settings, resolve
+from archlint.plugin.results import ErrorKind, TargetCause, TargetError
+from archlint.run.config import (
+    Overrides,
+    Settings,
+    configured_targets,
+    load_settings,
+    resolve,
+)
 
 
 def open_run(choice: PluginChoice = PluginChoice(), extra_plugins: Sequence[Any] = ()) -> PluginHost:
@@ -26,7 +32,7 @@ def open_run(choice: PluginChoice = PluginChoice(), extra_plugins: Sequence[Any]
 
 def plugin_errors(host: PluginHost) -> list[TargetError]:
     """The plugins that failed to load, as report errors (the other plugins' rules still run)."""
-    return [TargetError(e.plugin, e.error, ErrorKind.PLUGIN) for e in host.load_errors]
+    return [TargetError(e.plugin, e.error, ErrorKind.PLUGIN, TargetCause.PLUGIN) for e in host.load_errors]
 
 
 @dataclass

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 from torch import fx
 
+from archlint.plugin.results import TargetCause
+
 TRACER_ORDER = ("fx", "fx-leaves", "export", "hooks", "real-forward")
 
 
@@ -31,8 +33,10 @@ class TraceResult:
 class TraceFailure(Exception):
     """No tracer could handle the model: the message is one line naming the reason; `attempts` has each."""
 
-    def __init__(self, attempts: list[TraceAttempt], reason: str | None = None):
+    def __init__(self, attempts: list[TraceAttempt], reason: str | None = None,
+                 cause: TargetCause = TargetCause.UNTRACEABLE):
         self.attempts = attempts
+        self.cause = cause      # NO_INPUT_FITS when the example input does not fit a layer
         self.reason = reason or next((a.detail for a in attempts if a.detail), "unknown reason")
         tried = ", ".join(a.tracer for a in attempts)
         super().__init__(f"could not trace the model: {self.reason}" + (f" (tried {tried})" if tried else ""))

@@ -25,6 +25,7 @@ from archlint.load.device import inputs_for
 from archlint.mechanics.frames import innermost_frame, is_user_file
 from archlint.mechanics.source import display_path
 from archlint.mechanics.state import eval_mode
+from archlint.plugin.results import TargetCause
 from archlint.trace import fallbacks
 from archlint.trace.failures import describe_failure, failure_reason
 from archlint.trace.fit import quiet_torch
@@ -82,7 +83,9 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 continue
             attempts.append(TraceAttempt(name, True, "; ".join(lost)))
             return TraceResult(gm, name, lost, list(attempts))
-    raise TraceFailure(attempts, failure_reason(attempts, errors, inputs))
+    fits = not any(isinstance(exc, InputMismatch) for exc in errors)
+    raise TraceFailure(attempts, failure_reason(attempts, errors, inputs),
+                       TargetCause.UNTRACEABLE if fits else TargetCause.NO_INPUT_FITS)
 
 
 def _missing_forward(model: nn.Module) -> str | None:
