@@ -40,5 +40,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "check", "hookimpl", "Rule", "Option", "Finding", "Fix", "Metric", "Severity", "Report",
-    "ModelReport", "CheckContext", "MeasurementUnavailable", "__version__",
+    "ModelReport", "CheckContext", "MeasurementUnavailable", "__version__", "load_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext archlint`: the `%archlint` and `%%archlint` magics (archlint.integrations.jupyter)."""
+    from archlint.integrations.jupyter import load_ipython_extension as load
+
+    load(ipython)

@@ -7,6 +7,7 @@ a misspelled setting, rule code or option is a ValueError naming it and the vali
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any, Sequence
 
 import torch
@@ -20,23 +21,25 @@ from archlint.plugin.results import (
     ErrorKind,
     Note,
     NoteKind,
+    OutputStyle,
     Report,
     TargetCause,
     TargetError,
 )
 from archlint.run.config import keyword_settings
-from archlint.run.runner import lint_failure, lint_model
+from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run, plugin_errors
 from archlint.trace.result import TraceFailure
 
 
 def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, name: str | None = None,
-                      plugins: Sequence[Any] = (), host: PluginHost | None = None, plots: bool = False,
+                      plugins: Sequence[Any] = (), host: PluginHost | None = None, plots: bool | None = None,
                       **settings: Any) -> Report:
     """Lint one model (an instance, or a class built here with no arguments) with validated settings.
 
     `host` is the run's plugin host when the caller already has one (the pytest fixture); otherwise one
-    is built with the installed plugins plus `plugins`. `plots` collects `ModelReport.plots` (for HTML).
+    is built with the installed plugins plus `plugins`. `plots` collects `ModelReport.plots` (for HTML); by
+    default only in a notebook, where the report draws itself with them.
     """
     if not isinstance(model, nn.Module) and not (isinstance(model, type) and issubclass(model, nn.Module)):
         raise TypeError(f"archlint.check expects an nn.Module (or an nn.Module class), got {type(model).__name__}")
@@ -44,7 +47,22 @@ def check_built_model(model: nn.Module | type, example_inputs: Any = None, *, na
         raise TypeError(f"example inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}")
     # a malformed ARCHLINT_MEMORY_BUDGET is a ValueError here, not a failure inside a rule
     host = host or open_run(extra_plugins=plugins)
+    plots = in_a_notebook() if plots is None else plots
     run = dataclasses.replace(keyword_settings(settings, host.rules).run, plots=plots)   # ValueError if bad
+    report = _lint_one(model, example_inputs, name, host, run)
+    report.display_formats = host.report_formats(OutputStyle(embedded=True))
+    return report
+
+
+def in_a_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython with a kernel attached)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _lint_one(model: nn.Module | type, example_inputs: Any, name: str | None, host: PluginHost,
+              run: RunOptions) -> Report:
     report = Report(errors=plugin_errors(host))
     if isinstance(model, type):
         try:

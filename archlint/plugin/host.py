@@ -28,7 +28,8 @@ _THIS_DISTRIBUTION = "archlint"
 
 # Plugins that are part of the engine rather than of a lesson (report formats); registered
 # through the same `register` path as entry-point plugins.
-ENGINE_PLUGINS = ("archlint.report.text", "archlint.report.sarif", "archlint.report.github", "archlint.report.html")
+ENGINE_PLUGINS = ("archlint.report.text", "archlint.report.sarif", "archlint.report.github", "archlint.report.html",
+                  "archlint.report.markdown")
 
 
 class PluginImportError(Exception):

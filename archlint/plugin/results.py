@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from archlint.plugin.findings import Finding, Severity
 
@@ -67,6 +67,7 @@ class OutputStyle:
 
     quiet: bool = False
     color: bool = False
+    embedded: bool = False     # shown inside a page (a notebook cell): an HTML fragment, not a whole document
 
 
 class TargetCause(enum.Enum):
@@ -146,6 +147,35 @@ class Report:
     errors: list[TargetError] = field(default_factory=list)
     # files of a directory run that define models archlint could not build (not errors: counted and said)
     skipped: list[TargetError] = field(default_factory=list)
+    # how this report shows itself in a notebook: the run's formats for embedded output, set by the front-end
+    # that made it (`archlint.check`); never serialised
+    display_formats: dict[str, Callable[["Report"], str]] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- rich display (Jupyter, IPython) ---------------------------------------------------------------------
+
+    def _repr_html_(self) -> str | None:
+        render = self.display_formats.get("html")
+        return render(self) if render else None
+
+    def _repr_markdown_(self) -> str | None:
+        render = self.display_formats.get("markdown")
+        return render(self) if render else None
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        render = self.display_formats.get("text")
+        printer.text(render(self).rstrip("\n") if render and not cycle else self.summary())
+
+    def severity_counts(self) -> str:
+        """`1 error, 2 warning`, or `no findings`."""
+        counts: dict[str, int] = {}
+        for finding in self.findings:
+            counts[str(finding.severity)] = counts.get(str(finding.severity), 0) + 1
+        return ", ".join(f"{n} {level}" for level, n in sorted(counts.items())) or "no findings"
+
+    def summary(self) -> str:
+        """One line: findings by severity, models, errors."""
+        return (f"Found {len(self.findings)} finding(s) in {len(self.models)} model(s) ({self.severity_counts()});"
+                f" {len(self.errors)} error(s).")
 
     @property
     def findings(self) -> list[Finding]:

@@ -17,6 +17,7 @@ why, and without matplotlib the report still renders, with that said at the top.
 """
 from __future__ import annotations
 
+import functools
 import html
 import io
 import math
@@ -24,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from archlint.plugin.findings import Finding, Metric
 from archlint.plugin.hookspecs import hookimpl
-from archlint.plugin.results import ModelReport, Report
+from archlint.plugin.results import ModelReport, OutputStyle, Report
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#1b1f24}
@@ -275,7 +276,20 @@ def _matplotlib_available() -> bool:
     return True
 
 
-def render_html(report: Report) -> str:
+def _scoped_css(scope: str) -> str:
+    """The stylesheet with every selector under `scope`, so an embedded report does not restyle its page."""
+    rules = []
+    for rule in _CSS.strip().split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        scoped = ",".join(scope if s.strip() == "body" else f"{scope} {s.strip()}" for s in selectors.split(","))
+        rules.append(f"{scoped}{{{body}}}")
+    return "".join(rules)
+
+
+def render_html(report: Report, embedded: bool = False) -> str:
+    """The whole document; with `embedded`, a fragment for a page that shows it (a notebook cell)."""
     have_matplotlib = _matplotlib_available()
     total = len(report.findings)
     body = [f"<h1>archlint report</h1><p>{total} finding(s) in {len(report.models)} model(s), "
@@ -290,6 +304,8 @@ def render_html(report: Report) -> str:
         body.append('<h2>Errors</h2><ul class="errors">' + "".join(f"<li>{_e(e)}</li>" for e in report.errors)
                     + "</ul>")
     body.extend(model_html(m, have_matplotlib) for m in report.models)
+    if embedded:
+        return f'<div class="archlint-report"><style>{_scoped_css(".archlint-report")}</style>' + "\n".join(body) + "</div>"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>archlint report</title><style>{_CSS}</style></head><body>\n"
@@ -300,5 +316,9 @@ render_html.needs_plots = True  # type: ignore[attr-defined]
 
 
 @hookimpl
-def archlint_report_formats() -> dict[str, Callable[[Report], str]]:
-    return {"html": render_html}
+def archlint_report_formats(style: OutputStyle) -> dict[str, Callable[[Report], str]]:
+    if not style.embedded:
+        return {"html": render_html}
+    render = functools.partial(render_html, embedded=True)
+    render.needs_plots = True  # type: ignore[attr-defined]
+    return {"html": render}

@@ -57,13 +57,7 @@ def text_lines(report: Report) -> list[TextLine]:
 
 
 def _summary(report: Report) -> list[str]:
-    findings = report.findings
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[str(f.severity)] = counts.get(str(f.severity), 0) + 1
-    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
-    lines = [f"Found {len(findings)} finding(s) in {len(report.models)} model(s) ({summary});"
-             f" {len(report.errors)} error(s)."]
+    lines = [report.summary()]
     if report.skipped:
         causes = collections.Counter((s.cause or TargetCause.NOT_BUILT).value for s in report.skipped)
         lines.append(f"{len(report.skipped)} file(s) define models that were not linted ("
