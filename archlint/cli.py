@@ -1,4 +1,4 @@
-"""The `archlint` command: `check`, `rules`, `explain`.
+"""The `archlint` command: `check`, `rules`, `explain`, `mcp`.
 
 The CLI only parses arguments and wires the parts together: config (archlint.run.config), targets
 (archlint.load.targets), linting (archlint.run.session, archlint.run.runner) and report formats (plugins through
@@ -18,7 +18,7 @@ from typing import Any, NoReturn, Sequence, TextIO
 
 from archlint import __version__
 from archlint.load.device import DEVICES
-from archlint.load.targets import ModelSpec, split_target
+from archlint.load.targets import ModelSpec
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.profile import PHASES, phase, process_age
 from archlint.plugin.findings import Severity
@@ -39,12 +39,11 @@ from archlint.run.baseline import (
 from archlint.run.config import (
     ConfigError,
     Overrides,
-    find_config,
     parse_dtype,
     parse_input_shapes,
 )
 from archlint.run.session import lint_targets, shard
-from archlint.run.setup import open_run, plan_run, plugin_errors
+from archlint.run.setup import config_for, open_run, plan_run, plugin_errors
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -175,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", parents=[common], help="show a rule's documentation and options")
     explain.add_argument("rule", metavar="CODE|NAME")
     explain.set_defaults(handler=run_explain)
+
+    mcp = commands.add_parser("mcp", parents=[common], help="serve archlint to coding agents (Model Context Protocol, stdio)")
+    mcp.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
+                     help="a folder whose files the server may read and execute (repeatable; default: the current one)")
+    mcp.set_defaults(handler=run_mcp)
     return parser
 
 
@@ -196,15 +200,7 @@ def overrides_from(args: argparse.Namespace) -> Overrides:
 
 def config_path_for(args: argparse.Namespace) -> Path | None:
     """--config, else the nearest config above the first target, else above the current directory."""
-    if args.config is not None:
-        return args.config
-    if args.targets:
-        where, _ = split_target(args.targets[0])
-        if Path(where).exists():
-            found = find_config(Path(where))
-            if found is not None:
-                return found
-    return find_config(Path.cwd())
+    return config_for(args.targets or (), args.config)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -375,6 +371,20 @@ def explain_text(rule: Rule, host: PluginHost) -> str:
     return "\n".join(out) + "\n"
 
 
+def run_mcp(args: argparse.Namespace) -> int:
+    roots = args.root or [Path.cwd()]
+    missing = [str(root) for root in roots if not root.is_dir()]
+    if missing:
+        raise UsageError(f"--root {missing[0]}: not a folder")
+    try:
+        from archlint.integrations.mcp_server import serve
+    except ImportError as exc:
+        raise UsageError(f"archlint mcp needs the `mcp` package ({exc.name} is not installed): "
+                         "pip install 'archlint[mcp]'") from None
+    serve(roots)
+    return EXIT_CLEAN
+
+
 def run_explain(args: argparse.Namespace) -> int:
     host = build_plugin_host(PluginChoice.parse(args.plugin))
     rules = host.rules
@@ -392,7 +402,7 @@ def _error(message: str) -> None:
     print(f"archlint: error: {message}", file=sys.stderr)
 
 
-COMMANDS = ("check", "rules", "explain")
+COMMANDS = ("check", "rules", "explain", "mcp")
 
 
 def _implicit_check(argv: list[str]) -> list[str]:

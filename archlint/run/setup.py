@@ -10,17 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from archlint.load.targets import ModelSpec, expand_targets
+from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import ErrorKind, TargetCause, TargetError
-from archlint.run.config import (
-    Overrides,
-    Settings,
-    configured_targets,
-    load_settings,
-    resolve,
-)
+from archlint.run.config import Overrides, Settings, configured_targets, find_config, load_settings, resolve
 
 
 def open_run(choice: PluginChoice = PluginChoice(), extra_plugins: Sequence[Any] = ()) -> PluginHost:
@@ -33,6 +27,19 @@ def open_run(choice: PluginChoice = PluginChoice(), extra_plugins: Sequence[Any]
 def plugin_errors(host: PluginHost) -> list[TargetError]:
     """The plugins that failed to load, as report errors (the other plugins' rules still run)."""
     return [TargetError(e.plugin, e.error, ErrorKind.PLUGIN, TargetCause.PLUGIN) for e in host.load_errors]
+
+
+def config_for(targets: Sequence[str], explicit: Path | None = None) -> Path | None:
+    """`explicit` (--config), else the nearest config above the first target, else above the working folder."""
+    if explicit is not None:
+        return explicit
+    if targets:
+        where, _ = split_target(targets[0])
+        if Path(where).exists():
+            found = find_config(Path(where))
+            if found is not None:
+                return found
+    return find_config(Path.cwd())
 
 
 @dataclass
@@ -53,4 +60,4 @@ def plan_run(host: PluginHost, config_path: Path | None, overrides: Overrides,
     return RunPlan(settings, specs, [*plugin_errors(host), *errors])
 
 
-__all__ = ["RunPlan", "open_run", "plan_run", "plugin_errors"]
+__all__ = ["RunPlan", "config_for", "open_run", "plan_run", "plugin_errors"]

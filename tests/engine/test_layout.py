@@ -22,7 +22,7 @@ RULES = ROOT / "rules" / "archlint_rules"     # the built-in rules: a plugin pac
 
 # Rank of each part of the engine: a module may import its own part and parts of a lower rank only.
 RANKS = {"mechanics": 0, "plugin": 1, "load": 2, "trace": 3, "analysis": 4, "rulekit": 5, "run": 6, "api": 7,
-         "cli": 8, "pytest_plugin": 8, "__main__": 9}
+         "cli": 8, "pytest_plugin": 8, "integrations": 8, "__main__": 9}
 
 
 @dataclass(frozen=True)
