@@ -25,6 +25,7 @@ Public API: `rf_table(model, *inputs)` -> rows, `format_rf_table(rows)` -> text,
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from torch import fx, nn
 
 from archlint.analysis.graph import ArchGraph, LayerNode, build_graph
 from archlint.analysis.measurement import MeasurementUnavailable
+from archlint.mechanics.state import preserved_rng
 from archlint.trace.tracers import trace_model
 
 Overrides = Mapping[str, Mapping[str, tuple[int, ...]]]   # node name -> {"stride"|"dilation": per-axis values}
@@ -80,6 +82,8 @@ class NodeRF:
     axes: dict[int, AxisRF]
     global_context: bool = False            # some path reaches here through a global pool/statistic
     approximations: tuple[str, ...] = ()    # where the geometry is a conservative estimate, and why
+    # the formula could not follow an op on the way here (the map goes on, its geometry is unknown): the node and why
+    lost_at: str | None = None
 
     def ordered_axes(self) -> list[AxisRF]:
         return [self.axes[d] for d in sorted(self.axes)]
@@ -132,8 +136,45 @@ def _padding(value: Any, kernel: Sequence[int], dilation: Sequence[int]) -> tupl
     return _per_axis(value, len(kernel), 0)
 
 
+_PAD_MODULES = (nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
+                nn.modules.padding._ReplicationPadNd, nn.ZeroPad2d) + ((nn.modules.padding._CircularPadNd,)
+                                                                       if hasattr(nn.modules.padding, "_CircularPadNd") else ())
+_PAD_FUNCTIONS = frozenset({"pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+                            "replication_pad1d", "replication_pad2d", "replication_pad3d", "circular_pad1d",
+                            "circular_pad2d", "circular_pad3d"})
+
+
+def _pad_window(pads: Sequence[int], n: int) -> Window:
+    """Explicit padding as a window: kernel 1, stride 1, shifted by the padding before each axis. `pads` is
+    torch's order, last axis first: (left, right, top, bottom, ...)."""
+    before = [int(pads[2 * i]) if 2 * i < len(pads) else 0 for i in range(n)]
+    return Window((1,) * n, (1,) * n, tuple(reversed(before)), (1,) * n)
+
+
+def pad_window(node: LayerNode) -> Window | None:
+    """The window of an explicit padding op (F.pad, aten pad ops, nn.ZeroPad2d and the other Pad modules)."""
+    module, fxn = node.module, node.fx_node
+    n = len(node.out_shape) - 2 if node.out_shape is not None and len(node.out_shape) >= 3 else 0
+    if n <= 0:
+        return None
+    if module is not None:
+        if not isinstance(module, _PAD_MODULES):
+            return None
+        return _pad_window(_per_axis(module.padding, 2 * n, 0), n)
+    if fxn is None or node.type_name not in _PAD_FUNCTIONS:
+        return None
+    pads = _arg(fxn, 1, "pad" if node.type_name == "pad" else "padding", None)
+    if not isinstance(pads, (tuple, list)) or not all(isinstance(v, int) for v in pads):
+        return None
+    return _pad_window(pads, n)
+
+
 def window_of(node: LayerNode) -> Window | None:
-    """Kernel, stride, padding and dilation of a conv / conv_transpose / pool node, per axis."""
+    """Kernel, stride, padding and dilation of a conv / conv_transpose / pool / explicit padding node, per axis:
+    the one place that reads the geometry of a sliding-window op, from a module, a functional call or an aten op."""
+    padding_op = pad_window(node)
+    if padding_op is not None:
+        return padding_op
     module, fxn = node.module, node.fx_node
     if module is not None:
         if isinstance(module, nn.modules.conv._ConvNd):
@@ -159,11 +200,16 @@ def window_of(node: LayerNode) -> Window | None:
         kernel = tuple(int(k) for k in weight[2:])
         n = len(kernel)
         transposed = node.kind == "conv_transpose"
+        if name in ("convolution", "_convolution"):   # aten: (input, weight, bias, stride, padding, dilation, transposed, ...)
+            stride = _per_axis(_arg(fxn, 3, "stride", 1), n, 1)
+            dilation = _per_axis(_arg(fxn, 5, "dilation", 1), n, 1)
+            return Window(kernel, stride, _padding(_arg(fxn, 4, "padding", 0), kernel, dilation), dilation,
+                          bool(_arg(fxn, 6, "transposed", False)))
         stride = _per_axis(_arg(fxn, 3, "stride", 1), n, 1)
         dilation = _per_axis(_arg(fxn, 7 if transposed else 5, "dilation", 1), n, 1)
         padding = _padding(_arg(fxn, 4, "padding", 0), kernel, dilation)
         return Window(kernel, stride, padding, dilation, transposed)
-    dims = _dims_from_name(name)
+    dims = _dims_from_name(name.removesuffix("_with_indices"))
     if node.kind != "pool" or dims is None:
         return None
     kernel = _per_axis(_arg(fxn, 1, "kernel_size", 1), dims, 1)
@@ -313,6 +359,7 @@ def _merge(states: list[tuple[NodeRF, Sequence[int] | None]], out_shape: Sequenc
     axes: dict[int, AxisRF] = {}
     global_context = any(s.global_context for s, _ in states)
     notes: list[str] = []
+    lost_at = next((s.lost_at for s, _ in states if s.lost_at), None)
     for s, shape in states:
         notes.extend(n for n in s.approximations if n not in notes)
         for d, a in s.axes.items():
@@ -327,7 +374,7 @@ def _merge(states: list[tuple[NodeRF, Sequence[int] | None]], out_shape: Sequenc
                 axes[d] = replace(prev, lo=min(prev.lo, a.lo), hi=max(prev.hi, a.hi), jump=max(prev.jump, a.jump))
         if not s.axes and s.global_context:
             global_context = True
-    return NodeRF(axes, global_context, tuple(notes))
+    return NodeRF(axes, global_context, tuple(notes), lost_at)
 
 
 def _global_node(state: NodeRF) -> NodeRF:
@@ -372,6 +419,9 @@ def _propagate(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]
     perm = _permutation(node) if node.type_name in _PERMUTE_NAMES else None
     if perm is not None:
         return _apply_permutation(first, perm)
+    padding = pad_window(node)
+    if padding is not None:
+        return _apply_window(first, padding)
     return _unknown(node, inputs)
 
 
@@ -445,16 +495,72 @@ def _keeps_spatial_axes(state: NodeRF, shape: Sequence[int] | None, out: Sequenc
 
 
 def _unknown(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]]) -> NodeRF | None:
-    """An op we do not model: keep the geometry if it keeps the spatial axes and their sizes, else stop."""
+    """An op we do not model: keep the geometry if it keeps the spatial axes and their sizes; else a module's
+    geometry is measured on it alone; else, while its output is still a map, the map goes on with its geometry lost
+    (the rule then judges by measurement only); an op whose output is no map ends it."""
     out = node.out_shape
     kept = [(s, shape) for s, shape in inputs if _keeps_spatial_axes(s, shape, out)]
     if not kept:
+        first, shape = inputs[0]
+        window = measured_window(node)
+        if window is not None:
+            state = _apply_window(first, window)
+            return replace(state, approximations=state.approximations
+                           + (f"{node.name}: the geometry of {node.type_name} was measured on it alone",))
+        if first.axes and shape is not None and out is not None and len(out) == len(shape) \
+                and all(_spatial_size(out, d) not in (None, 1) for d in first.axes):
+            return replace(first, lost_at=first.lost_at or f"{node.name} ({node.type_name})")
         return None
     merged = _merge(kept, out)
     if merged is None or node.type_name in _ELEMENTWISE_NAMES:
         return merged
     return replace(merged, approximations=merged.approximations
                    + (f"{node.name}: {node.type_name} treated as element-wise (spatial sizes unchanged)",))
+
+
+_MEASURED_MODULE_LIMIT = 1 << 22     # parameters: an opaque block bigger than this is not run on its own
+
+
+def measured_window(node: LayerNode) -> Window | None:
+    """The window of a module the formula does not know (an anti-aliasing blur pool, a block a fallback tracer kept
+    whole), measured on the module alone: a float64 copy in eval mode runs one random input of the node's input
+    shape; the input extent with a nonzero gradient for the centre output position gives the kernel and padding,
+    the ratio of the sizes the stride. None when it cannot be measured (meta weights, several tensor inputs, a
+    stride that is not whole, a module too large to run alone)."""
+    module, in_shape, out = node.module, (node.in_shapes[0] if len(node.in_shapes) == 1 else None), node.out_shape
+    if module is None or in_shape is None or out is None or len(in_shape) != len(out) or len(out) < 3:
+        return None
+    if any(p.is_meta for p in module.parameters()) or any(b.is_meta for b in module.buffers()) \
+            or sum(p.numel() for p in module.parameters()) > _MEASURED_MODULE_LIMIT:
+        return None
+    n = len(out) - 2
+    strides = [Fraction(int(in_shape[d]), int(out[d])) for d in range(-n, 0)]
+    if any(s.denominator != 1 for s in strides):
+        return None
+    try:
+        with preserved_rng(0), torch.enable_grad():
+            copy_of = copy.deepcopy(module).double().eval()
+            wake_zero_parameters(copy_of)
+            x = torch.randn((1, *[int(s) for s in in_shape[1:]]), dtype=torch.float64, requires_grad=True)
+            y = copy_of(x)
+            y = y[0] if isinstance(y, (tuple, list)) else y
+            if not isinstance(y, torch.Tensor) or tuple(y.shape[1:]) != tuple(int(s) for s in out[1:]):
+                return None
+            centre = [int(out[d]) // 2 for d in range(-n, 0)]
+            y[(0, slice(None), *centre)].sum().backward()
+    except Exception:   # a module that does not run alone (it reads state set elsewhere): the geometry stays unknown
+        return None
+    grad = x.grad[0].abs().sum(dim=0)
+    kernel, padding = [], []
+    for axis in range(n):
+        others = [a for a in range(n) if a != axis]
+        nonzero = torch.nonzero((grad.amax(dim=others) if others else grad) > 0).flatten()
+        if not len(nonzero):
+            return None
+        lo, hi = int(nonzero.min()), int(nonzero.max())
+        kernel.append(hi - lo + 1)
+        padding.append(centre[axis] * int(strides[axis]) - lo)
+    return Window(tuple(kernel), tuple(int(s) for s in strides), tuple(padding), (1,) * n)
 
 
 def _tensor_inputs(node: LayerNode) -> list[str]:
@@ -497,7 +603,7 @@ def rf_rows(graph: ArchGraph, rfs: Mapping[str, NodeRF]) -> list[dict[str, Any]]
     rows = []
     for node in graph.nodes():
         state = rfs.get(node.name)
-        if state is None or not state.axes or node.kind == "output":
+        if state is None or not state.axes or node.kind == "output" or state.lost_at:
             continue
         axes = state.ordered_axes()
         rows.append({

@@ -56,6 +56,22 @@ def copy_sharing_large_weights(module: torch.nn.Module, requires_grad: bool | No
     return clone
 
 
+def own_parameter(model: torch.nn.Module, name: str) -> torch.nn.Parameter:
+    """Give parameter `name` of `model` (a copy, perhaps sharing the user's storage) a cloned storage of its own,
+    wherever it is registered (tied weights included), and return it: the one to write in a what-if.
+
+    A new Parameter object, not `weight.data = ...`: that would keep the version counter shared with the
+    user's weight, and the write that follows would look like a write into the user's model.
+    """
+    weight = model.get_parameter(name)
+    own = torch.nn.Parameter(weight.detach().clone(), requires_grad=weight.requires_grad)
+    for module in model.modules():
+        for key, param in module._parameters.items():
+            if param is weight:
+                module._parameters[key] = own
+    return own
+
+
 def copy_graph_module(gm: fx.GraphModule, requires_grad: bool | None = None) -> fx.GraphModule:
     """A copy (modules and parameter objects included) with every in-place op made out-of-place.
 
@@ -156,4 +172,4 @@ def owning_module(node: fx.Node) -> fx.GraphModule:
 
 
 __all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "copy_sharing_large_weights",
-           "check_runs", "owning_module"]
+           "check_runs", "own_parameter", "owning_module"]

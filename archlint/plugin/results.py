@@ -151,6 +151,11 @@ class Report:
     # that made it (`archlint.check`); never serialised
     display_formats: dict[str, Callable[["Report"], str]] = field(default_factory=dict, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the display formats are this process's plugins' functions: a report sent to another process (a worker's
+        # result) goes without them
+        return {**self.__dict__, "display_formats": {}}
+
     # -- rich display (Jupyter, IPython) ---------------------------------------------------------------------
 
     def _repr_html_(self) -> str | None:

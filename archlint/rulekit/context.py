@@ -20,6 +20,7 @@ from archlint.analysis.receptive_field import NodeRF, empirical_rf
 from archlint.analysis.rewrite import copy_sharing_large_weights
 from archlint.analysis.shared import ModelAnalyses
 from archlint.load.provenance import InitRecord
+from archlint.trace.result import MODULE_CALLS_ONLY
 
 T = TypeVar("T")
 
@@ -75,6 +76,12 @@ class CheckContext:
         None when the model was built outside archlint (e.g. `archlint.check(model)`) or nothing was seen.
         """
         return self.analyses.init_provenance(param_name)
+
+    @property
+    def module_calls_only(self) -> bool:
+        """The graph holds module calls, not the operations between them (hooks tracers): functional additions,
+        multiplications, reshapes and parameter reads are not in it."""
+        return self.tracer in MODULE_CALLS_ONLY
 
     @property
     def graph_module(self) -> fx.GraphModule:

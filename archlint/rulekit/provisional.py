@@ -10,16 +10,12 @@ from archlint.analysis.probe.passes import run_probe
 from archlint.analysis.probe.results import DEFAULT_MAX_BATCH
 from archlint.analysis.receptive_field import compute_receptive_fields, empirical_rf
 from archlint.analysis.rewrite import (
-    RewriteError,
-    Span,
-    add_identity_shortcuts,
-    copy_sharing_large_weights,
-    owning_module,
+    RewriteError, Span, add_identity_shortcuts, copy_sharing_large_weights, own_parameter, owning_module,
 )
 from archlint.load.construction import construction_site
 
 __all__ = [
     "DEFAULT_MAX_BATCH", "RewriteError", "Span", "add_identity_shortcuts", "compute_receptive_fields",
     "construction_site", "copy_sharing_large_weights", "empirical_rf", "graph_gradients", "model_macs",
-    "owning_module", "run_probe",
+    "own_parameter", "owning_module", "run_probe",
 ]

@@ -126,10 +126,72 @@ def fx_plain(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule,
     return gm, lost
 
 
+def _meta_of(value: Any) -> Any:
+    """A meta tensor of the shape and dtype a propagated node value has (None when it is not one tensor)."""
+    return torch.empty(tuple(value.shape), dtype=value.dtype, device="meta") if isinstance(value, torch.Tensor) else None
+
+
+def _inline(gm: fx.GraphModule, node: fx.Node, sub: fx.GraphModule) -> None:
+    """Put the graph of a submodule's own trace (`sub`) in place of its `call_module` node in `gm`: its layers,
+    weights and enclosing modules get the submodule's path in front."""
+    prefix = str(node.target)
+    placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
+    env: dict[fx.Node, Any] = dict(zip(placeholders, node.args))
+    result: Any = None
+    with gm.graph.inserting_before(node):
+        for inner in sub.graph.nodes:
+            if inner.op == "placeholder":
+                continue
+            if inner.op == "output":
+                result = fx.node.map_arg(inner.args[0], lambda a: env[a])
+                continue
+            copied = gm.graph.node_copy(inner, lambda a: env[a])
+            if inner.op in ("call_module", "get_attr"):
+                copied.target = f"{prefix}.{inner.target}"
+            stack = inner.meta.get("nn_module_stack", {})
+            outer = node.meta.get("nn_module_stack", {})
+            copied.meta["nn_module_stack"] = {**outer, prefix: (prefix, type(gm.get_submodule(prefix))),
+                                              **{f"{prefix}.{k}": (f"{prefix}.{path}", kind)
+                                                 for k, (path, kind) in stack.items()}}
+            env[inner] = copied
+    if not isinstance(result, fx.Node):
+        raise RuntimeError("the submodule returns more than one value")
+    node.replace_all_uses_with(result)
+    gm.graph.erase_node(node)
+    gm.recompile()
+
+
+def _trace_leaves_with_shapes(gm: fx.GraphModule, model: nn.Module, failed: list[tuple[str, str]]) -> list[str]:
+    """Trace again, with the shapes of their inputs known, the leaves that stopped at control flow (a branch on a
+    shape, `if x.shape[-2] < 7:`), and put their graphs in place of the opaque calls; returns the leaves resolved."""
+    resolved = []
+    for node in list(gm.graph.nodes):
+        why = dict(failed).get(str(node.target)) if node.op == "call_module" else None
+        if why is None or node.kwargs or not node.args:
+            continue
+        inputs = tuple(_meta_of(a.meta.get("val")) if isinstance(a, fx.Node) else None for a in node.args)
+        if any(x is None for x in inputs):
+            continue
+        try:
+            sub = shape_specialized_trace(model.get_submodule(str(node.target)), inputs)
+            _inline(gm, node, sub)
+        except Exception:   # the leaf stays opaque, as fx-leaves made it
+            continue
+        resolved.append(str(node.target))
+    return resolved
+
+
 def fx_leaves(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
     gm, failed = trace_with_leaves(model)
-    ran = propagate_shapes(gm, inputs, frozenset(path for path, _ in failed))
-    lost = [f"{path} ({type(model.get_submodule(path)).__name__}) is one opaque layer: {why}" for path, why in failed]
+    opaque = frozenset(path for path, _ in failed)
+    ran = propagate_shapes(gm, inputs, opaque)
+    resolved = _trace_leaves_with_shapes(gm, model, [(p, w) for p, w in failed if p not in ran])
+    if resolved:
+        ran = propagate_shapes(gm, inputs, opaque - set(resolved))
+    lost = [f"{path} ({type(model.get_submodule(path)).__name__}) is one opaque layer: {why}"
+            for path, why in failed if path not in resolved]
+    lost += [f"control flow in {path} ({type(model.get_submodule(path)).__name__}) was resolved for the shapes of its "
+             f"inputs: only the branch they take is in the graph" for path in resolved]
     lost += [f"{path}: its output shape comes from running it once on a random input of the right shape "
              "(the branch taken may differ on real data)" for path in ran]
     return gm, lost

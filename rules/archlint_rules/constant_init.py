@@ -47,6 +47,7 @@ from archlint.rulekit import (
     ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult, Rule,
     Severity, hookimpl,
 )
+from archlint.rulekit.provisional import own_parameter
 
 _MODULE_WEIGHTS = ("weight", "in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "out_proj.weight")
 _RELU_FAMILY = ("relu", "relu6", "leaky_relu", "gelu", "silu", "mish", "hardswish", "elu", "selu", "celu", "prelu")
@@ -159,20 +160,6 @@ def _apply_initialiser(weight: torch.Tensor, activation: str | None, kind: str, 
             nn.init.xavier_uniform_(weight, generator=generator)
 
 
-def _own_storage(model: nn.Module, weight: nn.Parameter) -> nn.Parameter:
-    """Give `weight` (possibly sharing the user's storage) a cloned storage in `model`, wherever it is registered.
-
-    A new Parameter object, not `weight.data = ...`: that would keep the version counter shared with the
-    user's weight, and the write that follows would look like a write into the user's model.
-    """
-    own = nn.Parameter(weight.detach().clone(), requires_grad=weight.requires_grad)
-    for module in model.modules():
-        for name, param in module._parameters.items():
-            if param is weight:
-                module._parameters[name] = own
-    return own
-
-
 @dataclass
 class Measured:
     site: WeightSite
@@ -281,7 +268,7 @@ class ConstantInit(Rule):
             model = ctx.copy_sharing_large_weights()
             generator = torch.Generator().manual_seed(0)
             for m in problems:
-                weight = _own_storage(model, model.get_parameter(m.site.name))
+                weight = own_parameter(model, m.site.name)
                 _apply_initialiser(weight, following_activation(ctx.graph, m.site.node), m.site.node.kind, generator)
             # only the weight gradients are compared: no eval passes, no pass without dropout
             probe = ctx.probe_copy(model)

@@ -1,9 +1,10 @@
 """gradient-flow (AL801-AL805): parameters the gradient does not reach, or reaches badly.
 
 What it finds (measured by the probe: one train-mode forward/backward pass on a copy)
-    AL801  parameters that receive no gradient at all: a module that forward never uses, or
-           whose output reaches the loss only through `.detach()`, `torch.no_grad()` or an integer
-           cast. (error)
+    AL801  parameters that receive no gradient at all: whose output reaches the loss only through
+           `.detach()`, `torch.no_grad()` or an integer cast (error); or that no operation of the
+           forward reads: a module forward never calls (error), or a parameter used only when an
+           optional forward argument is given, such as a mask token (info, naming the argument).
     AL802  vanishing or exploding gradients: the norm of the weight gradient of the first layer
            of a role divided by that of the last layer of the same role (same kind and weight
            shape: a transformer's qkv projections, a CNN's 3×3 convs of one width; the role that
@@ -45,7 +46,13 @@ Known limits
     So the exploding side is judged only on models without normalisation; vanishing is judged on
     all. A patch embedding against a classifier head compares layers of different size and role:
     BEiT read 1e-4 that way at init ("vanishing") and reads 3.2 like with like (qkv of block 0 /
-    qkv of block 11). A role must hold at least 1% of the weights of the repeated layers: CBAM's
+    qkv of block 11). Designed-in gates are not vanishing gradients: a layer scale initialised at
+    1e-5 (CaiT, ViTs with LayerScale), a ReZero scalar or a zero-initialised residual gate scales
+    the gradient of everything below it on purpose, and grows as the model trains. When the ratio
+    is out of bounds and the model has such gates (small parameters that multiply a branch), the
+    ratio is measured again on a copy with every gate set to 1, and that measurement, layers on
+    equal footing, is the verdict: a CaiT-like model of the tests (layer scale 1e-5, class attention)
+    reads 7.7e-6 with its gates and 0.95 with them at 1. A role must hold at least 1% of the weights of the repeated layers: CBAM's
     1×2×7×7 spatial-gate convs do not depend on the width, so they repeat through every stage while
     holding 0.01% of CSATv2's weights, and read 4e-4 (their gradient follows the gate, not the
     depth). Like with like, 64×64, batch 2: VGG-16 0.87 (512×512 3×3 convs), ResNet-50
@@ -64,16 +71,20 @@ Why dead-share defaults to 0.5
 """
 from __future__ import annotations
 
+import ast
+import inspect
 import math
+import textwrap
 from typing import Iterable
 
+import torch
 from torch import nn
 
 from archlint.rulekit import (
     ActivationStats, ArchGraph, CheckContext, Finding, Fix, LayerGradient, LayerNode, MeasurementUnavailable,
     Metric, NonFiniteValues, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, hookimpl, is_norm,
 )
-from archlint.rulekit.provisional import DEFAULT_MAX_BATCH, construction_site
+from archlint.rulekit.provisional import DEFAULT_MAX_BATCH, construction_site, own_parameter
 
 
 def activation_node(graph: ArchGraph, stats: ActivationStats) -> LayerNode | None:
@@ -130,6 +141,76 @@ def gradientless_modules(probe: ProbeResult) -> dict[str, list[str]]:
 
 
 _MIN_ROLE_SHARE = 0.01   # of the weights of the repeated layers
+_GATE_PATH = ("reshape", "other", "identity")   # getitem, expand, view between a gate and its multiplication
+_MAX_GATE_VALUES = 1 << 14
+
+
+def designed_gates(graph: ArchGraph, model: nn.Module, module_calls_only: bool = False) -> list[str]:
+    """Parameters that scale a branch by design (layer scale, ReZero, zero-initialised residual gates): small
+    parameters no torch layer owns (a scalar, or one value per channel), set to one constant at initialisation, that
+    multiply another tensor. A graph of module calls only has no multiplications: there the first three tests say."""
+    candidates = []
+    for owner in model.modules():
+        if type(owner).__module__.startswith("torch."):
+            continue   # a torch layer's own weights and biases are not gates
+        for attribute, weight in owner.named_parameters(recurse=False):
+            flat = weight.detach().reshape(-1)
+            if 0 < weight.numel() <= _MAX_GATE_VALUES and sum(s > 1 for s in weight.shape) <= 1 \
+                    and not weight.is_meta and bool((flat == flat[0]).all()):
+                candidates.append(weight)
+    names = {id(w): n for n, w in model.named_parameters()}
+    if module_calls_only:
+        return [names[id(w)] for w in candidates]
+    gated = []
+    for node in graph.nodes("param"):
+        target = str(node.fx_node.target) if node.fx_node is not None and node.op == "get_attr" else None
+        if target is None or not any(names.get(id(w)) == target for w in candidates):
+            continue
+        reached, frontier = [], [node]
+        for _ in range(3):
+            following = [s for n in frontier for s in graph.successors(n) if s.kind != "shape"]
+            reached += [s for s in following if s.kind == "mul"]
+            frontier = [s for s in following if s.kind in _GATE_PATH]
+        if reached:
+            gated.append(target)
+    return gated
+
+
+def _unused_by(module: nn.Module, attribute: str) -> str | None:
+    """The optional forward argument of `module` (a parameter with a default) under whose `if` the forward reads
+    `self.<attribute>`: `mask` for `if mask is not None: x = where(mask, self.mask_token, x)`. None if none does."""
+    try:
+        source = textwrap.dedent(inspect.getsource(type(module).forward))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+    function = tree.body[0]
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    defaults = function.args.defaults
+    optional = {a.arg for a in function.args.args[len(function.args.args) - len(defaults):]}
+    optional |= {a.arg for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults) if d is not None}
+    for branch in (n for n in ast.walk(function) if isinstance(n, ast.If)):
+        tested = {n.id for n in ast.walk(branch.test) if isinstance(n, ast.Name)} & optional
+        reads = any(isinstance(n, ast.Attribute) and n.attr == attribute and isinstance(n.value, ast.Name)
+                    and n.value.id == "self" for part in branch.body for n in ast.walk(part))
+        if tested and reads:
+            return sorted(tested)[0]
+    return None
+
+
+def _read_parameters(graph: ArchGraph, model: nn.Module) -> set[int]:
+    """Ids of the parameters some operation of the traced forward reads (as a weight, or a module's own)."""
+    read: set[int] = set()
+    for node in graph.nodes():
+        if node.op == "get_attr" and node.fx_node is not None:
+            try:
+                read.add(id(model.get_parameter(str(node.fx_node.target))))
+            except (AttributeError, KeyError):
+                continue
+        elif node.op == "call_module" and node.module is not None:
+            read.update(id(p) for p in node.module.parameters())
+    return read
 
 
 def _like_with_like(model: nn.Module, reached: list[LayerGradient]) -> tuple[LayerGradient, LayerGradient, str]:
@@ -220,17 +301,30 @@ class GradientFlow(Rule):
     # AL801 ----------------------------------------------------------------------------------------
     def _no_gradient(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
         graph = ctx.graph
-        traced_paths = {n.module_path for n in graph.nodes() if n.module_path}
+        read = _read_parameters(graph, ctx.model) if not ctx.module_calls_only else None
         for owner, names in gradientless_modules(probe).items():
             count = sum(ctx.model.get_parameter(n).numel() for n in names)
-            used = any(p == owner or p.startswith(owner + ".") for p in traced_paths) if owner else True
             nodes = [n for n in graph.nodes() if owner and (n.module_path == owner or n.module_path.startswith(owner + "."))]
+            unread = read is not None and not any(id(ctx.model.get_parameter(n)) in read for n in names)
+            if read is None:   # a graph of module calls only: a module not called is unused, a bare parameter unknown
+                unread = bool(owner) and not nodes
             detaches = [n for n in graph.nodes("detach")
                         if nodes and any(n.name in graph.descendants(x) for x in nodes[:1])]
-            if not used:
-                cause = "it is never called in forward (an unused module)"
-                fix = Fix(f"Call `{owner}` in forward, or delete it (its parameters only take memory and optimizer state).",
-                          f"# in __init__: remove `self.{owner} = ...`, or use it in forward")
+            severity = Severity.ERROR
+            shown = owner or names[0] if len(names) == 1 else owner or "<model>"
+            if unread:
+                holder, _, attribute = (owner or names[0]).rpartition(".") if not nodes else ("", "", "")
+                argument = _unused_by(ctx.model.get_submodule(holder), attribute) if attribute else None
+                if argument is not None:
+                    severity = Severity.INFO
+                    cause = (f"no operation of this forward reads it: it is used only when the optional argument "
+                             f"`{argument}` is given, which this input does not")
+                    fix = Fix(f"Nothing to fix if `{argument}` is given in training; lint with it (example_inputs() "
+                              f"returning it) to check that path.", f"# example_inputs(): (x, {argument})")
+                else:
+                    cause = "no operation of the forward reads it (an unused module or parameter)"
+                    fix = Fix(f"Use `{shown}` in forward, or delete it (its parameters only take memory and optimizer "
+                              f"state).", f"# in __init__: remove `self.{shown} = ...`, or use it in forward")
             elif detaches:
                 cause = (f"its output reaches the loss only through `{detaches[0].type_name}` "
                          f"(`{detaches[0].display_name}`)")
@@ -240,10 +334,10 @@ class GradientFlow(Rule):
                 cause = "its output is cut from the loss (torch.no_grad(), .detach(), .data or an integer cast on the path)"
                 fix = Fix("Keep the path from this module to the output differentiable.",
                           "# remove `with torch.no_grad():`, `.detach()`, `.data` or `.long()`/`.int()` around its output")
-            message = (f"{len(names)} parameter tensor(s) of `{owner or '<model>'}` ({count:,} values) received no "
+            message = (f"{len(names)} parameter tensor(s) of `{shown}` ({count:,} values) received no "
                        f"gradient: {cause}")
             yield _finding_at(graph, nodes[0] if nodes else None, owner, self.code, message, fix=fix,
-                              severity=Severity.ERROR,
+                              severity=severity,
                               effect=(Metric("parameters without gradient", count, None, "values",
                                              f"{probe.method}; .grad is None after backward"),),
                               unmeasured=("after the fix not measured: it needs a change to the model's code",))
@@ -262,10 +356,16 @@ class GradientFlow(Rule):
         exploding = value > high and not ctx.graph.nodes("norm")
         if not (vanishing or exploding):
             return
+        gates = designed_gates(ctx.graph, ctx.model, module_calls_only=ctx.module_calls_only)
+        ungated = self._ratio_without_gates(ctx, gates, first.weight, last.weight) if gates else None
+        if ungated is not None and low <= ungated <= high:
+            return  # measurement decides: on equal footing (gates at 1) the gradient reaches the first layer
         word = "vanishing" if vanishing else "exploding"
         message = (f"{word} gradients: `{first.layer}` gets a weight gradient of norm {first.grad_norm:.3g}, "
                    f"`{last.layer}` {last.grad_norm:.3g} ({compared}); ratio {value:.3g} "
                    f"{'<' if vanishing else '>'} {low if vanishing else high:g} over {len(reached)} parametric layers")
+        if ungated is not None:
+            message += f"; {ungated:.3g} with the model's {len(gates)} designed-in gate(s) set to 1"
         if vanishing:
             fix = Fix("Give the gradient a short route and keep activations well scaled: residual connections, "
                       "normalisation after each layer, ReLU-family activations, Kaiming initialisation.",
@@ -282,6 +382,21 @@ class GradientFlow(Rule):
                                          float(f"{value:.6g}"), None, "",
                                          f"{probe.method}; ‖∇W‖ of `{first.weight}` / ‖∇W‖ of `{last.weight}`"),),
                           unmeasured=("after the fix not measured: it depends on which change is made",))
+
+    def _ratio_without_gates(self, ctx: CheckContext, gates: list[str], first: str, last: str) -> float | None:
+        """first/last weight-gradient ratio on a copy whose designed-in gates are all 1; None if not measured."""
+        try:
+            copy_of = ctx.copy_sharing_large_weights()
+            with torch.no_grad():
+                for name in gates:
+                    own_parameter(copy_of, name).fill_(1.0)
+            grads = ctx.probe_copy(copy_of).grads
+        except MeasurementUnavailable:
+            return None
+        before, after = grads.get(first), grads.get(last)
+        if before is None or after is None or not float(after.norm()):
+            return None
+        return float(before.double().norm() / after.double().norm())
 
     # AL803 ----------------------------------------------------------------------------------------
     def _dead_units(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:

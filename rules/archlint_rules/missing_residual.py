@@ -230,6 +230,7 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_r
 class MissingResidual(Rule):
     code = "AL401"
     name = "missing-residual"
+    needs_operations = True   # shortcuts are functional additions, which a graph of module calls does not have
     summary = "a long chain of parametric layers with no shortcut around it"
     severity = Severity.WARNING
     options = (

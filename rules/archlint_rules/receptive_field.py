@@ -218,6 +218,22 @@ def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Emp
     ), sizes)
 
 
+def formula_failure(graph: ArchGraph, last: LayerNode, state: NodeRF) -> str | None:
+    """Why the formula's receptive field at `last` cannot be trusted, or None: an op it could not follow, a last map
+    that is the input itself, or 1×1 px after convolutions (a window it did not read)."""
+    if state.lost_at:
+        return f"the formula could not follow `{state.lost_at}`, whose geometry is unknown"
+    if last.kind == "input":
+        return "the formula followed no layer past the input"
+    if all(a.rf == 1 for a in state.axes.values()):
+        upstream = [graph[n] for n in graph.ancestors(last)]
+        unread = [n for n in upstream if n.kind in ("conv", "conv_transpose", "pool")
+                  and (window_of(n) is None or max(window_of(n).kernel) > 1)]
+        if unread:
+            return f"the formula reads 1×1 px after `{unread[0].display_name}`, a window it could not read"
+    return None
+
+
 def _mixes_tokens(node: LayerNode, last: LayerNode) -> bool:
     """A Linear applied across the positions of `last` (MLP-Mixer's token-mixing MLP: the map is flattened
     into tokens, transposed, and a Linear of in_features = number of positions mixes all of them)."""
@@ -253,6 +269,10 @@ class ReceptiveField(Rule):
         state = rfs[last.name]
         min_side = min(a.input_size for a in state.axes.values())
         target = math.ceil(float(ctx.options["min_coverage"]) * min_side)
+        failure = formula_failure(graph, last, state)
+        if failure is not None:
+            yield from self._judged_by_measurement(ctx, last, state, target, min_side, failure)
+            return
         deficient = [d for d in sorted(state.axes) if state.axes[d].rf < target]
         if not deficient:
             return
@@ -260,6 +280,33 @@ class ReceptiveField(Rule):
         if empirical.sizes and all(empirical.sizes[d] >= target for d in deficient):
             return  # measurement decides: the measured field already covers the target (e.g. attention, gates)
         yield self._finding(ctx, last, state, deficient, target, min_side, empirical)
+
+    def _judged_by_measurement(self, ctx: CheckContext, last: LayerNode, state: NodeRF, target: int, min_side: int,
+                               failure: str) -> Iterable[Finding]:
+        """The formula lost the map: only the measured receptive field may make a finding."""
+        empirical = _measure_empirical(ctx, last, state)
+        if not empirical.sizes:
+            if ctx.show_all:
+                yield Finding.at(_location(ctx.graph, last), self.code, f"receptive field not judged: {failure}",
+                                 severity=Severity.INFO, unmeasured=(empirical.why or "",))
+            return
+        axes = sorted(state.axes)
+        deficient = [d for d in axes if empirical.sizes[d] < target]
+        if not deficient:
+            return
+        measured = dims_text(empirical.sizes[d] for d in axes)
+        coverage = min(empirical.sizes[d] for d in axes) / min_side
+        message = (f"measured receptive field of the last spatial map `{last.display_name}` is {measured} px on a "
+                   f"{dims_text(state.axes[d].input_size for d in axes)} input: {coverage:.0%} of the smaller side, "
+                   f"below the {float(ctx.options['min_coverage']):.0%} target ({target} px) along "
+                   f"{', '.join(_axis_name(d, len(axes)) for d in deficient)}")
+        effect = (empirical.metric,) if empirical.metric is not None else ()
+        fix = Fix(f"Grow the receptive field before `{last.display_name}` to ≥ {target} px: a stride-2 "
+                         f"convolution or pooling earlier, more 3×3 convolutions, or dilated convolutions.",
+                         f"# the formula could not follow {failure.removeprefix('the formula could not follow ')}: "
+                         f"no change was computed for this model")
+        yield Finding.at(_location(ctx.graph, last), self.code, message, fix=fix, effect=effect,
+                         unmeasured=(f"the receptive field after a change was not computed: {failure}",))
 
     def _finding(self, ctx: CheckContext, last: LayerNode, state: NodeRF, deficient: list[int], target: int,
                  min_side: int, empirical: Empirical) -> Finding:

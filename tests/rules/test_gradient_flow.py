@@ -5,6 +5,7 @@ import copy
 
 import pytest
 import torch
+from torch import nn
 
 import archlint
 
@@ -201,3 +202,37 @@ def test_a_role_of_negligible_weight_is_not_the_yardstick() -> None:
     gates_only = [layer for layer in reached if layer.layer.endswith("gate")]
     first, last, _ = _like_with_like(model, gates_only)
     assert (first.layer, last.layer) == ("stages.0.gate", "stages.3.gate")
+
+
+class _MaskedTokens(nn.Module):
+    """A mask token read only when the optional `mask` argument is given (masked image modelling)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(16, 32)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, 32))
+        self.out = nn.Linear(32, 4)
+
+    def forward(self, x, mask=None):
+        x = self.embed(x)
+        if mask is not None:
+            x = torch.where(mask[..., None], self.mask_token.expand_as(x), x)
+        return self.out(x)
+
+
+def test_a_parameter_unused_in_this_forward_is_info_naming_the_argument_not_cut_from_the_loss() -> None:
+    [finding] = lint(_MaskedTokens(), torch.randn(4, 10, 16), rule="gradient-flow")
+    assert finding.code == "AL801" and finding.severity == archlint.Severity.INFO
+    assert "`mask_token` (32 values) received no gradient: no operation of this forward reads it: it is used only " \
+           "when the optional argument `mask` is given" in finding.message
+    assert "cut from the loss" not in finding.message
+
+
+def test_a_parameter_read_but_cut_from_the_loss_is_still_an_error() -> None:
+    class CutToken(_MaskedTokens):
+        def forward(self, x, mask=None):
+            return self.out(self.embed(x) + self.mask_token.detach())
+
+    [finding] = lint(CutToken(), torch.randn(4, 10, 16), rule="gradient-flow")
+    assert finding.severity == archlint.Severity.ERROR
+    assert "`mask_token` (32 values) received no gradient: its output is cut from the loss" in finding.message
