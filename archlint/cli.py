@@ -22,6 +22,7 @@ from archlint.load.targets import ModelSpec
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.profile import PHASES, phase, process_age
 from archlint.plugin.findings import Severity
+from archlint.plugin.changes import CallEdit
 from archlint.plugin.host import (
     PluginChoice,
     PluginHost,
@@ -42,6 +43,8 @@ from archlint.run.config import (
     parse_dtype,
     parse_input_shapes,
 )
+from archlint.mechanics.source import display_path
+from archlint.run.edits import file_fixes, write_fix
 from archlint.run.session import lint_targets, shard
 from archlint.run.setup import config_for, open_run, plan_run, plugin_errors
 
@@ -164,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--show-all", action="store_true", help="also report findings rules hide by default")
     output.add_argument("--show-skipped", action="store_true",
                         help="list, one per line on stderr, the files of a directory whose models were not linted")
+    output.add_argument("--diff", action="store_true",
+                        help="print the verified fixes that are edits of your source as a unified diff; change nothing")
+    output.add_argument("--fix", action="store_true",
+                        help="apply those edits to your files (each file only if it parses and its models build after), "
+                             "then report what is left")
     output.add_argument("--quiet", "-q", action="store_true", help="only findings and errors (text format)")
     output.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     check.set_defaults(handler=run_check)
@@ -234,6 +242,10 @@ def run_check(args: argparse.Namespace) -> int:
             apply_baseline(report, load_baseline(str(args.baseline)), str(args.baseline))
         except BaselineError as exc:
             raise UsageError(str(exc)) from None
+    if args.diff:
+        return print_diff(report)
+    if args.fix:
+        report = apply_fixes(report)
     host.manager.hook.archlint_report_ready(report=report)
     with phase("report"):
         write_outputs(report, outputs, host, quiet=args.quiet, color=not args.no_color)
@@ -244,6 +256,36 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"skipped: {s}\n" for s in report.skipped))
     code = report.exit_code(settings.fail_on)
     return EXIT_CLEAN if args.exit_zero and code == EXIT_FINDINGS else code
+
+
+def _edits(report: Report) -> list[CallEdit]:
+    return [f.fix.call_edit for f in report.findings if f.fix is not None and f.fix.call_edit is not None]
+
+
+def print_diff(report: Report) -> int:
+    """`--diff`: the edits of every verified fix, per file; exit 1 when there is one (ruff's semantics)."""
+    fixes = file_fixes(_edits(report))
+    sys.stdout.write("".join(fix.diff() for fix in fixes))
+    without = sum(1 for f in report.findings if f.fix is None or f.fix.call_edit is None)
+    print(f"archlint: {sum(len(f.made) for f in fixes)} fix(es) in {len(fixes)} file(s); {without} finding(s) have no "
+          f"automatic edit", file=sys.stderr)
+    return EXIT_FINDINGS if fixes else (EXIT_ERROR if report.errors else EXIT_CLEAN)
+
+
+def apply_fixes(report: Report) -> Report:
+    """`--fix`: write the edits file by file; the report keeps the findings that were not fixed."""
+    applied: set[CallEdit] = set()
+    for fix in file_fixes(_edits(report)):
+        codes = [f.code for f in report.findings if f.fix is not None and f.fix.call_edit in fix.made]
+        problem = write_fix(fix, codes)
+        if problem is None:
+            applied.update(fix.made)
+            print(f"archlint: fixed {len(fix.made)} finding(s) in {display_path(fix.file)}", file=sys.stderr)
+        else:
+            print(f"archlint: not fixed in {display_path(fix.file)}: {problem}", file=sys.stderr)
+    for model in report.models:
+        model.findings = [f for f in model.findings if f.fix is None or f.fix.call_edit not in applied]
+    return report
 
 
 class _ReportPlan(argparse.Action):

@@ -196,3 +196,11 @@ __all__ = [
     "ConvSpec", "ChainCost", "conv_spec", "spatial_size", "linear_params", "linear_macs", "node_macs",
     "model_macs", "chain_cost", "chain_receptive_field",
 ]
+
+
+def block_cost(graph: ArchGraph, module_path: str) -> tuple[int, int]:
+    """(params, per-sample MACs of its conv and linear layers) of the module at `module_path` as the graph has it:
+    the same count for a layer of the model and for the block a fix put in its place."""
+    nodes = graph.under(module_path)
+    return sum(n.unique_params for n in nodes), sum(node_macs(n) or 0 for n in nodes)
+

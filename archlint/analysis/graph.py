@@ -233,6 +233,12 @@ class ArchGraph:
         kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
         return [self[n] for n in self._order if kinds is None or self[n].kind in kinds]
 
+    def under(self, module_path: str) -> list[LayerNode]:
+        """The nodes inside the module at `module_path` (its own call, or its submodules' and functional ops), in
+        execution order: one layer, or the block a fix put in its place."""
+        return [n for n in self.nodes() if n.kind not in ("param", "shape")
+                and (n.module_path == module_path or n.module_path.startswith(module_path + "."))]
+
     def by_module(self, module_path: str) -> list[LayerNode]:
         return [n for n in self.nodes() if n.module_path == module_path and n.op == "call_module"]
 

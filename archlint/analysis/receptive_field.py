@@ -583,6 +583,27 @@ def compute_receptive_fields(graph: ArchGraph, overrides: Overrides | None = Non
     return result
 
 
+def block_window(graph: ArchGraph, rfs: Mapping[str, NodeRF], module_path: str) -> tuple[int, ...] | None:
+    """The receptive field of the module at `module_path` over its own input, per axis, from the formula's fields at
+    its input and its output: (RF out − RF in) / jump in + 1. The same measure for a layer of the model and the block
+    a fix put in its place; None where the graph does not give it."""
+    nodes = graph.under(module_path)
+    if not nodes:
+        return None
+    first, last = nodes[0], nodes[-1]
+    before = [p for p in graph.predecessors(first) if p.name in rfs and p.kind not in ("param", "shape")]
+    if not before or last.name not in rfs:
+        return None
+    inner, outer = rfs[before[0].name], rfs[last.name]
+    if inner.lost_at or outer.lost_at or set(inner.axes) != set(outer.axes) or not inner.axes:
+        return None
+    sizes = []
+    for d in sorted(inner.axes):
+        span = (outer.axes[d].hi - outer.axes[d].lo) - (inner.axes[d].hi - inner.axes[d].lo)
+        sizes.append(int(span / inner.axes[d].jump) + 1)
+    return tuple(sizes)
+
+
 def last_spatial_node(graph: ArchGraph, rfs: Mapping[str, NodeRF]) -> LayerNode | None:
     """The last node (execution order) whose output is still a map wider than 1 pixel."""
     found = None
@@ -722,6 +743,6 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
 
 
 __all__ = [
-    "AxisRF", "NodeRF", "Window", "window_of", "compute_receptive_fields", "last_spatial_node", "rf_rows",
+    "AxisRF", "NodeRF", "Window", "block_window", "window_of", "compute_receptive_fields", "last_spatial_node", "rf_rows",
     "rf_table", "format_rf_table", "empirical_rf", "wake_zero_parameters",
 ]

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from torch import fx, nn
 
 from archlint.analysis.cost import model_macs
+from archlint.analysis.fixes import FixedModel, fixed_model
 from archlint.analysis.graph import ArchGraph
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.probe.gradients import (
@@ -35,6 +36,7 @@ from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.frames import innermost_frame
 from archlint.mechanics.profile import phase
 from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory_size
+from archlint.plugin.changes import Change
 from archlint.plugin.results import PlotData
 
 
@@ -53,6 +55,25 @@ class ModelAnalyses:
         # by graph module (held, so its id stays its own) and node names
         self._graph_gradients: dict[tuple[int, frozenset[str]],
                                     tuple[fx.GraphModule, dict[str, NodeGradient] | MeasurementUnavailable]] = {}
+        self._fixed: dict[Change, FixedModel | MeasurementUnavailable] = {}
+
+    def fixed(self, change: Change) -> FixedModel:
+        """The verified fixed copy for `change` (built once per change; see archlint.analysis.fixes), measured by
+        analyses of its own. Raises MeasurementUnavailable saying why when the change does not apply or verify."""
+        if change not in self._fixed:
+            try:
+                self.require_values("running a fix on a copy")
+                with phase("fix"):
+                    self._fixed[change] = fixed_model(
+                        self.model, self.example_inputs, change,
+                        lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
+                                                           probe_enabled=self.probe_enabled, device=self.device))
+            except MeasurementUnavailable as exc:
+                self._fixed[change] = exc
+        found = self._fixed[change]
+        if isinstance(found, MeasurementUnavailable):
+            raise found
+        return found
 
     def require_values(self, what: str) -> None:
         """Raise MeasurementUnavailable if the weights have no values (meta device)."""

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from archlint.mechanics.source import source_position
+from archlint.plugin.changes import CallEdit, Change
 
 
 class Severity(enum.IntEnum):
@@ -28,10 +29,27 @@ class Severity(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Fix:
-    """A change suggested for this model: one sentence and a code snippet with its real numbers."""
+    """A change suggested for this model: one sentence and a code snippet with its real numbers.
+
+    `change` is the same change as data the engine executes (`archlint.plugin.changes`): it is applied to a copy of
+    the model and verified (the fixed copy builds, runs the example input, and gives outputs of the same shapes and
+    dtypes); the runner sets `verified`, and `edit` (the unified diff of the user's file) when the change is an edit
+    of one call. A fix without a change is a suggestion the engine cannot run; its finding says why."""
 
     summary: str
     snippet: str = ""
+    change: Change | None = None
+    verified: bool | None = None
+    edit: str | None = None
+    call_edit: CallEdit | None = None      # the same edit as data, for --diff / --fix over a whole file
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"summary": self.summary, "snippet": self.snippet}
+        if self.change is not None:
+            found["verified"] = bool(self.verified)
+        if self.edit is not None:
+            found["edit"] = self.edit
+        return found
 
 
 @dataclass(frozen=True)
@@ -93,26 +111,10 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "message": self.message,
-            "fix": asdict(self.fix) if self.fix else None,
+            "fix": self.fix.to_dict() if self.fix else None,
             "effect": [asdict(m) for m in self.effect],
             "unmeasured": list(self.unmeasured),
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], model: str = "") -> "Finding":
-        return cls(
-            code=data["code"],
-            message=data["message"],
-            module=data.get("module", ""),
-            file=data.get("file"),
-            line=data.get("line"),
-            fix=Fix(**data["fix"]) if data.get("fix") else None,
-            effect=tuple(Metric(**m) for m in data.get("effect", ())),
-            unmeasured=tuple(data.get("unmeasured", ())),
-            rule=data.get("rule", ""),
-            severity=Severity.parse(data["severity"]) if data.get("severity") else None,
-            model=model,
-        )
 
 
 # -- how a finding reads, in every format -----------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 from archlint.analysis.cost import (
     ChainCost,
     ConvSpec,
+    block_cost,
     chain_cost,
     chain_receptive_field,
     conv_spec,
@@ -39,6 +40,7 @@ from archlint.analysis.cost import (
     node_macs,
     spatial_size,
 )
+from archlint.analysis.fixes import VERIFIED, FixedModel
 from archlint.analysis.graph import (
     NODE_KINDS,
     PARAMETRIC_KINDS,
@@ -63,16 +65,19 @@ from archlint.analysis.probe.results import (
 from archlint.analysis.receptive_field import (
     AxisRF,
     NodeRF,
+    block_window,
     last_spatial_node,
     window_of,
 )
+from archlint.plugin.changes import Change, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding, Fix, Metric, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
 from archlint.rulekit.context import CheckContext
-from archlint.rulekit.wording import code_path, dims_text
+from archlint.rulekit.wording import code_path, dims_text, sequential
 
 __all__ = [
+    "VERIFIED", "sequential", "Change", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",
     "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "Rule", "SATURATION_BOUND",

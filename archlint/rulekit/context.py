@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from torch import fx, nn
 
+from archlint.analysis.fixes import FixedModel
 from archlint.analysis.graph import ArchGraph, LayerNode
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.probe.gradients import NodeGradient
@@ -20,6 +21,7 @@ from archlint.analysis.receptive_field import NodeRF, empirical_rf
 from archlint.analysis.rewrite import copy_sharing_large_weights
 from archlint.analysis.shared import ModelAnalyses
 from archlint.load.provenance import InitRecord
+from archlint.plugin.changes import Change
 from archlint.trace.result import MODULE_CALLS_ONLY
 
 T = TypeVar("T")
@@ -127,6 +129,12 @@ class CheckContext:
         """The probe's weight gradients measured on a copy the rule changed (same inputs, seed and loss as
         `probe()`); runs `model_copy` itself, which the rule owns."""
         return self.analyses.probe_copy(model_copy)
+
+    def fixed(self, change: Change) -> FixedModel:
+        """The model with `change` applied to a copy and verified (builds, runs the example input, same output
+        shapes and dtypes), traced, with analyses of its own: measure the fix's effect on `.graph` / `.analyses`
+        with the code that measured the model as it is. Raises MeasurementUnavailable saying why it did not verify."""
+        return self.analyses.fixed(change)
 
     def graph_gradients(self, names: Sequence[str], rewritten: fx.GraphModule | None = None
                         ) -> tuple[dict[str, NodeGradient], str]:

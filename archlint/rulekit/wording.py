@@ -3,13 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-
-def code_path(module_path: str, root: str = "model") -> str:
-    """How the user's code reaches a submodule: `features.3.conv` -> `model.features[3].conv`."""
-    text = root
-    for part in module_path.split("."):
-        text += f"[{part}]" if part.isdigit() else f".{part}"
-    return text
+from archlint.plugin.changes import code_path
 
 
 def dims_text(values: Iterable[object]) -> str:
@@ -17,4 +11,9 @@ def dims_text(values: Iterable[object]) -> str:
     return "×".join(str(v) for v in values)
 
 
-__all__ = ["code_path", "dims_text"]
+def sequential(layers: Iterable[str]) -> str:
+    """`nn.Sequential(...)` over module expressions, one per line, as a fix's change and snippet write it."""
+    return "nn.Sequential(\n" + "".join(f"    {layer},\n" for layer in layers) + ")"
+
+
+__all__ = ["code_path", "dims_text", "sequential"]

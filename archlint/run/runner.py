@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from archlint.analysis.graph import build_graph
+from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.shared import ModelAnalyses
 from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.mechanics.errors import describe_exception, user_error_text
@@ -30,6 +31,8 @@ from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind, TargetCause
 from archlint.plugin.rule import Rule
 from archlint.rulekit.context import CheckContext
+from archlint.plugin.changes import Reinitialise, ReplaceModule
+from archlint.run.edits import call_edit, single_diff
 from archlint.run.selection import Selection, effective_severity
 from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure
 from archlint.trace.tracers import trace_model
@@ -218,6 +221,40 @@ def materialized(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Module, li
                       "run on a copy (the model itself is unchanged)"]
 
 
+def verified(finding: Finding, analyses: ModelAnalyses) -> Finding:
+    """The finding with its fix run: applied to a copy and verified (the same copy its rule measured, if it did);
+    a fix that does not verify says why in the finding's `unmeasured`."""
+    fix = finding.fix
+    if fix is None or fix.change is None:
+        return finding
+    try:
+        analyses.fixed(fix.change)
+    except MeasurementUnavailable as exc:
+        return dataclasses.replace(finding, fix=dataclasses.replace(fix, verified=False),
+                                   unmeasured=(*finding.unmeasured, f"the fix was not verified: {exc}"))
+    done = dataclasses.replace(finding, fix=dataclasses.replace(fix, verified=True))
+    return with_edit(done, analyses)
+
+
+def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
+    """A verified fix with its edit of the user's source, when it is an edit of one call found there."""
+    assert finding.fix is not None
+    change = finding.fix.change
+    replaced = None
+    if isinstance(change, ReplaceModule):
+        try:
+            replaced = type(analyses.model.get_submodule(change.path)).__name__
+        except AttributeError:
+            return finding
+    record = analyses.init_provenance(change.parameter) if isinstance(change, Reinitialise) else None
+    site = (record.file, record.line) if record is not None and record.file and record.line else None
+    edit = call_edit(finding, replaced, site)
+    diff = single_diff(edit) if edit is not None else None
+    if diff is None:
+        return finding
+    return dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, edit=diff, call_edit=edit))
+
+
 def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None = None,
                 run: RunOptions | None = None, target: str = "", notes: Sequence[Note] = ()) -> ModelReport:
     """Lint one built model with the run's plugin host. Raises TraceFailure if no tracer can handle it."""
@@ -259,6 +296,8 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
                     report.rules_run.extend((rule.name, rule.code))
                 report.findings.extend(found)
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
+        report.findings = [verified(finding, analyses) for finding in report.findings]
+        report.findings.extend(watch.check_untouched("the fixes run on copies", name))
         if unjudged:
             report.notes.append(Note(NoteKind.NOT_JUDGED, f"not judged: {', '.join(unjudged)}: they read the operations "
                                      f"between modules, and the {traced.tracer} graph has module calls only"))

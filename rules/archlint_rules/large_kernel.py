@@ -61,8 +61,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, Metric, Option, Rule, Severity,
-    chain_cost, chain_receptive_field, code_path, conv_spec, dims_text, hookimpl, spatial_size,
+    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
+    Option, ReplaceModule, Rule, Severity, block_cost, block_window, chain_cost, conv_spec, dims_text, hookimpl,
+    sequential, spatial_size,
 )
 
 _NORM_OR_ACT = ("norm", "act", "identity", "dropout")
@@ -150,22 +151,29 @@ def _activation_code(graph: ArchGraph, node: LayerNode) -> str:
     return "nn.ReLU(inplace=True)"
 
 
-def _snippet(graph: ArchGraph, node: LayerNode, comparison: Comparison) -> str:
+def _change(graph: ArchGraph, node: LayerNode, comparison: Comparison) -> ReplaceModule | None:
+    """The stack as a change of the model: the conv module replaced (a functional conv call has no module to
+    replace: no change the engine can run)."""
+    if node.module is None:
+        return None
     act = _activation_code(graph, node)
-    lines = []
+    layers = []
     for i, layer in enumerate(comparison.stack):
-        lines.append(f"    {layer.module_code()},")
+        layers.append(layer.module_code())
         if i < len(comparison.stack) - 1:
-            lines.append(f"    {act},")
+            layers.append(act)
+    return ReplaceModule(node.module_path, sequential(layers))
+
+
+def _snippet(node: LayerNode, comparison: Comparison, change: ReplaceModule | None) -> str:
     rf = dims_text(comparison.spec.receptive_field())
     head = (f"# `{node.display_name}`: {dims_text(comparison.spec.kernel)} conv → "
             f"{len(comparison.stack)} small convs, same {rf} receptive field and output size")
-    target = code_path(node.module_path) if node.module is not None else "replacement"
-    body = "\n".join(lines)
-    text = f"{head}\n{target} = nn.Sequential(\n{body}\n)"
-    if node.module is None:
-        text += f"\n# use `replacement(x)` in place of the {node.type_name}(...) call"
-    return text
+    if change is not None:
+        return f"{head}\n{change.snippet()}"
+    layers = [layer.module_code() for layer in comparison.stack]
+    return (f"{head}\nreplacement = {sequential(layers)}\n# use `replacement(x)` in place of the {node.type_name}(...) "
+            f"call")
 
 
 def compare(node: LayerNode, spec: ConvSpec, mid: int) -> Comparison | None:
@@ -248,7 +256,7 @@ class LargeKernel(Rule):
         too_small = self._too_small_together(ctx, [c for _, c in flagged], totals)
         for node, comparison in flagged:
             if too_small is None:
-                yield self._finding(graph, node, comparison, totals)
+                yield self._finding(ctx, node, comparison, totals)
             elif ctx.show_all:
                 yield self._kept(node, too_small, comparison)
 
@@ -283,7 +291,8 @@ class LargeKernel(Rule):
                     f"{min_share:.0%} `min_model_share`")
         return None
 
-    def _finding(self, graph: ArchGraph, node: LayerNode, c: Comparison, totals: tuple[int, int]) -> Finding:
+    def _finding(self, ctx: CheckContext, node: LayerNode, c: Comparison, totals: tuple[int, int]) -> Finding:
+        graph = ctx.graph
         spec, n = c.spec, len(c.stack)
         kernels = " + ".join(dims_text(layer.kernel) for layer in c.stack)
         widths = "→".join(str(w) for w in [spec.in_channels, *(layer.out_channels for layer in c.stack)])
@@ -297,28 +306,44 @@ class LargeKernel(Rule):
             f"non-linearit{'y' if n == 2 else 'ies'}"
         )
         params, macs = totals
-        sizes = ", ".join(dims_text(s) for s in c.stack_cost.sizes)
+        change = _change(graph, node, c)
+        unmeasured = ["accuracy after the change was not measured: the stack is a different, deeper function and "
+                      "must be trained"]
+        fixed = None
+        if change is None:
+            unmeasured.append(f"after the change not measured: a functional {node.type_name}(...) call has no module "
+                              f"to replace on a copy, so no fix was run")
+        else:
+            try:
+                fixed = ctx.fixed(change)
+            except MeasurementUnavailable:
+                pass   # the runner says why the fix did not verify; no after-number without it
+        path = node.module_path
+        block = block_cost(fixed.graph, path) if fixed else None
+        window = block_window(fixed.graph, fixed.analyses.receptive_fields, path) if fixed else None
+        before_window = block_window(graph, ctx.receptive_fields, path) if node.module is not None else None
+        on_copy = f"; {VERIFIED}"
         effect = (
-            Metric("params", c.conv_params, c.stack_cost.params, "",
-                   "counted from layer shapes: weights + biases of the conv vs of the stacked convs"),
-            Metric("MACs", c.conv_macs, c.stack_cost.macs, "",
-                   f"per sample: C_out·C_in/groups·kernel per output position; conv output {dims_text(c.output_size)} "
-                   f"(traced), stack layer outputs {sizes}"),
-            Metric("model params", params, params - c.conv_params + c.stack_cost.params, "",
-                   "all unique parameters of the model, with this conv replaced"),
-            Metric("model MACs (conv + linear)", macs, macs - c.conv_macs + c.stack_cost.macs, "",
-                   "per sample, summed over the conv and linear layers, with this conv replaced"),
-            Metric("non-linearities", 0, n - 1, "", "activations inserted between the stacked convs"),
-            Metric("receptive field", rf, dims_text(chain_receptive_field(c.stack)), "px",
-                   "d·(k−1)+1 per axis for the conv; RF recurrence over the stacked convs"),
+            Metric("params", c.conv_params, block[0] if block else None, "",
+                   "weights + biases of the conv's layers in the traced graph" + on_copy),
+            Metric("MACs", c.conv_macs, block[1] if block else None, "",
+                   f"per sample: C_out·C_in/groups·kernel per output position of each conv in the traced graph; "
+                   f"conv output {dims_text(c.output_size)}" + on_copy),
+            Metric("model params", params, fixed.graph.parameter_count() if fixed else None, "",
+                   "all unique parameters of the model" + on_copy),
+            Metric("model MACs (conv + linear)", macs, fixed.analyses.model_macs if fixed else None, "",
+                   "per sample, summed over the conv and linear layers" + on_copy),
+            Metric("non-linearities", 0, len([x for x in fixed.graph.under(path) if x.kind == "act"]) if fixed else None,
+                   "", "activations inside the conv's module in the traced graph" + on_copy),
+            Metric("receptive field", dims_text(before_window or spec.receptive_field()),
+                   dims_text(window) if window else None, "px",
+                   "of the module over its own input, from the RF formula on the traced graph" + on_copy),
         )
         return Finding.at(node, self.code, message,
                           fix=Fix(f"Replace the {dims_text(spec.kernel)} conv with {n} stacked small convs "
                                   f"({kernels}) and an activation between them; stride and padding as shown keep "
-                                  f"the output {dims_text(c.output_size)}.", _snippet(graph, node, c)),
-                          effect=effect,
-                          unmeasured=("accuracy after the change was not measured: the stack is a different, "
-                                      "deeper function and must be trained",))
+                                  f"the output {dims_text(c.output_size)}.", _snippet(node, c, change), change),
+                          effect=effect, unmeasured=tuple(unmeasured))
 
     def _kept(self, node: LayerNode, reason: str, c: Comparison | None = None) -> Finding:
         kernel = dims_text(c.spec.kernel) if c else dims_text(_kernel_of(node))

@@ -41,8 +41,9 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, Metric, Option, Rule, Severity,
-    chain_cost, code_path, conv_spec, dims_text, hookimpl, spatial_size,
+    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
+    Option, ReplaceModule, Rule, Severity, block_cost, chain_cost, conv_spec, dims_text, hookimpl, sequential,
+    spatial_size,
 )
 
 # What may sit between a 1×1 reduction and the conv it feeds (BN, ReLU, dropout ...).
@@ -82,24 +83,25 @@ def _reduced_by_pointwise(graph: ArchGraph, node: LayerNode) -> bool:
 
 
 
-def _snippet(graph: ArchGraph, c: Candidate) -> str:
+def _layers(graph: ArchGraph, c: Candidate) -> list[str]:
     acts = graph.nearest(c.node, ("act",), through=("norm", "identity", "dropout"))
     act = f"nn.{acts[0].module!r}" if acts and acts[0].module is not None else "nn.ReLU(inplace=True)"
     reduce, middle, expand = c.block
-    where = c.node.display_name
-    target = code_path(c.node.module_path) if c.node.module is not None else "replacement"
-    text = (
-        f"# `{where}`: {c.spec.in_channels}→{c.spec.out_channels} {dims_text(c.spec.kernel)} conv as a bottleneck "
-        f"({c.spec.in_channels}→{c.width}→{c.width}→{c.spec.out_channels})\n"
-        f"{target} = nn.Sequential(\n"
-        f"    {reduce.module_code()},\n    {act},\n"
-        f"    {middle.module_code()},\n    {act},\n"
-        f"    {expand.module_code()},\n"
-        f")"
-    )
-    if c.node.module is None:
-        text += f"\n# use `replacement(x)` in place of the {c.node.type_name}(...) call"
-    return text
+    return [reduce.module_code(), act, middle.module_code(), act, expand.module_code()]
+
+
+def _change(graph: ArchGraph, c: Candidate) -> ReplaceModule | None:
+    """The bottleneck as a change of the model: the conv module replaced (a functional call has no module)."""
+    return ReplaceModule(c.node.module_path, sequential(_layers(graph, c))) if c.node.module is not None else None
+
+
+def _snippet(graph: ArchGraph, c: Candidate, change: ReplaceModule | None) -> str:
+    head = (f"# `{c.node.display_name}`: {c.spec.in_channels}→{c.spec.out_channels} {dims_text(c.spec.kernel)} conv as a "
+            f"bottleneck ({c.spec.in_channels}→{c.width}→{c.width}→{c.spec.out_channels})")
+    if change is not None:
+        return f"{head}\n{change.snippet()}"
+    return (f"{head}\nreplacement = {sequential(_layers(graph, c))}\n# use `replacement(x)` in place of the "
+            f"{c.node.type_name}(...) call")
 
 
 class MissingBottleneck(Rule):
@@ -136,23 +138,11 @@ class MissingBottleneck(Rule):
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         found = self.candidates(ctx)
-        if not found:
-            return
-        graph = ctx.graph
-        total_params = graph.parameter_count()
-        total_macs = ctx.model_macs
-        params_after = total_params - sum(c.node.params - c.block_cost.params for c in found)
-        macs_after = total_macs - sum(c.macs - c.block_cost.macs for c in found)
-        summary = (
-            Metric("model params (all reported layers as bottlenecks)", total_params, params_after, "",
-                   f"all unique params, with the {len(found)} reported conv(s) replaced by their bottleneck blocks"),
-            Metric("model MACs (conv + linear, all reported layers as bottlenecks)", total_macs, macs_after, "",
-                   f"per sample, with the {len(found)} reported conv(s) replaced"),
-        )
         for c in found:
-            yield self._finding(graph, c, summary, len(found))
+            yield self._finding(ctx, c, len(found))
 
-    def _finding(self, graph: ArchGraph, c: Candidate, summary: tuple[Metric, ...], count: int) -> Finding:
+    def _finding(self, ctx: CheckContext, c: Candidate, count: int) -> Finding:
+        graph = ctx.graph
         spec, params = c.spec, c.node.params
         message = (
             f"{dims_text(spec.kernel)} conv {spec.in_channels}→{spec.out_channels} runs at full width: {params:,} params "
@@ -161,22 +151,36 @@ class MissingBottleneck(Rule):
             f"({c.block_cost.params / params:.1%}) and {c.block_cost.macs:,} MACs "
             f"({c.block_cost.macs / c.macs:.1%}); {count} such conv(s) in this model"
         )
-        sizes = ", ".join(dims_text(s) for s in c.block_cost.sizes)
+        change = _change(graph, c)
+        unmeasured = ["accuracy after the change was not measured: a bottleneck has less capacity per layer and must "
+                      "be trained to compare"]
+        fixed = None
+        if change is None:
+            unmeasured.append(f"after the change not measured: a functional {c.node.type_name}(...) call has no module "
+                              f"to replace on a copy, so no fix was run")
+        else:
+            try:
+                fixed = ctx.fixed(change)
+            except MeasurementUnavailable:
+                pass   # the runner says why the fix did not verify; no after-number without it
+        block = block_cost(fixed.graph, c.node.module_path) if fixed else None
+        on_copy = f"; {VERIFIED}"
         effect = (
-            Metric("params", params, c.block_cost.params, "",
-                   "counted from layer shapes: weights + biases of the conv vs the 1×1 → k×k → 1×1 block"),
-            Metric("MACs", c.macs, c.block_cost.macs, "",
-                   f"per sample, C_out·C_in/groups·kernel per output position; conv output "
-                   f"{dims_text(spatial_size(c.node.out_shape) or ())} (traced), block layer outputs {sizes}"),
-            *summary,
+            Metric("params", params, block[0] if block else None, "",
+                   "weights + biases of the conv's layers in the traced graph" + on_copy),
+            Metric("MACs", c.macs, block[1] if block else None, "",
+                   f"per sample, C_out·C_in/groups·kernel per output position of each conv in the traced graph; conv "
+                   f"output {dims_text(spatial_size(c.node.out_shape) or ())}" + on_copy),
+            Metric("model params", graph.parameter_count(), fixed.graph.parameter_count() if fixed else None, "",
+                   "all unique params of the model, this conv as a bottleneck" + on_copy),
+            Metric("model MACs (conv + linear)", ctx.model_macs, fixed.analyses.model_macs if fixed else None, "",
+                   "per sample, this conv as a bottleneck" + on_copy),
         )
         return Finding.at(c.node, self.code, message,
                           fix=Fix(f"Wrap the conv in a bottleneck: 1×1 {spec.in_channels}→{c.width}, "
                                   f"{dims_text(spec.kernel)} {c.width}→{c.width}, 1×1 {c.width}→{spec.out_channels} "
-                                  f"(ideally with a residual connection around it).", _snippet(graph, c)),
-                          effect=effect,
-                          unmeasured=("accuracy after the change was not measured: a bottleneck has less capacity "
-                                      "per layer and must be trained to compare",))
+                                  f"(ideally with a residual connection around it).", _snippet(graph, c, change), change),
+                          effect=effect, unmeasured=tuple(unmeasured))
 
 
 @hookimpl

@@ -1,0 +1,94 @@
+"""A fix, run: its change applied to a copy of the model, verified, and the fixed copy measured the same way.
+
+`fixed_model(model, inputs, change)` copies the model (large weights shared, read only), applies the change, and
+verifies the copy: it runs the example input in eval mode and gives outputs of the same shapes and dtypes as the
+model as it is. The verified copy is traced and gets its own `ModelAnalyses`, so every number measured on it (params,
+MACs, receptive fields, the probe...) comes from the code that measured the model as it is. A change that does not
+apply or does not verify raises MeasurementUnavailable saying why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from archlint.analysis.graph import ArchGraph, build_graph
+from archlint.analysis.measurement import MeasurementUnavailable
+from archlint.analysis.rewrite import copy_sharing_large_weights, own_parameter
+from archlint.mechanics.errors import describe_exception
+from archlint.mechanics.state import eval_mode, preserved_rng
+from archlint.mechanics.tensors import tensors_in
+from archlint.plugin.changes import Change, Reinitialise, ReplaceModule
+from archlint.trace.tracers import trace_model
+
+VERIFIED = "after: the same measure on the fixed copy of the model, verified"
+
+
+@dataclass
+class FixedModel:
+    """The verified fixed copy: the model, its traced graph, and the graph's own analyses (see ModelAnalyses)."""
+
+    model: nn.Module
+    graph: ArchGraph
+    analyses: Any     # ModelAnalyses of the fixed copy (typed in shared.py, which imports this module)
+
+
+def apply_change(model_copy: nn.Module, change: Change) -> None:
+    """Change `model_copy` (a copy the caller owns) as `change` says."""
+    if isinstance(change, ReplaceModule):
+        old = model_copy.get_submodule(change.path)
+        new = eval(change.expression, {"nn": nn, "torch": torch})   # archlint's own description, not user input
+        if not isinstance(new, nn.Module):
+            raise TypeError(f"`{change.expression}` is not a module")
+        reference = next(iter(old.parameters()), None)
+        reference = reference if reference is not None else next(iter(old.buffers()), None)
+        if reference is not None:
+            new = new.to(device=reference.device, dtype=reference.dtype if reference.is_floating_point() else None)
+        new.train(old.training)
+        parent_path, _, name = change.path.rpartition(".")
+        parent = model_copy.get_submodule(parent_path) if parent_path else model_copy
+        setattr(parent, name, new) if not isinstance(parent, (nn.Sequential, nn.ModuleList)) else \
+            parent.__setitem__(int(name), new)
+    elif isinstance(change, Reinitialise):
+        weight = own_parameter(model_copy, change.parameter)
+        options = eval(f"dict({change.arguments})", {})
+        with torch.no_grad():
+            getattr(nn.init, change.function)(weight, **options)
+    else:
+        raise TypeError(f"unknown change {change!r}")
+
+
+def _outputs(model: nn.Module, inputs: Sequence[Any]) -> list[tuple[tuple[int, ...], torch.dtype]]:
+    with eval_mode(model), torch.no_grad():
+        return [(tuple(t.shape), t.dtype) for t in tensors_in(model(*inputs))]
+
+
+def fixed_model(model: nn.Module, example_inputs: Sequence[Any], change: Change, analyses_of: Any) -> FixedModel:
+    """The verified fixed copy of `model`; `analyses_of(model, graph)` makes the copy's analyses."""
+    try:
+        with preserved_rng(0):
+            copy_of = copy_sharing_large_weights(model)
+            apply_change(copy_of, change)
+    except Exception as exc:
+        raise MeasurementUnavailable(f"the fix does not apply to a copy of the model ({describe_exception(exc)})") \
+            from None
+    try:
+        with preserved_rng(0):
+            before, after = _outputs(model, example_inputs), _outputs(copy_of, example_inputs)
+    except Exception as exc:
+        raise MeasurementUnavailable(f"the fixed copy does not run the example input ({describe_exception(exc)})") \
+            from None
+    if before != after:
+        shown = ", ".join(f"{list(s)} {str(d).removeprefix('torch.')}" for s, d in after)
+        raise MeasurementUnavailable(f"the fixed copy's outputs ({shown}) differ from the model's in shape or dtype")
+    try:
+        traced = trace_model(copy_of, example_inputs)
+    except Exception as exc:
+        raise MeasurementUnavailable(f"the fixed copy could not be traced ({describe_exception(exc)})") from None
+    graph = build_graph(traced.graph_module, copy_of)
+    return FixedModel(copy_of, graph, analyses_of(copy_of, graph))
+
+
+__all__ = ["FixedModel", "VERIFIED", "apply_change", "fixed_model"]

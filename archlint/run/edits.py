@@ -1,0 +1,195 @@
+"""A verified fix as an edit of the user's source, made on the syntax tree with libcst (comments and formatting
+kept): the constructor call that built a replaced layer becomes the replacement (`nn.Conv2d(64, 192, 5, padding=2)`
+-> the stack; `nn.Dropout(0.5)` -> `nn.Dropout2d(0.5)`), an init call becomes the initialiser the fix names
+(`nn.init.zeros_(self.fc.weight)` -> `nn.init.kaiming_normal_(self.fc.weight, nonlinearity='relu')`).
+
+`fix.edit` in a report is the unified diff of one fix; `archlint check --diff` prints the diff of every fix of a
+file applied together, and `--fix` writes it: atomically, only if the file still has the content that was linted,
+only if the edited file parses and its models still build and lint without the fixed findings.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from archlint.mechanics.source import display_path
+from archlint.plugin.changes import CallEdit, Reinitialise, ReplaceModule
+from archlint.plugin.findings import Finding
+
+
+def call_edit(finding: Finding, replaced_class: str | None, init_site: tuple[str, int] | None) -> CallEdit | None:
+    """The call edit of a finding's verified fix, or None when the fix is not an edit of one call."""
+    fix = finding.fix
+    change = fix.change if fix is not None and fix.verified else None
+    if isinstance(change, ReplaceModule) and finding.file and finding.line and replaced_class:
+        return CallEdit(finding.file, finding.line, replaced_class, change.expression)
+    if isinstance(change, Reinitialise) and init_site is not None:
+        return CallEdit(init_site[0], init_site[1], "", change.call("TENSOR"), keep_first_argument=True)
+    return None
+
+
+def _callee_parts(call: cst.Call) -> tuple[str, str] | None:
+    """(prefix, last name) of a call's function: `nn.init.` and `zeros_` for `nn.init.zeros_(...)`."""
+    node, names = call.func, []
+    while isinstance(node, cst.Attribute):
+        names.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    names.append(node.value)
+    names.reverse()
+    return ".".join(names[:-1]) + ("." if len(names) > 1 else ""), names[-1]
+
+
+class _CallReplacer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, edits: Sequence[CallEdit], default_indent: str):
+        self.edits = {e.line: e for e in edits}
+        self.done: set[int] = set()
+        self.default_indent = default_indent
+        self.blocks: list[str] = []      # the indentation of each block around the call (libcst adds it to new lines)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.blocks.append(node.indent if node.indent is not None else self.default_indent)
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        self.blocks.pop()
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        position = self.get_metadata(PositionProvider, original)
+        edit = self.edits.get(position.start.line)
+        parts = _callee_parts(original)
+        if edit is None or position.start.line in self.done or parts is None:
+            return updated
+        prefix, name = parts
+        if edit.keep_first_argument:
+            if not name.endswith("_") or not original.args:   # an init call: nn.init.zeros_(w), torch.nn.init.xavier_...
+                return updated
+            module_prefix = prefix.removesuffix("init.")
+        else:
+            if name != edit.callee or not prefix:
+                return updated        # a bare `Conv2d(...)`: the file has no `nn.` to build the replacement with
+            module_prefix = prefix
+        text = edit.replacement.replace("nn.", module_prefix)
+        # the block's lines at the call's indentation: libcst puts the enclosing blocks' indentation in front of them
+        extra = max(0, position.start.column - len("".join(self.blocks)))
+        text = text.replace("\n", "\n" + " " * extra)
+        replacement = cst.parse_expression(text)
+        if edit.keep_first_argument and isinstance(replacement, cst.Call):
+            first = original.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            replacement = replacement.with_changes(args=[first, *replacement.args[1:]])
+        self.done.add(position.start.line)
+        return replacement
+
+
+def apply_edits(source: str, edits: Sequence[CallEdit]) -> tuple[str, list[CallEdit]]:
+    """The source with the edits made, and the edits that found their call."""
+    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(module)
+    replacer = _CallReplacer(edits, module.default_indent)
+    updated = wrapper.visit(replacer)
+    return updated.code, [e for e in edits if e.line in replacer.done]
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    shown = display_path(path)
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{shown}", f"b/{shown}"))
+
+
+def single_diff(edit: CallEdit) -> str | None:
+    """The unified diff of one edit, or None when its call is not in the file (or the file cannot be read)."""
+    try:
+        source = Path(edit.file).read_text(encoding="utf-8")
+        updated, made = apply_edits(source, [edit])
+    except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+        return None
+    return unified_diff(edit.file, source, updated) if made else None
+
+
+@dataclass
+class FileFix:
+    """The fixes of one file, applied together: the text linted, the edited text, what was and was not done."""
+
+    file: str
+    before: str
+    after: str
+    made: list[CallEdit]
+    digest: str
+
+    def diff(self) -> str:
+        return unified_diff(self.file, self.before, self.after)
+
+
+def file_fixes(edits: Sequence[CallEdit]) -> list[FileFix]:
+    by_file: dict[str, list[CallEdit]] = {}
+    for edit in edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    fixes = []
+    for file, wanted in sorted(by_file.items()):
+        try:
+            before = Path(file).read_text(encoding="utf-8")
+            after, made = apply_edits(before, wanted)
+        except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+            continue
+        if made:
+            fixes.append(FileFix(file, before, after, made, hashlib.sha256(before.encode()).hexdigest()))
+    return fixes
+
+
+def write_fix(fix: FileFix, codes: Sequence[str]) -> str | None:
+    """Write the edited file, or say why not: the file changed since it was linted, the edit does not parse, or its
+    models no longer build (linted again, in a separate `archlint check` of the edited text beside the file)."""
+    path = Path(fix.file)
+    try:
+        current = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return f"cannot read it again ({exc.strerror or exc})"
+    if hashlib.sha256(current.encode()).hexdigest() != fix.digest:
+        return "it changed since it was linted; run archlint again"
+    try:
+        compile(fix.after, str(path), "exec")
+    except SyntaxError as exc:
+        return f"the edited file does not parse ({exc.msg} at line {exc.lineno})"
+    handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.archlint-fix-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(fix.after)
+        problem = _still_builds(Path(temporary), codes)
+        if problem is not None:
+            return problem
+        os.replace(temporary, path)      # atomic: the file is the old text or the new, never half of one
+        return None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _still_builds(edited: Path, codes: Sequence[str]) -> str | None:
+    import json
+
+    command = [sys.executable, "-m", "archlint", "check", str(edited), "--no-probe", "--format", "json", "--exit-zero"]
+    if codes:
+        command += ["--select", ",".join(sorted(set(codes)))]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=edited.parent)
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return "the edited file could not be linted again"
+    if report.get("errors"):
+        return f"the edited file's models do not build: {report['errors'][0]['message']}"
+    return None
+
+
+__all__ = ["CallEdit", "FileFix", "apply_edits", "call_edit", "file_fixes", "single_diff", "unified_diff", "write_fix"]
