@@ -53,7 +53,7 @@ def apply_change(model_copy: nn.Module, change: Change) -> None:
             parent.__setitem__(int(name), new)
     elif isinstance(change, Reinitialise):
         weight = own_parameter(model_copy, change.parameter)
-        options = eval(f"dict({change.arguments})", {})
+        options = eval(f"dict({change.arguments})", {"nn": nn})
         with torch.no_grad():
             getattr(nn.init, change.function)(weight, **options)
     else:

@@ -55,7 +55,9 @@ class _CallReplacer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, edits: Sequence[CallEdit], default_indent: str):
-        self.edits = {e.line: e for e in edits}
+        self.edits: dict[int, CallEdit] = {}
+        for edit in edits:   # two fixes of one call (remove the dropout, or make it Dropout2d): the first is made
+            self.edits.setdefault(edit.line, edit)
         self.done: set[int] = set()
         self.default_indent = default_indent
         self.blocks: list[str] = []      # the indentation of each block around the call (libcst adds it to new lines)
@@ -100,7 +102,7 @@ def apply_edits(source: str, edits: Sequence[CallEdit]) -> tuple[str, list[CallE
     wrapper = MetadataWrapper(module)
     replacer = _CallReplacer(edits, module.default_indent)
     updated = wrapper.visit(replacer)
-    return updated.code, [e for e in edits if e.line in replacer.done]
+    return updated.code, [e for e in edits if e.line in replacer.done and replacer.edits[e.line] is e]
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

@@ -44,8 +44,8 @@ import torch
 from torch import nn
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult, Rule,
-    Severity, hookimpl,
+    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult,
+    Reinitialise, Rule, Severity, hookimpl,
 )
 from archlint.rulekit.provisional import own_parameter
 
@@ -132,32 +132,27 @@ def following_activation(graph: ArchGraph, node: LayerNode) -> str | None:
     return acts[0].type_name.lower().rstrip("_")
 
 
-def initialiser(activation: str | None, kind: str, weight: str) -> str:
-    """The init call that fits the activation after the layer."""
-    target = f"model.get_parameter({weight!r})"
+def reinitialisation(activation: str | None, kind: str, weight: str) -> Reinitialise:
+    """The init that fits the activation after the layer, as a change the engine runs on a copy."""
     if kind == "embedding":
-        return f"nn.init.normal_({target}, mean=0.0, std=1.0)"
+        return Reinitialise(weight, "normal_", "mean=0.0, std=1.0")
     if activation and activation.startswith("leaky"):
-        return f"nn.init.kaiming_normal_({target}, nonlinearity='leaky_relu')"
+        return Reinitialise(weight, "kaiming_normal_", "nonlinearity='leaky_relu'")
     if activation and activation.startswith(_RELU_FAMILY):
-        return f"nn.init.kaiming_normal_({target}, nonlinearity='relu')"
+        return Reinitialise(weight, "kaiming_normal_", "nonlinearity='relu'")
     if activation in ("tanh", "sigmoid"):
-        return f"nn.init.xavier_uniform_({target}, gain=nn.init.calculate_gain({activation!r}))"
-    return f"nn.init.xavier_uniform_({target})"
+        return Reinitialise(weight, "xavier_uniform_", f"gain=nn.init.calculate_gain({activation!r})")
+    return Reinitialise(weight, "xavier_uniform_")
 
 
-def _apply_initialiser(weight: torch.Tensor, activation: str | None, kind: str, generator: torch.Generator) -> None:
+def _apply_initialiser(weight: torch.Tensor, change: Reinitialise, generator: torch.Generator) -> None:
+    """Draw `weight` again as `change` says, from `generator` (the change's own function and arguments)."""
     with torch.no_grad():
-        if kind == "embedding":
-            nn.init.normal_(weight, 0.0, 1.0, generator=generator)
-        elif activation and activation.startswith("leaky"):
-            nn.init.kaiming_normal_(weight, nonlinearity="leaky_relu", generator=generator)
-        elif activation and activation.startswith(_RELU_FAMILY):
-            nn.init.kaiming_normal_(weight, nonlinearity="relu", generator=generator)
-        elif activation in ("tanh", "sigmoid"):
-            nn.init.xavier_uniform_(weight, gain=nn.init.calculate_gain(activation), generator=generator)
-        else:
-            nn.init.xavier_uniform_(weight, generator=generator)
+        getattr(nn.init, change.function)(weight, **eval(f"dict({change.arguments})", {"nn": nn}), generator=generator)
+
+
+def _fix_of(change: Reinitialise) -> Fix:
+    return Fix("Initialise it randomly, scaled for the layer's activation.", change.snippet(), change)
 
 
 @dataclass
@@ -269,7 +264,8 @@ class ConstantInit(Rule):
             generator = torch.Generator().manual_seed(0)
             for m in problems:
                 weight = own_parameter(model, m.site.name)
-                _apply_initialiser(weight, following_activation(ctx.graph, m.site.node), m.site.node.kind, generator)
+                _apply_initialiser(weight, reinitialisation(following_activation(ctx.graph, m.site.node),
+                                                            m.site.node.kind, m.site.name), generator)
             # only the weight gradients are compared: no eval passes, no pass without dropout
             probe = ctx.probe_copy(model)
         except MeasurementUnavailable as exc:
@@ -296,7 +292,7 @@ class ConstantInit(Rule):
         record = ctx.init_provenance(m.site.name)
         if record is not None and record.file:
             message += f" (set by {record.op} at {record.file}:{record.line})"
-        call = initialiser(activation, node.kind, m.site.name)
+        change = reinitialisation(activation, node.kind, m.site.name)
         followed = f"followed by {activation}" if activation else "with no activation after it"
         counted = victim or m
         effect = [Metric(f"distinct gradient units of `{counted.site.name}`", f"{counted.distinct}/{counted.units}",
@@ -309,7 +305,8 @@ class ConstantInit(Rule):
                          None if after is None or after.grad_norm is None else float(f"{after.grad_norm:.6g}"), "",
                          f"{probe.method}; ‖∇W‖ (None: no gradient)")]
         return Finding.at(node, self.code, message,
-                          fix=Fix(f"Initialise `{m.site.name}` randomly, scaled for the layer ({followed}).", call),
+                          fix=Fix(f"Initialise `{m.site.name}` randomly, scaled for the layer ({followed}).",
+                                  change.snippet(), change),
                           effect=tuple(effect), unmeasured=(why,) if why else ())
 
     def _unmeasured(self, site: WeightSite, value: float, following: LayerNode, why: str) -> Finding:
@@ -317,8 +314,7 @@ class ConstantInit(Rule):
                           f"`{site.name}` is constant (every element is {value:g}), and so is the next layer "
                           f"`{following.display_name}`: its units are predicted to receive "
                           f"identical gradients",
-                          fix=Fix("Initialise it randomly, scaled for the layer's activation.",
-                                  initialiser(None, site.node.kind, site.name)),
+                          fix=_fix_of(reinitialisation(None, site.node.kind, site.name)),
                           unmeasured=(why,))
 
     # -- meta device: provenance and structure only -----------------------------------------------
@@ -337,8 +333,8 @@ class ConstantInit(Rule):
                              f"`{site.name}` is initialised to a constant by {record.op}{where}{value}, and so is the "
                              f"next layer `{following.display_name}`: its units are predicted "
                              f"to receive identical gradients",
-                             fix=Fix("Initialise it randomly, scaled for the layer's activation.",
-                                     initialiser(following_activation(ctx.graph, site.node), site.node.kind, site.name)),
+                             fix=_fix_of(reinitialisation(following_activation(ctx.graph, site.node), site.node.kind,
+                                                          site.name)),
                              unmeasured=("model analysed on the meta device: no weights to run, so the distinct "
                                          "gradient units were predicted from the structure, not measured",))
 

@@ -42,7 +42,7 @@ import torch
 
 from archlint.rulekit import (
     ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, PARAMETRIC_KINDS,
-    ProbeResult, Rule, Severity, hookimpl, is_norm,
+    VERIFIED, ProbeResult, ReplaceModule, Rule, Severity, hookimpl, is_norm,
 )
 
 _TO_BATCHNORM = ("act", "identity", "reshape", "flatten", "pool", "adaptive_pool")
@@ -115,7 +115,7 @@ class DropoutPlacement(Rule):
                 yield self._feeds_batchnorm(node, bn, probe, why)
             if not any(ctx.graph[d].is_parametric for d in ctx.graph.descendants(node)) and \
                     self._on_logits(ctx.graph, node):
-                finding = self._on_output(node, probe, why)
+                finding = self._on_output(ctx, node, probe, why)
                 if finding is not None:
                     yield finding
             elif self._on_conv_map(ctx.graph, node):
@@ -159,15 +159,19 @@ class DropoutPlacement(Rule):
         elif probe is not None:
             unmeasured.append(f"variance shift not measured: the probe saw no input of `{bn.module_path}` "
                               f"(a functional batch_norm, or not run in train mode)")
-        unmeasured.append("after the fix not measured: it needs a change to the model")
+        change = _removal(node)
+        unmeasured.append("the variance shift after the fix is not measured: with the dropout removed there is no "
+                          "dropout before the BatchNorm to compare with")
+        snippet = (f"# before: ... nn.Dropout({_p(node)}), <layer>, nn.{bn.type_name}(...)\n"
+                   f"# after:  ... <layer>, nn.{bn.type_name}(...), ..., nn.Dropout({_p(node)}), classifier")
+        if change is not None:
+            snippet += f"\n# or remove it here:\n{change.snippet()}"
         return Finding.at(node, "AL702", message,
                           fix=Fix(f"Move the dropout after the last BatchNorm (e.g. just before the classifier), or "
-                                  f"remove it here: BatchNorm `{bn.module_path}` already regularises.",
-                                  f"# before: ... nn.Dropout({_p(node)}), <layer>, nn.{bn.type_name}(...)\n"
-                                  f"# after:  ... <layer>, nn.{bn.type_name}(...), ..., nn.Dropout({_p(node)}), classifier"),
+                                  f"remove it here: BatchNorm `{bn.module_path}` already regularises.", snippet, change),
                           effect=effect, unmeasured=tuple(unmeasured))
 
-    def _on_output(self, node: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding | None:
+    def _on_output(self, ctx: CheckContext, node: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding | None:
         message = (f"{_where(node)} (p={_p(node)}) comes after the last parametric layer: it zeroes the model's "
                    f"outputs/logits, not features")
         effect: tuple[Metric, ...] = ()
@@ -178,14 +182,26 @@ class DropoutPlacement(Rule):
                 # measurement decides: the outputs are no more often zero with dropout on (a residual add or
                 # a norm after it, as after an encoder's last block): it does not zero outputs
                 return None
+        change = _removal(node)
+        if probe is not None:
+            before = zero_share(probe.train_outputs)
+            fixed_after = None
+            if change is not None:
+                try:
+                    fixed_after = zero_share(ctx.fixed(change).analyses.probe().train_outputs)
+                except MeasurementUnavailable:
+                    pass   # the runner says why the fix did not verify
             if before is not None:
                 effect = (Metric("share of output values that are exactly 0 in training", round(before, 4),
-                                 None if after is None else round(after, 4), "share",
-                                 f"{probe.method}; after = the same train pass with every dropout replaced by identity"),)
+                                 None if fixed_after is None else round(fixed_after, 4), "share",
+                                 f"{probe.method}; {VERIFIED} (the dropout removed)"),)
+        snippet = (f"self.head = nn.Sequential(nn.Dropout({_p(node)}), nn.Linear(features, classes))"
+                   f"   # dropout before the classifier, not after it")
+        if change is not None:
+            snippet = f"{change.snippet()}   # remove it\n# or: {snippet}"
         return Finding.at(node, "AL703", message,
-                          fix=Fix("Remove this dropout, or move it before the last layer (on the features).",
-                                  f"self.head = nn.Sequential(nn.Dropout({_p(node)}), nn.Linear(features, classes))"
-                                  f"   # dropout before the classifier, not after it"),
+                          fix=Fix("Remove this dropout, or move it before the last layer (on the features).", snippet,
+                                  change),
                           effect=effect, unmeasured=tuple(unmeasured))
 
     @staticmethod
@@ -227,10 +243,17 @@ class DropoutPlacement(Rule):
                              round(call.neighbour_correlation, 4), None, "r",
                              f"{probe.method}; Pearson r between each value and its neighbour on the last axis, on the "
                              f"example inputs (random inputs show less correlation than real data)"),)  # type: ignore[union-attr]
+        change = ReplaceModule(node.module_path, f"nn.{channelwise}(p={_p(node)})") if node.module is not None else None
+        snippet = (f"{change.snippet()}   # instead of nn.Dropout on conv maps" if change is not None else
+                   f"x = F.dropout{dims}d(x, p={_p(node)}, training=self.training)   # instead of F.dropout on conv maps")
         return Finding.at(node, "AL704", message, severity=Severity.INFO,
-                          fix=Fix(f"Drop whole channels: nn.{channelwise}.",
-                                  f"nn.{channelwise}(p={_p(node)})   # instead of nn.Dropout / F.dropout on conv maps"),
+                          fix=Fix(f"Drop whole channels: nn.{channelwise}.", snippet, change),
                           effect=effect, unmeasured=tuple(unmeasured))
+
+
+def _removal(node: LayerNode) -> ReplaceModule | None:
+    """The dropout module removed (an identity in its place); a functional call has no module to replace."""
+    return ReplaceModule(node.module_path, "nn.Identity()") if node.module is not None else None
 
 
 @hookimpl

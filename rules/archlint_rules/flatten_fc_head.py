@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, Metric, Option, Rule, Severity, conv_spec, dims_text,
-    hookimpl, linear_macs, linear_params, node_macs, spatial_size,
+    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ReplaceModule,
+    Rule, Severity, block_cost, conv_spec, dims_text, hookimpl, linear_params, node_macs, sequential,
+    spatial_size,
 )
 
 # Kinds a head passes through between its Linear layers (and between the flatten and the first one).
@@ -216,8 +217,6 @@ class FlattenFcHead(Rule):
 
     def _finding(self, ctx: CheckContext, head: Head, params: int, total: int, gap_params: int) -> Finding:
         macs = _head_macs(head)
-        gap_macs = linear_macs(head.channels, head.out_features)
-        total_after = total - params + gap_params
         first = head.linears[0]
         pooled_by = ""
         if head.producer.kind == "adaptive_pool":
@@ -231,29 +230,71 @@ class FlattenFcHead(Rule):
             f"that holds {params:,} params ({params / total:.1%} of the model's {total:,}); global average pooling + "
             f"Linear({head.channels}, {head.out_features}) needs {gap_params:,}"
         )
-        effect = [
-            Metric("head params", params, gap_params, "",
-                   "counted from layer shapes: weights + biases of the head's Linear layers vs "
-                   f"Linear({head.channels}, {head.out_features}); pooling has no params"),
-            Metric("head share of model params", round(params / total, 4), round(gap_params / total_after, 4), "",
-                   f"head params / all unique params ({total:,} before, {total_after:,} after)"),
-            Metric("model params", total, total_after, "", "all unique parameters, with the head replaced"),
-        ]
+        path = _head_module(ctx.graph, head)
+        change = None if path is None else ReplaceModule(path, sequential([
+            f"nn.AdaptiveAvgPool{len(head.spatial)}d(1)", "nn.Flatten()",
+            f"nn.Linear({head.channels}, {head.out_features})"]))
         unmeasured = ["accuracy with the pooled head was not measured: it needs training"]
+        fixed = None
+        if change is None:
+            unmeasured.append("after the change not measured: the flatten and the head's layers are not one module of "
+                              "their own (part of forward), so no module replacement was run on a copy")
+        else:
+            try:
+                fixed = ctx.fixed(change)
+            except MeasurementUnavailable:
+                pass   # the runner says why the fix did not verify; no after-number without it
+        after = block_cost(fixed.graph, path) if fixed and path else None
+        total_after = fixed.graph.parameter_count() if fixed else None
+        on_copy = f"; {VERIFIED}" if fixed else ""
+        effect = [
+            Metric("head params", params, after[0] if after else None, "",
+                   "weights + biases of the head's layers in the traced graph; pooling has no params" + on_copy),
+            Metric("head share of model params", round(params / total, 4),
+                   round(after[0] / total_after, 4) if after and total_after else None, "",
+                   "head params / all unique params" + on_copy),
+            Metric("model params", total, total_after, "", "all unique parameters" + on_copy),
+        ]
         if macs is None:
             unmeasured.append("head MACs not counted: a Linear layer's shapes are unknown")
         else:
             all_macs = max(1, ctx.model_macs)
-            effect.append(Metric("head MACs", macs, gap_macs, "",
-                                 "per sample, in·out per Linear layer; the pooling's additions are not counted"))
+            macs_after = fixed.analyses.model_macs if fixed else None
+            effect.append(Metric("head MACs", macs, after[1] if after else None, "",
+                                 "per sample, in·out per Linear layer; the pooling's additions are not counted" + on_copy))
             effect.append(Metric("head share of model MACs (conv + linear)", round(macs / all_macs, 4),
-                                 round(gap_macs / (all_macs - macs + gap_macs), 4), "",
-                                 f"head MACs / MACs of all conv and linear layers ({all_macs:,} before)"))
+                                 round(after[1] / max(1, macs_after), 4) if after and macs_after is not None else None,
+                                 "", f"head MACs / MACs of all conv and linear layers ({all_macs:,} before)" + on_copy))
         replaced = ", ".join(n.display_name for n in head.linears)
         summary = (f"Pool globally before the head: AdaptiveAvgPool{len(head.spatial)}d(1) → Flatten → "
                    f"Linear({head.channels}, {head.out_features}) in place of the flatten and {replaced}.")
-        return Finding.at(first, self.code, message, fix=Fix(summary, _snippet(head)),
+        snippet = _snippet(head) if change is None else change.snippet()
+        return Finding.at(first, self.code, message, fix=Fix(summary, snippet, change),
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
+
+
+def _head_module(graph: ArchGraph, head: Head) -> str | None:
+    """The module that is the whole head (its flatten and fully connected layers, with activations and dropout
+    between), when there is one: the fix replaces it."""
+    layers = [head.flatten, *head.linears]
+    paths = [n.module_path for n in layers if n.module_path]
+    if not paths:
+        return None
+    common = paths[0].split(".")
+    for path in paths[1:]:
+        parts = path.split(".")
+        while common and parts[:len(common)] != common:
+            common = common[:-1]
+    parent = ".".join(common)
+    if not parent or parent in {n.module_path for n in layers if n.op == "call_module"} and len(layers) > 1 \
+            and parent == head.linears[-1].module_path:
+        return None
+    inside = graph.under(parent)
+    allowed = {"flatten", "reshape", "linear", "conv", "act", "dropout", "identity", "adaptive_pool", "pool"}
+    if not inside or any(n.kind not in allowed for n in inside) or head.flatten not in inside:
+        return None
+    return parent if inside[-1].name in {n.name for n in head.linears} or inside[-1].kind in ("act", "dropout", "identity") \
+        else None
 
 
 @hookimpl

@@ -322,7 +322,7 @@ class LargeKernel(Rule):
         block = block_cost(fixed.graph, path) if fixed else None
         window = block_window(fixed.graph, fixed.analyses.receptive_fields, path) if fixed else None
         before_window = block_window(graph, ctx.receptive_fields, path) if node.module is not None else None
-        on_copy = f"; {VERIFIED}"
+        on_copy = f"; {VERIFIED}" if fixed else ""
         effect = (
             Metric("params", c.conv_params, block[0] if block else None, "",
                    "weights + biases of the conv's layers in the traced graph" + on_copy),

@@ -164,7 +164,7 @@ class MissingBottleneck(Rule):
             except MeasurementUnavailable:
                 pass   # the runner says why the fix did not verify; no after-number without it
         block = block_cost(fixed.graph, c.node.module_path) if fixed else None
-        on_copy = f"; {VERIFIED}"
+        on_copy = f"; {VERIFIED}" if fixed else ""
         effect = (
             Metric("params", params, block[0] if block else None, "",
                    "weights + biases of the conv's layers in the traced graph" + on_copy),
