@@ -60,6 +60,8 @@ class CallEdit:
     callee: str
     replacement: str
     keep_first_argument: bool = False
+    # the layer the call must build (its repr), to tell apart several calls of one class on the line
+    builds: str = ""
 
 
 __all__ = ["CallEdit", "Change", "ReplaceModule", "Reinitialise", "code_path"]

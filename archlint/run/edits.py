@@ -17,7 +17,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
+
+import torch
+from torch import nn
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -27,12 +30,13 @@ from archlint.plugin.changes import CallEdit, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding
 
 
-def call_edit(finding: Finding, replaced_class: str | None, init_site: tuple[str, int] | None) -> CallEdit | None:
-    """The call edit of a finding's verified fix, or None when the fix is not an edit of one call."""
+def call_edit(finding: Finding, replaced: Any, init_site: tuple[str, int] | None) -> CallEdit | None:
+    """The call edit of a finding's verified fix (`replaced`: the module a ReplaceModule replaces), or None when the
+    fix is not an edit of one call."""
     fix = finding.fix
     change = fix.change if fix is not None and fix.verified else None
-    if isinstance(change, ReplaceModule) and finding.file and finding.line and replaced_class:
-        return CallEdit(finding.file, finding.line, replaced_class, change.expression)
+    if isinstance(change, ReplaceModule) and finding.file and finding.line and replaced is not None:
+        return CallEdit(finding.file, finding.line, type(replaced).__name__, change.expression, builds=repr(replaced))
     if isinstance(change, Reinitialise) and init_site is not None:
         return CallEdit(init_site[0], init_site[1], "", change.call("TENSOR"), keep_first_argument=True)
     return None
@@ -61,6 +65,24 @@ class _CallReplacer(cst.CSTTransformer):
         self.done: set[int] = set()
         self.default_indent = default_indent
         self.blocks: list[str] = []      # the indentation of each block around the call (libcst adds it to new lines)
+        self.calls_on_line: dict[tuple[int, str], int] = {}
+        self.module: cst.Module | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module = node
+
+    def _builds(self, call: cst.Call, edit: CallEdit, prefix: str) -> bool:
+        """Whether `call` builds the layer the edit replaces: evaluated when its arguments are literals, else assumed
+        when it is the only call of the class on its line."""
+        assert self.module is not None
+        if not edit.builds:
+            return True
+        text = self.module.code_for_node(call).replace(prefix, "nn.", 1)
+        try:
+            built = eval(text, {"nn": nn, "torch": torch})   # literal arguments only: a name raises NameError
+        except Exception:
+            return self.calls_on_line.get((edit.line, edit.callee), 0) == 1
+        return repr(built) == edit.builds
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks.append(node.indent if node.indent is not None else self.default_indent)
@@ -81,8 +103,8 @@ class _CallReplacer(cst.CSTTransformer):
                 return updated
             module_prefix = prefix.removesuffix("init.")
         else:
-            if name != edit.callee or not prefix:
-                return updated        # a bare `Conv2d(...)`: the file has no `nn.` to build the replacement with
+            if name != edit.callee or not prefix or not self._builds(original, edit, prefix):
+                return updated        # another call, or a bare `Conv2d(...)`: no `nn.` to build the replacement with
             module_prefix = prefix
         text = edit.replacement.replace("nn.", module_prefix)
         # the block's lines at the call's indentation: libcst puts the enclosing blocks' indentation in front of them
@@ -96,11 +118,25 @@ class _CallReplacer(cst.CSTTransformer):
         return replacement
 
 
+def _calls_per_line(wrapper: MetadataWrapper) -> dict[tuple[int, str], int]:
+    """How many calls of each callee start on each line."""
+    positions = wrapper.resolve(PositionProvider)
+    counts: dict[tuple[int, str], int] = {}
+    for node, position in positions.items():
+        if isinstance(node, cst.Call):
+            parts = _callee_parts(node)
+            if parts is not None:
+                key = (position.start.line, parts[1])
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def apply_edits(source: str, edits: Sequence[CallEdit]) -> tuple[str, list[CallEdit]]:
     """The source with the edits made, and the edits that found their call."""
     module = cst.parse_module(source)
     wrapper = MetadataWrapper(module)
     replacer = _CallReplacer(edits, module.default_indent)
+    replacer.calls_on_line = _calls_per_line(wrapper)
     updated = wrapper.visit(replacer)
     return updated.code, [e for e in edits if e.line in replacer.done and replacer.edits[e.line] is e]
 

@@ -243,11 +243,19 @@ def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
     replaced = None
     if isinstance(change, ReplaceModule):
         try:
-            replaced = type(analyses.model.get_submodule(change.path)).__name__
+            replaced = analyses.model.get_submodule(change.path)
         except AttributeError:
             return finding
     record = analyses.init_provenance(change.parameter) if isinstance(change, Reinitialise) else None
     site = (record.file, record.line) if record is not None and record.file and record.line else None
+    if replaced is not None:
+        built_there = [n for n in analyses.graph.nodes() if n.op == "call_module" and n.source is not None
+                       and (n.source.file, n.source.line) == (finding.file, finding.line)
+                       and type(n.module) is type(replaced)]
+        if len(built_there) > 1:   # a helper's call builds several layers: editing it would change all of them
+            return dataclasses.replace(finding, unmeasured=(
+                *finding.unmeasured, f"no automatic edit: the call at line {finding.line} builds {len(built_there)} "
+                                     f"{type(replaced).__name__} layers (a helper), so editing it would change every one"))
     edit = call_edit(finding, replaced, site)
     diff = single_diff(edit) if edit is not None else None
     if diff is None:
