@@ -59,13 +59,14 @@ class _CallReplacer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, edits: Sequence[CallEdit], default_indent: str):
-        self.edits: dict[int, CallEdit] = {}
-        for edit in edits:   # two fixes of one call (remove the dropout, or make it Dropout2d): the first is made
-            self.edits.setdefault(edit.line, edit)
-        self.done: set[int] = set()
+        self.edits: dict[int, list[CallEdit]] = {}
+        for edit in edits:
+            self.edits.setdefault(edit.line, []).append(edit)
+        self.done: set[tuple[int, str]] = set()      # (line, what the replaced call built): one fix per call
         self.default_indent = default_indent
         self.blocks: list[str] = []      # the indentation of each block around the call (libcst adds it to new lines)
         self.calls_on_line: dict[tuple[int, str], int] = {}
+        self.made: set[tuple[int, str, int]] = set()
         self.module: cst.Module | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -93,28 +94,35 @@ class _CallReplacer(cst.CSTTransformer):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         position = self.get_metadata(PositionProvider, original)
-        edit = self.edits.get(position.start.line)
         parts = _callee_parts(original)
-        if edit is None or position.start.line in self.done or parts is None:
+        if parts is None:
             return updated
         prefix, name = parts
-        if edit.keep_first_argument:
-            if not name.endswith("_") or not original.args:   # an init call: nn.init.zeros_(w), torch.nn.init.xavier_...
-                return updated
-            module_prefix = prefix.removesuffix("init.")
-        else:
-            if name != edit.callee or not prefix or not self._builds(original, edit, prefix):
-                return updated        # another call, or a bare `Conv2d(...)`: no `nn.` to build the replacement with
-            module_prefix = prefix
+        for edit in self.edits.get(position.start.line, []):
+            if (edit.line, edit.builds) in self.done or (edit.line, edit.builds, id(edit)) in self.made:
+                continue
+            if edit.keep_first_argument:
+                if not name.endswith("_") or not original.args:   # an init call: nn.init.zeros_(w)
+                    continue
+                module_prefix = prefix.removesuffix("init.")
+            elif name != edit.callee or not prefix or not self._builds(original, edit, prefix):
+                continue    # another call, or a bare `Conv2d(...)`: no `nn.` to build the replacement with
+            else:
+                module_prefix = prefix
+            return self._replaced(original, edit, module_prefix, position.start.column)
+        return updated
+
+    def _replaced(self, original: cst.Call, edit: CallEdit, module_prefix: str, column: int) -> cst.BaseExpression:
         text = edit.replacement.replace("nn.", module_prefix)
         # the block's lines at the call's indentation: libcst puts the enclosing blocks' indentation in front of them
-        extra = max(0, position.start.column - len("".join(self.blocks)))
-        text = text.replace("\n", "\n" + " " * extra)
-        replacement = cst.parse_expression(text)
+        extra = max(0, column - len("".join(self.blocks)))
+        replacement = cst.parse_expression(text.replace("\n", "\n" + " " * extra))
         if edit.keep_first_argument and isinstance(replacement, cst.Call):
             first = original.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             replacement = replacement.with_changes(args=[first, *replacement.args[1:]])
-        self.done.add(position.start.line)
+        # two fixes of one call (remove a dropout, or make it Dropout2d): the first is made, the other is not
+        self.done.add((edit.line, edit.builds))
+        self.made.add((edit.line, edit.builds, id(edit)))
         return replacement
 
 
@@ -131,6 +139,15 @@ def _calls_per_line(wrapper: MetadataWrapper) -> dict[tuple[int, str], int]:
     return counts
 
 
+def calls_on_line(file: str, line: int, callee: str) -> int:
+    """How many calls of `callee` (a last name, `Conv2d`) start on `line` of `file` (0 if it cannot be read)."""
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(Path(file).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+        return 0
+    return _calls_per_line(wrapper).get((line, callee), 0)
+
+
 def apply_edits(source: str, edits: Sequence[CallEdit]) -> tuple[str, list[CallEdit]]:
     """The source with the edits made, and the edits that found their call."""
     module = cst.parse_module(source)
@@ -138,7 +155,7 @@ def apply_edits(source: str, edits: Sequence[CallEdit]) -> tuple[str, list[CallE
     replacer = _CallReplacer(edits, module.default_indent)
     replacer.calls_on_line = _calls_per_line(wrapper)
     updated = wrapper.visit(replacer)
-    return updated.code, [e for e in edits if e.line in replacer.done and replacer.edits[e.line] is e]
+    return updated.code, [e for e in edits if (e.line, e.builds, id(e)) in replacer.made]
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -230,4 +247,5 @@ def _still_builds(edited: Path, codes: Sequence[str]) -> str | None:
     return None
 
 
-__all__ = ["CallEdit", "FileFix", "apply_edits", "call_edit", "file_fixes", "single_diff", "unified_diff", "write_fix"]
+__all__ = ["CallEdit", "FileFix", "apply_edits", "call_edit", "calls_on_line", "file_fixes", "single_diff",
+           "unified_diff", "write_fix"]

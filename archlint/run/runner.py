@@ -32,7 +32,7 @@ from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind, Targ
 from archlint.plugin.rule import Rule
 from archlint.rulekit.context import CheckContext
 from archlint.plugin.changes import Reinitialise, ReplaceModule
-from archlint.run.edits import call_edit, single_diff
+from archlint.run.edits import call_edit, calls_on_line, single_diff
 from archlint.run.selection import Selection, effective_severity
 from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure
 from archlint.trace.tracers import trace_model
@@ -252,7 +252,8 @@ def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
         built_there = [n for n in analyses.graph.nodes() if n.op == "call_module" and n.source is not None
                        and (n.source.file, n.source.line) == (finding.file, finding.line)
                        and type(n.module) is type(replaced)]
-        if len(built_there) > 1:   # a helper's call builds several layers: editing it would change all of them
+        calls = calls_on_line(finding.file or "", finding.line or 0, type(replaced).__name__)
+        if len(built_there) > max(1, calls):   # a helper's call builds several layers: editing it would change all
             return dataclasses.replace(finding, unmeasured=(
                 *finding.unmeasured, f"no automatic edit: the call at line {finding.line} builds {len(built_there)} "
                                      f"{type(replaced).__name__} layers (a helper), so editing it would change every one"))
