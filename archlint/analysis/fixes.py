@@ -20,7 +20,7 @@ from archlint.analysis.rewrite import copy_sharing_large_weights, own_parameter
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.state import eval_mode, preserved_rng
 from archlint.mechanics.tensors import tensors_in
-from archlint.plugin.changes import Change, Reinitialise, ReplaceModule
+from archlint.plugin.changes import AppendModule, Change, Combined, Reinitialise, ReplaceModule
 from archlint.trace.tracers import trace_model
 
 VERIFIED = "after: the same measure on the fixed copy of the model, verified"
@@ -47,10 +47,14 @@ def apply_change(model_copy: nn.Module, change: Change) -> None:
         if reference is not None:
             new = new.to(device=reference.device, dtype=reference.dtype if reference.is_floating_point() else None)
         new.train(old.training)
-        parent_path, _, name = change.path.rpartition(".")
-        parent = model_copy.get_submodule(parent_path) if parent_path else model_copy
-        setattr(parent, name, new) if not isinstance(parent, (nn.Sequential, nn.ModuleList)) else \
-            parent.__setitem__(int(name), new)
+        _set_submodule(model_copy, change.path, new)
+    elif isinstance(change, AppendModule):
+        old = model_copy.get_submodule(change.path)
+        added = eval(change.expression, {"nn": nn, "torch": torch})
+        _set_submodule(model_copy, change.path, nn.Sequential(old, added))
+    elif isinstance(change, Combined):
+        for part in change.changes:
+            apply_change(model_copy, part)
     elif isinstance(change, Reinitialise):
         weight = own_parameter(model_copy, change.parameter)
         options = eval(f"dict({change.arguments})", {"nn": nn})
@@ -58,6 +62,15 @@ def apply_change(model_copy: nn.Module, change: Change) -> None:
             getattr(nn.init, change.function)(weight, **options)
     else:
         raise TypeError(f"unknown change {change!r}")
+
+
+def _set_submodule(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    if isinstance(parent, (nn.Sequential, nn.ModuleList)) and name.isdigit():
+        parent[int(name)] = module
+    else:
+        setattr(parent, name, module)
 
 
 def _outputs(model: nn.Module, inputs: Sequence[Any]) -> list[tuple[tuple[int, ...], torch.dtype]]:

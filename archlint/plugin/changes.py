@@ -46,7 +46,28 @@ class Reinitialise:
         return self.call(f"{code_path(owner)}.{name}" if owner else f"model.{name}")
 
 
-Change = ReplaceModule | Reinitialise
+@dataclass(frozen=True)
+class AppendModule:
+    """The submodule at `path` is followed by the module `expression` builds (the two in an `nn.Sequential`)."""
+
+    path: str
+    expression: str
+
+    def snippet(self) -> str:
+        return f"{code_path(self.path)} = nn.Sequential({code_path(self.path)}, {self.expression})"
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Several changes made together (pool the map where it is made, and replace the head that reads it)."""
+
+    changes: tuple["ReplaceModule | AppendModule | Reinitialise", ...]
+
+    def snippet(self) -> str:
+        return "\n".join(change.snippet() for change in self.changes)
+
+
+Change = ReplaceModule | Reinitialise | AppendModule | Combined
 
 
 @dataclass(frozen=True)
@@ -64,4 +85,4 @@ class CallEdit:
     builds: str = ""
 
 
-__all__ = ["CallEdit", "Change", "ReplaceModule", "Reinitialise", "code_path"]
+__all__ = ["AppendModule", "CallEdit", "Change", "Combined", "ReplaceModule", "Reinitialise", "code_path"]

@@ -69,7 +69,7 @@ from archlint.analysis.receptive_field import (
     last_spatial_node,
     window_of,
 )
-from archlint.plugin.changes import Change, Reinitialise, ReplaceModule
+from archlint.plugin.changes import AppendModule, Change, Combined, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding, Fix, Metric, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
@@ -77,7 +77,7 @@ from archlint.rulekit.context import CheckContext
 from archlint.rulekit.wording import code_path, dims_text, sequential
 
 __all__ = [
-    "VERIFIED", "sequential", "Change", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
+    "VERIFIED", "sequential", "AppendModule", "Change", "Combined", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",
     "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "Rule", "SATURATION_BOUND",

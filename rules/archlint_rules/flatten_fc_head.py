@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ReplaceModule,
+    VERIFIED, AppendModule, ArchGraph, CheckContext, Combined, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
+    Option, ReplaceModule,
     Rule, Severity, block_cost, conv_spec, dims_text, hookimpl, linear_params, node_macs, sequential,
     spatial_size,
 )
@@ -231,14 +232,20 @@ class FlattenFcHead(Rule):
             f"Linear({head.channels}, {head.out_features}) needs {gap_params:,}"
         )
         path = _head_module(ctx.graph, head)
-        change = None if path is None else ReplaceModule(path, sequential([
+        change: ReplaceModule | Combined | None = None if path is None else ReplaceModule(path, sequential([
             f"nn.AdaptiveAvgPool{len(head.spatial)}d(1)", "nn.Flatten()",
             f"nn.Linear({head.channels}, {head.out_features})"]))
+        classifier = _classifier_module(ctx.graph, head) if change is None else None
+        if classifier is not None and head.producer.module is not None and head.producer.module_path:
+            # the flatten is in forward: pool the map where it is made, and the classifier becomes one Linear
+            path = classifier
+            change = Combined((AppendModule(head.producer.module_path, f"nn.AdaptiveAvgPool{len(head.spatial)}d(1)"),
+                               ReplaceModule(classifier, f"nn.Linear({head.channels}, {head.out_features})")))
         unmeasured = ["accuracy with the pooled head was not measured: it needs training"]
         fixed = None
         if change is None:
-            unmeasured.append("after the change not measured: the flatten and the head's layers are not one module of "
-                              "their own (part of forward), so no module replacement was run on a copy")
+            unmeasured.append("after the change not measured: the head's layers are not one module of their own (they "
+                              "are called in forward), so no module replacement was run on a copy")
         else:
             try:
                 fixed = ctx.fixed(change)
@@ -271,6 +278,25 @@ class FlattenFcHead(Rule):
         snippet = _snippet(head) if change is None else change.snippet()
         return Finding.at(first, self.code, message, fix=Fix(summary, snippet, change),
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
+
+
+def _classifier_module(graph: ArchGraph, head: Head) -> str | None:
+    """The module that holds the head's fully connected layers and nothing else (VGG's `classifier`), when the flatten
+    is done in forward before it."""
+    paths = [n.module_path for n in head.linears]
+    if not all(paths) or head.flatten.kind == "conv":
+        return None
+    common = paths[0].split(".")[:-1]
+    for path in paths[1:]:
+        parts = path.split(".")
+        while common and parts[:len(common)] != common:
+            common = common[:-1]
+    parent = ".".join(common)
+    inside = graph.under(parent) if parent else []
+    allowed = {"linear", "act", "dropout", "identity"}
+    if not inside or any(n.kind not in allowed for n in inside) or inside[-1].name != head.linears[-1].name:
+        return None
+    return parent
 
 
 def _head_module(graph: ArchGraph, head: Head) -> str | None:

@@ -312,8 +312,8 @@ class GradientFlow(Rule):
                         if nodes and any(n.name in graph.descendants(x) for x in nodes[:1])]
             severity = Severity.ERROR
             shown = owner or names[0] if len(names) == 1 else owner or "<model>"
-            if unread:
-                holder, _, attribute = (owner or names[0]).rpartition(".") if not nodes else ("", "", "")
+            if unread:   # the module holding the parameter, and the name it holds it by (`embeddings`, `mask_token`)
+                holder, _, attribute = names[0].rpartition(".") if len(names) == 1 else (owner, "", "")
                 argument = _unused_by(ctx.model.get_submodule(holder), attribute) if attribute else None
                 if argument is not None:
                     severity = Severity.INFO

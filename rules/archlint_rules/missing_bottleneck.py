@@ -143,7 +143,8 @@ class MissingBottleneck(Rule):
 
     def _finding(self, ctx: CheckContext, c: Candidate, count: int) -> Finding:
         graph = ctx.graph
-        spec, params = c.spec, c.node.params
+        # a conv whose weight is computed in forward (weight standardisation) holds none itself: count its weight
+        spec, params = c.spec, c.node.params or c.spec.params()
         message = (
             f"{dims_text(spec.kernel)} conv {spec.in_channels}→{spec.out_channels} runs at full width: {params:,} params "
             f"and {c.macs:,} MACs; a 1×1 reduction to {c.width} channels, the {dims_text(spec.kernel)} conv at "

@@ -6,6 +6,8 @@ by building the suggested nn.Linear.
 """
 from __future__ import annotations
 
+import copy
+
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -88,12 +90,11 @@ def test_bad_example_is_flagged_with_measured_numbers() -> None:
 def test_the_suggested_head_runs_on_the_model_and_gives_the_same_output_size() -> None:
     model = flatten_fc_head_bad.build().eval()
     x, = flatten_fc_head_bad.example_inputs()
-    snippet = lint(model, x)[0].fix.snippet
-    namespace: dict[str, Any] = {"nn": nn}
-    exec(snippet, namespace)
-    out = namespace["head"](model.features(x))
-    assert out.shape == model(x).shape
-    assert numel(namespace["head"]) == metric(lint(model, x)[0], "head params").after
+    finding = lint(model, x)[0]
+    fixed = copy.deepcopy(model)
+    exec(finding.fix.snippet, {"nn": nn, "model": fixed})      # the snippet is the change the engine ran
+    assert finding.fix.verified and fixed(x).shape == model(x).shape
+    assert numel(fixed.classifier) == metric(finding, "head params").after
 
 
 def test_fixed_example_is_clean() -> None:
@@ -145,7 +146,9 @@ def test_every_way_of_flattening_a_map_is_found(how: str) -> None:
     findings = lint(model, X)
     assert [f.module for f in findings] == ["fc1"]
     assert metric(findings[0], "head params").before == numel(model.fc1) + numel(model.fc2)
-    assert metric(findings[0], "head params").after == numel(nn.Linear(16, 5))
+    # the head's layers are attributes called in forward: no module replacement runs, so no after-number
+    assert metric(findings[0], "head params").after is None and findings[0].fix.change is None
+    assert any("no module replacement was run on a copy" in u for u in findings[0].unmeasured)
 
 
 @pytest.mark.parametrize("how", list(GLOBAL_POOLS))
@@ -231,7 +234,11 @@ def test_a_flatten_feeding_two_heads_reports_each() -> None:
     by_module = {f.module: f for f in findings}
     assert metric(by_module["cls"], "head params").before == numel(model.cls)
     assert metric(by_module["box.0"], "head params").before == numel(model.box)
-    assert metric(by_module["box.0"], "head params").after == numel(nn.Linear(16, 4))
+    # pooling the map where it is made would starve the other head: the fix does not verify, so no after-number
+    box = by_module["box.0"]
+    assert box.fix.verified is False and metric(box, "head params").after is None
+    assert any("the fix was not verified: the fixed copy does not run the example input" in u for u in box.unmeasured)
+    assert metric(by_module["cls"], "head params").after is None         # a Linear called in forward: not run
 
 
 class _ConvHeadNet(torch.nn.Module):
@@ -257,6 +264,7 @@ def test_a_conv_covering_the_whole_map_is_a_fully_connected_head() -> None:
     assert finding.module == "fc1" and "is read whole by the 4×4 conv `fc1`" in finding.message
     head = sum(p.numel() for m in (model.fc1, model.fc2, model.fc) for p in m.parameters())
     params = {m.name: m for m in finding.effect}["head params"]
-    assert (params.before, params.after) == (head, 32 * 10 + 10)
+    assert (params.before, params.after) == (head, None)       # its layers are called in forward: no change ran
+    assert any("no module replacement was run on a copy" in u for u in finding.unmeasured)
     # on a larger image the same conv slides over an 8×8 map: a spatial conv, not a head
     assert lint(model, torch.randn(2, 3, 44, 44)) == []
