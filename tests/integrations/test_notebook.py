@@ -69,7 +69,7 @@ def test_a_report_draws_its_findings_fixes_effects_and_plots(executed) -> None:
     assert html.startswith('<div class="archlint-report">') and "<html" not in html
     assert "AL501" in html and "7×7 conv (32→64" in html              # the finding
     assert "Replace the 7×7 conv with 3 stacked small convs" in html  # its fix
-    assert "<table" in html and "counted from layer shapes" in html    # its measured effects, with the method
+    assert "<table" in html and "the same measure on the fixed copy of the model, verified" in html   # effects + method
     assert html.count("<svg") >= 2                                      # receptive field and parameter plots
     markdown = _data(executed[2], "text/markdown")
     assert "- **AL501** [warning]" in markdown and "```python" in markdown
