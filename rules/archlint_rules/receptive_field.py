@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Rule,
-    Severity, code_path, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
+    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option,
+    ReplaceModule, Rule, Severity, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
 )
 from archlint.rulekit.provisional import compute_receptive_fields
 
@@ -65,6 +65,7 @@ class Change:
     node: LayerNode | None
     rf_after: dict[int, int]
     snippet: str
+    change: ReplaceModule | None = None      # the same change as data the engine runs, when the layer is a module
 
 
 
@@ -117,14 +118,16 @@ def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: i
                   f"`{last.display_name}`", last, after, snippet)
 
 
-def _changed_module_line(node: LayerNode, **attrs: tuple[int, ...]) -> str:
+def _changed_module(node: LayerNode, **attrs: tuple[int, ...]) -> tuple[str, ReplaceModule | None]:
+    """The snippet and, for a module, the change: the layer rebuilt with `attrs` changed."""
     if node.module is None:
         settings = ", ".join(f"{k}={v}" for k, v in attrs.items())
-        return f"# in the {node.type_name}(...) call of `{node.display_name}`: {settings}"
+        return f"# in the {node.type_name}(...) call of `{node.display_name}`: {settings}", None
     changed = copy.copy(node.module)       # shallow: only plain attributes are replaced below
     for key, value in attrs.items():
         setattr(changed, key, value if isinstance(getattr(changed, key), tuple) else value[0])
-    return f"{code_path(node.module_path)} = nn.{changed!r}"
+    change = ReplaceModule(node.module_path, f"nn.{changed!r}")
+    return change.snippet(), change
 
 
 def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], target: int) -> Change | None:
@@ -139,9 +142,9 @@ def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], targ
         stride = tuple(2 if i in idx else s for i, s in enumerate(window.stride))
         rf = _rf_at(graph, last, {node.name: {"stride": stride}})
         if _reaches(rf, deficient, target) and _dominates(graph, node, last):
-            line = _changed_module_line(node, stride=stride)
+            line, change = _changed_module(node, stride=stride)
             return Change(f"stride {dims_text(stride)} in `{node.display_name}` "
-                          f"(halves every later map)", node, rf, line)
+                          f"(halves every later map)", node, rf, line, change)
     return None
 
 
@@ -163,9 +166,9 @@ def _dilation_change(graph: ArchGraph, last: LayerNode, deficient: list[int], ta
             padding = tuple(dil * (k - 1) // 2 for dil, k in zip(dilation, window.kernel))
             rf = _rf_at(graph, last, {node.name: {"dilation": dilation, "padding": padding}})
             if _reaches(rf, deficient, target):
-                line = _changed_module_line(node, dilation=dilation, padding=padding)
+                line, change = _changed_module(node, dilation=dilation, padding=padding)
                 return Change(f"dilation {dims_text(dilation)} in `{node.display_name}` "
-                              f"(padding {dims_text(padding)} keeps the map size)", node, rf, line)
+                              f"(padding {dims_text(padding)} keeps the map size)", node, rf, line, change)
     return None
 
 
@@ -333,28 +336,40 @@ class ReceptiveField(Rule):
         if state.approximations:
             message += f"; bound is conservative at {len(state.approximations)} op(s): {state.approximations[0]}"
 
-        options_text = "; or ".join(f"{c.description} (RF → {dims_text(c.rf_after[d] for d in sorted(c.rf_after))})"
-                                    for c in changes)
-        snippet = "\n\n".join(c.snippet for c in changes)
-        effect = [Metric("receptive field (formula)", rf_text, dims_text(layers.rf_after[d] for d in sorted(state.axes)),
-                         "px", f"RF recurrence over the traced graph (union over paths); after = {layers.description}"),
-                  Metric("coverage of the smaller input side", round(coverage, 3),
-                         round(min(layers.rf_after.values()) / min_side, 3), "",
-                         f"RF / {min_side} px; after = {layers.description}")]
-        effect += [Metric("receptive field (formula)", rf_text, dims_text(c.rf_after[d] for d in sorted(c.rf_after)),
-                          "px", f"RF recurrence with {c.description}") for c in changes[1:]]
+        options_text = "; or ".join(c.description for c in changes)
+        runnable = next((c for c in (dilation, stride) if c is not None and c.change is not None), None)
+        snippet = "\n\n".join(c.snippet for c in ([runnable] + [c for c in changes if c is not runnable]
+                                                  if runnable else changes))
+        effect: list[Metric] = []
+        unmeasured = []
+        fixed = None
+        if runnable is not None and runnable.change is not None:
+            try:
+                fixed = ctx.fixed(runnable.change)
+            except MeasurementUnavailable:
+                pass   # the runner says why the fix did not verify; no after-number without it
+        after = fixed.analyses.receptive_fields.get(last.name) if fixed else None
+        after_rf = dims_text(a.rf for a in after.ordered_axes()) if after and not after.lost_at else None
+        on_copy = f"; {VERIFIED} ({runnable.description})" if after_rf else ""
+        effect.append(Metric("receptive field (formula)", rf_text, after_rf, "px",
+                             "RF recurrence over the traced graph (union over paths)" + on_copy))
+        effect.append(Metric("coverage of the smaller input side", round(coverage, 3),
+                             round(min(a.rf for a in after.ordered_axes()) / min_side, 3) if after_rf else None, "",
+                             f"RF / {min_side} px" + on_copy))
+        if runnable is None:
+            unmeasured.append("the receptive field after a change was not measured: no change of a layer module reaches "
+                              "the target (more layers need a new block in the model's code)")
         if stride is None:
             options_text += " (no single stride-2 change of a layer on every path reaches it)"
         if dilation is None:
             options_text += f" (no single conv with dilation ≤ {ctx.options['max_dilation']} reaches it)"
-        unmeasured = []
         if empirical.metric is not None:
             effect.append(empirical.metric)
         if empirical.why:
             unmeasured.append(empirical.why)
-        unmeasured.append("the RF after a change is computed with the formula, not measured on a modified model")
         return Finding.at(_location(graph, last), self.code, message,
-                          fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet),
+                          fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet,
+                                  runnable.change if runnable else None),
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
 
 

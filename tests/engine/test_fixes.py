@@ -27,8 +27,8 @@ def _check(folder: Path, name: str, *flags: str) -> subprocess.CompletedProcess:
                           cwd=folder)
 
 
-def _findings(folder: Path, name: str) -> list[dict]:
-    done = _check(folder, name, "--format", "json", "--exit-zero")
+def _findings(folder: Path, name: str, *flags: str) -> list[dict]:
+    done = _check(folder, name, "--format", "json", "--exit-zero", *flags)
     report = json.loads(done.stdout)
     assert report["errors"] == [], report["errors"]
     return [f for m in report["models"] for f in m["findings"]]
@@ -41,24 +41,26 @@ FIXTURES = ROOT / "tests" / "rules" / "fixtures"
                                     EXAMPLES / "dropout_placement_bad.py", FIXTURES / "missing_bottleneck.py",
                                     FIXTURES / "flatten_fc_head.py"], ids=lambda p: p.name)
 def test_fix_round_trips(tmp_path: Path, source: Path) -> None:
+    """One rule at a time: two rules' fixes of one call (a dilation, a bottleneck) are made one per --fix."""
     example = source.name
+    rule = source.stem.removesuffix("_bad").replace("_", "-")
     shutil.copy(source, tmp_path / example)
     subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True)
-    before = _findings(tmp_path, example)
+    before = _findings(tmp_path, example, "--select", rule)
     edited = [f for f in before if f["fix"] and f["fix"].get("edit")]
     assert edited and all(f["fix"]["verified"] for f in edited)
-    diff = _check(tmp_path, example, "--diff")
+    diff = _check(tmp_path, example, "--diff", "--select", rule)
     assert diff.returncode == 1 and diff.stdout.startswith(f"--- a/{example}")
     assert (tmp_path / example).read_text() == source.read_text()      # --diff changes nothing
     (tmp_path / "fix.patch").write_text(diff.stdout)
     applied = subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=tmp_path, capture_output=True, text=True)
     assert applied.returncode == 0, applied.stderr
-    fixed = _check(tmp_path, example, "--fix")
+    fixed = _check(tmp_path, example, "--fix", "--select", rule)
     assert "archlint: fixed" in fixed.stderr and "not fixed" not in fixed.stderr, fixed.stderr
-    after = _findings(tmp_path, example)
+    after = _findings(tmp_path, example, "--select", rule)
     assert not {(f["code"], f["module"]) for f in after} & {(f["code"], f["module"]) for f in edited}
     text = (tmp_path / example).read_text()
-    again = _check(tmp_path, example, "--fix")
+    again = _check(tmp_path, example, "--fix", "--select", rule)
     assert (tmp_path / example).read_text() == text and "archlint: fixed" not in again.stderr
 
 
