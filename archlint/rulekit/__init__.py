@@ -74,10 +74,10 @@ from archlint.plugin.findings import Finding, Fix, Metric, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
 from archlint.rulekit.context import CheckContext
-from archlint.rulekit.wording import code_path, dims_text, sequential
+from archlint.rulekit.wording import code_path, dims_text, no_module_to_replace, sequential
 
 __all__ = [
-    "VERIFIED", "sequential", "AppendModule", "Change", "Combined", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
+    "VERIFIED", "no_module_to_replace", "sequential", "AppendModule", "Change", "Combined", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",
     "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "Rule", "SATURATION_BOUND",

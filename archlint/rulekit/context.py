@@ -136,6 +136,16 @@ class CheckContext:
         with the code that measured the model as it is. Raises MeasurementUnavailable saying why it did not verify."""
         return self.analyses.fixed(change)
 
+    def fixed_or_none(self, change: Change | None) -> FixedModel | None:
+        """`fixed(change)`, or None when there is no change to run or it did not verify (the runner then says why in
+        the finding): a rule prints an after-number only from what this returns."""
+        if change is None:
+            return None
+        try:
+            return self.fixed(change)
+        except MeasurementUnavailable:
+            return None
+
     def graph_gradients(self, names: Sequence[str], rewritten: fx.GraphModule | None = None
                         ) -> tuple[dict[str, NodeGradient], str]:
         """The backward signal δ at the named graph nodes, and the method as a sentence: on the traced graph

@@ -16,4 +16,10 @@ def sequential(layers: Iterable[str]) -> str:
     return "nn.Sequential(\n" + "".join(f"    {layer},\n" for layer in layers) + ")"
 
 
-__all__ = ["code_path", "dims_text", "sequential"]
+def no_module_to_replace(call: str) -> str:
+    """Why a fix of a functional call was not run: `call` is the function's name (`conv2d`)."""
+    return f"after the change not measured: a functional {call}(...) call has no module to replace on a copy, so no fix " \
+           f"was run"
+
+
+__all__ = ["code_path", "dims_text", "no_module_to_replace", "sequential"]

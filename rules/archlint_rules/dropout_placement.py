@@ -185,12 +185,11 @@ class DropoutPlacement(Rule):
         change = _removal(node)
         if probe is not None:
             before = zero_share(probe.train_outputs)
-            fixed_after = None
-            if change is not None:
-                try:
-                    fixed_after = zero_share(ctx.fixed(change).analyses.probe().train_outputs)
-                except MeasurementUnavailable:
-                    pass   # the runner says why the fix did not verify
+            fixed = ctx.fixed_or_none(change)
+            try:
+                fixed_after = zero_share(fixed.analyses.probe().train_outputs) if fixed else None
+            except MeasurementUnavailable:
+                fixed_after = None
             if before is not None:
                 effect = (Metric("share of output values that are exactly 0 in training", round(before, 4),
                                  None if fixed_after is None else round(fixed_after, 4), "share",

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    VERIFIED, AppendModule, ArchGraph, CheckContext, Combined, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
+    VERIFIED, AppendModule, ArchGraph, CheckContext, Combined, Finding, Fix, LayerNode, Metric,
     Option, ReplaceModule,
     Rule, Severity, block_cost, conv_spec, dims_text, hookimpl, linear_params, node_macs, sequential,
     spatial_size,
@@ -242,15 +242,10 @@ class FlattenFcHead(Rule):
             change = Combined((AppendModule(head.producer.module_path, f"nn.AdaptiveAvgPool{len(head.spatial)}d(1)"),
                                ReplaceModule(classifier, f"nn.Linear({head.channels}, {head.out_features})")))
         unmeasured = ["accuracy with the pooled head was not measured: it needs training"]
-        fixed = None
         if change is None:
             unmeasured.append("after the change not measured: the head's layers are not one module of their own (they "
                               "are called in forward), so no module replacement was run on a copy")
-        else:
-            try:
-                fixed = ctx.fixed(change)
-            except MeasurementUnavailable:
-                pass   # the runner says why the fix did not verify; no after-number without it
+        fixed = ctx.fixed_or_none(change)
         after = block_cost(fixed.graph, path) if fixed and path else None
         total_after = fixed.graph.parameter_count() if fixed else None
         on_copy = f"; {VERIFIED}" if fixed else ""

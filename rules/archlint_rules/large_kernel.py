@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
-    Option, ReplaceModule, Rule, Severity, block_cost, block_window, chain_cost, conv_spec, dims_text, hookimpl,
+    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, Metric, Option, ReplaceModule,
+    Rule, Severity, block_cost, block_window, chain_cost, conv_spec, dims_text, hookimpl, no_module_to_replace,
     sequential, spatial_size,
 )
 
@@ -309,15 +309,9 @@ class LargeKernel(Rule):
         change = _change(graph, node, c)
         unmeasured = ["accuracy after the change was not measured: the stack is a different, deeper function and "
                       "must be trained"]
-        fixed = None
         if change is None:
-            unmeasured.append(f"after the change not measured: a functional {node.type_name}(...) call has no module "
-                              f"to replace on a copy, so no fix was run")
-        else:
-            try:
-                fixed = ctx.fixed(change)
-            except MeasurementUnavailable:
-                pass   # the runner says why the fix did not verify; no after-number without it
+            unmeasured.append(no_module_to_replace(node.type_name))
+        fixed = ctx.fixed_or_none(change)
         path = node.module_path
         block = block_cost(fixed.graph, path) if fixed else None
         window = block_window(fixed.graph, fixed.analyses.receptive_fields, path) if fixed else None

@@ -41,8 +41,8 @@ from dataclasses import dataclass, replace
 from typing import Iterable
 
 from archlint.rulekit import (
-    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, MeasurementUnavailable, Metric,
-    Option, ReplaceModule, Rule, Severity, block_cost, chain_cost, conv_spec, dims_text, hookimpl, sequential,
+    VERIFIED, ArchGraph, ChainCost, CheckContext, ConvSpec, Finding, Fix, LayerNode, Metric, Option, ReplaceModule,
+    Rule, Severity, block_cost, chain_cost, conv_spec, dims_text, hookimpl, no_module_to_replace, sequential,
     spatial_size,
 )
 
@@ -155,15 +155,9 @@ class MissingBottleneck(Rule):
         change = _change(graph, c)
         unmeasured = ["accuracy after the change was not measured: a bottleneck has less capacity per layer and must "
                       "be trained to compare"]
-        fixed = None
         if change is None:
-            unmeasured.append(f"after the change not measured: a functional {c.node.type_name}(...) call has no module "
-                              f"to replace on a copy, so no fix was run")
-        else:
-            try:
-                fixed = ctx.fixed(change)
-            except MeasurementUnavailable:
-                pass   # the runner says why the fix did not verify; no after-number without it
+            unmeasured.append(no_module_to_replace(c.node.type_name))
+        fixed = ctx.fixed_or_none(change)
         block = block_cost(fixed.graph, c.node.module_path) if fixed else None
         on_copy = f"; {VERIFIED}" if fixed else ""
         effect = (

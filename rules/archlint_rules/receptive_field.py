@@ -342,12 +342,7 @@ class ReceptiveField(Rule):
                                                   if runnable else changes))
         effect: list[Metric] = []
         unmeasured = []
-        fixed = None
-        if runnable is not None and runnable.change is not None:
-            try:
-                fixed = ctx.fixed(runnable.change)
-            except MeasurementUnavailable:
-                pass   # the runner says why the fix did not verify; no after-number without it
+        fixed = ctx.fixed_or_none(runnable.change if runnable else None)
         after = fixed.analyses.receptive_fields.get(last.name) if fixed else None
         after_rf = dims_text(a.rf for a in after.ordered_axes()) if after and not after.lost_at else None
         on_copy = f"; {VERIFIED} ({runnable.description})" if after_rf else ""
