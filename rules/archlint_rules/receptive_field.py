@@ -206,6 +206,9 @@ def _measure_empirical(ctx: CheckContext, last: LayerNode, state: NodeRF) -> Emp
         return Empirical(None, {}, f"empirical receptive field not measured: the map has {len(map_axes)} spatial "
                                    f"axes and the input {len(image_axes)}")
     sizes = {d: extents[a][1] - extents[a][0] + 1 for d, a in zip(map_axes, image_axes)}
+    if any(size <= 0 for size in sizes.values()):   # no input position moved the output: nothing was measured
+        return Empirical(None, {}, f"empirical receptive field not measured: no input position moved output position "
+                                   f"of `{last.name}` (its input gradient is zero everywhere)")
     measured = [sizes[d] for d in map_axes]
     bound = []
     for d in sorted(state.axes):
