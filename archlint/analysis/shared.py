@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from torch import fx, nn
 
 from archlint.analysis.cost import model_macs
-from archlint.analysis.fixes import FixedModel, fixed_model
+from archlint.analysis.fixes import FixedModel, fixed_model, output_signature
 from archlint.analysis.graph import ArchGraph
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.probe.gradients import (
@@ -57,6 +57,13 @@ class ModelAnalyses:
                                     tuple[fx.GraphModule, dict[str, NodeGradient] | MeasurementUnavailable]] = {}
         self._fixed: dict[Change, FixedModel | MeasurementUnavailable] = {}
 
+    def output_signature(self) -> list[tuple[tuple[int, ...], Any]] | None:
+        """The shapes and dtypes of the model's outputs, from its traced graph: what every fixed copy must give back."""
+        try:
+            return output_signature(self.graph.graph_module())
+        except MeasurementUnavailable:
+            return None
+
     def fixed(self, change: Change) -> FixedModel:
         """The verified fixed copy for `change` (built once per change; see archlint.analysis.fixes), measured by
         analyses of its own. Raises MeasurementUnavailable saying why when the change does not apply or verify."""
@@ -65,7 +72,7 @@ class ModelAnalyses:
                 self.require_values("running a fix on a copy")
                 with phase("fix"):
                     self._fixed[change] = fixed_model(
-                        self.model, self.example_inputs, change,
+                        self.model, self.example_inputs, change, self.output_signature(),
                         lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
                                                            probe_enabled=self.probe_enabled, device=self.device))
             except MeasurementUnavailable as exc:

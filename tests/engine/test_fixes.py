@@ -88,10 +88,10 @@ def test_a_change_that_does_not_verify_prints_no_after_number_and_says_why() -> 
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1))
     wrong = ReplaceModule("2", "nn.Conv2d(8, 5, 3, padding=1)")
     with pytest.raises(MeasurementUnavailable, match=r"outputs \(\[2, 5, 8, 8\] float32\) differ from the model's"):
-        fixed_model(model, (torch.randn(2, 3, 8, 8),), wrong, lambda m, g: None)
+        fixed_model(model, (torch.randn(2, 3, 8, 8),), wrong, None, lambda m, g: None)
     broken = ReplaceModule("2", "nn.Conv2d(7, 4, 3, padding=1)")
     with pytest.raises(MeasurementUnavailable, match="does not run the example input"):
-        fixed_model(model, (torch.randn(2, 3, 8, 8),), broken, lambda m, g: None)
+        fixed_model(model, (torch.randn(2, 3, 8, 8),), broken, None, lambda m, g: None)
     assert isinstance(model[2], nn.Conv2d) and model[2].out_channels == 4          # the model itself is untouched
 
 
