@@ -275,18 +275,23 @@ class FlattenFcHead(Rule):
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
 
 
+def _common_parent(paths: list[str]) -> str:
+    """The deepest module path that contains every path (`classifier` for `classifier.0`, `classifier.3`)."""
+    common = paths[0].split(".")
+    for path in paths[1:]:
+        parts = path.split(".")
+        while common and parts[:len(common)] != common:
+            common = common[:-1]
+    return ".".join(common)
+
+
 def _classifier_module(graph: ArchGraph, head: Head) -> str | None:
     """The module that holds the head's fully connected layers and nothing else (VGG's `classifier`), when the flatten
     is done in forward before it."""
     paths = [n.module_path for n in head.linears]
     if not all(paths) or head.flatten.kind == "conv":
         return None
-    common = paths[0].split(".")[:-1]
-    for path in paths[1:]:
-        parts = path.split(".")
-        while common and parts[:len(common)] != common:
-            common = common[:-1]
-    parent = ".".join(common)
+    parent = _common_parent([p.rpartition(".")[0] for p in paths])
     inside = graph.under(parent) if parent else []
     allowed = {"linear", "act", "dropout", "identity"}
     if not inside or any(n.kind not in allowed for n in inside) or inside[-1].name != head.linears[-1].name:
@@ -301,12 +306,7 @@ def _head_module(graph: ArchGraph, head: Head) -> str | None:
     paths = [n.module_path for n in layers if n.module_path]
     if not paths:
         return None
-    common = paths[0].split(".")
-    for path in paths[1:]:
-        parts = path.split(".")
-        while common and parts[:len(common)] != common:
-            common = common[:-1]
-    parent = ".".join(common)
+    parent = _common_parent(paths)
     if not parent or parent in {n.module_path for n in layers if n.op == "call_module"} and len(layers) > 1 \
             and parent == head.linears[-1].module_path:
         return None
