@@ -24,7 +24,12 @@ What it offers, by what a rule does:
   `ctx.graph_module`, and measure it with `ctx.probe_copy(copy)` or `ctx.graph_gradients(names, rewritten)`.
   A measurement that cannot be made raises `MeasurementUnavailable`: say so in `unmeasured`.
 * **Write a fix** — `code_path("features.3")` -> `model.features[3]`, `dims_text((3, 3))` -> `3×3`,
-  `ratio(a, b)` (None when either is missing or b is 0).
+  `sequential([...])`, `ratio(a, b)` (None when either is missing or b is 0).
+* **Make the fix run** — give `Fix(summary, change.snippet(), change)` a change as data (`ReplaceModule(path,
+  expression)`, `Reinitialise(parameter, function, arguments)`, `AppendModule`, `Combined`); measure every
+  after-number on `ctx.fixed_or_none(change)` (the verified fixed copy: `.graph`, `.analyses`; `block_cost`,
+  `block_window` give the same measure on both sides) and print none without it. The runner marks the fix verified or
+  says why not, and makes the edit of the user's source when the change is one call.
 """
 from __future__ import annotations
 
