@@ -232,6 +232,15 @@ def _like_with_like(model: nn.Module, reached: list[LayerGradient]) -> tuple[Lay
     repeated = substantial or repeated
     depth = {id(layer): index for index, layer in enumerate(reached)}
     (kind, shape), members = max(repeated, key=lambda item: depth[id(item[1][-1])] - depth[id(item[1][0])])
+    # one shape can hold several places of a repeated block (a transformer's query, key, value and output projections):
+    # then compare a place with itself, first block against last, not one block's query with another's output
+    # projection (at initialisation near-uniform attention passes little gradient back to queries and keys)
+    places: dict[str, list[LayerGradient]] = {}
+    for layer in members:
+        places.setdefault(".".join("#" if p.isdigit() else p for p in layer.layer.split(".")), []).append(layer)
+    repeated_places = [group for group in places.values() if len(group) >= 2]
+    if len(repeated_places) >= 2:
+        members = max(repeated_places, key=lambda group: depth[id(group[-1])] - depth[id(group[0])])
     return members[0], members[-1], (f"the first and last of {len(members)} {kind} layers with weight shape "
                                      f"{'×'.join(map(str, shape))}, like with like")
 

@@ -236,3 +236,22 @@ def test_a_parameter_read_but_cut_from_the_loss_is_still_an_error() -> None:
     [finding] = lint(CutToken(), torch.randn(4, 10, 16), rule="gradient-flow")
     assert finding.severity == archlint.Severity.ERROR
     assert "`mask_token` (32 values) received no gradient: its output is cut from the loss" in finding.message
+
+
+class _Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.ModuleDict({"q": nn.Linear(8, 8), "o": nn.Linear(8, 8)}) for _ in range(3))
+
+
+def test_one_shape_with_several_places_compares_a_place_with_itself() -> None:
+    """A block's query and output projections share a shape: the first query is compared with the last query, not
+    with the last output projection (queries get little gradient at initialisation, by design)."""
+    from archlint.analysis.probe.results import LayerGradient
+    from archlint_rules.gradient_flow import _like_with_like
+
+    reached = [LayerGradient(f"blocks.{i}.{part}", "linear", f"blocks.{i}.{part}.weight", 1e-3 if part == "q" else 10.0)
+               for i in range(3) for part in ("q", "o")]
+    first, last, _ = _like_with_like(_Attention(), reached)
+    assert first.layer.rsplit(".", 1)[1] == last.layer.rsplit(".", 1)[1]
+    assert (first.layer, last.layer) in {("blocks.0.q", "blocks.2.q"), ("blocks.0.o", "blocks.2.o")}
