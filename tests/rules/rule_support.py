@@ -68,3 +68,24 @@ def example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(stem: str) -> ModuleType:
+    """A rule's fixture file (tests/rules/fixtures/<stem>.py), imported fresh."""
+    spec = importlib.util.spec_from_file_location(f"archlint_fixture_{stem}", FIXTURES / f"{stem}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fixture_verdicts(stem: str) -> dict[str, str]:
+    """Model class name -> "bad" or "good" in a fixture file, from the first word of its docstring."""
+    module = fixture(stem)
+    return {name: obj.__doc__.split(":")[0] for name, obj in vars(module).items()
+            if isinstance(obj, type) and obj.__module__ == module.__name__
+            and (obj.__doc__ or "").startswith(("bad:", "good:"))}
+

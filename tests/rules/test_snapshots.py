@@ -12,7 +12,6 @@ good model's clean report must show that the rule ran on it.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rule_support import fixture, fixture_verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,21 +34,6 @@ def lint_fixture(rule: str) -> str:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 0, done.stderr
     return done.stdout.replace(str(ROOT), "<root>")
-
-
-def fixture_module(rule: str):
-    spec = importlib.util.spec_from_file_location(f"archlint_fixture_{rule}", FIXTURES / f"{rule}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def verdicts(rule: str) -> dict[str, str]:
-    """Model class name -> "bad" or "good", from the first word of its docstring."""
-    module = fixture_module(rule)
-    return {name: obj.__doc__.split(":")[0] for name, obj in vars(module).items()
-            if isinstance(obj, type) and obj.__module__ == module.__name__ and (obj.__doc__ or "").startswith(("bad:", "good:"))}
 
 
 def test_every_rule_has_a_fixture_and_a_snapshot() -> None:
@@ -69,7 +54,7 @@ def test_findings_match_the_snapshot(rule: str) -> None:
     assert output == expected, "".join(difflib.unified_diff(expected.splitlines(True), output.splitlines(True),
                                                              str(snapshot), "archlint check now"))
     report = json.loads(output)
-    judged = verdicts(rule)
+    judged = fixture_verdicts(rule)
     assert judged and {"bad", "good"} <= set(judged.values()), judged
     flagged = {m["name"] for m in report["models"] if m["findings"]}
     assert report["errors"] == [] and {m["name"] for m in report["models"]} == set(judged)
@@ -81,9 +66,9 @@ def test_findings_match_the_snapshot(rule: str) -> None:
 def test_good_models_are_clean_with_the_rule_run(rule: str) -> None:
     import archlint
 
-    module = fixture_module(rule)
+    module = fixture(rule)
     name = rule.replace("_", "-")
-    for model_name, verdict in verdicts(rule).items():
+    for model_name, verdict in fixture_verdicts(rule).items():
         if verdict != "good":
             continue
         report = archlint.check(getattr(module, model_name)(), module.example_inputs(), select=[name])

@@ -3,18 +3,15 @@ torch.export, get the same findings; a graph of module calls (the hooks tracer) 
 not, and the rules that read the operations between modules say they were not judged there."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 import archlint
+from rule_support import FIXTURES, fixture, fixture_verdicts
 from archlint.trace import fallbacks, symbolic
 from archlint.trace.result import TraceResult
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TRACERS = {"fx": symbolic.fx_plain, "fx-leaves": symbolic.fx_leaves, "export": fallbacks.export_graph,
            "hooks": fallbacks.hooks_graph}
 
@@ -32,25 +29,11 @@ class ForcedTracer:
 
 
 def _cases() -> list[tuple[str, str]]:
-    cases = []
-    for path in sorted(FIXTURES.glob("*.py")):
-        module = _load(path.stem)
-        cases += [(path.stem, name) for name, obj in vars(module).items() if isinstance(obj, type)
-                  and issubclass(obj, nn.Module) and obj.__module__ == module.__name__
-                  and (obj.__doc__ or "").startswith(("bad:", "good:"))]
-    return cases
-
-
-def _load(stem: str):
-    spec = importlib.util.spec_from_file_location(f"archlint_tracer_fixture_{stem}", FIXTURES / f"{stem}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return [(path.stem, name) for path in sorted(FIXTURES.glob("*.py")) for name in fixture_verdicts(path.stem)]
 
 
 def _lint(stem: str, name: str, tracer: str):
-    module = _load(stem)
+    module = fixture(stem)
     torch.manual_seed(0)
     report = archlint.check(getattr(module, name)(), module.example_inputs(), select=[stem.replace("_", "-")],
                             plugins=(ForcedTracer(tracer),))
