@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from archlint.load.construction import recording_sites
+from archlint.load.errors import constructor_error_message
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
-from archlint.load.targets import constructor_error_message
 from archlint.plugin.host import PluginHost
 from archlint.plugin.results import (
     ErrorKind,

@@ -211,7 +211,10 @@ def _resolve_session(config: pytest.Config) -> ArchlintSession:
 
 def _models_of(spec: Any, settings: Any) -> tuple[list[ModelTarget], str | None]:
     """The models a spec stands for, found without building them (the file is imported once)."""
-    from archlint.load.targets import LoadError, entry_for, imported, plan_models
+    from archlint.load.errors import LoadError
+    from archlint.load.models import plan_models
+    from archlint.load.options import entry_for
+    from archlint.load.sandbox import imported
 
     if spec.attr:
         entry = entry_for(settings.models, None if spec.is_module else spec.target, spec.target, spec.attr)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 
-from archlint.load.arguments import ModelCall, shapes_in_source
+from archlint.load.arguments import shapes_in_source
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -38,13 +39,13 @@ def _first_layer(model: nn.Module) -> nn.Module | None:
 _SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size", "input_shape", "img_shape")
 
 
-def declared_image_size(model: nn.Module, arguments: dict[str, Any],
-                        flags: dict[str, Any] | None = None) -> tuple[int, str] | None:
+def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict[str, Any] | None = None,
+                        inner_arguments: dict[str, dict[str, Any]] | None = None) -> tuple[int, str] | None:
     """The image size the model says it is for: a constructor argument (`image_size=256`), the script's
     command-line default (`--img_size 32`), a timm `pretrained_cfg['input_size']`, a Hugging Face
     `config.image_size`; with where it was read."""
-    inner = [(call.kwargs, f"the constructor argument {{key}}={{value}} of the {name} it wraps")
-             for name, call in arguments.items() if isinstance(call, ModelCall)]
+    inner = [(kwargs, f"the constructor argument {{key}}={{value}} of the {type(arguments[name]).__name__} it wraps")
+             for name, kwargs in (inner_arguments or {}).items() if name in arguments]
     for values, source in ((arguments, "its constructor argument {key}={value}"), *inner,
                            (flags or {}, "the script's command-line default --{key} {value}")):
         for key in _SIZE_ARGUMENTS:
@@ -65,9 +66,16 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any],
 
 
 def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any] | None = None,
-                 flags: dict[str, Any] | None = None) -> tuple[tuple[Any, ...], str]:
+                 flags: dict[str, Any] | None = None,
+                 inner_arguments: dict[str, dict[str, Any]] | None = None) -> tuple[tuple[Any, ...], str]:
     """Inputs that fit the first parametric layer (at the image size the model declares, if it does), and a
     sentence saying what was inferred."""
+    keywords = keyword_only_forward(model)
+    if keywords is not None:
+        raise InputInferenceError(
+            f"{type(model).__name__}.forward takes only keyword arguments (**{keywords}), whose names archlint cannot "
+            f"guess, and it feeds a model positional inputs: lint a small wrapper module whose forward(x, ...) calls "
+            f"the model with the keywords it needs (`return self.model(pixel_values=x)`)")
     layer = _first_layer(model)
     if layer is None:
         raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found); pass --input-shape")
@@ -78,7 +86,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
         note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {list(shape)}"
         return (tokens.to(make_device),), note
-    declared = declared_image_size(model, arguments or {}, flags)
+    declared = declared_image_size(model, arguments or {}, flags, inner_arguments)
     if declared is not None and isinstance(layer, nn.Linear):
         # an image model whose first layer is a Linear after a patch rearrangement (einops ViTs): the image
         # it declares, with the channels it declares (3 by default)
@@ -123,6 +131,18 @@ def _tensor_parameters(model: nn.Module) -> list[str]:
     except (TypeError, ValueError):
         return []
     return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def keyword_only_forward(model: nn.Module) -> str | None:
+    """The name of forward's `**kwargs` when it takes nothing else (`forward(self, **batch)`), else None."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if parameters and all(p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in parameters) and \
+            any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return next(p.name for p in parameters if p.kind is p.VAR_KEYWORD)
+    return None
 
 
 def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str) -> tuple[tuple[Any, ...], str]:
@@ -183,7 +203,46 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
     layer = _first_layer(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
-    return fed_inputs + _guessed_alternatives(model, layer, dtype, device)
+    guessed = _guessed_alternatives(model, layer, dtype, device)
+    return fed_inputs + _by_kind(model, guessed[:1] or fed_inputs[:1] or _first_guess(model, device)) + guessed
+
+
+def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
+    try:
+        return [infer_inputs(model, device)]
+    except InputInferenceError:
+        return []
+
+
+# The kinds of tensor a forward argument other than the first may need, besides another of the first's shape:
+# a vector of timesteps or scales (a timestep MLP), class ids (an nn.Embedding), a sequence of ids.
+_KINDS = ("vector", "ids", "id sequence")
+
+
+def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list[tuple[tuple[Any, ...], str]]:
+    """For a forward of several tensor arguments (`forward(x, t, y)`: an image latent, timesteps, class ids): the
+    first argument as guessed, each other one of each kind in turn; the first combination the forward runs on
+    wins (the session tries them in order, on fake tensors)."""
+    names = _tensor_parameters(model)
+    if len(names) < 2 or not first or len(first[0][0]) < 2:
+        return []
+    lead = first[0][0][0]
+    batch = lead.shape[0] if lead.dim() else DEFAULT_BATCH
+    ids = min((m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))), default=10)
+    made = {
+        "vector": lambda: torch.rand(batch, generator=torch.Generator().manual_seed(1)).to(lead) * 10,
+        "ids": lambda: torch.randint(0, ids, (batch,), generator=torch.Generator().manual_seed(2)).to(lead.device),
+        "id sequence": lambda: torch.randint(0, ids, (batch, DEFAULT_SEQUENCE),
+                                             generator=torch.Generator().manual_seed(3)).to(lead.device),
+    }
+    said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}"}
+    found = []
+    for kinds in itertools.islice(itertools.product(_KINDS, repeat=min(len(names) - 1, 3)), 27):
+        tensors = (lead, *(made[k]() for k in kinds))
+        shown = ", ".join(f"{n}: {list(x.shape)} {str(x.dtype).replace('torch.', '')}" +
+                          (f" ({said[k]})" if k else "") for n, x, k in zip(names, tensors, ("", *kinds)))
+        found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on"))
+    return found
 
 
 def fed_input(model: nn.Module, shape: tuple[int, ...], where: str, device: str = "cpu",
@@ -202,6 +261,8 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                           device: str) -> list[tuple[tuple[Any, ...], str]]:
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
+    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
+        return _id_lengths(model, layer, device)
     if isinstance(layer, nn.Linear):
         # the guess was an image (a declared size): the first layer's own shape; or vectors in a sequence
         # (batch, positions, features), as a policy or token-mixing model whose forward works on dim=2 takes them
@@ -240,6 +301,19 @@ def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
         found.append(_per_tensor_argument(model, tensor, (
             f"input shape {list(shape)}: the first sequence length the model runs on (tried its feature size "
             f"{layer.input_size}, then {', '.join(map(str, COMMON_SIZES))}; the default {DEFAULT_SEQUENCE} did not)")))
+    return found
+
+
+def _id_lengths(model: nn.Module, layer: nn.Embedding | nn.EmbeddingBag,
+                device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Sequence lengths to try for a model that starts with an embedding: shorter ones first (a context of a
+    few tokens, `block_size`), then longer."""
+    found = []
+    for length in (8, 4, 2, 1, 32, 64, 128, 256, 512):
+        ids = torch.randint(0, layer.num_embeddings, (DEFAULT_BATCH, length), generator=torch.Generator().manual_seed(0))
+        found.append(_per_tensor_argument(model, ids.to("meta" if device == "meta" else "cpu"), (
+            f"input shape {[DEFAULT_BATCH, length]} (int64 ids below {layer.num_embeddings}): the first sequence "
+            f"length the model runs on (the default {DEFAULT_SEQUENCE} did not)")))
     return found
 
 

@@ -17,7 +17,8 @@ import yaml
 
 from archlint.load.device import DEFAULT_META_ABOVE, DEVICES
 from archlint.load.inputs import parse_dtype, parse_input_shapes
-from archlint.load.targets import ModelEntry, split_target
+from archlint.load.options import ModelEntry
+from archlint.load.targets import split_target
 from archlint.plugin.findings import Severity
 from archlint.plugin.rule import Rule
 from archlint.run.runner import RunOptions

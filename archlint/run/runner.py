@@ -98,7 +98,8 @@ class TensorWatch:
         touched: list[str] = []
         lost: list[str] = []
         for i, ((module, attr, kind), tensor) in enumerate(zip(self.slots, self.tensors)):
-            current = getattr(module, kind).get(attr)
+            slots = getattr(module, kind)   # a dict, or a scripted module's wrapper (no .get): `in` and [] only
+            current = slots[attr] if attr in slots else None
             if current is tensor and tensor._version == self.versions[i]:
                 continue
             touched.append(self.names.get(id(tensor), attr))

@@ -16,7 +16,9 @@ from typing import Sequence
 
 from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.inputs import InputInferenceError, alternative_inputs
-from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, iter_models
+from archlint.load.models import LoadedModel, iter_models
+from archlint.load.options import LoadOptions
+from archlint.load.targets import ModelSpec
 from archlint.mechanics.profile import phase
 from archlint.plugin.host import PluginChoice, PluginHost
 from archlint.plugin.results import (

@@ -9,7 +9,9 @@ import torch
 
 from archlint.run.config import ModelEntry
 from archlint.load.construction import construction_site
-from archlint.load.targets import LoadedModel, LoadOptions, ModelSpec, expand_targets, load_spec, split_target
+from archlint.load.models import LoadedModel, load_spec
+from archlint.load.options import LoadOptions
+from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.plugin.results import TargetError
 
 MODELS = """

@@ -57,14 +57,14 @@ def test_arguments_from_a_call_in_the_same_file_and_its_input(capsys) -> None:
 def test_arguments_from_a_sibling_training_script_with_argparse_defaults(capsys) -> None:
     _, report, _ = check("sibling_train", capsys=capsys)
     model = one_model(report)
-    assert "built as in train.py:15: UNet(n_channels=3, n_classes=2, bilinear=False)" in model["notes"]
+    assert "built as in train.py:14-15: UNet(n_channels=3, n_classes=args.classes, bilinear=args.bilinear)" in model["notes"]
     assert model["parameters"] == 3 * 8 * 9 + 8 + 8 * 2 + 2
 
 
 def test_arguments_from_a_readme_example_and_its_image_size(capsys) -> None:
     _, report, _ = check("readme_example", capsys=capsys)
     model = one_model(report)
-    assert any(n.startswith("built as in a python example in README.md: ViT(image_size=64") for n in model["notes"])
+    assert any(n.startswith("built as in README.md:7-12: ViT(image_size=64") for n in model["notes"])
     assert model["input_shapes"] == [[2, 3, 64, 64]]
 
 
@@ -171,7 +171,7 @@ def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
     model = one_model(report)
-    assert "built as in train.py:13: Generator((3, 64, 64), 2)" in model["notes"]
+    assert "built as in train.py:5-13: Generator(input_shape, opt.n_blocks)" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 64, 64]]      # the image size the found call declares
     assert model["parameters"] == 2 * (3 * 3 * 9 + 3)
 
@@ -181,9 +181,9 @@ def test_a_wrapper_built_around_the_model_its_readme_builds_first(capsys) -> Non
     with the outer one, and the image size the inner one declares sizes the input."""
     _, report, _ = check("readme_wrapper", capsys=capsys, target="tinyvit/mae.py")
     model = one_model(report)
-    assert "built as in a python example in README.md: MAE(encoder=ViT(...), masking_ratio=0.75)" in model["notes"]
+    assert "built as in README.md:8-17: MAE(encoder=v, masking_ratio=0.75)" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 32, 32]]
-    assert any("image_size=32 of the encoder it wraps" in n for n in model["notes"])
+    assert any("image_size=32 of the ViT it wraps" in n for n in model["notes"])
     vit = (3 * 64 * 16 + 16) + 16 * 16 + (16 * 16 + 16)
     assert model["parameters"] == vit + 16 * 3 * 64 + 3 * 64
 

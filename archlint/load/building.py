@@ -1,0 +1,137 @@
+"""Building a candidate: instantiate a class or call a factory, on the requested device."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from archlint.load.discovery import Candidate, required_parameters
+from archlint.load.errors import LoadError, constructor_error_message
+from archlint.load.options import LoadOptions
+from archlint.load.sandbox import guarded, user_stdout
+from archlint.load.sites import (
+    BuiltAtSite,
+    NotThisModel,
+    Site,
+    SiteTarget,
+    find_sites,
+    site_factory,
+    sites_scope,
+)
+from archlint.mechanics.errors import user_error_text
+from archlint.mechanics.profile import phase
+from archlint.plugin.results import TargetCause
+
+# -- building ------------------------------------------------------------------------------------------------------
+
+def build(factory: Callable[[], nn.Module], options: LoadOptions) -> tuple[nn.Module, str | None]:
+    """Build a model on the requested device (the one place construction happens); returns (model, note)."""
+    from archlint.load.device import build_model
+
+    built = build_model(factory, options.device, options.meta_above)
+    return built.model, built.note
+
+
+def resolve_attribute(module: Any, attr: str, shown: str) -> Any:
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise LoadError(f"{shown} has no attribute {part!r}", TargetCause.NO_SUCH_TARGET)
+        obj = getattr(obj, part)
+    return obj
+
+
+def classify_attribute(obj: Any, attr: str) -> Candidate:
+    if isinstance(obj, nn.Module):
+        return Candidate(attr, "instance", obj)
+    if isinstance(obj, type) and issubclass(obj, nn.Module):
+        return Candidate(attr, "class", obj)
+    if callable(obj) and not isinstance(obj, type):
+        return Candidate(attr, "factory", obj)
+    raise LoadError(f"{attr} is a {type(obj).__name__}, not an nn.Module instance, an nn.Module class "
+                    f"or a function that returns one", TargetCause.NO_MODEL)
+
+
+@dataclass
+class Construction:
+    """A built model, the device note, and the construction site it was built at (None: called directly)."""
+
+    model: nn.Module
+    note: str | None
+    site: BuiltAtSite | None = None
+    how: str | None = None           # how its arguments were made, when not at a site
+
+
+def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions,
+              target: SiteTarget | None = None) -> Construction:
+    """Instantiate a class or call a factory: with the given arguments when nothing required is missing, else (or
+    when a bare call misses arguments) at the construction sites of the repository, nearest first. Failures become
+    a LoadError saying why."""
+    if candidate.kind == "instance":
+        return Construction(candidate.obj, None)
+    missing = [p for p in required_parameters(candidate.obj) if p not in kwargs]
+    bare_failure: LoadError | None = None
+    if not missing:
+        try:
+            return Construction(*_built(lambda: candidate.obj(**kwargs), options, _call_failure(candidate)))
+        except LoadError as exc:
+            if kwargs or target is None or not isinstance(exc.__cause__, TypeError):
+                raise
+            bare_failure = exc   # `def resnet(**kwargs): return ResNet(**kwargs)`: a site gives what it needs
+    failures: list[str] = []
+    for site in candidate_sites(candidate, target):
+        factory = site_factory(site, target)
+        try:
+            with sites_scope(site, target):
+                model, note = _built(factory, options, str)
+        except LoadError as exc:
+            if not isinstance(exc.__cause__, NotThisModel):
+                failures.append(str(exc))
+            continue
+        return Construction(model, note, factory.result)
+    if missing and candidate.defaults:   # config classes' defaults, when no site built it
+        model, note = _built(lambda: candidate.obj(**{**candidate.defaults, **kwargs}), options, _call_failure(candidate))
+        shown = ", ".join(f"{k}={type(v).__name__}()" for k, v in candidate.defaults.items())
+        return Construction(model, note, how=f"built with default configs: {candidate.attr}({shown})")
+    if bare_failure is not None and not failures:
+        raise bare_failure
+    what = "constructor" if candidate.kind == "class" else f"{candidate.attr}()"
+    needs = f"{what} needs arguments ({', '.join(missing)})" if missing else str(bare_failure)
+    if not failures:
+        raise LoadError(f"{needs} and no code of the repository builds it; give them as kwargs in a models entry of "
+                        f"the config (`archlint check --add-models` writes one), or pass an instance",
+                        TargetCause.NEEDS_ARGUMENTS)
+    others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
+    raise LoadError(f"{needs}; the repository's code that builds it failed at {failures[0]}{others}",
+                    TargetCause.NOT_BUILT)
+
+
+def candidate_sites(candidate: Candidate, target: SiteTarget | None) -> list[Site]:
+    """The candidate's construction sites, found once (no code runs)."""
+    if target is None:
+        return []
+    if candidate.sites is None:
+        candidate.sites = find_sites(target)
+    return candidate.sites
+
+
+def _call_failure(candidate: Candidate) -> Callable[[BaseException], str]:
+    if candidate.kind == "class":
+        return lambda exc: constructor_error_message(candidate.obj, exc)
+    return lambda exc: f"calling {candidate.attr}() raised {user_error_text(exc)}"
+
+
+def _built(factory: Callable[[], Any], options: LoadOptions,
+           failure: Callable[[BaseException], str]) -> tuple[nn.Module, str | None]:
+    """`factory()` built on the requested device, under the sandbox's guard; what it raised as one LoadError line."""
+    try:
+        with user_stdout(), guarded(), phase("build"):
+            model, note = build(factory, options)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        raise LoadError(failure(exc)) from exc
+    if not isinstance(model, nn.Module):
+        raise LoadError(f"it returned {type(model).__name__}, not an nn.Module")
+    return model, note

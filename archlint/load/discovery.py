@@ -1,0 +1,287 @@
+"""The models of a file: module-level instances, nn.Module classes and factories that are not parts of others."""
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import os
+import re
+import textwrap
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from archlint.mechanics.frames import ENGINE_DIR
+from archlint.mechanics.source import display_path
+
+FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)$")
+
+# -- discovery ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    attr: str
+    kind: str          # "instance" | "class" | "factory"
+    obj: Any
+    line: int = 0
+    builds: type | None = None     # for a factory found from its body: the model class it returns
+    note: str = ""                 # said in the report of this model (e.g. sibling factories not linted)
+    defaults: dict[str, Any] = field(default_factory=dict)  # config classes built with their defaults (arguments.py)
+    sites: list[Any] | None = None   # its construction sites in the repository (load/sites.py), once looked for
+
+
+def _referenced_names(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            names.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            names.add(child.attr)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and child.value.isidentifier():
+            names.add(child.value)   # string annotations ("-> 'Net'")
+    return names
+
+
+def _top_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Module-level statements, including those inside top-level if/try/with blocks."""
+    pending = list(tree.body)
+    while pending:
+        statement = pending.pop(0)
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try, ast.With)):
+            if isinstance(statement, ast.If) and _is_main_guard(statement):
+                continue
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                pending.extend(getattr(statement, block, []) or [])
+        elif isinstance(statement, ast.ExceptHandler):
+            pending.extend(statement.body)
+
+
+def _is_main_guard(statement: ast.If) -> bool:
+    return "__main__" in ast.unparse(statement.test) and "__name__" in ast.unparse(statement.test)
+
+
+def _assigned_names(statement: ast.stmt) -> list[str]:
+    targets = statement.targets if isinstance(statement, ast.Assign) else \
+        [statement.target] if isinstance(statement, ast.AnnAssign) else []
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def returns_module(func: Callable[..., Any]) -> bool | None:
+    """True/False when the return annotation says, None when there is none (or it cannot be resolved)."""
+    try:
+        hint = typing.get_type_hints(func).get("return")
+    except Exception:
+        hint = None
+        raw = getattr(func, "__annotations__", {}).get("return")
+        if raw is None:
+            return None
+        return "Module" in str(raw) or "Sequential" in str(raw) or None
+    if hint is None:
+        return None
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and issubclass(origin, nn.Module)
+
+
+def is_factory(func: Callable[..., Any]) -> bool:
+    """Annotated to return an nn.Module, or named like a model factory and not annotated otherwise."""
+    annotated = returns_module(func)
+    if annotated is not None:
+        return annotated
+    return bool(FACTORY_NAME.match(func.__name__))
+
+
+def required_parameters(obj: Any) -> list[str]:
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in signature.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _defined_here(obj: Any, module: Any) -> bool:
+    return getattr(obj, "__module__", None) == module.__name__
+
+
+def discover(module: Any, source: str) -> list[Candidate]:
+    """The models of a file, in source order: instances, classes and factories that are not parts of others."""
+    tree = ast.parse(source)
+    namespace = vars(module)
+    candidates: list[Candidate] = []
+    defs: dict[str, ast.AST] = {}
+    instance_statements: list[ast.stmt] = []
+    for statement in _top_level_statements(tree):
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef)) and not statement.name.startswith("_"):
+            obj = namespace.get(statement.name)
+            if isinstance(obj, type) and issubclass(obj, nn.Module) and _defined_here(obj, module):
+                candidates.append(Candidate(statement.name, "class", obj, statement.lineno))
+                defs[statement.name] = statement
+            elif inspect.isfunction(obj) and _defined_here(obj, module) and obj.__name__ != "example_inputs" \
+                    and is_factory(obj):
+                candidates.append(Candidate(statement.name, "factory", obj, statement.lineno))
+                defs[statement.name] = statement
+            elif inspect.isfunction(obj) and _defined_here(obj, module) and not required_parameters(obj):
+                built = built_class(obj)
+                if built is not None:
+                    candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built))
+                    defs[statement.name] = statement
+        for name in _assigned_names(statement):
+            obj = namespace.get(name)
+            if isinstance(obj, nn.Module) and not name.startswith("_") and \
+                    all(c.attr != name for c in candidates):
+                candidates.append(Candidate(name, "instance", obj, statement.lineno))
+                instance_statements.append(statement)
+            elif isinstance(obj, functools.partial) and not name.startswith("_") and built_class(obj) is not None \
+                    and all(c.attr != name for c in candidates):
+                # `vit_base = partial(VisionTransformer, embed_dim=768, depth=12)`: a factory written as a value
+                candidates.append(Candidate(name, "factory", obj, statement.lineno, builds=built_class(obj)))
+                instance_statements.append(statement)
+    return _one_factory_per_class(_top_level_models(candidates, defs, instance_statements), module)
+
+
+def built_class(function: Any, depth: int = 0) -> type | None:
+    """The nn.Module class a factory's return value flows from, or None: a return of a class call, of a name
+    assigned one (`model = VGG(make_layers(cfg)); return model`), of a method that returns the model itself
+    (`.to(device)`, `.eval()`), of a `partial` of a class, or of a call of the package's own helper that is such a
+    factory (`return _vgg("vgg11_bn", "A", True, pretrained, **kw)`), a few helpers deep. A function that trains
+    (a loop that steps an optimiser or calls backward) is never a factory: calling it would train."""
+    if isinstance(function, functools.partial):
+        inner = function.func
+        return inner if isinstance(inner, type) and issubclass(inner, nn.Module) else built_class(inner, depth + 1)
+    function = inspect.unwrap(function) if inspect.isfunction(function) else function
+    if not inspect.isfunction(function) or depth > 4 or not _is_user_code(function):
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    definition = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if definition is None or _trains(definition):
+        return None
+    flow = _Flow(definition, function.__globals__, depth)
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Return) and node.value is not None:
+            found = flow.built(node.value, 0)
+            if found is not None:
+                return found
+    return None
+
+
+_RETURNS_SELF = {"to", "eval", "train", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
+                 "apply", "type", "share_memory", "to_empty"}
+
+
+class _Flow:
+    """Where a function's values come from: its own assignments, then its module's names."""
+
+    def __init__(self, definition: ast.FunctionDef | ast.AsyncFunctionDef, namespace: dict[str, Any], depth: int):
+        self.namespace, self.depth = namespace, depth
+        self.assigned: dict[str, list[ast.expr]] = {}
+        for node in ast.walk(definition):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self.assigned.setdefault(target.id, []).append(node.value)
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
+                self.assigned.setdefault(node.target.id, []).append(node.value)
+
+    def built(self, node: ast.expr, steps: int) -> type | None:
+        if steps > 8:
+            return None
+        if isinstance(node, ast.Name):
+            return next(filter(None, (self.built(v, steps + 1) for v in self.assigned.get(node.id, []))), None)
+        if isinstance(node, ast.IfExp):
+            return self.built(node.body, steps + 1) or self.built(node.orelse, steps + 1)
+        if not isinstance(node, ast.Call):
+            return None
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _RETURNS_SELF:
+            inner = self.built(node.func.value, steps + 1)
+            if inner is not None:
+                return inner
+        callee = _resolve(node.func, self.namespace)
+        if isinstance(callee, type) and issubclass(callee, nn.Module):
+            return callee
+        if callee is not None and (inspect.isfunction(callee) or isinstance(callee, functools.partial)):
+            return built_class(callee, self.depth + 1)
+        return None
+
+
+def _is_user_code(function: Any) -> bool:
+    """Defined in the user's files (not a library's: a library function is never read as a factory body)."""
+    try:
+        file = os.path.realpath(inspect.getfile(function))
+    except (TypeError, OSError):
+        return False
+    return not any(part in file for part in ("site-packages", "dist-packages")) and not file.startswith(ENGINE_DIR) \
+        and not file.startswith(os.path.dirname(torch.__file__))
+
+
+def _trains(definition: ast.AST) -> bool:
+    for loop in ast.walk(definition):
+        if isinstance(loop, (ast.For, ast.While, ast.AsyncFor)):
+            for call in ast.walk(loop):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                        call.func.attr in ("backward", "step", "zero_grad"):
+                    return True
+    return False
+
+
+def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
+    """`Name` or `a.b.Name` looked up in a module namespace (no code runs), or None."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return getattr(owner, node.attr, None) if owner is not None else None
+    return None
+
+
+def _one_factory_per_class(candidates: list[Candidate], module: Any) -> list[Candidate]:
+    """Of several body-found factories of one class (ResNet18, ResNet34, ...), the first is linted; its report
+    names the others and how to lint them."""
+    by_class: dict[type, list[Candidate]] = {}
+    for candidate in candidates:
+        if candidate.builds is not None:
+            by_class.setdefault(candidate.builds, []).append(candidate)
+    kept = []
+    for candidate in candidates:
+        group = by_class.get(candidate.builds) if candidate.builds is not None else None
+        if group is None:
+            kept.append(candidate)
+        elif group[0] is candidate:
+            others = [c.attr for c in group[1:]]
+            if others:
+                file = display_path(getattr(module, "__file__", "") or "") or "FILE"
+                candidate.note = (f"{candidate.attr}() is the first of {len(group)} factories of "
+                                  f"{candidate.builds.__name__} in this file; the others ({', '.join(others)}) were "
+                                  f"not linted: lint one with `archlint check {file}:{others[0]}`")
+            kept.append(candidate)
+    return kept
+
+
+def _top_level_models(candidates: list[Candidate], defs: dict[str, ast.AST],
+                      instance_statements: list[ast.stmt]) -> list[Candidate]:
+    """Drop parts: defs used by another model def or by a module-level instance, instances inside others."""
+    used: set[str] = set()
+    for name, node in defs.items():
+        used |= _referenced_names(node) - {name}
+    for statement in instance_statements:
+        used |= _referenced_names(statement.value) if getattr(statement, "value", None) else set()
+    instances = [c.obj for c in candidates if c.kind == "instance"]
+    inside_instances = {id(m) for inst in instances for m in list(inst.modules())[1:]}
+    types_in_instances = {type(m) for inst in instances for m in inst.modules()}
+    models = []
+    for candidate in candidates:
+        if candidate.kind == "instance":
+            if id(candidate.obj) not in inside_instances:
+                models.append(candidate)
+        elif candidate.attr not in used and candidate.obj not in types_in_instances:
+            models.append(candidate)
+    return sorted(models, key=lambda c: c.line)
+
+
+

@@ -1,0 +1,91 @@
+"""A target or model that cannot be loaded, said in one line in the user's terms."""
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from archlint.mechanics.causes import Cause, causes
+from archlint.mechanics.errors import first_line, user_error_text
+from archlint.mechanics.frames import user_frame_suffix
+from archlint.mechanics.source import display_path
+from archlint.plugin.results import ErrorKind, TargetCause, TargetError
+
+
+class LoadError(Exception):
+    """A target or model that cannot be loaded; the message is one line naming the cause, `cause` its kind."""
+
+    def __init__(self, message: str, cause: TargetCause = TargetCause.NOT_BUILT):
+        super().__init__(message)
+        self.cause = cause
+
+    def target_error(self, target: str) -> TargetError:
+        return TargetError(target, str(self), ErrorKind.LOAD, self.cause)
+
+
+
+def constructor_error_message(cls: type, exc: BaseException) -> str:
+    """One line saying why `cls()` failed: missing arguments, no CUDA device here, or what it raised."""
+    try:
+        required = [p.name for p in inspect.signature(cls).parameters.values()
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):
+        required = []
+    message = first_line(exc)
+    if isinstance(exc, TypeError) and required:
+        args = ", ".join(f"{r}=..." for r in required)
+        return (f"constructor needs arguments ({', '.join(required)}); pass an instance, "
+                f"e.g. {cls.__name__}({args})")
+    if not torch.cuda.is_available() and Cause.CUDA_ONLY in causes(exc):
+        return (f"constructor needs a CUDA device and none is available here ({type(exc).__name__}: {message})"
+                f"{user_frame_suffix(exc)}; build it on the CPU to lint it")
+    if isinstance(exc, KeyError) and exc.args and _takes_var_keywords(cls):
+        return (f"constructor raised {user_error_text(exc)}: it reads {exc.args[0]!r} from **kwargs and none was "
+                f"given; give it as kwargs in a models entry of the config, or pass an instance")
+    return f"constructor raised {user_error_text(exc)}"
+
+
+def _takes_var_keywords(cls: type) -> bool:
+    try:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
+
+def import_error_cause(exc: BaseException) -> TargetCause:
+    """The kind of import failure, for the summary and the reach benchmark."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+        return TargetCause.MISSING_PACKAGE
+    if isinstance(exc, SystemExit):
+        return TargetCause.EXITED_AT_IMPORT
+    return TargetCause.IMPORT_FAILED
+
+
+def import_error_message(exc: BaseException, stderr: str = "") -> str:
+    """One line for a file that cannot be imported (`stderr`: what the file printed there while importing)."""
+    if isinstance(exc, SyntaxError):
+        where = f"{display_path(exc.filename)}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
+        return f"SyntaxError: {exc.msg} at {where}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+        return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
+                f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
+    if Cause.NO_PARENT_PACKAGE in causes(exc):
+        return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the file imports "
+                "relatively (from .x import ...) but its folder has no __init__.py, so it is not part of a package; "
+                "add __init__.py to the folder")
+    if isinstance(exc, ImportError):
+        return f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}"
+    if isinstance(exc, SystemExit):
+        said = [line for line in stderr.splitlines() if ": error: " in line]
+        if said:   # argparse: a flag the script requires (archlint runs it with no arguments)
+            reason = said[-1].split(": error: ", 1)[1]
+            # a required flag is named with its dashes; a required positional argument is not
+            what = "the flag a default" if " -" in reason else "the argument a default (nargs='?', default=...)"
+            return (f"the file parses its command line at import and stopped: {reason}{user_frame_suffix(exc)}; "
+                    f"give {what}, or move the parsing under `if __name__ == \"__main__\":`")
+        return f"the file called sys.exit({exc.code!r}) while being imported{user_frame_suffix(exc)}"
+    return f"importing the file raised {user_error_text(exc)}"
+
+
+

@@ -1,0 +1,190 @@
+"""The repository a model file belongs to, and the documents in it that hold code: .py files, notebooks, and the
+python examples of its READMEs and docs.
+
+The root is found the way git and ruff find it: the nearest folder above with `.git` or a project file
+(pyproject.toml, setup.py, setup.cfg). When there is none (a downloaded archive, a folder copied out of a
+repository), it is found the way a reader would: the highest folder above the file that still looks like part of
+one project (a README, a licence, a requirements file, or Python code), never climbing past the user's home or more
+than a few levels.
+
+Each document is read into one Python source whose line numbers are the document's own: the lines of a README that
+are not code become blank lines, so a construction site found in it is named `README.md:31-37`.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from archlint.mechanics.source import notebook_source
+
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")   # a project's own root, as ruff finds it
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "environment.yml", "hubconf.py")
+TEXT_DOCUMENTS = (".md", ".rst", ".markdown")
+CODE_DOCUMENTS = (".py", ".ipynb")
+SKIPPED_FOLDERS = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env", "build", "dist",
+                   ".ipynb_checkpoints"}
+MOST_LEVELS = 6                # above the file's folder, when no .git says where the repository starts
+MOST_DOCUMENTS = 3000          # a monorepo is read up to this many documents (nearest folders first)
+LARGEST_DOCUMENT = 1_000_000   # bytes: generated or data files are not code anyone builds a model in
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file of the repository as Python source; lines that are not code are blank."""
+
+    path: Path
+    source: str
+
+    @property
+    def kind(self) -> str:
+        return "code" if self.path.suffix == ".py" else "notebook" if self.path.suffix == ".ipynb" else "text"
+
+
+def _looks_like_project(folder: Path) -> bool:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    return any(n in PROJECT_MARKERS or n.upper().startswith(("README", "LICENSE")) or n.endswith(".py")
+               for n in names)
+
+
+def repository_root(path: Path) -> Path:
+    """The folder the repository of `path` starts in (see the module docs)."""
+    start = path.resolve()
+    folder = start if start.is_dir() else start.parent
+    home = Path.home().resolve()
+    for candidate in [folder, *folder.parents]:
+        if (candidate / ".git").exists() or any((candidate / name).is_file() for name in PROJECT_FILES):
+            return candidate
+        if candidate == home or candidate.parent == candidate:
+            break
+    root = folder
+    for level, candidate in enumerate(folder.parents, start=1):
+        if level > MOST_LEVELS or candidate == home or candidate.parent == candidate \
+                or not _looks_like_project(candidate):
+            break
+        root = candidate
+    return root
+
+
+def _fenced_python(text: str) -> str:
+    """The python code of a markdown or reStructuredText document, every other line blank (lines keep their
+    numbers): fenced blocks tagged python/py (or untagged ones), `.. code-block:: python` blocks, `>>>` examples."""
+    lines = text.splitlines()
+    kept = [""] * len(lines)
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        fence = re.match(r"\s*(```+|~~~+)\s*(\w*)", line)
+        directive = re.match(r"(\s*)\.\. (?:code-block|code|sourcecode)::\s*(python|py|python3|pycon)?\s*$", line)
+        if fence:
+            closing, language = fence.group(1), fence.group(2).lower()
+            end = next((j for j in range(index + 1, len(lines)) if lines[j].strip().startswith(closing)), len(lines))
+            if language in ("python", "py", "python3", "pycon", "ipython", ""):
+                indent = len(line) - len(line.lstrip())
+                for j in range(index + 1, end):
+                    kept[j] = _code_line(lines[j][indent:] if lines[j][:indent].isspace() else lines[j].lstrip())
+            index = end + 1
+        elif directive and directive.group(2):
+            base = len(directive.group(1))
+            j = index + 1
+            body = []
+            while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > base):
+                body.append(j)
+                j += 1
+            indents = [len(lines[k]) - len(lines[k].lstrip()) for k in body if lines[k].strip()]
+            strip = min(indents) if indents else 0
+            for k in body:
+                kept[k] = _code_line(lines[k][strip:])
+            index = j
+        elif line.lstrip().startswith(">>> ") or line.lstrip() == ">>>":
+            kept[index] = _code_line(line.lstrip())
+            index += 1
+        else:
+            index += 1
+    return "\n".join(kept) + "\n"
+
+
+def _code_line(line: str) -> str:
+    """A line of an example as Python: `>>> x` and `... x` prompts dropped; shell and magic lines blank."""
+    stripped = line.lstrip()
+    if stripped.startswith((">>> ", "... ")) or stripped in (">>>", "..."):
+        return stripped[4:]
+    if stripped.startswith(("!", "%", "$ ", "pip ", "python ")):
+        return ""
+    return line
+
+
+def read_document(path: Path) -> Document | None:
+    """The document's code as Python source, or None (unreadable, too large)."""
+    try:
+        if path.stat().st_size > LARGEST_DOCUMENT:
+            return None
+        if path.suffix == ".ipynb":
+            return Document(path, notebook_source(str(path))[0])
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+    return Document(path, text if path.suffix == ".py" else _fenced_python(text))
+
+
+@functools.lru_cache(maxsize=8)
+def document_paths(root: Path) -> tuple[Path, ...]:
+    """Every .py file, notebook, README and docs page under `root` (hidden and environment folders skipped)."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
+                         and not (Path(folder) / d / "pyvenv.cfg").exists())
+        for name in sorted(files):
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix in CODE_DOCUMENTS or suffix in TEXT_DOCUMENTS:
+                found.append(Path(folder) / name)
+        if len(found) > MOST_DOCUMENTS:
+            break
+    return tuple(found)
+
+
+def distance(a: Path, b: Path) -> int:
+    """Folders between two folders: how far a document is from the model's file."""
+    a_parts, b_parts = a.parts, b.parts
+    common = 0
+    for x, y in zip(a_parts, b_parts):
+        if x != y:
+            break
+        common += 1
+    return len(a_parts) - common + len(b_parts) - common
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_document(path: Path, mtime: float) -> Document | None:
+    return read_document(path)
+
+
+def documents_mentioning(file: Path, words: frozenset[str]) -> Iterator[Document]:
+    """The repository's documents whose code mentions one of `words`, nearest to `file` first: the file itself,
+    then by folder distance, code before notebooks before text at the same distance."""
+    file = file.resolve()
+    root = repository_root(file)
+    order = {"code": 0, "notebook": 1, "text": 2}
+    paths = sorted(document_paths(root), key=lambda p: (p != file, distance(file.parent, p.parent),
+                                                         order[_kind(p)], str(p)))
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(words))) + r")\b") if words else None
+    for path in paths:
+        try:
+            document = _cached_document(path, path.stat().st_mtime)
+        except OSError:
+            continue
+        if document is not None and (pattern is None or pattern.search(document.source)):
+            yield document
+
+
+def _kind(path: Path) -> str:
+    return "code" if path.suffix == ".py" else "notebook" if path.suffix == ".ipynb" else "text"
+
+
+__all__ = ["Document", "distance", "document_paths", "documents_mentioning", "read_document", "repository_root"]

@@ -1,0 +1,345 @@
+"""The import sandbox: the user's file is executed once, as if run with no arguments, with its folder on sys.path
+only while it is, construction sites recorded, and everything it imported from the user's folders removed afterwards
+(so the next target starts clean). Third-party libraries imported along the way stay loaded.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import io
+import linecache
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from archlint.load.construction import recording_sites
+from archlint.load.errors import LoadError, import_error_cause, import_error_message
+from archlint.load.targets import ModelSpec
+from archlint.mechanics.frames import ENGINE_DIR
+from archlint.mechanics.profile import phase
+from archlint.mechanics.source import display_path, notebook_source
+from archlint.plugin.results import TargetCause
+
+# -- importing user code -------------------------------------------------------------------------------------
+
+def _is_user_module(module: Any, user_dirs: Sequence[str]) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    file = os.path.realpath(file)
+    if file.startswith(ENGINE_DIR) or "site-packages" in file or "dist-packages" in file:
+        return False
+    return any(file.startswith(d.rstrip(os.sep) + os.sep) for d in user_dirs)
+
+
+@contextlib.contextmanager
+def user_code_scope(user_dirs: Sequence[str], own_modules: Sequence[str] = ()) -> Iterator[None]:
+    """`user_dirs` on sys.path inside the block; afterwards sys.path as before and user modules gone."""
+    saved_path = list(sys.path)
+    before = set(sys.modules)
+    real_dirs = [os.path.realpath(d) for d in user_dirs]
+    for directory in reversed(user_dirs):
+        sys.path.insert(0, directory)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - before:
+            module = sys.modules.get(name)
+            if name in own_modules or _is_user_module(module, real_dirs):
+                del sys.modules[name]
+
+
+
+def _package_root(path: Path) -> Path | None:
+    """The top folder of the package `path` belongs to (folders with __init__.py), or None."""
+    root = None
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        root = folder
+        folder = folder.parent
+    return root
+
+
+def _module_name_for(path: Path) -> tuple[str, str, bool]:
+    """(module name, folder to put on sys.path, is a package module)."""
+    root = _package_root(path)
+    if root is not None:
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        return ".".join(parts), str(root.parent), True
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"archlint_target_{stem}_{digest}", str(path.parent), False
+
+
+def _refused_encoding(path: Path) -> str | None:
+    """Why Python itself would refuse to run the file for its encoding (not UTF-8, and no coding line says
+    otherwise), or None. The import machinery compiles bytes more leniently than `python file.py` does: archlint
+    answers as Python does, so that a file is never linted as if it ran."""
+    import tokenize
+
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:   # the first lines themselves are not UTF-8
+        encoding = "utf-8"
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        if not isinstance(exc, UnicodeDecodeError):
+            return f"the file declares the encoding {encoding!r}, which Python does not know, so Python refuses to run it"
+        line = data[:exc.start].count(b"\n") + 1
+        declared = "" if encoding == "utf-8" else f" (it declares {encoding})"
+        return (f"the file is not valid {encoding}{declared}: byte {data[exc.start]:#x} on line {line}, and Python "
+                f"refuses to run it; save it as UTF-8, or declare its encoding on its first line "
+                f"(# -*- coding: latin-1 -*-)")
+    return None
+
+
+def _exec_file(path: Path, name: str, as_package: bool) -> Any:
+    if path.suffix == ".ipynb":
+        return _exec_notebook(path, name)
+    refused = _refused_encoding(path)
+    if refused is not None:
+        raise LoadError(refused, TargetCause.IMPORT_FAILED)
+    if as_package:
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LoadError("cannot be imported as a Python module", TargetCause.IMPORT_FAILED)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module   # dataclasses and pickling look the module up while it runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def _script_failure(exc: BaseException) -> bool:
+    """A failure of a script's module-level work (a dataset download, a training loop, a missing file), as
+    opposed to a file that cannot be Python (syntax), lacks a package, or exits on purpose."""
+    return isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
+
+
+# Calls a definitions-only import still makes: building the command-line defaults and small values.
+_SAFE_CALLS = {"ArgumentParser", "add_argument", "add_argument_group", "parse_args", "parse_known_args",
+               "is_available", "device", "int", "float", "bool", "str", "tuple", "list", "dict", "len", "range",
+               "prod", "sqrt", "join", "get", "getenv", "Namespace", "dataclass", "field"}
+
+
+def _is_definition(statement: ast.stmt) -> bool:
+    if isinstance(statement, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)):
+        calls = [n for n in ast.walk(statement) if isinstance(n, ast.Call)]
+        names = [getattr(c.func, "attr", getattr(c.func, "id", "")) for c in calls]
+        return all(n in _SAFE_CALLS for n in names) and not (isinstance(statement, ast.Expr) and not calls)
+    return False
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """Why a file's module-level code failed (one line), and the kind of failure."""
+
+    message: str
+    cause: TargetCause
+
+
+@dataclass
+class ImportedModule:
+    """The target's module; `failure` when only its definitions ran (its module-level code failed)."""
+
+    module: types.ModuleType
+    failure: ImportFailure | None = None
+
+    @property
+    def note(self) -> str | None:
+        if self.failure is None:
+            return None
+        return (f"the file's module-level code failed ({self.failure.message}); linted from its definitions only "
+                "(imports, classes, functions, command-line defaults)")
+
+
+def _definitions_only(path: Path, name: str) -> types.ModuleType | None:
+    """The file re-run with only its imports, classes, functions and command-line defaults: a training script
+    whose module-level code downloads data or trains still defines its models. None if that fails too."""
+    if path.suffix != ".py":
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    ran = 0
+    try:
+        with user_stdout(), recording_sites():
+            for statement in (s for s in tree.body if _is_definition(s)):
+                try:   # one statement at a time: a definition that fails (it needed the failed work) is left out
+                    exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
+                    ran += isinstance(statement, ast.ClassDef)
+                except Exception:
+                    continue
+    except BaseException:   # it exits or is interrupted: the first failure is the one to report
+        sys.modules.pop(name, None)
+        return None
+    if not ran:
+        sys.modules.pop(name, None)
+        return None
+    return module
+
+
+def _exec_notebook(path: Path, name: str) -> Any:
+    """A notebook's code cells run as one module; its source is registered with linecache under the notebook's
+    path, so construction sites, tracebacks and `# archlint: ignore` comments work as in a .py file."""
+    source, _ = notebook_source(str(path))
+    linecache.cache[str(path)] = (len(source), None, source.splitlines(keepends=True), str(path))
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(source, str(path), "exec"), module.__dict__)
+    return module
+
+
+def read_source(path: str) -> str:
+    """The Python source of a target file (a notebook's code cells, joined)."""
+    if path.endswith(".ipynb"):
+        return notebook_source(path)[0]
+    return Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
+    """The spec's module, imported once with construction sites recorded; cleaned up on exit."""
+    if spec.is_module:
+        user_dirs, own, name, path, as_package = [os.getcwd()], [], spec.target, None, True
+    else:
+        path = Path(spec.target).resolve()
+        name, folder, as_package = _module_name_for(path)
+        user_dirs, own = [folder], [name]
+    with user_code_scope(user_dirs, own), as_script(path or Path(name)):
+        try:
+            with kept_stderr() as stderr, user_stdout(), recording_sites(), phase("import target"):
+                module = ImportedModule(_exec_file(path, name, as_package) if path else importlib.import_module(name))
+        except LoadError:
+            raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the user's module-level code: anything can happen
+            message = import_error_message(exc, stderr.getvalue())
+            definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
+            if definitions is None:
+                raise LoadError(message, import_error_cause(exc)) from exc
+            module = ImportedModule(definitions, ImportFailure(message, import_error_cause(exc)))
+        yield module
+
+
+@contextlib.contextmanager
+def as_script(path: Path) -> Iterator[None]:
+    """While the user's file is imported and its models built, `sys.argv` is `[file]`, as if it were run with
+    no arguments: a module-level `parser.parse_args()` sees its defaults, not archlint's own command line;
+    and stdin is empty, so a prompt fails at once instead of waiting."""
+    saved, saved_stdin, saved_input = sys.argv, sys.stdin, builtins.input
+    sys.argv = [str(path)]
+    # a prompt in the user's code gets end-of-file at once (and prints nothing): it never waits on a terminal
+    sys.stdin = io.StringIO("")
+    builtins.input = _no_terminal_input
+    try:
+        yield
+    finally:
+        sys.argv, sys.stdin, builtins.input = saved, saved_stdin, saved_input
+
+
+def _no_terminal_input(prompt: object = "") -> str:
+    raise EOFError("EOF when reading a line")
+
+
+@contextlib.contextmanager
+def kept_stderr() -> Iterator[io.StringIO]:
+    """What the block prints to stderr, kept (argparse explains a missing flag there) and then passed on,
+    unless the block exits the process: argparse's usage text is then said in one line by the caller."""
+    saved, captured = sys.stderr, io.StringIO()
+    sys.stderr = captured
+    exited = False
+    try:
+        yield captured
+    except SystemExit:
+        exited = True
+        raise
+    finally:
+        sys.stderr = saved
+        if not exited:
+            saved.write(captured.getvalue())
+
+
+def user_stdout() -> contextlib.AbstractContextManager[Any]:
+    """User code that prints goes to stderr, so a report written to stdout (JSON) stays parseable."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
+
+
+
+# -- the guard: no file writes, no network, no processes while a construction site's code runs ---------------------
+
+class Refused(PermissionError):
+    """What the guard said no to, in the user's terms (a download, a file written, a process started)."""
+
+
+_guard_on = False
+_guard_installed = False
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.rmtree", "shutil.move", "os.truncate"}
+_PROCESS_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork"}
+_NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "urllib.Request", "http.client.connect"}
+
+
+def _scratch_folders() -> tuple[str, ...]:
+    """Folders a library may write while a model is built (its caches, temporary files): not the user's files."""
+    import tempfile
+
+    return (os.path.realpath(tempfile.gettempdir()), os.path.realpath(os.path.expanduser("~/.cache")), "/dev/")
+
+
+def _is_write(event: str, args: tuple[Any, ...]) -> str | None:
+    if event == "open" and len(args) >= 3:
+        path, mode, flags = args[0], args[1], args[2]
+        writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
+        return str(path) if writes and isinstance(path, (str, bytes, os.PathLike)) else None
+    if event in _WRITE_EVENTS and args:
+        return str(args[0])
+    return None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _guard_on:
+        return
+    written = _is_write(event, args)
+    if written is not None:
+        real = os.path.realpath(os.fsdecode(written)) if not isinstance(written, int) else ""
+        if real and not real.startswith(_scratch_folders()):
+            raise Refused(f"writes {display_path(real)} (archlint never writes files while it builds a model)")
+    elif event in _NETWORK_EVENTS:
+        raise Refused(f"needs the network ({event}: a download), which archlint does not use to build a model")
+    elif event.split(".")[0] + "." + event.split(".")[-1] in _PROCESS_EVENTS or event in _PROCESS_EVENTS:
+        raise Refused("starts a process, which archlint does not do to build a model")
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Inside the block, the process may not write outside scratch folders, use the network or start processes:
+    the code of a README or a training script runs here only to build a model (an audit hook, PEP 578)."""
+    global _guard_on, _guard_installed
+    if not _guard_installed:
+        sys.addaudithook(_audit)   # hooks cannot be removed: this one does nothing outside the block
+        _guard_installed = True
+    previous, _guard_on = _guard_on, True
+    try:
+        yield
+    finally:
+        _guard_on = previous

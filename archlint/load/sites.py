@@ -1,0 +1,587 @@
+"""Construction sites: build a model the way its own repository builds it.
+
+A construction site is a call in the repository's code that builds the model: `ResNet(BasicBlock, [2, 2, 2, 2])`
+in the file's `__main__` block, `model = GPT(cfg)` in a README example after `cfg.vocab_size = 100`,
+`models.__dict__[args.arch](depth=args.depth)` in a training script, `GaussianDiffusion(net, image_size=128)` after
+`net = Unet(dim=64)`. Sites are found in every document of the repository (`repository.py`: .py files, notebooks,
+README and docs examples), nearest to the model's file first.
+
+A site is built by executing its slice: the statements on the way to the call (the enclosing blocks' earlier
+statements, a loop's first item, a function's parameter defaults) that the call depends on, through the names it
+reads, the names those statements read, and the statements that change those names in place
+(`cfg.model_type = "gpt-mini"`, `parser.add_argument(...)`). Nothing else runs: not a training loop, not a data
+download, not the rest of the script. The slice runs with the script's command line (its defaults, or a command
+line a README gives for that script), under the guard of the sandbox (no file writes, no network, no processes),
+one statement at a time: a statement that fails is skipped, and if the call then fails, the report says which
+statement failed first. A call that does not build the model (another class of the same name) is not the model.
+
+A registry site (`REGISTRY[key](...)`, `getattr(models, name)(...)`, `models.__dict__[args.arch](...)`) builds the
+model when the registry holds it: the entry that is the model's class or factory is called with the site's
+arguments, under the command line whose key selects that entry when a README gives one.
+
+The tensors the same code then feeds the model (`model(torch.randn(8, 3, 128, 128))`) are its example inputs.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import os
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+import torch
+
+from archlint.load.repository import Document, documents_mentioning, repository_root
+from archlint.load.sandbox import guarded, kept_stderr, user_code_scope, user_stdout
+from archlint.mechanics.errors import first_line
+from archlint.mechanics.source import display_path, source_position
+
+MOST_SITES = 8          # sites tried per model, nearest first
+MOST_COMMAND_LINES = 6  # command lines of a README tried per script
+
+
+class SiteFailed(Exception):
+    """A site whose code did not build the model; the message says where and why in one line."""
+
+
+class NotThisModel(SiteFailed):
+    """The site builds something else (a registry without the model, another class of the same name)."""
+
+
+@dataclass(frozen=True)
+class SiteTarget:
+    """What a site must build: a call named one of `names`, or a registry entry that is `obj`."""
+
+    obj: Any                  # the class or factory of the model's file
+    file: Path                # the model's file
+    module: ModuleType        # its module, imported: a site in the file itself runs in its namespace
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset({self.obj.__name__})
+
+    def is_it(self, value: Any) -> bool:
+        """`value` is the target's class or factory (the same object, or the same code imported twice)."""
+        if value is self.obj:
+            return True
+        try:
+            return getattr(value, "__qualname__", None) == self.obj.__qualname__ and \
+                os.path.realpath(inspect.getfile(value)) == os.path.realpath(inspect.getfile(self.obj))
+        except (TypeError, OSError):
+            return False
+
+    def accepts(self, built: Any) -> bool:
+        """An object a site built is the model: an instance of the class, or what the factory returned."""
+        if isinstance(self.obj, type):
+            return any(self.is_it(cls) for cls in type(built).__mro__)
+        return isinstance(built, torch.nn.Module)
+
+
+@dataclass
+class Site:
+    document: Document
+    call: ast.Call
+    path: list[ast.stmt]          # the statements on the way to the call, in execution order (the call's excluded)
+    statement: ast.stmt           # the statement holding the call
+    registry: ast.expr | None     # `REGISTRY` of `REGISTRY[key](...)`, or None for a call by name
+    key: ast.expr | None
+    in_target_file: bool
+    argv: list[list[str]] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        return self.call.lineno
+
+
+@dataclass
+class BuiltAtSite:
+    """A model built at a site: the model, where (`README.md:31-37`), and what the site fed it, if anything."""
+
+    model: Any
+    where: str
+    arguments: dict[str, Any]
+    inputs: tuple[Any, ...] | None
+    inputs_where: str | None
+    inner_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)   # of models built for this one
+
+
+# -- reading code ----------------------------------------------------------------------------------------------------
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """Names a statement binds (assignments, imports, defs, loop and with targets), nested functions excluded."""
+    names: set[str] = set()
+    for child in _walk_scope(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            names.add(child.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            for alias in child.names:
+                names.add((alias.asname or alias.name).split(".")[0] if alias.name != "*" else "*")
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child is not node:
+            names.add(child.name)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(node.name)
+    return names
+
+
+def _walk_scope(node: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk that does not enter the bodies of nested functions, lambdas and classes."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                                         ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(current))
+
+
+def _base_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changed_names(statement: ast.stmt) -> set[str]:
+    """Names a statement changes in place: `cfg.x = 1`, `d["k"] = v`, `parser.add_argument(...)`, `x.append(1)`."""
+    changed: set[str] = set()
+    for child in _walk_scope(statement):
+        if isinstance(child, (ast.Attribute, ast.Subscript)) and isinstance(child.ctx, ast.Store):
+            base = _base_name(child)
+            if base:
+                changed.add(base)
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
+            isinstance(statement.value.func, ast.Attribute):
+        base = _base_name(statement.value.func.value)
+        if base:
+            changed.add(base)
+    return changed
+
+
+def _read_names(node: ast.AST) -> set[str]:
+    """Every name the node reads, in nested functions too (a helper defined in the slice reads globals when
+    called)."""
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+
+
+def _is_main_guard(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.If) and "__name__" in ast.unparse(statement.test) \
+        and "__main__" in ast.unparse(statement.test)
+
+
+def _paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
+    """(statement, the statements executed before it on the way there) for every simple statement of a block,
+    descending into compound statements: an `if` branch is taken, a loop's target bound to its first item, a
+    function's parameters bound to their defaults. A module's main guard is entered only for its own sites."""
+    before: list[ast.stmt] = []
+    for statement in body:
+        for child_body, entry in _child_blocks(statement):
+            for inner, inner_before in _paths_to(child_body, False):
+                yield inner, [*before, *entry, *inner_before]
+        yield statement, list(before)
+        if not (top_level and _is_main_guard(statement)):
+            before.append(statement)
+
+
+def _child_blocks(statement: ast.stmt) -> Iterator[tuple[list[ast.stmt], list[ast.stmt]]]:
+    """The blocks inside a compound statement, each with the statements that enter it."""
+    if isinstance(statement, ast.If):
+        yield statement.body, []
+        yield statement.orelse, []
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        first = ast.Assign(targets=[statement.target], value=ast.Call(
+            func=ast.Name("next", ast.Load()), args=[ast.Call(ast.Name("iter", ast.Load()), [statement.iter], [])],
+            keywords=[]))
+        yield statement.body, [ast.fix_missing_locations(ast.copy_location(first, statement))]
+    elif isinstance(statement, (ast.While, ast.With, ast.AsyncWith)):
+        entry = []
+        for item in getattr(statement, "items", []):
+            if item.optional_vars is not None:
+                entered = ast.Call(ast.Attribute(item.context_expr, "__enter__", ast.Load()), [], [])
+                entry.append(ast.fix_missing_locations(ast.copy_location(
+                    ast.Assign([item.optional_vars], entered), statement)))
+        yield statement.body, entry
+    elif isinstance(statement, ast.Try):
+        yield statement.body, []
+        for handler in statement.handlers:
+            yield handler.body, []
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield statement.body, _parameter_defaults(statement)
+
+
+def _parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """`name = default` for each parameter that has one: a site in a function runs as if it were called bare."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    return [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(a.arg, ast.Store())], default), function))
+            for a, default in pairs]
+
+
+def _slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
+    """The statements of `path` the names in `needed` depend on, in order."""
+    kept: list[ast.stmt] = []
+    needed = set(needed)
+    for statement in reversed(path):
+        bound, changed = _bound_names(statement), _changed_names(statement)
+        if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
+            kept.append(statement)
+            needed |= _read_names(statement)
+    return kept[::-1]
+
+
+# -- finding sites ---------------------------------------------------------------------------------------------------
+
+def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
+    """(registry, key) of `REGISTRY[key](...)` or `getattr(registry, key)(...)`."""
+    if isinstance(call.func, ast.Subscript):
+        return call.func.value, call.func.slice
+    if isinstance(call.func, ast.Call) and isinstance(call.func.func, ast.Name) and call.func.func.id == "getattr" \
+            and len(call.func.args) >= 2:
+        return call.func.args[0], call.func.args[1]
+    return None
+
+
+def _calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
+    for child in _walk_scope(statement):
+        if isinstance(child, ast.Call):
+            yield child
+
+
+def _module_words(file: Path) -> frozenset[str]:
+    """The names a document imports the model's module by: its stem and its package folders."""
+    words = {file.stem}
+    folder = file.parent
+    while (folder / "__init__.py").is_file():
+        words.add(folder.name)
+        folder = folder.parent
+    return frozenset(w for w in words if w.isidentifier())
+
+
+def find_sites(target: SiteTarget) -> list[Site]:
+    """The target's construction sites in its repository, nearest first (no code runs)."""
+    file = target.file.resolve()
+    words = target.names | _module_words(file)
+    sites: list[Site] = []
+    for document in documents_mentioning(file, words):
+        try:
+            tree = ast.parse(document.source)
+        except SyntaxError:
+            continue
+        in_file = document.path == file
+        module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
+        mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in target.names)
+        for statement, path in _paths_to(tree.body, True):
+            path = [s for s in path if id(s) not in module_level]
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
+                                      ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+                continue
+            for call in _calls_in(statement):
+                name = call.func.id if isinstance(call.func, ast.Name) else \
+                    call.func.attr if isinstance(call.func, ast.Attribute) else None
+                registry = _registry_call(call) if not in_file else None
+                if name in target.names and mentions_name:
+                    sites.append(Site(document, call, path, statement, None, None, in_file))
+                elif registry is not None:
+                    sites.append(Site(document, call, path, statement, registry[0], registry[1], in_file))
+        if len(sites) >= MOST_SITES * 2:
+            break
+    return sites[:MOST_SITES * 2]
+
+
+# -- command lines ---------------------------------------------------------------------------------------------------
+
+_COMMAND = re.compile(r"(?:^|[\s;&|`])python[0-9.]*\s+(?:-u\s+)?(\S+\.py)\b(.*)")
+
+
+def command_lines(script: Path) -> list[list[str]]:
+    """The arguments the repository's READMEs and shell scripts run `script` with (`python cifar.py -a resnet
+    --depth 110`), in the order they appear, nearest documents first."""
+    root = repository_root(script)
+    found: list[list[str]] = []
+    candidates = sorted((p for p in _text_files(root)), key=lambda p: len(p.relative_to(root).parts))
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            match = _COMMAND.search(line)
+            if match and Path(match.group(1)).name == script.name:
+                try:
+                    arguments = shlex.split(match.group(2).split("#")[0].split("|")[0].split("&&")[0].split(">")[0])
+                except ValueError:
+                    continue
+                if arguments not in found:
+                    found.append(arguments)
+    return found
+
+
+def _text_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+        for name in files:
+            if name.endswith((".md", ".rst", ".sh", ".txt")) and (name.upper().startswith("README") or
+                                                                   name.endswith(".sh") or "doc" in folder.lower()):
+                yield Path(folder) / name
+        if folder.count(os.sep) - str(root).count(os.sep) > 3:
+            dirs[:] = []
+
+
+# -- building at a site ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    namespace: dict[str, Any]
+    failures: list[str]
+
+
+def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document) -> list[str]:
+    """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`)."""
+    failures = []
+    for statement in statements:
+        code = compile(ast.Module([statement], type_ignores=[]), str(document.path), "exec")
+        try:
+            with kept_stderr() as stderr:
+                exec(code, namespace)
+        except KeyboardInterrupt:
+            raise
+        except SystemExit as exc:
+            said = [line.split(": error: ", 1)[1] for line in stderr.getvalue().splitlines() if ": error: " in line]
+            failures.append(f"{_position(document, statement.lineno)}: the script's command line: "
+                            f"{said[-1] if said else f'sys.exit({exc.code!r})'}")
+        except Exception as exc:
+            failures.append(f"{_position(document, statement.lineno)}: {type(exc).__name__}: {first_line(exc)}")
+    return failures
+
+
+def _position(document: Document, line: int) -> str:
+    if document.kind == "text":
+        return f"{display_path(str(document.path))}:{line}"
+    return source_position(str(document.path), line)
+
+
+def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
+    if site.in_target_file:
+        return dict(vars(target.module))
+    return {"__name__": "__archlint_site__", "__file__": str(site.document.path), "__builtins__": __builtins__}
+
+
+def _site_statements(site: Site) -> list[ast.stmt]:
+    """The slice of a site: the statements its call depends on."""
+    return _slice(site.path, _read_names(site.call))
+
+
+def _evaluate(node: ast.expr, namespace: dict[str, Any], document: Document) -> Any:
+    expression = ast.fix_missing_locations(ast.Expression(node))
+    return eval(compile(expression, str(document.path), "eval"), namespace)
+
+
+def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    args: list[Any] = []
+    for argument in call.args:
+        value = _evaluate(argument.value if isinstance(argument, ast.Starred) else argument, namespace, document)
+        args.extend(value if isinstance(argument, ast.Starred) else [value])
+    kwargs: dict[str, Any] = {}
+    for keyword in call.keywords:
+        value = _evaluate(keyword.value, namespace, document)
+        if keyword.arg is None:
+            kwargs.update(value)
+        else:
+            kwargs[keyword.arg] = value
+    return tuple(args), kwargs
+
+
+def _registry_entry(registry: Any, target: SiteTarget) -> Any:
+    entries = vars(registry) if isinstance(registry, ModuleType) else registry
+    if isinstance(entries, dict):
+        return next((v for v in list(entries.values()) if target.is_it(v)), None)
+    if isinstance(entries, (list, tuple)):
+        return next((v for v in entries if target.is_it(v)), None)
+    return next((getattr(registry, n) for n in dir(registry) if target.is_it(getattr(registry, n, None))), None)
+
+
+def _where(site: Site, statements: list[ast.stmt]) -> str:
+    """`README.md:31-37`: from the slice's first statement that is not an import or a definition, to the call."""
+    work = [s for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef,
+                                                        ast.AsyncFunctionDef)) and s.lineno <= site.line]
+    first = min((s.lineno for s in work), default=site.line)
+    last = getattr(site.statement, "end_lineno", site.line) or site.line
+    start, end = _position(site.document, first), _position(site.document, last)
+    if last == first:
+        return start
+    if site.document.kind == "notebook":   # `demo.ipynb:cell 4:line 2` to `cell 5:line 3`
+        return f"{start} to {end.split(':', 1)[1]}"
+    return f"{start}-{last}"
+
+
+@contextlib.contextmanager
+def _command_line(argv: list[str], document: Document) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = [str(document.path), *argv]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
+    """The script's own defaults first, then the command lines its READMEs run it with; for a registry site, the
+    command lines that name the model come first (they select its entry)."""
+    if site.document.kind != "code" or site.in_target_file:
+        return [[]]
+    lines = command_lines(site.document.path)[:MOST_COMMAND_LINES]
+    if site.registry is None:
+        return [[], *lines]
+    words = {w.lower() for w in target.names} | {target.obj.__name__.lower()}
+    naming = [a for a in lines if any(token.lower().strip("'\"") in words for token in a)]
+    return [*naming, [], *[a for a in lines if a not in naming]]
+
+
+def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
+    statements = _site_statements(site)
+    namespace = _namespace(site, target)
+    with _command_line(argv, site.document), user_stdout(), guarded():
+        failures = _execute(statements, namespace, site.document)
+        run = _Run(namespace, failures)
+        try:
+            if site.registry is None:
+                callee = _evaluate(site.call.func, namespace, site.document)
+            else:
+                callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
+                if callee is None:
+                    raise NotThisModel("the registry there does not hold this model")
+            args, kwargs = _arguments(site.call, namespace, site.document)
+            built = callee(*args, **kwargs)
+        except SiteFailed:
+            raise
+        except Exception as exc:
+            before = f" (after {failures[0]})" if failures else ""
+            raise SiteFailed(f"{type(exc).__name__}: {first_line(exc)}{before}") from exc
+    if not target.accepts(built):
+        raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
+    return built, _named(callee, args, kwargs), run
+
+
+def _shortened(code: str, most: int = 100) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= most else code[:most - 3] + "..."
+
+
+def _inner_arguments(site: Site, arguments: dict[str, Any], namespace: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each argument that is a model the slice built (`net = Unet(dim=64, image_size=128)`, then
+    `Diffusion(net)`), the keyword arguments of the call that built it, evaluated again (they are values)."""
+    built_by = {}
+    for statement in site.path:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
+            built_by[statement.targets[0].id] = statement.value
+    inner = {}
+    for parameter, value in arguments.items():
+        if not isinstance(value, torch.nn.Module):
+            continue
+        name = next((n for n, v in namespace.items() if v is value and n in built_by), None)
+        if name is None:
+            continue
+        try:
+            inner[parameter] = {k.arg: _evaluate(k.value, namespace, site.document)
+                                for k in built_by[name].keywords if k.arg}
+        except Exception:
+            continue
+    return inner
+
+
+def _named(callee: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return dict(inspect.signature(callee).bind_partial(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return dict(kwargs)
+
+
+def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
+    """A factory that builds the model at the site each time it is called (the device logic may call it twice);
+    what the last call built, and where, is kept on the factory's `result`."""
+    variants = _argv_variants(site, target)
+
+    def build() -> Any:
+        last: SiteFailed | None = None
+        for argv in variants:
+            try:
+                built, arguments, run = _build_once(site, target, argv)
+            except SiteFailed as exc:
+                last = exc if last is None or isinstance(last, NotThisModel) else last
+                continue
+            inputs, inputs_where = _fed_inputs(site, built, run.namespace)
+            where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
+            where += f": {_shortened(ast.unparse(site.call))}"
+            build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
+                                       _inner_arguments(site, arguments, run.namespace))
+            return built
+        raise type(last or SiteFailed())(f"{_position(site.document, site.line)}: {last}")
+
+    build.result = None  # type: ignore[attr-defined]
+    return build
+
+
+# -- what the site feeds the model ----------------------------------------------------------------------------------
+
+def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tuple[Any, ...] | None, str | None]:
+    """The tensors the code after the site passes to the model it built (`out = model(x)`), when they can be made
+    without touching the model; else None."""
+    statement = site.statement
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name) and statement.value is site.call):
+        return None, None
+    name = statement.targets[0].id
+    try:
+        tree = ast.parse(site.document.source)
+    except SyntaxError:
+        return None, None
+    later = _later_statements(tree, statement)
+    for index, candidate in enumerate(later):
+        call = next((c for c in _calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
+                     and not c.keywords), None)
+        if call is None:
+            continue
+        before = [s for s in later[:index] if name not in _read_names(s) and name not in _bound_names(s)]
+        statements = _slice(before, _read_names(call) - {name})
+        scope = {**namespace, name: None}
+        with user_stdout(), guarded(), torch.no_grad():
+            if _execute(statements, scope, site.document):
+                return None, None
+            try:
+                values = tuple(_evaluate(a, scope, site.document) for a in call.args)
+            except Exception:
+                return None, None
+        if values and all(isinstance(v, torch.Tensor) for v in values):
+            return values, _position(site.document, call.lineno)
+        return None, None
+    return None, None
+
+
+def _later_statements(tree: ast.Module, statement: ast.stmt) -> list[ast.stmt]:
+    """The statements after `statement` in its own block."""
+    for node in ast.walk(tree):
+        for field_name in ("body", "orelse", "finalbody"):
+            block = getattr(node, field_name, None)
+            if isinstance(block, list) and any(s is statement for s in block):
+                index = next(i for i, s in enumerate(block) if s is statement)
+                return block[index + 1:]
+    return []
+
+
+def sites_scope(site: Site, target: SiteTarget) -> contextlib.AbstractContextManager[None]:
+    """The site's folder, the model's folder and the repository's root on sys.path while a site runs (scripts
+    import the package from where they are run)."""
+    folders = dict.fromkeys([str(site.document.path.parent), str(target.file.parent), str(repository_root(target.file))])
+    return user_code_scope(list(folders))
+
+
+__all__ = ["BuiltAtSite", "NotThisModel", "Site", "SiteFailed", "SiteTarget", "command_lines", "find_sites", "site_factory",
+           "sites_scope"]
