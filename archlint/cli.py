@@ -31,6 +31,7 @@ from archlint.plugin.host import (
 )
 from archlint.plugin.results import OutputStyle, Report
 from archlint.plugin.rule import Rule
+from archlint.run.add_models import add_models
 from archlint.run.baseline import (
     BaselineError,
     apply_baseline,
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list, one per line on stderr, the files of a directory whose models were not linted")
     output.add_argument("--diff", action="store_true",
                         help="print the verified fixes that are edits of your source as a unified diff; change nothing")
+    output.add_argument("--add-models", action="store_true",
+                        help="write a models entry into the config for each model that needs constructor arguments "
+                             "no code supplied, with placeholders to fill in")
     output.add_argument("--fix", action="store_true",
                         help="apply those edits to your files (each file only if it parses and its models build after), "
                              "then report what is left")
@@ -242,6 +246,8 @@ def run_check(args: argparse.Namespace) -> int:
             apply_baseline(report, load_baseline(str(args.baseline)), str(args.baseline))
         except BaselineError as exc:
             raise UsageError(str(exc)) from None
+    if args.add_models:
+        return write_model_entries(report, config_path_for(args))
     if args.diff:
         return print_diff(report)
     if args.fix:
@@ -256,6 +262,23 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"skipped: {s}\n" for s in report.skipped))
     code = report.exit_code(settings.fail_on)
     return EXIT_CLEAN if args.exit_zero and code == EXIT_FINDINGS else code
+
+
+def write_model_entries(report: Report, config: Path | None) -> int:
+    """`--add-models`: the entries written (or, when the config cannot take them, printed); exit 0 like ruff's
+    --add-noqa, 2 when some could not be written."""
+    result = add_models(report, config, Path.cwd())
+    shown = display_path(str(result.config))
+    if result.problem:
+        print(f"archlint: not written to {shown}: {result.problem}:\n{result.text}", file=sys.stderr)
+        return EXIT_ERROR
+    if result.added:
+        print(f"archlint: added {len(result.added)} models entr{'y' if len(result.added) == 1 else 'ies'} to {shown} "
+              f"({', '.join(result.added)}): replace each <fill in> with the argument's value", file=sys.stderr)
+    else:
+        print("archlint: no model needs a models entry" + (f" ({len(result.present)} already in {shown})"
+                                                           if result.present else ""), file=sys.stderr)
+    return EXIT_CLEAN
 
 
 def _edits(report: Report) -> list[CallEdit]:

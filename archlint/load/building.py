@@ -1,6 +1,7 @@
 """Building a candidate: instantiate a class or call a factory, on the requested device."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -70,6 +71,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     a LoadError saying why."""
     if candidate.kind == "instance":
         return Construction(candidate.obj, None)
+    kwargs = annotated_values(candidate.obj, kwargs)
     missing = [p for p in required_parameters(candidate.obj) if p not in kwargs]
     bare_failure: LoadError | None = None
     if not missing:
@@ -105,6 +107,25 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
     raise LoadError(f"{needs}; the repository's code that builds it failed at {failures[0]}{others}",
                     TargetCause.NOT_BUILT)
+
+
+def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A config table given for a parameter annotated with a class (`dims: ModelDimensions` given
+    `{n_mels: 80, ...}`) becomes that class, built from the table: a config file can only hold tables."""
+    try:
+        hints = typing.get_type_hints(obj.__init__ if isinstance(obj, type) else obj)
+    except Exception:   # unresolvable annotations: the values are passed as given
+        return kwargs
+    made = dict(kwargs)
+    for name, value in kwargs.items():
+        hint = hints.get(name)
+        if isinstance(value, dict) and isinstance(hint, type) and not issubclass(hint, dict):
+            try:
+                made[name] = hint(**value)
+            except TypeError as exc:
+                raise LoadError(f"the table given for {name} does not build {hint.__name__}: {exc}",
+                                TargetCause.NOT_BUILT) from None
+    return made
 
 
 def candidate_sites(candidate: Candidate, target: SiteTarget | None) -> list[Site]:

@@ -122,7 +122,7 @@ def discover(module: Any, source: str) -> list[Candidate]:
                 defs[statement.name] = statement
             elif inspect.isfunction(obj) and _defined_here(obj, module) and obj.__name__ != "example_inputs" \
                     and is_factory(obj):
-                candidates.append(Candidate(statement.name, "factory", obj, statement.lineno))
+                candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built_class(obj)))
                 defs[statement.name] = statement
             elif inspect.isfunction(obj) and _defined_here(obj, module) and not required_parameters(obj):
                 built = built_class(obj)

@@ -9,18 +9,19 @@ from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.frames import user_frame_suffix
 from archlint.mechanics.source import display_path
-from archlint.plugin.results import ErrorKind, TargetCause, TargetError
+from archlint.plugin.results import ErrorKind, TargetCause, TargetError, UnbuiltModel
 
 
 class LoadError(Exception):
     """A target or model that cannot be loaded; the message is one line naming the cause, `cause` its kind."""
 
-    def __init__(self, message: str, cause: TargetCause = TargetCause.NOT_BUILT):
+    def __init__(self, message: str, cause: TargetCause = TargetCause.NOT_BUILT, unbuilt: UnbuiltModel | None = None):
         super().__init__(message)
         self.cause = cause
+        self.unbuilt = unbuilt    # set where the target is known: the model needs arguments nothing supplied
 
     def target_error(self, target: str) -> TargetError:
-        return TargetError(target, str(self), ErrorKind.LOAD, self.cause)
+        return TargetError(target, str(self), ErrorKind.LOAD, self.cause, (self.unbuilt,) if self.unbuilt else ())
 
 
 

@@ -204,7 +204,7 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
     guessed = _guessed_alternatives(model, layer, dtype, device)
-    return fed_inputs + _by_kind(model, guessed[:1] or fed_inputs[:1] or _first_guess(model, device)) + guessed
+    return fed_inputs + _by_kind(model, _first_guess(model, device) or fed_inputs[:1] or guessed[:1]) + guessed
 
 
 def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -224,7 +224,7 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
     first argument as guessed, each other one of each kind in turn; the first combination the forward runs on
     wins (the session tries them in order, on fake tensors)."""
     names = _tensor_parameters(model)
-    if len(names) < 2 or not first or len(first[0][0]) < 2:
+    if len(names) < 2 or not first or not first[0][0]:
         return []
     lead = first[0][0][0]
     batch = lead.shape[0] if lead.dim() else DEFAULT_BATCH

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from archlint.load.device import inputs_for, is_meta_model
 from archlint.load.discovery import Candidate, discover, required_parameters
 from archlint.load.errors import LoadError
 from archlint.load.inputs import (
+    DEFAULT_BATCH,
     InputInferenceError,
     as_input_tuple,
     fed_input,
@@ -35,7 +37,14 @@ from archlint.load.sandbox import ImportedModule, imported, read_source, user_st
 from archlint.load.sites import BuiltAtSite, SiteTarget
 from archlint.load.targets import SOURCE_SUFFIXES, ModelSpec
 from archlint.mechanics.errors import user_error_text
-from archlint.plugin.results import ErrorKind, Note, NoteKind, TargetCause, TargetError
+from archlint.plugin.results import (
+    ErrorKind,
+    Note,
+    NoteKind,
+    TargetCause,
+    TargetError,
+    UnbuiltModel,
+)
 
 
 @dataclass
@@ -59,6 +68,20 @@ class LoadedModel:
 
 
 # -- example inputs ------------------------------------------------------------------------------------------------
+
+def batch_of_two_to_thirty_two(tensors: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
+    """Tensors the user's code feeds, with a batch of 1 repeated to 2 (train-mode BatchNorm needs two) and a batch
+    above 32 cut to 2 (the lint needs the shape, not the data); and the words saying so."""
+    batches = {t.shape[0] for t in tensors if isinstance(t, torch.Tensor) and t.dim() > 0}
+    if len(batches) != 1 or all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in tensors) is False:
+        return tensors, ""
+    [batch] = batches
+    if batch == 1:
+        return tuple(t.repeat(2, *[1] * (t.dim() - 1)) for t in tensors), " (its batch of 1 repeated to 2)"
+    if batch > 32:
+        return tuple(t[:DEFAULT_BATCH] for t in tensors), f" (the first {DEFAULT_BATCH} of its batch of {batch})"
+    return tensors, ""
+
 
 def _first_layer(model: nn.Module) -> nn.Module | None:
     return next((m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding,
@@ -116,8 +139,9 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
     if inspect.isfunction(in_file) and not required_parameters(in_file):
         return _call_example_inputs(in_file, "example_inputs()"), None
     if site is not None and site.inputs is not None:
-        shapes_said = ", ".join(str(list(t.shape)) for t in site.inputs)
-        return inputs_for(model, site.inputs), f"input {shapes_said} as the code at {site.inputs_where} feeds it"
+        tensors, resized = batch_of_two_to_thirty_two(site.inputs)
+        shapes_said = ", ".join(str(list(t.shape)) for t in tensors)
+        return inputs_for(model, tensors), f"input {shapes_said} as the code at {site.inputs_where} feeds it{resized}"
     file = getattr(module, "__file__", None)
     if file and file.endswith(SOURCE_SUFFIXES):
         from_source = inputs_from_source(model, read_source(file), file, device)
@@ -183,9 +207,10 @@ class SkippedCandidate:
 
     what: str      # `class Wide` or `factory build_wide`
     reason: str    # needs arguments (...); how to give them
+    unbuilt: UnbuiltModel
 
     def note(self) -> Note:
-        return Note(NoteKind.SKIPPED, f"skipped {self.what}: {self.reason}")
+        return Note(NoteKind.SKIPPED, f"skipped {self.what}: {self.reason}", self.unbuilt)
 
     def __str__(self) -> str:
         return f"{self.what}: {self.reason}"
@@ -193,25 +218,27 @@ class SkippedCandidate:
 
 def _skipped(candidate: Candidate, spec: ModelSpec) -> SkippedCandidate:
     kind = "class" if candidate.kind == "class" else "factory"
+    unbuilt = unbuilt_model(candidate, spec)
+    shown = ", ".join(f"{n}: {a}" if a else n for n, a in unbuilt.parameters)
     return SkippedCandidate(f"{kind} {candidate.attr}",
-                            f"needs arguments ({', '.join(_described_parameters(candidate.obj))}) and no code of the "
-                            f"repository builds it; lint it with a models entry (target = \"{spec.target}:"
-                            f"{candidate.attr}\", kwargs = {{...}}), which `archlint check --add-models` writes")
+                            f"needs arguments ({shown}) and no code of the repository builds it; lint it with a models "
+                            f"entry (target = \"{spec.target}:{candidate.attr}\", kwargs = {{...}}), which "
+                            f"`archlint check --add-models` writes", unbuilt)
 
 
-def _described_parameters(obj: Any) -> list[str]:
-    """`dims: ModelDimensions` for each required parameter: its name and annotation, as the user wrote them."""
+def unbuilt_model(candidate: Candidate, spec: ModelSpec) -> UnbuiltModel:
+    """The candidate's target and its required parameters with their annotations as written."""
     try:
-        parameters = inspect.signature(obj).parameters
+        parameters = inspect.signature(candidate.obj).parameters
     except (TypeError, ValueError):
-        return required_parameters(obj)
+        parameters = {}
     described = []
-    for name in required_parameters(obj):
-        annotation = parameters[name].annotation
-        shown = "" if annotation is inspect.Parameter.empty else \
+    for name in required_parameters(candidate.obj):
+        annotation = parameters[name].annotation if name in parameters else inspect.Parameter.empty
+        shown = None if annotation is inspect.Parameter.empty else \
             annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-        described.append(f"{name}: {shown}" if shown else name)
-    return described
+        described.append((name, shown))
+    return UnbuiltModel(f"{spec.target}:{candidate.attr}", tuple(described))
 
 
 def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterator[LoadedModel | TargetError]:
@@ -220,10 +247,14 @@ def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterat
     try:
         with imported(spec) as imported_module:
             if spec.attr:
+                candidate = None
                 try:
                     found = resolve_attribute(imported_module.module, spec.attr, spec.target)
-                    yield _load_candidate(classify_attribute(found, spec.attr), spec, imported_module, options)
+                    candidate = classify_attribute(found, spec.attr)
+                    yield _load_candidate(candidate, spec, imported_module, options)
                 except LoadError as exc:
+                    if candidate is not None and exc.cause is TargetCause.NEEDS_ARGUMENTS:
+                        exc.unbuilt = unbuilt_model(candidate, dataclasses.replace(spec, attr=None))
                     yield exc.target_error(label)
                 return
             yield from _discovered_models(spec, imported_module, options)
@@ -281,8 +312,11 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
         except LoadError as exc:
             failed = imported_module.failure
             # a model of a definitions-only module that does not build needed the failed module-level code
+            needs = exc.cause in (TargetCause.NEEDS_ARGUMENTS, TargetCause.NOT_BUILT) and \
+                bool(required_parameters(candidate.obj)) and not failed
             yield TargetError(f"{spec.target}:{candidate.attr}", failed.message if failed else str(exc),
-                              ErrorKind.LOAD, failed.cause if failed else exc.cause)
+                              ErrorKind.LOAD, failed.cause if failed else exc.cause,
+                              (unbuilt_model(candidate, spec),) if needs else ())
             continue
         if not loaded_any:
             loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
@@ -294,11 +328,12 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
         return
     if spec.from_directory:
         if skipped:
-            yield TargetError(str(spec), "; ".join(map(str, skipped)), ErrorKind.SKIPPED, TargetCause.NEEDS_ARGUMENTS)
+            yield TargetError(str(spec), "; ".join(map(str, skipped)), ErrorKind.SKIPPED, TargetCause.NEEDS_ARGUMENTS,
+                              tuple(s.unbuilt for s in skipped))
         return
     if skipped:
         yield TargetError(str(spec), "no model could be built: " + "; ".join(map(str, skipped)), ErrorKind.LOAD,
-                          TargetCause.NEEDS_ARGUMENTS)
+                          TargetCause.NEEDS_ARGUMENTS, tuple(s.unbuilt for s in skipped))
     elif not candidates:
         yield TargetError(str(spec), "no model found: the file defines no nn.Module instance, nn.Module subclass "
                                      "or model factory (a function annotated -> nn.Module, or named build_*, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -22,6 +23,7 @@ from typing import Any, Iterator, Sequence
 
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
+from archlint.load.repository import repository_root
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.frames import ENGINE_DIR
 from archlint.mechanics.profile import phase
@@ -221,10 +223,11 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
     else:
         path = Path(spec.target).resolve()
         name, folder, as_package = _module_name_for(path)
-        user_dirs, own = [folder], [name]
+        # the repository's root too: its scripts run from there, and import its top-level packages from there
+        user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
     with user_code_scope(user_dirs, own), as_script(path or Path(name)):
         try:
-            with kept_stderr() as stderr, user_stdout(), recording_sites(), phase("import target"):
+            with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"):
                 module = ImportedModule(_exec_file(path, name, as_package) if path else importlib.import_module(name))
         except LoadError:
             raise
@@ -299,6 +302,7 @@ _PROCESS_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
 _NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "urllib.Request", "http.client.connect"}
 
 
+@functools.lru_cache(maxsize=1)
 def _scratch_folders() -> tuple[str, ...]:
     """Folders a library may write while a model is built (its caches, temporary files): not the user's files."""
     import tempfile
@@ -317,17 +321,29 @@ def _is_write(event: str, args: tuple[Any, ...]) -> str | None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    global _guard_on
     if not _guard_on:
         return
+    _guard_on = False   # what the hook itself does (resolving a path) raises events of its own
+    try:
+        refusal = _refusal(event, args)
+    finally:
+        _guard_on = True
+    if refusal is not None:
+        raise Refused(refusal)
+
+
+def _refusal(event: str, args: tuple[Any, ...]) -> str | None:
     written = _is_write(event, args)
     if written is not None:
-        real = os.path.realpath(os.fsdecode(written)) if not isinstance(written, int) else ""
-        if real and not real.startswith(_scratch_folders()):
-            raise Refused(f"writes {display_path(real)} (archlint never writes files while it builds a model)")
+        real = os.path.realpath(os.fsdecode(written))
+        if not real.startswith(_scratch_folders()):
+            return f"writes {display_path(real)} (archlint never writes files while it builds a model)"
     elif event in _NETWORK_EVENTS:
-        raise Refused(f"needs the network ({event}: a download), which archlint does not use to build a model")
-    elif event.split(".")[0] + "." + event.split(".")[-1] in _PROCESS_EVENTS or event in _PROCESS_EVENTS:
-        raise Refused("starts a process, which archlint does not do to build a model")
+        return f"needs the network ({event}: a download), which archlint does not use to build a model"
+    elif event in _PROCESS_EVENTS or event.startswith(("os.exec", "os.spawn", "os.posix_spawn")):
+        return "starts a process, which archlint does not do to build a model"
+    return None
 
 
 @contextlib.contextmanager

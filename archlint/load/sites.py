@@ -92,7 +92,7 @@ class Site:
     registry: ast.expr | None     # `REGISTRY` of `REGISTRY[key](...)`, or None for a call by name
     key: ast.expr | None
     in_target_file: bool
-    argv: list[list[str]] = field(default_factory=list)
+    tree: ast.Module | None = None  # the document's syntax tree the statements belong to
 
     @property
     def line(self) -> int:
@@ -274,25 +274,95 @@ def find_sites(target: SiteTarget) -> list[Site]:
             tree = ast.parse(document.source)
         except SyntaxError:
             continue
-        in_file = document.path == file
-        module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
-        mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in target.names)
-        for statement, path in _paths_to(tree.body, True):
-            path = [s for s in path if id(s) not in module_level]
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
-                                      ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
-                continue
-            for call in _calls_in(statement):
-                name = call.func.id if isinstance(call.func, ast.Name) else \
-                    call.func.attr if isinstance(call.func, ast.Attribute) else None
-                registry = _registry_call(call) if not in_file else None
-                if name in target.names and mentions_name:
-                    sites.append(Site(document, call, path, statement, None, None, in_file))
-                elif registry is not None:
-                    sites.append(Site(document, call, path, statement, registry[0], registry[1], in_file))
+        sites.extend(_sites_in(document, tree, target, document.path == file))
         if len(sites) >= MOST_SITES * 2:
             break
     return sites[:MOST_SITES * 2]
+
+
+def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file: bool) -> Iterator[Site]:
+    module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
+    mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in target.names)
+    paths = list(_paths_to(tree.body, True))
+    enclosing = _enclosing_functions(tree)
+    for statement, path in paths:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
+                                  ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+            continue
+        for call in _calls_in(statement):
+            name = call.func.id if isinstance(call.func, ast.Name) else \
+                call.func.attr if isinstance(call.func, ast.Attribute) else None
+            registry = _registry_call(call) if not in_file else None
+            if not (name in target.names and mentions_name) and registry is None:
+                continue
+            for way in _ways_to(statement, path, enclosing.get(id(statement)), paths):
+                yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
+                           registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
+
+
+def _enclosing_functions(tree: ast.Module) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Statement id -> the innermost function around it."""
+    found: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for function in ast.walk(tree):   # breadth first: an inner function comes later and wins
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.stmt) and node is not function:
+                    found[id(node)] = function
+    return found
+
+
+def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+             paths: list[tuple[ast.stmt, list[ast.stmt]]]) -> Iterator[list[ast.stmt]]:
+    """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
+    through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
+    arguments bound to the parameters (the first few calls)."""
+    if function is None or not _required(function):
+        yield path
+        return
+    inside = next((p for s, p in _paths_to(function.body, False) if s is statement), [])
+    ways = 0
+    for caller, caller_path in paths:
+        for call in _calls_in(caller):
+            if isinstance(call.func, ast.Name) and call.func.id == function.name and ways < 2:
+                bound = _bound_arguments(function, call)
+                if bound is not None:
+                    ways += 1
+                    yield [*caller_path, *bound, *inside]
+    if not ways:
+        yield path
+
+
+def _required(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    required = [a.arg for a in positional[:len(positional) - len(arguments.defaults)]]
+    required += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None]
+    return [r for r in required if r not in ("self", "cls")]
+
+
+def _bound_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> list[ast.stmt] | None:
+    """`parameter = argument` for a call of the function (defaults for the rest), or None when the call cannot be
+    bound statically (`*args`, `**kwargs` of unknown keys, a required parameter not given)."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords) \
+            or len(call.args) > len(positional) and arguments.vararg is None:
+        return None
+    values: dict[str, ast.expr] = {p.arg: a for p, a in zip(positional, call.args)}
+    extra = {k.arg: k.value for k in call.keywords if k.arg not in {p.arg for p in [*positional, *arguments.kwonlyargs]}}
+    values.update({k.arg: k.value for k in call.keywords if k.arg not in extra})
+    if extra and arguments.kwarg is None:
+        return None
+    if arguments.vararg is not None:
+        values[arguments.vararg.arg] = ast.Tuple(list(call.args[len(positional):]), ast.Load())
+    if arguments.kwarg is not None:
+        values[arguments.kwarg.arg] = ast.Dict([ast.Constant(k) for k in extra], list(extra.values()))
+    defaults = {s.targets[0].id: s for s in _parameter_defaults(function)}   # type: ignore[attr-defined]
+    if any(name not in values for name in _required(function)):
+        return None
+    bound = [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(n, ast.Store())], v), call))
+             for n, v in values.items()]
+    return bound + [s for n, s in defaults.items() if n not in values]
 
 
 # -- command lines ---------------------------------------------------------------------------------------------------
@@ -368,9 +438,24 @@ def _position(document: Document, line: int) -> str:
 
 
 def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
+    """The globals a site's statements run in: the model's module for a site in its own file; else a fresh module
+    named as the document's module is (`segment.build`), so that its relative imports work."""
     if site.in_target_file:
         return dict(vars(target.module))
-    return {"__name__": "__archlint_site__", "__file__": str(site.document.path), "__builtins__": __builtins__}
+    package = _package_of(site.document.path)
+    name = f"{package}.{site.document.path.stem}" if package else "__archlint_site__"
+    return {"__name__": name, "__package__": package, "__file__": str(site.document.path),
+            "__builtins__": __builtins__}
+
+
+def _package_of(path: Path) -> str | None:
+    """The dotted package a .py file belongs to (its folders with __init__.py), or None."""
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and path.suffix == ".py":
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts) or None
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:
@@ -539,18 +624,17 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
             and isinstance(statement.targets[0], ast.Name) and statement.value is site.call):
         return None, None
     name = statement.targets[0].id
-    try:
-        tree = ast.parse(site.document.source)
-    except SyntaxError:
-        return None, None
-    later = _later_statements(tree, statement)
+    later = _later_statements(site.tree, statement) if site.tree is not None else []
     for index, candidate in enumerate(later):
         call = next((c for c in _calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
                      and not c.keywords), None)
         if call is None:
             continue
-        before = [s for s in later[:index] if name not in _read_names(s) and name not in _bound_names(s)]
-        statements = _slice(before, _read_names(call) - {name})
+        # what the site's own slice did not run yet (`import torch` above it), and what comes between: never a
+        # statement that touches the model (`net.cuda()`, an optimiser of its parameters)
+        before = [s for s in [*site.path, *later[:index]] if name not in _read_names(s) | _bound_names(s)]
+        ran = {id(s) for s in _site_statements(site)}
+        statements = [s for s in _slice(before, _read_names(call) - {name}) if id(s) not in ran]
         scope = {**namespace, name: None}
         with user_stdout(), guarded(), torch.no_grad():
             if _execute(statements, scope, site.document):
@@ -577,9 +661,13 @@ def _later_statements(tree: ast.Module, statement: ast.stmt) -> list[ast.stmt]:
 
 
 def sites_scope(site: Site, target: SiteTarget) -> contextlib.AbstractContextManager[None]:
-    """The site's folder, the model's folder and the repository's root on sys.path while a site runs (scripts
-    import the package from where they are run)."""
-    folders = dict.fromkeys([str(site.document.path.parent), str(target.file.parent), str(repository_root(target.file))])
+    """The site's folder (or the folder its package is in), the model's folder and the repository's root on
+    sys.path while a site runs (scripts import the package from where they are run)."""
+    folder = site.document.path.parent
+    while (folder / "__init__.py").is_file():
+        folder = folder.parent
+    folders = dict.fromkeys([str(site.document.path.parent), str(folder), str(target.file.parent),
+                             str(repository_root(target.file))])
     return user_code_scope(list(folders))
 
 

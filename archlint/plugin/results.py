@@ -33,11 +33,21 @@ class NoteKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class UnbuiltModel:
+    """A model no code could build: its target (`file.py:Name`) and the required parameters nothing supplied, each
+    with its annotation as written (`dims: ModelDimensions`), for `archlint check --add-models`."""
+
+    target: str
+    parameters: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
 class Note:
     """One note of a model report: its kind, and its words for the user."""
 
     kind: NoteKind
     text: str
+    unbuilt: UnbuiltModel | None = None   # a SKIPPED note's model, typed
 
     def __str__(self) -> str:
         return self.text
@@ -129,6 +139,7 @@ class TargetError:
     message: str
     kind: ErrorKind = ErrorKind.LOAD
     cause: TargetCause | None = None
+    unbuilt: tuple[UnbuiltModel, ...] = ()   # the models it names that need arguments nothing supplied
 
     def __post_init__(self) -> None:
         self.kind = ErrorKind(self.kind)

@@ -21,6 +21,7 @@ from archlint.load.options import ModelEntry
 from archlint.load.targets import split_target
 from archlint.plugin.findings import Severity
 from archlint.plugin.rule import Rule
+from archlint.run.add_models import is_placeholder
 from archlint.run.runner import RunOptions
 from archlint.run.selection import Selection, unknown_selectors
 
@@ -249,6 +250,10 @@ def _model_entry(check: _Checker, index: int, value: Any) -> ModelEntry:
             raise check.fail(f"{where}.kwargs", f"expected a table of constructor arguments, got {value['kwargs']!r}")
         if ":" not in target:
             raise check.fail(f"{where}.kwargs", "kwargs need a target naming one class or factory (file.py:Name)")
+        for name, given in value["kwargs"].items():
+            if is_placeholder(given):
+                raise check.fail(f"{where}.kwargs.{name}", f"still the placeholder {given!r} that `archlint check "
+                                                           f"--add-models` wrote: replace it with the argument's value")
         entry = dataclasses.replace(entry, kwargs=tuple(sorted(value["kwargs"].items())))
     if "name" in value:
         if not isinstance(value["name"], str):

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 import libcst as cst
+import torch
 from libcst.metadata import MetadataWrapper, PositionProvider
+from torch import nn
 
 from archlint.mechanics.source import display_path
 from archlint.plugin.changes import CallEdit, Reinitialise, ReplaceModule

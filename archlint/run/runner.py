@@ -26,12 +26,12 @@ from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
 from archlint.mechanics.profile import phase
 from archlint.mechanics.state import preserved_rng, preserved_training_flags
 from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
+from archlint.plugin.changes import Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding, Severity
 from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind, TargetCause
 from archlint.plugin.rule import Rule
 from archlint.rulekit.context import CheckContext
-from archlint.plugin.changes import Reinitialise, ReplaceModule
 from archlint.run.edits import call_edit, calls_on_line, single_diff
 from archlint.run.selection import Selection, effective_severity
 from archlint.trace.result import MODULE_CALLS_ONLY, TraceFailure

@@ -14,7 +14,14 @@ from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.mechanics.tensors import memory_budget
 from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import ErrorKind, TargetCause, TargetError
-from archlint.run.config import Overrides, Settings, configured_targets, find_config, load_settings, resolve
+from archlint.run.config import (
+    Overrides,
+    Settings,
+    configured_targets,
+    find_config,
+    load_settings,
+    resolve,
+)
 
 
 def open_run(choice: PluginChoice = PluginChoice(), extra_plugins: Sequence[Any] = ()) -> PluginHost:

@@ -51,7 +51,7 @@ def test_arguments_from_a_call_in_the_same_file_and_its_input(capsys) -> None:
     model = one_model(report)
     assert "built as in vgg.py:25: VGG('tiny')" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 32, 32]]      # the test function's torch.randn(1, 3, 32, 32)
-    assert any("as the file's own code builds it (vgg.py:26)" in n for n in model["notes"])
+    assert "input [2, 3, 32, 32] as the code at vgg.py:26 feeds it (its batch of 1 repeated to 2)" in model["notes"]
 
 
 def test_arguments_from_a_sibling_training_script_with_argparse_defaults(capsys) -> None:
@@ -182,20 +182,19 @@ def test_a_wrapper_built_around_the_model_its_readme_builds_first(capsys) -> Non
     _, report, _ = check("readme_wrapper", capsys=capsys, target="tinyvit/mae.py")
     model = one_model(report)
     assert "built as in README.md:8-17: MAE(encoder=v, masking_ratio=0.75)" in model["notes"]
-    assert model["input_shapes"] == [[2, 3, 32, 32]]
-    assert any("image_size=32 of the ViT it wraps" in n for n in model["notes"])
+    assert model["input_shapes"] == [[8, 3, 32, 32]]     # the README's own images
+    assert "input [8, 3, 32, 32] as the code at README.md:19 feeds it" in model["notes"], model["notes"]
     vit = (3 * 64 * 16 + 16) + 16 * 16 + (16 * 16 + 16)
     assert model["parameters"] == vit + 16 * 3 * 64 + 3 * 64
 
 
-def test_an_input_shape_the_readme_feeds_when_the_first_layer_guess_does_not_run(capsys) -> None:
-    """A Linear-first 1-D model: the guess (batch, in_features) does not run; the README's torch.randn(4, 3, 128)
-    does, and the report says where it came from."""
+def test_the_input_the_readme_feeds_the_model_it_builds(capsys) -> None:
+    """A Linear-first 1-D model, whose first-layer guess (batch, in_features) would not run: the README feeds the
+    model it builds torch.randn(4, 3, 128), and the report says where it came from."""
     _, report, _ = check("readme_1d", capsys=capsys, target="vit_1d.py")
     model = one_model(report)
     assert model["input_shapes"] == [[4, 3, 128]]
-    assert any(n.startswith("input shape [4, 3, 128] (float32) as the user's code makes it (a python example in "
-                            "README.md)") for n in model["notes"]), model["notes"]
+    assert "input [4, 3, 128] as the code at README.md:10 feeds it" in model["notes"], model["notes"]
 
 
 def test_a_model_without_layers_takes_the_shape_its_own_code_feeds(capsys) -> None:
@@ -206,3 +205,123 @@ def test_a_model_without_layers_takes_the_shape_its_own_code_feeds(capsys) -> No
     assert any(n.startswith("input shape [6, 3, 2] (float32) as the user's code makes it (graph_demo.py:11); the "
                             "model has no Conv/Linear/Embedding layer to infer one from") for n in model["notes"])
     assert model["tracer"] == "fx" and model["findings"] == []   # traced and linted, not only loaded
+
+
+# -- construction sites across the repository (one fixture repository per pattern) ------------------------------------
+
+def models_of(report: dict) -> dict[str, dict]:
+    assert not report["errors"], report["errors"]
+    return {m["target"]: m for m in report["models"]}
+
+
+def test_factories_by_data_flow_assign_then_return_or_delegate_to_a_helper(capsys) -> None:
+    """`model = VGG(make_layers(...)); return model` and `return _vgg(...)` are factories of VGG; `train()` builds
+    one too but trains (a loop that steps): never a factory, never called (it would raise)."""
+    _, report, _ = check("factory_flow", capsys=capsys)
+    model = one_model(report)
+    assert model["name"] == "vgg11" and model["parameters"] == (3 * 8 * 9 + 8) + (8 * 16 * 9 + 16) + (16 * 10 + 10)
+    assert any("first of 2 factories of VGG" in n and "vgg11_bn" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_registry_lookup_keyed_by_a_command_line_default_and_a_readme_command_line(capsys) -> None:
+    """`models.__dict__[args.arch](depth=args.depth)` in cifar.py builds each entry of the registry: resnext with the
+    script's defaults (depth 29 = 9n+2), wrn with the command line the README runs (depth 29 is not 6n+4)."""
+    _, report, _ = check("registry", capsys=capsys)
+    models = models_of(report)
+    resnext, wrn = models["models/resnext.py:resnext"], models["models/wrn.py:wrn"]
+    assert "built as in cifar.py:5-18: models.__dict__[args.arch](num_classes=num_classes, depth=args.depth)" \
+        in resnext["notes"]
+    assert resnext["parameters"] == (3 * 16 * 9 + 16) + 3 * (8 * 16 * 9 + 16) + (16 * 10 + 10)
+    assert any(n.startswith("built as in cifar.py:5-16 (with `-a wrn --depth 16 --widen-factor 2`)")
+               for n in wrn["notes"]), wrn["notes"]
+    assert wrn["parameters"] == (3 * 16 * 9 + 16) + 2 * (16 * 16 * 9 + 16) + (16 * 10 + 10)
+
+
+def test_a_readme_block_of_several_statements_on_a_config_object(capsys) -> None:
+    """`cfg = GPT.get_default_config(); cfg.vocab_size = 50; ...; model = GPT(cfg)`: the attribute writes are part of
+    the slice; the block size (8) makes the default sequence (16) fail, a shorter one runs."""
+    _, report, _ = check("readme_config", capsys=capsys, target="mingpt/model.py")
+    model = one_model(report)
+    assert "built as in README.md:5-10: GPT(model_config)" in model["notes"]
+    assert model["parameters"] == 50 * 16 + 16 * 50 + 50 and model["input_shapes"] == [[2, 8]]
+
+
+def test_a_readme_two_folders_above_the_models_package_and_the_input_it_feeds(capsys) -> None:
+    _, report, _ = check("readme_above", capsys=capsys, target="pkg/nets/mlp.py")
+    model = one_model(report)
+    assert "built as in README.md:7: MLP(features=12, hidden=32, classes=3)" in model["notes"]
+    assert model["input_shapes"] == [[5, 12]]
+    assert "input [5, 12] as the code at README.md:8 feeds it" in model["notes"]
+
+
+def test_a_wrapper_built_around_the_model_built_just_before_it(capsys) -> None:
+    _, report, _ = check("wrapper_diffusion", capsys=capsys, target="diffusion/gaussian.py")
+    model = one_model(report)
+    assert "built as in README.md:5-14: GaussianDiffusion(model, image_size=48, timesteps=10)" in model["notes"]
+    assert model["input_shapes"] == [[4, 3, 48, 48]]     # what the README feeds it: training_images
+    assert "input [4, 3, 48, 48] as the code at README.md:17 feeds it" in model["notes"]
+
+
+def test_arguments_computed_from_command_line_defaults_in_a_function_that_also_reads_data(capsys) -> None:
+    """`WideResNet(args.layers, args.dataset == "cifar10" and 10 or 100, ...)` inside main(): the slice runs
+    parse_args and the construction, not the makedirs and the data file the same function opens."""
+    _, report, _ = check("computed_args", capsys=capsys, target="wideresnet.py")
+    model = one_model(report)
+    assert any(n.startswith("built as in train.py:6-19: WideResNet(args.layers") for n in model["notes"]), model["notes"]
+    assert model["parameters"] == (3 * 8 * 9 + 8) + 2 * (8 * 8 * 9 + 8) + (8 * 10 + 10)
+    assert not (CASES / "computed_args" / "runs").exists()
+
+
+def test_a_builder_module_that_composes_parts_through_a_helper(capsys) -> None:
+    """build_segmenter_b() -> _build(...) -> Segmenter(encoder=Encoder(...), ...): a factory by data flow in
+    build.py; in modeling.py, Segmenter is built through the helper's callers, the call's arguments bound to its
+    parameters, its relative imports working."""
+    _, report, _ = check("builder", capsys=capsys, target="segment/modeling.py")
+    model = one_model(report)
+    assert model["name"] == "Segmenter"
+    assert any(n.startswith("built as in segment/build.py:7-18: Segmenter(") for n in model["notes"]), model["notes"]
+    _, report, _ = check("builder", capsys=capsys, target="segment/build.py")
+    assert one_model(report)["name"] == "build_segmenter_b"
+
+
+def test_forward_arguments_of_different_kinds_get_inputs_of_their_kind(capsys) -> None:
+    """forward(x, t, y): an image for the conv, a vector of timesteps, class ids for the nn.Embedding."""
+    _, report, _ = check("kinds", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 4, 224, 224], [2], [2]]
+    assert any("y: [2] int64 (ids below 11)" in n for n in model["notes"]), model["notes"]
+    assert model["tracer"] == "fx"
+
+
+def test_add_models_writes_an_entry_per_unbuilt_model_and_the_next_run_names_each_placeholder(
+        tmp_path: Path, capsys) -> None:
+    (tmp_path / "setup.cfg").write_text("")
+    (tmp_path / "model.py").write_text(
+        "from dataclasses import dataclass\nimport torch.nn as nn\n\n\n@dataclass\nclass Dims:\n    n_in: int\n"
+        "    n_out: int\n\n\nclass Net(nn.Module):\n    def __init__(self, dims: Dims, depth):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(dims.n_in, dims.n_out)\n\n    def forward(self, x):\n        return self.fc(x)\n")
+    code, out, _ = run_in(tmp_path, ["check", "model.py", "--no-probe"], capsys)
+    assert code == 2 and "needs arguments (dims: Dims, depth) and no code of the repository builds it" in out
+    code, _, err = run_in(tmp_path, ["check", "model.py", "--no-probe", "--add-models"], capsys)
+    assert code == 0 and "added 1 models entry to archlint.yaml (model.py:Net)" in err
+    written = (tmp_path / "archlint.yaml").read_text()
+    assert '- target: "model.py:Net"' in written and 'dims: "<fill in: Dims>"' in written and \
+        'depth: "<fill in>"' in written
+    code, _, err = run_in(tmp_path, ["check", "model.py", "--no-probe", "--add-models"], capsys)
+    assert "models[0].kwargs.dims: still the placeholder" in err and code == 2
+    (tmp_path / "archlint.yaml").write_text(written.replace('"<fill in: Dims>"', "{n_in: 4, n_out: 2}")
+                                            .replace('"<fill in>"', "1"))
+    code, out, _ = run_in(tmp_path, ["check", "model.py", "--no-probe", "--format", "json"], capsys)
+    [model] = json.loads(out)["models"]
+    assert model["parameters"] == 4 * 2 + 2 and code in (0, 1)
+
+
+def test_add_models_appends_to_a_pyproject_table_and_keeps_the_users_text(tmp_path: Path, capsys) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.archlint]  # mine\nselect = ['AL2']\n")
+    (tmp_path / "net.py").write_text("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, width):\n"
+                                     "        super().__init__()\n        self.fc = nn.Linear(width, 2)\n\n"
+                                     "    def forward(self, x):\n        return self.fc(x)\n")
+    code, _, err = run_in(tmp_path, ["check", "net.py", "--no-probe", "--add-models"], capsys)
+    text = (tmp_path / "pyproject.toml").read_text()
+    assert code == 0 and text.startswith("[project]\nname = 'x'\n\n[tool.archlint]  # mine\nselect = ['AL2']\n")
+    assert '[[tool.archlint.models]]' in text and 'kwargs = { width = "<fill in>" }' in text

@@ -1,0 +1,2 @@
+from .resnext import *
+from .wrn import *

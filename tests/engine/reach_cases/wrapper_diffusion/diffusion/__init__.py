@@ -1,0 +1,2 @@
+from .unet import Unet
+from .gaussian import GaussianDiffusion
