@@ -370,6 +370,14 @@ def _cli_with_site(site: Path, *args: str) -> Callable[[], Outcome]:
 
 
 CASES_LIST += [
+    Case("not-utf8", "target", "a file that is not UTF-8 and declares no encoding (Python refuses to run it)",
+         _cli("targets/not_utf8.py"), ERROR, ("not_utf8.py", "not valid utf-8", "byte 0xe8 on line 1", "coding"),
+         needs="cli"),
+    Case("keyword-only-forward", "model", "forward(self, **batch): only keyword arguments",
+         _cli("models/keyword_only_forward.py"), ERROR,
+         ("keyword_only_forward.py", "forward takes only keyword arguments (**batch)", "wrapper"), needs="cli"),
+    Case("scripted-blocks", "model", "blocks made with torch.jit.script inside an nn.Module",
+         _cli("--no-probe", "models/scripted_blocks.py"), LINTED, ("StochasticDepthResNet",), needs="cli"),
     Case("cli-ctor-needs-args", "model", "constructor needs arguments (the command)",
          _cli("models/ctor_needs_args.py"), ERROR, ("ctor_needs_args.py", "NeedsWidth", "width"), needs="cli"),
     Case("cli-cuda-in-ctor", "model", "constructor calls .cuda() (the command)", _cli("models/cuda_in_ctor.py"),
