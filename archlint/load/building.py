@@ -15,11 +15,13 @@ from archlint.load.sites import (
     BuiltAtSite,
     NotThisModel,
     Site,
+    SiteFailed,
     SiteTarget,
     find_sites,
     site_factory,
     sites_scope,
 )
+from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.profile import phase
 from archlint.plugin.results import TargetCause
@@ -82,6 +84,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                 raise
             bare_failure = exc   # `def resnet(**kwargs): return ResNet(**kwargs)`: a site gives what it needs
     failures: list[str] = []
+    download = False
     for site in candidate_sites(candidate, target):
         factory = site_factory(site, target)
         try:
@@ -90,6 +93,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         except LoadError as exc:
             if not isinstance(exc.__cause__, NotThisModel):
                 failures.append(str(exc))
+                download = download or (not failures[1:] and exc.cause is TargetCause.NEEDS_DOWNLOAD)
             continue
         return Construction(model, note, factory.result)
     if missing and candidate.defaults:   # config classes' defaults, when no site built it
@@ -106,7 +110,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                         TargetCause.NEEDS_ARGUMENTS)
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
     raise LoadError(f"{needs}; the repository's code that builds it failed at {failures[0]}{others}",
-                    TargetCause.NOT_BUILT)
+                    TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT)
 
 
 def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +156,8 @@ def _built(factory: Callable[[], Any], options: LoadOptions,
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        raise LoadError(failure(exc)) from exc
+        download = exc.download if isinstance(exc, SiteFailed) else Cause.NETWORK in causes(exc)
+        raise LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT) from exc
     if not isinstance(model, nn.Module):
         raise LoadError(f"it returned {type(model).__name__}, not an nn.Module")
     return model, note

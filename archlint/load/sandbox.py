@@ -15,7 +15,9 @@ import io
 import linecache
 import os
 import re
+import signal
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,6 +296,10 @@ class Refused(PermissionError):
     """What the guard said no to, in the user's terms (a download, a file written, a process started)."""
 
 
+class NetworkRefused(Refused, ConnectionError):
+    """A download the guard refused: a connection error to the code that tried it, named as a download."""
+
+
 _guard_on = False
 _guard_installed = False
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -330,7 +336,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     finally:
         _guard_on = True
     if refusal is not None:
-        raise Refused(refusal)
+        raise NetworkRefused(refusal) if event in _NETWORK_EVENTS else Refused(refusal)
 
 
 def _refusal(event: str, args: tuple[Any, ...]) -> str | None:
@@ -352,6 +358,9 @@ def guarded() -> Iterator[None]:
     the code of a README or a training script runs here only to build a model (an audit hook, PEP 578)."""
     global _guard_on, _guard_installed
     if not _guard_installed:
+        # known before the hook can run: resolving them inside it would take tempfile's lock, which the code that
+        # raised the event may hold (torch's cache folder is found under that lock)
+        _scratch_folders()
         sys.addaudithook(_audit)   # hooks cannot be removed: this one does nothing outside the block
         _guard_installed = True
     previous, _guard_on = _guard_on, True
@@ -359,3 +368,29 @@ def guarded() -> Iterator[None]:
         yield
     finally:
         _guard_on = previous
+
+
+class OverBudget(BaseException):   # not an Exception: the code it interrupts must not swallow it
+    """Code of the repository ran longer than archlint gives it to build a model."""
+
+
+@contextlib.contextmanager
+def cpu_budget(seconds: float) -> Iterator[None]:
+    """Inside the block, the process may use `seconds` of CPU time; then OverBudget is raised where the code is
+    (a training loop that a slice would reach, a dataset scan). Only the main thread can keep the clock; elsewhere
+    (the MCP server's worker threads) the block runs without one."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise OverBudget(f"it ran for more than {seconds:g} s of CPU time, the most archlint gives code that builds "
+                         f"a model")
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)

@@ -38,16 +38,31 @@ from typing import Any, Callable, Iterator
 import torch
 
 from archlint.load.repository import Document, documents_mentioning, repository_root
-from archlint.load.sandbox import guarded, kept_stderr, user_code_scope, user_stdout
+from archlint.load.sandbox import (
+    OverBudget,
+    Refused,
+    cpu_budget,
+    guarded,
+    kept_stderr,
+    user_code_scope,
+    user_stdout,
+)
+from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line
 from archlint.mechanics.source import display_path, source_position
 
 MOST_SITES = 8          # sites tried per model, nearest first
 MOST_COMMAND_LINES = 6  # command lines of a README tried per script
+SLICE_CPU_SECONDS = 60  # the statements before a site's call (the call itself is the model's build)
 
 
 class SiteFailed(Exception):
-    """A site whose code did not build the model; the message says where and why in one line."""
+    """A site whose code did not build the model; the message says where and why in one line; `download` when
+    the cause was a download the sandbox refused."""
+
+    def __init__(self, message: str = "", download: bool = False):
+        super().__init__(message)
+        self.download = download
 
 
 class NotThisModel(SiteFailed):
@@ -409,10 +424,18 @@ def _text_files(root: Path) -> Iterator[Path]:
 @dataclass
 class _Run:
     namespace: dict[str, Any]
-    failures: list[str]
+    failures: list[Failure]
 
 
-def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document) -> list[str]:
+@dataclass(frozen=True)
+class Failure:
+    """A statement of a slice that failed: where and why, in one line; whether it was a refused download."""
+
+    text: str
+    download: bool = False
+
+
+def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document) -> list[Failure]:
     """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`)."""
     failures = []
     for statement in statements:
@@ -424,10 +447,11 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
             raise
         except SystemExit as exc:
             said = [line.split(": error: ", 1)[1] for line in stderr.getvalue().splitlines() if ": error: " in line]
-            failures.append(f"{_position(document, statement.lineno)}: the script's command line: "
-                            f"{said[-1] if said else f'sys.exit({exc.code!r})'}")
+            failures.append(Failure(f"{_position(document, statement.lineno)}: the script's command line: "
+                                    f"{said[-1] if said else f'sys.exit({exc.code!r})'}"))
         except Exception as exc:
-            failures.append(f"{_position(document, statement.lineno)}: {type(exc).__name__}: {first_line(exc)}")
+            said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
+            failures.append(Failure(f"{_position(document, statement.lineno)}: {said}", Cause.NETWORK in causes(exc)))
     return failures
 
 
@@ -533,7 +557,11 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     statements = _site_statements(site)
     namespace = _namespace(site, target)
     with _command_line(argv, site.document), user_stdout(), guarded():
-        failures = _execute(statements, namespace, site.document)
+        try:
+            with cpu_budget(SLICE_CPU_SECONDS):
+                failures = _execute(statements, namespace, site.document)
+        except OverBudget as exc:
+            raise SiteFailed(f"the code before the call: {exc}") from None
         run = _Run(namespace, failures)
         try:
             if site.registry is None:
@@ -547,8 +575,10 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
         except SiteFailed:
             raise
         except Exception as exc:
-            before = f" (after {failures[0]})" if failures else ""
-            raise SiteFailed(f"{type(exc).__name__}: {first_line(exc)}{before}") from exc
+            said = f"{type(exc).__name__}: {first_line(exc)}"
+            if failures:   # the statement that failed first is the cause; the call's error its consequence
+                raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download) from exc
+            raise SiteFailed(said, Cause.NETWORK in causes(exc)) from exc
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
@@ -608,7 +638,10 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built
-        raise type(last or SiteFailed())(f"{_position(site.document, site.line)}: {last}")
+        said = str(last)
+        if not re.match(r"\S+:\d+", said):   # a cause already placed (`train.py:13: ...`) keeps its own place
+            said = f"{_position(site.document, site.line)}: {said}"
+        raise type(last or SiteFailed())(said, bool(last and last.download))
 
     build.result = None  # type: ignore[attr-defined]
     return build
@@ -636,9 +669,13 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
         ran = {id(s) for s in _site_statements(site)}
         statements = [s for s in _slice(before, _read_names(call) - {name}) if id(s) not in ran]
         scope = {**namespace, name: None}
+        try:
+            with user_stdout(), guarded(), torch.no_grad(), cpu_budget(SLICE_CPU_SECONDS):
+                if _execute(statements, scope, site.document):
+                    return None, None
+        except OverBudget:
+            return None, None
         with user_stdout(), guarded(), torch.no_grad():
-            if _execute(statements, scope, site.document):
-                return None, None
             try:
                 values = tuple(_evaluate(a, scope, site.document) for a in call.args)
             except Exception:

@@ -91,6 +91,7 @@ class TargetCause(enum.Enum):
     NO_MODEL = "no model found"
     NEEDS_ARGUMENTS = "needs arguments"
     NOT_BUILT = "could not be built"          # the constructor or factory raised, or returned no model
+    NEEDS_DOWNLOAD = "needs a download"       # building it downloads weights or data (never done by archlint)
     INPUTS_FAILED = "example inputs failed"
     NO_INPUT_FITS = "no input fits"
     UNTRACEABLE = "untraceable"

@@ -325,3 +325,13 @@ def test_add_models_appends_to_a_pyproject_table_and_keeps_the_users_text(tmp_pa
     text = (tmp_path / "pyproject.toml").read_text()
     assert code == 0 and text.startswith("[project]\nname = 'x'\n\n[tool.archlint]  # mine\nselect = ['AL2']\n")
     assert '[[tool.archlint.models]]' in text and 'kwargs = { width = "<fill in>" }' in text
+
+
+def test_a_site_that_downloads_is_named_as_such_and_writes_nothing(capsys) -> None:
+    """The slice runs under the sandbox's guard: the download is refused (and named: the reach benchmark counts it
+    as what no repository reading can supply), the log file the script writes after the site is never written."""
+    _, report, _ = check("download_site", capsys=capsys, target="head.py")
+    [error] = report["errors"]
+    assert error["cause"] == "needs a download"
+    assert "failed at train.py:13: needs the network (urllib.Request: a download)" in error["message"]
+    assert not (CASES / "download_site" / "log.txt").exists()
