@@ -141,10 +141,18 @@ def candidate_sites(candidate: Candidate, target: SiteTarget | None) -> list[Sit
     return candidate.sites
 
 
+class NotAModel(Exception):
+    """A factory returned something that is not an nn.Module."""
+
+
 def _call_failure(candidate: Candidate) -> Callable[[BaseException], str]:
-    if candidate.kind == "class":
-        return lambda exc: constructor_error_message(candidate.obj, exc)
-    return lambda exc: f"calling {candidate.attr}() raised {user_error_text(exc)}"
+    def said(exc: BaseException) -> str:
+        if isinstance(exc, NotAModel):
+            return f"{candidate.attr}() {exc}"
+        if candidate.kind == "class":
+            return constructor_error_message(candidate.obj, exc)
+        return f"calling {candidate.attr}() raised {user_error_text(exc)}"
+    return said
 
 
 def _built(factory: Callable[[], Any], options: LoadOptions,
@@ -159,5 +167,5 @@ def _built(factory: Callable[[], Any], options: LoadOptions,
         download = exc.download if isinstance(exc, SiteFailed) else Cause.NETWORK in causes(exc)
         raise LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT) from exc
     if not isinstance(model, nn.Module):
-        raise LoadError(f"it returned {type(model).__name__}, not an nn.Module")
+        raise LoadError(failure(NotAModel(f"returned {type(model).__name__}, not an nn.Module")))
     return model, note

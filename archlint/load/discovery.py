@@ -31,6 +31,7 @@ class Candidate:
     note: str = ""                 # said in the report of this model (e.g. sibling factories not linted)
     defaults: dict[str, Any] = field(default_factory=dict)  # config classes built with their defaults (arguments.py)
     sites: list[Any] | None = None   # its construction sites in the repository (load/sites.py), once looked for
+    needs_site: bool = False         # a factory by data flow that needs arguments: a model only where code calls it
 
 
 def _referenced_names(node: ast.AST) -> set[str]:
@@ -124,10 +125,12 @@ def discover(module: Any, source: str) -> list[Candidate]:
                     and is_factory(obj):
                 candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built_class(obj)))
                 defs[statement.name] = statement
-            elif inspect.isfunction(obj) and _defined_here(obj, module) and not required_parameters(obj):
+            elif inspect.isfunction(obj) and _defined_here(obj, module):
                 built = built_class(obj)
-                if built is not None:
-                    candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built))
+                if built is not None and (not required_parameters(obj) or _is_model_class(built)):
+                    # one that needs arguments is a model when the repository calls it (load/models.py)
+                    candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built,
+                                                needs_site=bool(required_parameters(obj))))
                     defs[statement.name] = statement
         for name in _assigned_names(statement):
             obj = namespace.get(name)
@@ -208,6 +211,11 @@ class _Flow:
         if callee is not None and (inspect.isfunction(callee) or isinstance(callee, functools.partial)):
             return built_class(callee, self.depth + 1)
         return None
+
+
+def _is_model_class(cls: type) -> bool:
+    """A class a whole model is made of: the user's own, or a container of layers (nn.Sequential), not one layer."""
+    return issubclass(cls, (nn.Sequential, nn.ModuleList, nn.ModuleDict)) or not cls.__module__.startswith("torch.")
 
 
 def _is_user_code(function: Any) -> bool:

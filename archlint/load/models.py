@@ -284,8 +284,9 @@ def plan_models(spec: ModelSpec, imported_module: ImportedModule, entries: Seque
         if candidate.kind != "instance" and any(p not in given for p in required_parameters(candidate.obj)):
             if not given and _buildable_without_arguments(candidate, module):
                 plan.buildable.append(candidate)
-            else:
+            elif not candidate.needs_site or given:
                 plan.skipped.append(_skipped(candidate, spec))
+            # else: a helper no code calls to build a model, not a model
         else:
             plan.buildable.append(candidate)
     return plan

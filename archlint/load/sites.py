@@ -242,7 +242,7 @@ def _parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> lis
 def _slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
     """The statements of `path` the names in `needed` depend on, in order."""
     kept: list[ast.stmt] = []
-    needed = set(needed)
+    needed = set(needed) | {_UNBOUND}
     for statement in reversed(path):
         bound, changed = _bound_names(statement), _changed_names(statement)
         if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
@@ -284,15 +284,37 @@ def find_sites(target: SiteTarget) -> list[Site]:
     file = target.file.resolve()
     words = target.names | _module_words(file)
     sites: list[Site] = []
+    registry_sites: list[Site] = []
     for document in documents_mentioning(file, words):
-        try:
-            tree = ast.parse(document.source)
-        except SyntaxError:
+        tree = parse_leniently(document.source)
+        if tree is None:
             continue
-        sites.extend(_sites_in(document, tree, target, document.path == file))
-        if len(sites) >= MOST_SITES * 2:
+        for site in _sites_in(document, tree, target, document.path == file):
+            (sites if site.registry is None else registry_sites).append(site)
+        if len(sites) >= MOST_SITES:
             break
-    return sites[:MOST_SITES * 2]
+    # calls by name first: a registry site holds the model only sometimes
+    return sites[:MOST_SITES] + registry_sites[:MOST_SITES]
+
+
+def parse_leniently(source: str, attempts: int = 5) -> ast.Module | None:
+    """The document's syntax tree; a top-level block that is not Python 3 (`print x`, `.cuda(async=True)` of
+    code written for an older Python) is left out, line numbers kept, so the rest can still build the model."""
+    lines = source.splitlines()
+    for _ in range(attempts):
+        try:
+            return ast.parse("\n".join(lines))
+        except SyntaxError as exc:
+            if not exc.lineno or exc.lineno > len(lines):
+                return None
+            start = exc.lineno - 1
+            while start > 0 and (not lines[start].strip() or lines[start][0].isspace()):
+                start -= 1
+            end = exc.lineno
+            while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+                end += 1
+            lines[start:end] = [""] * (end - start)
+    return None
 
 
 def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file: bool) -> Iterator[Site]:
@@ -335,6 +357,11 @@ def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDe
         yield path
         return
     inside = next((p for s, p in _paths_to(function.body, False) if s is statement), [])
+    parametrized = _parametrize_values(function)
+    if parametrized and not set(_required(function)) - _bound_by(parametrized):
+        # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
+        yield [*path[:len(path) - len(inside)], *parametrized, *inside]
+        return
     ways = 0
     for caller, caller_path in paths:
         for call in _calls_in(caller):
@@ -344,7 +371,40 @@ def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDe
                     ways += 1
                     yield [*caller_path, *bound, *inside]
     if not ways:
-        yield path
+        yield [*path, _unbound_marker(function)]
+
+
+def _parametrize_values(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """`name = first value` for each `@pytest.mark.parametrize("name", [values])` (or `"a, b"`, `[(1, 2), ...]`) of
+    a test function."""
+    bound: list[ast.stmt] = []
+    for decorator in function.decorator_list:
+        if not (isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("parametrize")
+                and len(decorator.args) >= 2 and isinstance(decorator.args[0], ast.Constant)
+                and isinstance(decorator.args[0].value, str)):
+            continue
+        names = [n.strip() for n in decorator.args[0].value.split(",") if n.strip()]
+        first = ast.Subscript(decorator.args[1], ast.Constant(0), ast.Load())
+        target: ast.expr = ast.Name(names[0], ast.Store()) if len(names) == 1 else \
+            ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
+        bound.append(ast.fix_missing_locations(ast.copy_location(ast.Assign([target], first), decorator)))
+    return bound
+
+
+def _bound_by(statements: list[ast.stmt]) -> set[str]:
+    return set().union(*(_bound_names(s) for s in statements)) if statements else set()
+
+
+_UNBOUND = "__archlint_unbound__"
+
+
+def _unbound_marker(function: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.stmt:
+    """A statement recording, for the error message, which parameters no call binds (`load_model(name)`)."""
+    required = _required(function)
+    said = f"{function.name}(), whose required parameter{'s' if len(required) > 1 else ''} " + \
+        ", ".join(f"`{r}`" for r in required)
+    marker = ast.Assign([ast.Name(_UNBOUND, ast.Store())], ast.Constant(said))
+    return ast.fix_missing_locations(ast.copy_location(marker, function))
 
 
 def _required(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -412,8 +472,7 @@ def _text_files(root: Path) -> Iterator[Path]:
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
         for name in files:
-            if name.endswith((".md", ".rst", ".sh", ".txt")) and (name.upper().startswith("README") or
-                                                                   name.endswith(".sh") or "doc" in folder.lower()):
+            if name.endswith((".md", ".rst", ".sh", ".txt", ".markdown")):   # READMEs, TRAINING.md, run scripts
                 yield Path(folder) / name
         if folder.count(os.sep) - str(root).count(os.sep) > 3:
             dirs[:] = []
@@ -576,6 +635,10 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             raise
         except Exception as exc:
             said = f"{type(exc).__name__}: {first_line(exc)}"
+            unbound = next((s for s in site.path if _UNBOUND in _bound_names(s)), None)
+            if isinstance(exc, NameError) and unbound is not None:
+                raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
+                                 f"({said})") from exc
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download) from exc
             raise SiteFailed(said, Cause.NETWORK in causes(exc)) from exc
