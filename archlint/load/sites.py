@@ -49,7 +49,7 @@ from archlint.load.sandbox import (
 )
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line
-from archlint.mechanics.source import display_path, source_position
+from archlint.mechanics.source import source_position
 
 MOST_SITES = 8          # sites tried per model, nearest first
 MOST_COMMAND_LINES = 6  # command lines of a README tried per script
@@ -515,9 +515,12 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
 
 
 def _position(document: Document, line: int) -> str:
+    """`README.md:31`, `../../train.py:80`, `demo.ipynb:cell 4:line 2`: relative to where archlint runs, however
+    far up the repository the document is (it is always in the model's own repository)."""
+    shown = os.path.relpath(document.path)
     if document.kind == "text":
-        return f"{display_path(str(document.path))}:{line}"
-    return source_position(str(document.path), line)
+        return f"{shown}:{line}"
+    return source_position(shown, line)
 
 
 def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
@@ -723,7 +726,7 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
     later = _later_statements(site.tree, statement) if site.tree is not None else []
     for index, candidate in enumerate(later):
         call = next((c for c in _calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
-                     and not c.keywords), None)
+                     and not any(isinstance(a, ast.Starred) for a in c.args)), None)
         if call is None:
             continue
         # what the site's own slice did not run yet (`import torch` above it), and what comes between: never a
@@ -740,13 +743,30 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
             return None, None
         with user_stdout(), guarded(), torch.no_grad():
             try:
-                values = tuple(_evaluate(a, scope, site.document) for a in call.args)
+                values = _positional(model, tuple(_evaluate(a, scope, site.document) for a in call.args),
+                                     {k.arg: _evaluate(k.value, scope, site.document) for k in call.keywords if k.arg})
             except Exception:
                 return None, None
         if values and all(isinstance(v, torch.Tensor) for v in values):
             return values, _position(site.document, call.lineno)
         return None, None
     return None, None
+
+
+def _positional(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """The call's arguments as forward's leading positional arguments (`unet(images, time=t)` -> (images, t)), up to
+    the first one it does not give: archlint feeds a model positional tensors, so later optional ones stay out."""
+    parameters = [p for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    values = list(args)
+    for parameter in parameters[len(args):]:
+        if parameter.name not in kwargs:
+            break
+        values.append(kwargs[parameter.name])
+    required = [p for p in parameters if p.default is p.empty]
+    if len(values) < len(required):
+        raise TypeError("the call does not give every required argument of forward")
+    return tuple(values)
 
 
 def _later_statements(tree: ast.Module, statement: ast.stmt) -> list[ast.stmt]:
