@@ -346,7 +346,7 @@ def _refusal(event: str, args: tuple[Any, ...]) -> str | None:
         if not real.startswith(_scratch_folders()):
             return f"writes {display_path(real)} (archlint never writes files while it builds a model)"
     elif event in _NETWORK_EVENTS:
-        return f"needs the network ({event}: a download), which archlint does not use to build a model"
+        return "a download: archlint uses no network while it builds a model"
     elif event in _PROCESS_EVENTS or event.startswith(("os.exec", "os.spawn", "os.posix_spawn")):
         return "starts a process, which archlint does not do to build a model"
     return None

@@ -29,7 +29,10 @@ def explain_user_error(exc: BaseException) -> str | None:
     if Cause.NETWORK in found:
         url = _downloaded_url(exc)
         what = f"it downloads {url}" if url else "it opens a network connection"
-        return (f"{what} and could not reach it; build it without pretrained weights (weights=None, "
+        # the sandbox's own refusal (archlint.load.sandbox.NetworkRefused) is not a failed connection
+        refused = any(cls.__name__ == "NetworkRefused" for cls in type(exc).__mro__)
+        how = "" if refused else " and could not reach it"
+        return (f"{what}{how}; build it without pretrained weights (weights=None, "
                 "pretrained=False) to lint the architecture")
     if Cause.TERMINAL_INPUT in found:
         return ("it asks for input on the terminal (input()) and archlint gives it none; use a default value "

@@ -333,5 +333,5 @@ def test_a_site_that_downloads_is_named_as_such_and_writes_nothing(capsys) -> No
     _, report, _ = check("download_site", capsys=capsys, target="head.py")
     [error] = report["errors"]
     assert error["cause"] == "needs a download"
-    assert "failed at train.py:13: needs the network (urllib.Request: a download)" in error["message"]
+    assert "failed at train.py:13: a download: archlint uses no network while it builds a model" in error["message"]
     assert not (CASES / "download_site" / "log.txt").exists()

@@ -409,9 +409,9 @@ _R = "real/"
 CASES_LIST += [
     _real_case("downloads-weights", "the constructor downloads pretrained weights (no network)",
                "downloads_weights_in_ctor.py", ERROR,
-               f"error: {_R}downloads_weights_in_ctor.py:PretrainedNet: constructor raised URLError: <urlopen error "
-               f"[Errno -2] Name or service not known> at {_R}downloads_weights_in_ctor.py:11: it downloads "
-               "https://weights.invalid/pretrained_net.pth and could not reach it; build it without pretrained weights "
+               f"error: {_R}downloads_weights_in_ctor.py:PretrainedNet: constructor raised NetworkRefused: a download: "
+               f"archlint uses no network while it builds a model at {_R}downloads_weights_in_ctor.py:11: it "
+               "downloads https://weights.invalid/pretrained_net.pth; build it without pretrained weights "
                "(weights=None, pretrained=False) to lint the architecture"),
     _real_case("loads-checkpoint", "the constructor loads a checkpoint that exists only on the author's machine",
                "loads_checkpoint_in_ctor.py", ERROR,
