@@ -88,7 +88,8 @@ def _fenced_python(text: str) -> str:
             if language in ("python", "py", "python3", "pycon", "ipython", ""):
                 indent = len(line) - len(line.lstrip())
                 for j in range(index + 1, end):
-                    kept[j] = _code_line(lines[j][indent:] if lines[j][:indent].isspace() else lines[j].lstrip())
+                    # the fence's own indentation (a block inside a list item) is not the code's
+                    kept[j] = _code_line(lines[j][indent:] if not lines[j][:indent].strip() else lines[j].lstrip())
             index = end + 1
         elif directive and directive.group(2):
             base = len(directive.group(1))

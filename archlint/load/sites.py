@@ -227,6 +227,8 @@ def _child_blocks(statement: ast.stmt) -> Iterator[tuple[list[ast.stmt], list[as
             yield handler.body, []
     elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
         yield statement.body, _parameter_defaults(statement)
+    elif isinstance(statement, ast.ClassDef):   # its methods: `self.down1 = Down(64, 128)` in a model's __init__
+        yield statement.body, []
 
 
 def _parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
@@ -297,7 +299,7 @@ def find_sites(target: SiteTarget) -> list[Site]:
     return sites[:MOST_SITES] + registry_sites[:MOST_SITES]
 
 
-def parse_leniently(source: str, attempts: int = 5) -> ast.Module | None:
+def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:
     """The document's syntax tree; a top-level block that is not Python 3 (`print x`, `.cuda(async=True)` of
     code written for an older Python) is left out, line numbers kept, so the rest can still build the model."""
     lines = source.splitlines()
@@ -320,6 +322,9 @@ def parse_leniently(source: str, attempts: int = 5) -> ast.Module | None:
 def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file: bool) -> Iterator[Site]:
     module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
     mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in target.names)
+    if not in_file and any(isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name in target.names
+                           for n in ast.walk(tree)):
+        mentions_name = False   # a file with its own class of that name (variants side by side): not this model
     paths = list(_paths_to(tree.body, True))
     enclosing = _enclosing_functions(tree)
     for statement, path in paths:
