@@ -51,7 +51,7 @@ from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line
 from archlint.mechanics.source import source_position
 
-MOST_SITES = 8          # sites tried per model, nearest first
+MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
 MOST_COMMAND_LINES = 6  # command lines of a README tried per script
 SLICE_CPU_SECONDS = 60  # the statements before a site's call (the call itself is the model's build)
 
@@ -336,6 +336,8 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file:
                 call.func.attr if isinstance(call.func, ast.Attribute) else None
             registry = _registry_call(call) if not in_file else None
             if not (name in target.names and mentions_name) and registry is None:
+                continue
+            if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
                 continue
             for way in _ways_to(statement, path, enclosing.get(id(statement)), paths):
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
@@ -633,6 +635,9 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
         try:
             if site.registry is None:
                 callee = _evaluate(site.call.func, namespace, site.document)
+                if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
+                        and callee.__name__ == target.obj.__name__:
+                    callee = target.obj   # a variant beside its namesake takes the arguments the repository gives it
             else:
                 callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
                 if callee is None:
