@@ -8,15 +8,15 @@ archlint could not lint is said on the console and in the metrics; it never stop
 """
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from archlint.api import check_built_model
+from archlint.load.inputs import forward_inputs
 from archlint.plugin.findings import Severity
 from archlint.plugin.results import Report
 
@@ -40,22 +40,6 @@ def batch_inputs(batch: Any) -> tuple[Any, ...]:
     if isinstance(batch, (tuple, list)) and batch:
         return batch_inputs(batch[0])
     return (batch,)
-
-
-def forward_inputs(model: nn.Module, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], list[str]]:
-    """What a forward call received, as positional example inputs, and the keyword arguments that were left out:
-    the keywords continue the positional arguments in the forward's own order, as long as none is skipped
-    (`model(input_ids=..., attention_mask=..., labels=...)` -> `(input_ids, attention_mask)` for a forward whose
-    third parameter is token_type_ids)."""
-    parameters = [p for p in inspect.signature(model.forward).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    positional = list(args)
-    for parameter in parameters[len(args):]:
-        if parameter.name not in kwargs:
-            break
-        positional.append(kwargs[parameter.name])
-    used = {p.name for p in parameters[:len(positional)]}
-    return tuple(positional), sorted(k for k in kwargs if k not in used)
 
 
 @dataclass

@@ -133,6 +133,22 @@ def _tensor_parameters(model: nn.Module) -> list[str]:
     return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def forward_inputs(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[str]]:
+    """What a forward call received, as positional example inputs, and the keyword arguments that were left out:
+    the keywords continue the positional arguments in the forward's own order, as long as none is skipped
+    (`model(input_ids=..., attention_mask=..., labels=...)` -> `(input_ids, attention_mask)` for a forward whose
+    third parameter is token_type_ids)."""
+    parameters = [p for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = list(args)
+    for parameter in parameters[len(args):]:
+        if parameter.name not in kwargs:
+            break
+        positional.append(kwargs[parameter.name])
+    used = {p.name for p in parameters[:len(positional)]}
+    return tuple(positional), sorted(k for k in kwargs if k not in used)
+
+
 def keyword_only_forward(model: nn.Module) -> str | None:
     """The name of forward's `**kwargs` when it takes nothing else (`forward(self, **batch)`), else None."""
     try:

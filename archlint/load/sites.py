@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from archlint.load.inputs import forward_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
     OverBudget,
@@ -753,8 +754,9 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
             return None, None
         with user_stdout(), guarded(), torch.no_grad():
             try:
-                values = _positional(model, tuple(_evaluate(a, scope, site.document) for a in call.args),
-                                     {k.arg: _evaluate(k.value, scope, site.document) for k in call.keywords if k.arg})
+                values = _required_given(model, *forward_inputs(
+                    model, tuple(_evaluate(a, scope, site.document) for a in call.args),
+                    {k.arg: _evaluate(k.value, scope, site.document) for k in call.keywords if k.arg})[:1])
             except Exception:
                 return None, None
         if values and all(isinstance(v, torch.Tensor) for v in values):
@@ -763,20 +765,13 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
     return None, None
 
 
-def _positional(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """The call's arguments as forward's leading positional arguments (`unet(images, time=t)` -> (images, t)), up to
-    the first one it does not give: archlint feeds a model positional tensors, so later optional ones stay out."""
-    parameters = [p for p in inspect.signature(model.forward).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    values = list(args)
-    for parameter in parameters[len(args):]:
-        if parameter.name not in kwargs:
-            break
-        values.append(kwargs[parameter.name])
-    required = [p for p in parameters if p.default is p.empty]
+def _required_given(model: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`values` when they give every required parameter of forward (later optional keywords stay out)."""
+    required = [p for p in inspect.signature(model.forward).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
     if len(values) < len(required):
         raise TypeError("the call does not give every required argument of forward")
-    return tuple(values)
+    return values
 
 
 def _later_statements(tree: ast.Module, statement: ast.stmt) -> list[ast.stmt]:
