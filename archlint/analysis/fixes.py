@@ -16,11 +16,16 @@ from torch import fx, nn
 
 from archlint.analysis.graph import ArchGraph, build_graph
 from archlint.analysis.measurement import MeasurementUnavailable
-from archlint.analysis.rewrite import copy_sharing_large_weights, own_parameter
+from archlint.analysis.rewrite import (
+    Span, add_identity_shortcuts, call_as_module, copy_sharing_large_weights, own_parameter,
+)
 from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.state import eval_mode, preserved_rng
 from archlint.mechanics.tensors import tensors_in
-from archlint.plugin.changes import AppendModule, Change, Combined, Reinitialise, ReplaceModule
+from archlint.plugin.changes import (
+    AddShortcuts, AppendModule, Change, Combined, FollowMode, Reinitialise, RemoveModule, ReplaceModule,
+)
+from archlint.trace.shapes import propagate_shapes
 from archlint.trace.tracers import trace_model
 
 VERIFIED = "after: the same measure on the fixed copy of the model, verified"
@@ -57,6 +62,9 @@ def apply_change(model_copy: nn.Module, change: Change) -> None:
     elif isinstance(change, Combined):
         for part in change.changes:
             apply_change(model_copy, part)
+    elif isinstance(change, RemoveModule):
+        parent_path, _, name = change.path.rpartition(".")
+        delattr(model_copy.get_submodule(parent_path) if parent_path else model_copy, name)
     elif isinstance(change, Reinitialise):
         weight = own_parameter(model_copy, change.parameter)
         options = eval(f"dict({change.arguments})", {"nn": nn})
@@ -93,10 +101,14 @@ def _outputs(model: nn.Module, inputs: Sequence[Any]) -> list[tuple[tuple[int, .
 
 
 def fixed_model(model: nn.Module, example_inputs: Sequence[Any], change: Change,
-                expected: list[tuple[tuple[int, ...], torch.dtype]] | None, analyses_of: Any) -> FixedModel:
+                expected: list[tuple[tuple[int, ...], torch.dtype]] | None, analyses_of: Any,
+                graph_module: fx.GraphModule | None = None) -> FixedModel:
     """The verified fixed copy of `model`. Its trace runs the example input through it (shape propagation on meta or
     fake tensors, as for the model); its outputs must have the shapes and dtypes of `expected`, the model's own (when
-    unknown, one eval forward of each is compared). `analyses_of(model, graph)` makes the copy's analyses."""
+    unknown, one eval forward of each is compared). `analyses_of(model, graph)` makes the copy's analyses. A rewrite of
+    the traced graph (`AddShortcuts`, `FollowMode`) is made on a copy of `graph_module`, the model's trace."""
+    if isinstance(change, (AddShortcuts, FollowMode)):
+        return _rewritten(model, example_inputs, change, expected, analyses_of, graph_module)
     try:
         with preserved_rng(0):
             copy_of = copy_sharing_large_weights(model)
@@ -124,4 +136,33 @@ def fixed_model(model: nn.Module, example_inputs: Sequence[Any], change: Change,
     return FixedModel(copy_of, graph, analyses_of(copy_of, graph))
 
 
-__all__ = ["FixedModel", "VERIFIED", "apply_change", "fixed_model", "output_signature"]
+def rewrite_graph(graph_module: fx.GraphModule, change: AddShortcuts | FollowMode) -> fx.GraphModule:
+    """A rewritten copy of the traced graph as the change says."""
+    if isinstance(change, AddShortcuts):
+        return add_identity_shortcuts(graph_module, [Span(first, last) for first, last in change.spans])
+    module = eval(change.expression, {"nn": nn, "torch": torch})   # archlint's own description, not user input
+    return call_as_module(graph_module, change.node, module)
+
+
+def _rewritten(model: nn.Module, example_inputs: Sequence[Any], change: AddShortcuts | FollowMode,
+               expected: list[tuple[tuple[int, ...], torch.dtype]] | None, analyses_of: Any,
+               graph_module: fx.GraphModule | None) -> FixedModel:
+    """The traced graph's copy with the shortcuts added, shapes propagated again: it keeps the trace's node names, so
+    a measurement at a node of the model reads the same node of the fix."""
+    if graph_module is None:
+        raise MeasurementUnavailable("the fix rewrites the traced graph, and there is none")
+    try:
+        with preserved_rng(0):
+            rewritten = rewrite_graph(graph_module, change)
+            propagate_shapes(rewritten, example_inputs)
+    except Exception as exc:
+        raise MeasurementUnavailable(f"the fixed copy does not run the example input ({describe_exception(exc)})") \
+            from None
+    after = output_signature(rewritten)
+    if expected is not None and after is not None and expected != after:
+        raise MeasurementUnavailable("the fixed copy's outputs differ from the model's in shape or dtype")
+    graph = build_graph(rewritten, rewritten)
+    return FixedModel(rewritten, graph, analyses_of(rewritten, graph))
+
+
+__all__ = ["FixedModel", "VERIFIED", "apply_change", "fixed_model", "output_signature", "rewrite_graph"]

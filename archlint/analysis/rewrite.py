@@ -151,6 +151,26 @@ def add_identity_shortcuts(gm: fx.GraphModule, spans: Sequence[Span]) -> fx.Grap
     return clone
 
 
+def call_as_module(gm: fx.GraphModule, node_name: str, module: torch.nn.Module) -> fx.GraphModule:
+    """A copy of `gm` where the call at `node_name` becomes a call of `module` (added to the copy) on the call's first
+    input: a functional call replaced by the module that does the same and follows the mode (F.dropout -> nn.Dropout)."""
+    clone = copy_graph_module(gm)
+    nodes = {n.name: n for n in clone.graph.nodes}
+    if node_name not in nodes:
+        raise RewriteError(f"node {node_name} is not in the graph")
+    old = nodes[node_name]
+    target = f"archlint_{node_name}"
+    clone.add_submodule(target, module)
+    with clone.graph.inserting_after(old):
+        new = clone.graph.call_module(target, (_data_input(old),))
+    new.meta = dict(old.meta)
+    old.replace_all_uses_with(new)
+    clone.graph.erase_node(old)
+    clone.graph.lint()
+    clone.recompile()
+    return clone
+
+
 def check_runs(gm: fx.GraphModule, example_inputs: Sequence[object]) -> None:
     """Run the rewritten module once (eval mode, no grad) so a broken rewrite fails here, with its reason."""
     was_training = gm.training
@@ -171,5 +191,5 @@ def owning_module(node: fx.Node) -> fx.GraphModule:
     return gm
 
 
-__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "copy_graph_module", "copy_sharing_large_weights",
+__all__ = ["Span", "RewriteError", "add_identity_shortcuts", "call_as_module", "copy_graph_module", "copy_sharing_large_weights",
            "check_runs", "own_parameter", "owning_module"]

@@ -74,7 +74,8 @@ class ModelAnalyses:
                     self._fixed[change] = fixed_model(
                         self.model, self.example_inputs, change, self.output_signature(),
                         lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
-                                                           probe_enabled=self.probe_enabled, device=self.device))
+                                                           probe_enabled=self.probe_enabled, device=self.device),
+                        self.graph.graph_module())
             except MeasurementUnavailable as exc:
                 self._fixed[change] = exc
         found = self._fixed[change]

@@ -61,13 +61,55 @@ class AppendModule:
 class Combined:
     """Several changes made together (pool the map where it is made, and replace the head that reads it)."""
 
-    changes: tuple["ReplaceModule | AppendModule | Reinitialise", ...]
+    changes: tuple["ReplaceModule | AppendModule | Reinitialise | RemoveModule", ...]
 
     def snippet(self) -> str:
         return "\n".join(change.snippet() for change in self.changes)
 
 
-Change = ReplaceModule | Reinitialise | AppendModule | Combined
+@dataclass(frozen=True)
+class AddShortcuts:
+    """Identity shortcuts y = F(x) + x rewired into the traced graph: for each `(first, last)` pair of graph node
+    names, the input of `first` is added to the output of `last`, and every later use of `last` reads the sum. It has
+    no source edit: a shortcut needs a new block class in the user's code, which the rule's snippet writes out."""
+
+    spans: tuple[tuple[str, str], ...]
+    # how the user's code names each span's ends (`features.0`, `features.5`), for the snippet
+    shown: tuple[tuple[str, str], ...] = ()
+
+    def snippet(self) -> str:
+        pairs = self.shown or self.spans
+        return "\n".join(f"# shortcut: the input of `{first}` is added to the output of `{last}`"
+                         for first, last in pairs)
+
+
+@dataclass(frozen=True)
+class RemoveModule:
+    """The submodule at `path` is deleted (a module no op of forward reads)."""
+
+    path: str
+
+    def snippet(self) -> str:
+        owner, _, name = self.path.rpartition(".")
+        return f"del {code_path(owner)}.{name}" if owner else f"del model.{name}"
+
+
+@dataclass(frozen=True)
+class FollowMode:
+    """A functional call that ignores the module's mode (`F.dropout(x, 0.5)`, training=True by default) follows it,
+    as `training=self.training` makes it: in the source, the call's `training` argument becomes `self.training`; on
+    the traced graph, the call at node `node` becomes a call of the module `expression` builds (`nn.Dropout(p=0.5)`),
+    which is on in train mode and off in eval mode."""
+
+    node: str
+    function: str       # the call's last name: dropout, dropout2d, alpha_dropout ...
+    expression: str
+
+    def snippet(self) -> str:
+        return f"x = F.{self.function}(x, p=..., training=self.training)"
+
+
+Change = ReplaceModule | Reinitialise | AppendModule | Combined | AddShortcuts | RemoveModule | FollowMode
 
 
 @dataclass(frozen=True)
@@ -83,6 +125,8 @@ class CallEdit:
     keep_first_argument: bool = False
     # the layer the call must build (its repr), to tell apart several calls of one class on the line
     builds: str = ""
+    # instead of replacing the call, set one of its arguments: (name, position when passed positionally, new value)
+    argument: tuple[str, int, str] | None = None
 
 
-__all__ = ["AppendModule", "CallEdit", "Change", "Combined", "ReplaceModule", "Reinitialise", "code_path"]
+__all__ = ["AddShortcuts", "AppendModule", "CallEdit", "Change", "Combined", "FollowMode", "RemoveModule", "ReplaceModule", "Reinitialise", "code_path"]

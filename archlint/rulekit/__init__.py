@@ -26,7 +26,8 @@ What it offers, by what a rule does:
 * **Write a fix** — `code_path("features.3")` -> `model.features[3]`, `dims_text((3, 3))` -> `3×3`,
   `sequential([...])`, `ratio(a, b)` (None when either is missing or b is 0).
 * **Make the fix run** — give `Fix(summary, change.snippet(), change)` a change as data (`ReplaceModule(path,
-  expression)`, `Reinitialise(parameter, function, arguments)`, `AppendModule`, `Combined`); measure every
+  expression)`, `Reinitialise(parameter, function, arguments)`, `AppendModule`, `RemoveModule`, `Combined`, `FollowMode`;
+  `AddShortcuts(spans)`, a rewrite of the traced graph); measure every
   after-number on `ctx.fixed_or_none(change)` (the verified fixed copy: `.graph`, `.analyses`; `block_cost`,
   `block_window` give the same measure on both sides) and print none without it. The runner marks the fix verified or
   says why not, and makes the edit of the user's source when the change is one call.
@@ -74,7 +75,9 @@ from archlint.analysis.receptive_field import (
     last_spatial_node,
     window_of,
 )
-from archlint.plugin.changes import AppendModule, Change, Combined, Reinitialise, ReplaceModule
+from archlint.plugin.changes import (
+    AddShortcuts, AppendModule, Change, Combined, FollowMode, Reinitialise, RemoveModule, ReplaceModule,
+)
 from archlint.plugin.findings import Finding, Fix, Metric, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
@@ -82,7 +85,8 @@ from archlint.rulekit.context import CheckContext
 from archlint.rulekit.wording import code_path, dims_text, no_module_to_replace, sequential
 
 __all__ = [
-    "VERIFIED", "no_module_to_replace", "sequential", "AppendModule", "Change", "Combined", "FixedModel", "Reinitialise", "ReplaceModule", "block_cost", "block_window",
+    "VERIFIED", "no_module_to_replace", "sequential", "AddShortcuts", "AppendModule", "Change", "Combined", "FixedModel", "FollowMode",
+    "Reinitialise", "RemoveModule", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",
     "NodeRF", "NonFiniteValues", "Option", "PARAMETRIC_KINDS", "ProbeResult", "Rule", "SATURATION_BOUND",

@@ -25,7 +25,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from torch import nn
 
 from archlint.mechanics.source import display_path
-from archlint.plugin.changes import CallEdit, Reinitialise, ReplaceModule
+from archlint.plugin.changes import CallEdit, FollowMode, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding
 
 
@@ -36,6 +36,9 @@ def call_edit(finding: Finding, replaced: Any, init_site: tuple[str, int] | None
     change = fix.change if fix is not None and fix.verified else None
     if isinstance(change, ReplaceModule) and finding.file and finding.line and replaced is not None:
         return CallEdit(finding.file, finding.line, type(replaced).__name__, change.expression, builds=repr(replaced))
+    if isinstance(change, FollowMode) and finding.file and finding.line:
+        # F.dropout(input, p, training, inplace): `training` is the third argument
+        return CallEdit(finding.file, finding.line, change.function, "", argument=("training", 2, "self.training"))
     if isinstance(change, Reinitialise) and init_site is not None:
         return CallEdit(init_site[0], init_site[1], "", change.call("TENSOR"), keep_first_argument=True)
     return None
@@ -67,6 +70,7 @@ class _CallReplacer(cst.CSTTransformer):
         self.calls_on_line: dict[tuple[int, str], int] = {}
         self.made: set[tuple[int, str, int]] = set()
         self.module: cst.Module | None = None
+        self.methods: list[bool] = []     # per enclosing function: whether it is a method (first parameter `self`)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module = node
@@ -100,6 +104,10 @@ class _CallReplacer(cst.CSTTransformer):
         for edit in self.edits.get(position.start.line, []):
             if (edit.line, edit.builds) in self.done or (edit.line, edit.builds, id(edit)) in self.made:
                 continue
+            if edit.argument is not None:
+                if name != edit.callee or not self.in_method:
+                    continue     # `self.training` needs a method's `self`
+                return self._argument_set(original, updated, edit)
             if edit.keep_first_argument:
                 if not name.endswith("_") or not original.args:   # an init call: nn.init.zeros_(w)
                     continue
@@ -110,6 +118,38 @@ class _CallReplacer(cst.CSTTransformer):
                 module_prefix = prefix
             return self._replaced(original, edit, module_prefix, position.start.column)
         return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        self.methods.append(bool(params) and params[0].name.value == "self")
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.methods.pop()
+        return updated
+
+    @property
+    def in_method(self) -> bool:
+        return bool(self.methods) and self.methods[-1]
+
+    def _argument_set(self, original: cst.Call, updated: cst.Call, edit: CallEdit) -> cst.Call:
+        """The call with one argument given a new value: where it is passed (by position or keyword), else added."""
+        assert edit.argument is not None
+        name, position, text = edit.argument
+        value = cst.parse_expression(text)
+        args = list(updated.args)
+        positional = [i for i, a in enumerate(args) if a.keyword is None and not a.star]
+        keyword = next((i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == name), None)
+        if keyword is not None:
+            args[keyword] = args[keyword].with_changes(value=value)
+        elif len(positional) > position:
+            args[positional[position]] = args[positional[position]].with_changes(value=value)
+        else:
+            args.append(cst.Arg(value=value, keyword=cst.Name(name),
+                                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                      whitespace_after=cst.SimpleWhitespace(""))))
+        self.done.add((edit.line, edit.builds))
+        self.made.add((edit.line, edit.builds, id(edit)))
+        return updated.with_changes(args=args)
 
     def _replaced(self, original: cst.Call, edit: CallEdit, module_prefix: str, column: int) -> cst.BaseExpression:
         text = edit.replacement.replace("nn.", module_prefix)

@@ -42,8 +42,11 @@ import torch
 
 from archlint.rulekit import (
     ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, PARAMETRIC_KINDS,
-    VERIFIED, ProbeResult, ReplaceModule, Rule, Severity, hookimpl, is_norm,
+    VERIFIED, FollowMode, ProbeResult, ReplaceModule, Rule, Severity, hookimpl, is_norm,
 )
+
+_MODULE_OF = {"dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d",
+              "alpha_dropout": "AlphaDropout", "feature_alpha_dropout": "FeatureAlphaDropout"}
 
 _TO_BATCHNORM = ("act", "identity", "reshape", "flatten", "pool", "adaptive_pool")
 
@@ -53,6 +56,15 @@ def _probe(ctx: CheckContext) -> tuple[ProbeResult | None, str | None]:
         return ctx.probe(), None
     except MeasurementUnavailable as exc:
         return None, str(exc)
+
+
+def _following_mode(node: LayerNode) -> FollowMode | None:
+    """The functional dropout tied to the mode: on the graph, the module of the same kind and rate."""
+    function = node.type_name.rstrip("_")
+    module = _MODULE_OF.get(function)
+    if node.op != "call_function" or module is None or not isinstance(node.hparams.get("p"), (int, float)):
+        return None
+    return FollowMode(node.name, function, f"nn.{module}(p={node.hparams['p']!r})")
 
 
 def _p(node: LayerNode) -> str:
@@ -109,7 +121,7 @@ class DropoutPlacement(Rule):
         probe, why = _probe(ctx)
         for node in dropouts:
             if node.hparams.get("active_in_eval"):
-                yield self._active_in_eval(node, probe, why)
+                yield self._active_in_eval(ctx, node, probe, why)
             bn = batchnorm_after(ctx.graph, node)
             if bn is not None:
                 yield self._feeds_batchnorm(node, bn, probe, why)
@@ -121,24 +133,38 @@ class DropoutPlacement(Rule):
             elif self._on_conv_map(ctx.graph, node):
                 yield self._elementwise_on_maps(ctx.graph, node, probe, why)
 
-    def _active_in_eval(self, node: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding:
+    def _active_in_eval(self, ctx: CheckContext, node: LayerNode, probe: ProbeResult | None,
+                        why: str | None) -> Finding:
         message = (f"{_where(node)} drops {_p(node)} of the values in eval mode too: F.{node.type_name} defaults to "
                    f"training=True (here training={node.hparams.get('training_arg', 'True')})")
         effect: tuple[Metric, ...] = ()
         unmeasured = [f"eval-mode randomness not measured: {why}"] if why else []
+        change = _following_mode(node)
         if probe is not None and probe.eval_outputs[0]:
             diff = probe.eval_difference()
+            after, how = self._eval_difference_fixed(ctx, change)
             effect = (Metric("max |difference| between two eval-mode passes on the same input", float(f"{diff:.6g}"),
-                             None, "", f"{probe.method}; then model.eval() and two forward passes, same input"),)
+                             after, "", f"{probe.method}; then model.eval() and two forward passes, same input{how}"),)
             message += f"; two eval passes on the same input differ by up to {diff:.3g}"
         elif probe is not None:
             unmeasured.append("eval-mode passes failed, so the randomness at inference was not measured")
-        unmeasured.append("after the fix not measured: it needs a change to forward()")
+        snippet = (f"x = F.{node.type_name}(x, p={_p(node)}, training=self.training)\n"
+                   f"# or in __init__: self.drop = nn.Dropout({_p(node)}); in forward: x = self.drop(x)")
         return Finding.at(node, "AL701", message, severity=Severity.ERROR,
-                          fix=Fix("Tie the dropout to the module's mode.",
-                                  f"x = F.{node.type_name}(x, p={_p(node)}, training=self.training)\n"
-                                  f"# or in __init__: self.drop = nn.Dropout({_p(node)}); in forward: x = self.drop(x)"),
+                          fix=Fix("Tie the dropout to the module's mode.", snippet, change),
                           effect=effect, unmeasured=tuple(unmeasured))
+
+    @staticmethod
+    def _eval_difference_fixed(ctx: CheckContext, change: FollowMode | None) -> tuple[float | None, str]:
+        """The same two eval passes on the verified copy whose dropout follows the mode."""
+        fixed = ctx.fixed_or_none(change)
+        if fixed is None:
+            return None, ""
+        try:
+            after = fixed.analyses.probe().eval_difference()
+        except MeasurementUnavailable:
+            return None, ""
+        return float(f"{after:.6g}"), f"; {VERIFIED} (the dropout following the mode)"
 
     def _feeds_batchnorm(self, node: LayerNode, bn: LayerNode, probe: ProbeResult | None, why: str | None) -> Finding:
         message = (f"{_where(node)} (p={_p(node)}) feeds BatchNorm `{bn.module_path}`: its batch statistics are "

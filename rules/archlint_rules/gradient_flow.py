@@ -38,6 +38,12 @@ Fix
     AL803: Kaiming initialisation with zero biases, a smaller learning rate, or LeakyReLU. AL804:
     normalise before the activation and use Xavier initialisation (or a ReLU-family activation).
 
+    The fixes that are a change of the model run on a verified copy and are measured there by the
+    same probe: AL801's unused module deleted (parameters without gradient after), AL803's and
+    AL804's re-initialisation of the layer before the activation (dead units, saturated share
+    after). A cut in forward's code (AL801) and AL802's choice between shortcuts, norms,
+    activations and initialisation have no mechanical fix; the finding says so.
+
 Known limits
     AL802 compares weight-gradient norms, the quantity an optimiser step is made of. In a network
     with BatchNorm/LayerNorm a layer's output does not depend on its weight scale, so its weight
@@ -81,8 +87,9 @@ import torch
 from torch import nn
 
 from archlint.rulekit import (
-    ActivationStats, ArchGraph, CheckContext, Finding, Fix, LayerGradient, LayerNode, MeasurementUnavailable,
-    Metric, NonFiniteValues, Option, ProbeResult, Rule, SATURATION_BOUND, Severity, hookimpl, is_norm,
+    VERIFIED, ActivationStats, ArchGraph, CheckContext, Combined, Finding, Fix, LayerGradient, LayerNode,
+    MeasurementUnavailable, Metric, NonFiniteValues, Option, ProbeResult, Reinitialise, RemoveModule, Rule,
+    SATURATION_BOUND, Severity, hookimpl, is_norm,
 )
 from archlint.rulekit.provisional import DEFAULT_MAX_BATCH, construction_site, own_parameter
 
@@ -321,6 +328,8 @@ class GradientFlow(Rule):
                         if nodes and any(n.name in graph.descendants(x) for x in nodes[:1])]
             severity = Severity.ERROR
             shown = owner or names[0] if len(names) == 1 else owner or "<model>"
+            change = None
+            no_fix = "no automatic fix: the cut is in forward's code, which archlint does not rewrite"
             if unread:   # the module holding the parameter, and the name it holds it by (`embeddings`, `mask_token`)
                 holder, _, attribute = names[0].rpartition(".") if len(names) == 1 else (owner, "", "")
                 argument = _unused_by(ctx.model.get_submodule(holder), attribute) if attribute else None
@@ -330,10 +339,13 @@ class GradientFlow(Rule):
                              f"`{argument}` is given, which this input does not")
                     fix = Fix(f"Nothing to fix if `{argument}` is given in training; lint with it (example_inputs() "
                               f"returning it) to check that path.", f"# example_inputs(): (x, {argument})")
+                    no_fix = "nothing to fix in the model: the path is used with another input"
                 else:
                     cause = "no operation of the forward reads it (an unused module or parameter)"
+                    change = RemoveModule(owner if owner and len(names) > 1 or not attribute else names[0])
                     fix = Fix(f"Use `{shown}` in forward, or delete it (its parameters only take memory and optimizer "
-                              f"state).", f"# in __init__: remove `self.{shown} = ...`, or use it in forward")
+                              f"state).", f"{change.snippet()}   # in __init__: remove `self.{shown} = ...`, or use it "
+                                          f"in forward", change)
             elif detaches:
                 cause = (f"its output reaches the loss only through `{detaches[0].type_name}` "
                          f"(`{detaches[0].display_name}`)")
@@ -345,11 +357,14 @@ class GradientFlow(Rule):
                           "# remove `with torch.no_grad():`, `.detach()`, `.data` or `.long()`/`.int()` around its output")
             message = (f"{len(names)} parameter tensor(s) of `{shown}` ({count:,} values) received no "
                        f"gradient: {cause}")
+            after, unmeasured = _after_removal(ctx, change, no_fix)
             yield _finding_at(graph, nodes[0] if nodes else None, owner, self.code, message, fix=fix,
                               severity=severity,
-                              effect=(Metric("parameters without gradient", count, None, "values",
-                                             f"{probe.method}; .grad is None after backward"),),
-                              unmeasured=("after the fix not measured: it needs a change to the model's code",))
+                              effect=(Metric("parameters without gradient", count, after, "values",
+                                             f"{probe.method}; .grad is None after backward"
+                                             + (f"; {VERIFIED} (`{change.path}` removed)" if after is not None
+                                                else "")),),
+                              unmeasured=unmeasured)
 
     # AL802 ----------------------------------------------------------------------------------------
     def _ratio(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
@@ -390,7 +405,9 @@ class GradientFlow(Rule):
                           effect=(Metric(f"weight gradient norm ratio first/last ({compared})",
                                          float(f"{value:.6g}"), None, "",
                                          f"{probe.method}; ‖∇W‖ of `{first.weight}` / ‖∇W‖ of `{last.weight}`"),),
-                          unmeasured=("after the fix not measured: it depends on which change is made",))
+                          unmeasured=("no automatic fix: shortcuts, norms, activations and initialisation each change the "
+                                      "ratio, and which the model needs is a design choice; the ratio after one is not "
+                                      "measured",))
 
     def _ratio_without_gates(self, ctx: CheckContext, gates: list[str], first: str, last: str) -> float | None:
         """first/last weight-gradient ratio on a copy whose designed-in gates are all 1; None if not measured."""
@@ -424,16 +441,22 @@ class GradientFlow(Rule):
             message = (f"{dead} of {stats.units} ReLU units ({share:.0%}) after `{layer}` are zero for every sample "
                        f"and position of the probe batch ({stats.observations} observations per unit): they pass no "
                        f"gradient")
+            change = _reinitialisation(ctx, producer[0] if producer else None, "kaiming_normal_",
+                                       "nonlinearity='relu'")
+            fixed = _fixed_activation(ctx, change, stats)
+            after = None if fixed is None else int((fixed.zero_fraction == 1).sum())
+            how = (f"{probe.method}; a unit is dead if its output is exactly 0 for all {stats.observations} samples x "
+                   f"positions of the train pass")
+            snippet = (f"{change.snippet()}\n# or: nn.LeakyReLU(0.01) instead of nn.ReLU()" if change else
+                       f"nn.init.kaiming_normal_(model.get_submodule({layer!r}).weight, nonlinearity='relu')\n"
+                       f"# or: nn.LeakyReLU(0.01) instead of nn.ReLU()")
             yield _finding_at(ctx.graph, node, stats.module_path, "AL803", message,
                               fix=Fix("Initialise the layer before the ReLU with Kaiming and zero biases (a large negative "
-                                      "bias or weight scale kills units), or use LeakyReLU.",
-                                      f"nn.init.kaiming_normal_(model.get_submodule({layer!r}).weight, nonlinearity='relu')\n"
-                                      f"nn.init.zeros_(model.get_submodule({layer!r}).bias)\n"
-                                      f"# or: nn.LeakyReLU(0.01) instead of nn.ReLU()"),
-                              effect=(Metric("dead ReLU units", dead, None, f"of {stats.units}",
-                                             f"{probe.method}; a unit is dead if its output is exactly 0 for all "
-                                             f"{stats.observations} samples x positions of the train pass"),),
-                              unmeasured=("after the fix not measured: it depends on which change is made",))
+                                      "bias or weight scale kills units), or use LeakyReLU.", snippet, change),
+                              effect=(Metric("dead ReLU units", dead, after, f"of {stats.units}",
+                                             how + (f"; {VERIFIED} (`{layer}` re-initialised)" if after is not None
+                                                    else "")),),
+                              unmeasured=_unmeasured_reinit(change, after, layer))
 
     # AL804 ----------------------------------------------------------------------------------------
     def _saturation(self, ctx: CheckContext, probe: ProbeResult) -> Iterable[Finding]:
@@ -446,17 +469,73 @@ class GradientFlow(Rule):
             layer = producer[0].module_path if producer and producer[0].module_path else "layer"
             message = (f"{stats.saturated_share:.0%} of the pre-activations of this {stats.function} (after `{layer}`) "
                        f"lie beyond ±{SATURATION_BOUND:g}, where it passes almost no gradient")
+            change = _reinitialisation(ctx, producer[0] if producer else None, "xavier_uniform_",
+                                       f"gain=nn.init.calculate_gain({stats.family!r})")
+            fixed = _fixed_activation(ctx, change, stats)
+            after = None if fixed is None else round(fixed.saturated_share, 4)
+            snippet = (f"{change.snippet()}\n" if change else
+                       f"nn.init.xavier_uniform_(model.get_submodule({layer!r}).weight, "
+                       f"gain=nn.init.calculate_gain({stats.family!r}))\n")
+            snippet += "# and a norm before it, e.g. nn.LayerNorm(features) / nn.BatchNorm2d(channels)"
             yield _finding_at(ctx.graph, node, stats.module_path, "AL804", message,
                               fix=Fix("Normalise before the activation and initialise with Xavier (gain for the "
-                                      "activation), or use a ReLU-family activation.",
-                                      f"nn.init.xavier_uniform_(model.get_submodule({layer!r}).weight, "
-                                      f"gain=nn.init.calculate_gain({stats.family!r}))\n"
-                                      f"# and a norm before it, e.g. nn.LayerNorm(features) / nn.BatchNorm2d(channels)"),
+                                      "activation), or use a ReLU-family activation.", snippet, change),
                               effect=(Metric(f"pre-activations beyond ±{SATURATION_BOUND:g}",
-                                             round(stats.saturated_share, 4), None, "share",
+                                             round(stats.saturated_share, 4), after, "share",
                                              f"{probe.method}; share of all input elements of the activation in the "
-                                             f"train pass with |x| > {SATURATION_BOUND:g}"),),
-                              unmeasured=("after the fix not measured: it depends on which change is made",))
+                                             f"train pass with |x| > {SATURATION_BOUND:g}"
+                                             + (f"; {VERIFIED} (`{layer}` re-initialised)" if after is not None
+                                                else "")),),
+                              unmeasured=_unmeasured_reinit(change, after, layer))
+
+
+def _after_removal(ctx: CheckContext, change: RemoveModule | None, no_fix: str) -> tuple[int | None, tuple[str, ...]]:
+    """Parameters without gradient in the verified copy with the unused module removed (the probe, as before)."""
+    fixed = ctx.fixed_or_none(change)
+    if change is None:
+        return None, (no_fix,)
+    if fixed is None:
+        return None, ()    # the runner says why the removal did not verify
+    try:
+        probe = fixed.analyses.probe()
+    except MeasurementUnavailable as exc:
+        return None, (f"after the fix not measured: {exc}",)
+    return sum(fixed.model.get_parameter(n).numel() for n, g in probe.grads.items() if g is None), ()
+
+
+def _reinitialisation(ctx: CheckContext, producer: LayerNode | None, function: str,
+                      arguments: str) -> Reinitialise | Combined | None:
+    """The producer's weight drawn again by `function` (and its bias zeroed): the initialisation the activation
+    after it calls for."""
+    if producer is None or producer.module is None or not isinstance(getattr(producer.module, "weight", None),
+                                                                      nn.Parameter):
+        return None
+    weight = Reinitialise(f"{producer.module_path}.weight", function, arguments)
+    if isinstance(getattr(producer.module, "bias", None), nn.Parameter):
+        return Combined((weight, Reinitialise(f"{producer.module_path}.bias", "zeros_")))
+    return weight
+
+
+def _fixed_activation(ctx: CheckContext, change: Reinitialise | Combined | None,
+                      stats: ActivationStats) -> ActivationStats | None:
+    """The same activation call's statistics in the probe of the verified re-initialised copy."""
+    fixed = ctx.fixed_or_none(change)
+    if fixed is None:
+        return None
+    try:
+        activations = fixed.analyses.probe().activations
+    except MeasurementUnavailable:
+        return None
+    return next((a for a in activations if (a.module_path, a.function, a.call) == (stats.module_path, stats.function,
+                                                                                    stats.call)), None)
+
+
+def _unmeasured_reinit(change: Reinitialise | Combined | None, after: object, layer: str) -> tuple[str, ...]:
+    if change is None:
+        return (f"no automatic fix: `{layer}` has no weight parameter to re-initialise",)
+    if after is None:
+        return ("after the fix not measured: the probe of the re-initialised copy did not run",)
+    return ()
 
 
 @hookimpl

@@ -29,7 +29,9 @@ Example
 Fix
     Group the shape-preserving layers into residual blocks (two 3×3 convolutions and an identity
     shortcut), and use a 1×1 projection shortcut where the channel count or stride changes. The
-    finding prints a block with this model's channel counts.
+    finding prints a block with this model's channel counts. The shortcuts it measures are the
+    fix's change (`AddShortcuts`), run by the engine on a copy of the traced graph and verified; it
+    has no automatic source edit, since each shortcut needs a block class in the user's code.
 
     Measured effect: the backward signal δ (RMS per element of ∂L/∂output, read after each
     layer's norm/activation) at the chain's first layer divided by δ at its last layer, on a
@@ -51,10 +53,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option, Rule,
+    AddShortcuts, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option, Rule,
     Severity, hookimpl, is_norm, layer_output, ratio,
 )
-from archlint.rulekit.provisional import RewriteError, Span, add_identity_shortcuts
+from archlint.rulekit.provisional import RewriteError, Span
 
 MERGE_KINDS = frozenset({"add", "cat", "mul"})
 
@@ -184,6 +186,7 @@ class Measurement:
     metrics: list[Metric]
     unmeasured: list[str]
     before: float | None = None
+    change: AddShortcuts | None = None
 
 
 def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_ratio: float) -> Measurement:
@@ -203,17 +206,16 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_r
         return Measurement([], [], before)   # no finding: the rewrite's pass would measure the effect of nothing
     unmeasured: list[str] = []
     after = first_after = None
-    if not spans:
+    change = _shortcuts(ctx.graph, spans)
+    if change is None:
         unmeasured.append("no shape-preserving blocks in the chain: the identity-shortcut rewrite was not measured")
     else:
         try:
-            # a rewrite that does not run fails inside graph_gradients, with its reason (no separate test pass)
-            rewritten = add_identity_shortcuts(ctx.graph_module, spans)
-            after, first_after = _signal(ctx.graph_gradients(names, rewritten)[0], *names)
-        except (RewriteError, MeasurementUnavailable) as exc:
+            # the verified fixed copy keeps the trace's node names: δ is read at the same nodes on both sides
+            fixed = ctx.fixed(change)
+            after, first_after = _signal(fixed.analyses.graph_gradients(fixed.graph.graph_module(), names)[0], *names)
+        except MeasurementUnavailable as exc:
             unmeasured.append(f"effect of shortcuts not measured: {exc}")
-        except Exception as exc:  # a graph we cannot rewrite must not crash the lint
-            unmeasured.append(f"effect of shortcuts not measured: the rewrite failed ({type(exc).__name__}: {exc})")
     if after is not None and after <= before:
         unmeasured.append(_no_gain_note(ctx.graph, chain, before, after))
     how = (f"{method}, read at `{names[0]}` (output of `{first}`) and `{names[1]}` (output of `{last}`); after = the "
@@ -224,7 +226,24 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_r
     if first_before is not None:
         metrics.append(Metric(f"δ at the output of the first layer `{first}`", float(f"{first_before:.6g}"),
                               None if first_after is None else float(f"{first_after:.6g}"), "", how))
-    return Measurement(metrics, unmeasured, before)
+    return Measurement(metrics, unmeasured, before, change)
+
+
+def _shortcuts(graph: ArchGraph, spans: list[Span]) -> AddShortcuts | None:
+    """The spans as a change the engine runs on the traced graph, named for the user by their layers."""
+    if not spans:
+        return None
+    return AddShortcuts(tuple((s.first, s.last) for s in spans),
+                        tuple((graph[s.first].display_name, graph[s.last].display_name) for s in spans))
+
+
+def _fix(chain: list[LayerNode], spans: list[Span], graph: ArchGraph, change: AddShortcuts | None) -> Fix:
+    snippet = _snippet(chain, spans, graph)
+    if change is not None:
+        snippet += "\n# the shortcuts measured (no automatic edit: each needs a block class like the one above):\n"
+        snippet += change.snippet()
+    return Fix("Make the shape-preserving stretches residual blocks (identity shortcut), with a 1x1 projection shortcut "
+               "where the width or stride changes.", snippet, change)
 
 
 class MissingResidual(Rule):
@@ -256,9 +275,7 @@ class MissingResidual(Rule):
         if measured.before is not None:
             message += f"; measured: the first layer gets {measured.before:.2g}× the backward signal of the last"
         yield Finding.at(chain[0], self.code, message,
-                         fix=Fix("Make the shape-preserving stretches residual blocks (identity shortcut), with a 1x1 "
-                                 "projection shortcut where the width or stride changes.",
-                                 _snippet(chain, spans, ctx.graph)),
+                         fix=_fix(chain, spans, ctx.graph, measured.change),
                          effect=tuple(metrics), unmeasured=tuple(unmeasured))
 
 

@@ -111,3 +111,23 @@ def test_a_functional_conv_keeps_its_snippet_and_says_no_fix_was_run() -> None:
     assert finding.fix.change is None and finding.fix.verified is None and finding.fix.snippet
     assert all(m.after is None for m in finding.effect)
     assert any("no module to replace on a copy, so no fix was run" in u for u in finding.unmeasured)
+
+
+@pytest.mark.parametrize("call, edited", [
+    ("F.dropout(h, 0.5)", "F.dropout(h, 0.5, training=self.training)"),
+    ("F.dropout(h, 0.5, True)", "F.dropout(h, 0.5, self.training)"),
+    ("F.dropout(h, p=0.5, training=True)", "F.dropout(h, p=0.5, training=self.training)"),
+    ("torch.nn.functional.dropout(h, 0.5, True, False)", "torch.nn.functional.dropout(h, 0.5, self.training, False)"),
+])
+def test_a_functional_dropout_edit_sets_training_wherever_it_is_passed(call: str, edited: str) -> None:
+    from archlint.plugin.changes import CallEdit
+    from archlint.run.edits import apply_edits
+
+    source = f"class Net:\n    def forward(self, h):\n        return {call}  # kept\n\n\ndef free(h):\n    return {call}\n"
+    edit = CallEdit("net.py", 3, "dropout", "", argument=("training", 2, "self.training"))
+    after, made = apply_edits(source, [edit])
+    assert made == [edit]
+    assert after == source.replace(f"return {call}  # kept", f"return {edited}  # kept")
+    # outside a method there is no `self.training` to tie to: nothing is edited
+    assert apply_edits(source, [CallEdit("net.py", 7, "dropout", "", argument=("training", 2, "self.training"))]) \
+        == (source, [])

@@ -83,6 +83,38 @@ def test_dead_units_and_saturation(bad) -> None:
     assert findings["AL804"].effect[0].before == pytest.approx(share, abs=1e-4)
 
 
+def test_fixes_run_on_a_copy_and_their_after_numbers_match_an_independent_measurement(bad) -> None:
+    """AL801 deletes the unused module, AL803/AL804 re-initialise the layer before the activation: each fix is a
+    change the engine verified, and its after-number equals the same count made here on the fixed model."""
+    from archlint.analysis.fixes import apply_change
+
+    findings, _, _ = bad
+    example = load_example("gradient_flow_bad")
+    for code in ("AL801", "AL803", "AL804"):
+        assert findings[code].fix.verified and findings[code].fix.change is not None, code
+    assert findings["AL801"].fix.change.snippet().startswith("del model.unused")
+    assert findings["AL801"].effect[0].after == 0
+
+    for code in ("AL803", "AL804"):
+        fixed = example.build()
+        torch.manual_seed(0)   # the engine's copy draws the new weights under seed 0, as here
+        apply_change(fixed, findings[code].fix.change)
+        seen: dict[str, torch.Tensor] = {}
+        fixed.act.register_forward_pre_hook(lambda m, i: seen.__setitem__("tanh_in", i[0].detach().clone()))
+        fixed.relu.register_forward_hook(lambda m, i, o: seen.__setitem__("relu_out", o.detach().clone()))
+        torch.manual_seed(0)
+        fixed.train()(*example.example_inputs())
+        if code == "AL803":
+            assert findings[code].effect[0].after == int((seen["relu_out"] == 0).all(dim=0).sum())
+            assert findings[code].effect[0].after < findings[code].effect[0].before
+        else:
+            share = float((seen["tanh_in"].abs() > 5).float().mean())
+            assert findings[code].effect[0].after == pytest.approx(share, abs=1e-4)
+    # AL802 has no mechanical fix, and says why instead of printing an after-number
+    assert findings["AL802"].fix.change is None and findings["AL802"].effect[0].after is None
+    assert any(u.startswith("no automatic fix") for u in findings["AL802"].unmeasured)
+
+
 def test_thresholds_are_options() -> None:
     example = load_example("gradient_flow_bad")
     findings = _findings(example.build(), example.example_inputs(),

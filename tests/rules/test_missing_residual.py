@@ -7,7 +7,9 @@ import pytest
 import torch
 
 import archlint
+from archlint.analysis import fixes
 from archlint.analysis.rewrite import add_identity_shortcuts
+from archlint.plugin.changes import AddShortcuts
 from archlint.trace.tracers import trace_model
 from archlint.analysis.graph import build_graph
 from archlint_rules import missing_residual
@@ -291,13 +293,16 @@ def test_a_chain_whose_norms_keep_the_signal_is_not_reported(monkeypatch) -> Non
     inputs = (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
     assert len(longest_unbypassed_chain(build_graph(trace_model(model, inputs).graph_module, model))) == 12
     rewrites = []
-    real_rewrite = missing_residual.add_identity_shortcuts
-    monkeypatch.setattr(missing_residual, "add_identity_shortcuts", lambda *a: rewrites.append(a) or real_rewrite(*a))
+    real_rewrite = fixes.add_identity_shortcuts
+    monkeypatch.setattr(fixes, "add_identity_shortcuts", lambda *a: rewrites.append(a) or real_rewrite(*a))
     assert lint(model, inputs, rule="missing-residual") == []
     assert rewrites == []
     # the same chain held to a stricter limit is reported, with the rewrite measured: the rule did measure
     [strict] = lint(model, inputs, rule="missing-residual", options={"max_signal_ratio": 1e9})
     assert len(rewrites) == 1 and strict.effect[0].after is not None
+    # the shortcuts are the fix's change, run on the traced graph and verified; no source edit (a block class is needed)
+    assert isinstance(strict.fix.change, AddShortcuts) and strict.fix.verified and strict.fix.edit is None
+    assert "# shortcut: the input of `body.1.0` is added to the output of `body.2.1`" in strict.fix.snippet, strict.fix.snippet
     # without the probe nothing contradicts the chain: it is reported from the graph, unconfirmed
     [static] = lint(model, inputs, rule="missing-residual", probe=False)
     assert static.effect == () and any("unconfirmed" in u for u in static.unmeasured)
