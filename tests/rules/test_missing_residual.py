@@ -12,7 +12,6 @@ from archlint.analysis.rewrite import add_identity_shortcuts
 from archlint.plugin.changes import AddShortcuts
 from archlint.trace.tracers import trace_model
 from archlint.analysis.graph import build_graph
-from archlint_rules import missing_residual
 from archlint_rules.missing_residual import longest_unbypassed_chain, shortcut_spans
 
 from rule_support import example as load_example, lint, lint_report
