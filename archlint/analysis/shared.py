@@ -44,8 +44,11 @@ class ModelAnalyses:
     """Shared, cached measurements of one model (on copies: the user's model is never changed)."""
 
     def __init__(self, model: nn.Module, graph: ArchGraph, example_inputs: Sequence[Any], *,
-                 probe_enabled: bool = True, device: str = "cpu"):
+                 probe_enabled: bool = True, device: str = "cpu", signals_from_probe: bool = True):
         self.model = model
+        # δ at graph nodes read from the probe's train pass when it has them (the model as it is: the probe runs for
+        # the other rules anyway); a fixed copy measures only what is asked, with the cheaper pass of its graph
+        self.signals_from_probe = signals_from_probe
         self.graph = graph
         self.example_inputs = tuple(example_inputs)
         self.probe_enabled = probe_enabled
@@ -74,7 +77,8 @@ class ModelAnalyses:
                     self._fixed[change] = fixed_model(
                         self.model, self.example_inputs, change, self.output_signature(),
                         lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
-                                                           probe_enabled=self.probe_enabled, device=self.device),
+                                                           probe_enabled=self.probe_enabled, device=self.device,
+                                                           signals_from_probe=False),
                         self.graph.graph_module())
             except MeasurementUnavailable as exc:
                 self._fixed[change] = exc
@@ -140,6 +144,10 @@ class ModelAnalyses:
                         ) -> tuple[dict[str, NodeGradient], str]:
         """The backward signal δ at the named nodes of `gm` and its method sentence, cached by `gm` and the names.
         `gm` runs on a copy unless `owned` (a rewrite the caller made for this measurement)."""
+        if self.signals_from_probe and not owned and gm is self.graph.graph_module():
+            from_probe = self._signals_from_probe(gm, names)
+            if from_probe is not None:
+                return from_probe
         key = (id(gm), frozenset(names))
         if key not in self._graph_gradients:
             try:
@@ -154,6 +162,26 @@ class ModelAnalyses:
             raise found
         _, size = probe_inputs(self.example_inputs, DEFAULT_MAX_BATCH, None)
         return found, describe_graph_method(size, DEFAULT_SEED)
+
+    def _signals_from_probe(self, gm: fx.GraphModule, names: Sequence[str]
+                            ) -> tuple[dict[str, NodeGradient], str] | None:
+        """δ at the named nodes read from the probe's own train pass, when each is the output of a module called once
+        (the same inputs, seed and loss as a pass of the graph: the same numbers, one pass fewer); None otherwise."""
+        calls: dict[str, int] = {}
+        for node in gm.graph.nodes:
+            if node.op == "call_module":
+                calls[str(node.target)] = calls.get(str(node.target), 0) + 1
+        nodes = {n.name: n for n in gm.graph.nodes}
+        targets = {name: str(nodes[name].target) for name in names
+                   if name in nodes and nodes[name].op == "call_module" and calls[str(nodes[name].target)] == 1}
+        if len(targets) != len(names):
+            return None
+        probe = self.probe()
+        if not all(target in probe.output_signals for target in targets.values()):
+            return None
+        signals = {name: probe.output_signals[target] for name, target in targets.items()}
+        return ({name: NodeGradient(name, s.grad_rms, s.value_rms, s.numel) for name, s in signals.items()},
+                f"{probe.method}; δ = RMS per element of ∂L/∂(layer output after its norm/activation)")
 
     def probe_copy(self, model_copy: nn.Module) -> ProbeResult:
         """The probe's weight gradients on a changed copy the caller owns (same inputs, seed and loss)."""

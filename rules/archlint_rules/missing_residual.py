@@ -219,8 +219,8 @@ def _measure(ctx: CheckContext, chain: list[LayerNode], spans: list[Span], max_r
     if after is not None and after <= before:
         unmeasured.append(_no_gain_note(ctx.graph, chain, before, after))
     how = (f"{method}, read at `{names[0]}` (output of `{first}`) and `{names[1]}` (output of `{last}`); after = the "
-           f"same measurement on an fx rewrite of a copy with {len(spans)} identity shortcut(s) act(F(x) + x) around "
-           f"pairs of shape-preserving blocks")
+           f"same δ (same inputs, seed and loss) in a train pass of the verified fixed copy: the traced graph with "
+           f"{len(spans)} identity shortcut(s) act(F(x) + x) around pairs of shape-preserving blocks")
     metrics = [Metric(f"backward signal ratio δ(first)/δ(last) along the chain (`{first}` / `{last}`)",
                       float(f"{before:.6g}"), None if after is None else float(f"{after:.6g}"), "", how)]
     if first_before is not None:

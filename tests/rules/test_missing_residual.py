@@ -305,3 +305,31 @@ def test_a_chain_whose_norms_keep_the_signal_is_not_reported(monkeypatch) -> Non
     # without the probe nothing contradicts the chain: it is reported from the graph, unconfirmed
     [static] = lint(model, inputs, rule="missing-residual", probe=False)
     assert static.effect == () and any("unconfirmed" in u for u in static.unmeasured)
+
+
+def test_the_signal_before_comes_from_the_probe_pass_and_equals_a_pass_of_the_graph() -> None:
+    """δ at module outputs is read from the probe's own train pass (no pass of its own): the same numbers as a
+    train pass of the traced graph with the same inputs, seed and loss, in-place activations included."""
+    from archlint.analysis.probe.gradients import graph_gradients
+    from archlint.analysis.shared import ModelAnalyses
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+                            for _ in range(6)], nn.Flatten(), nn.Linear(8 * 8 * 8, 3))
+    inputs = (torch.randn(2, 8, 8, 8, generator=torch.Generator().manual_seed(1)),)
+    gm = trace_model(model, inputs).graph_module
+    graph = build_graph(gm, model)
+    names = ["_0_2", "_3_2", "_7"]
+    analyses = ModelAnalyses(model, graph, inputs)
+    from_probe, method = analyses.graph_gradients(gm, names)
+    assert analyses._probe is not None and not analyses._graph_gradients   # the probe's pass, no other
+    assert "traced fx graph" not in method
+    from_graph = graph_gradients(gm, inputs, names)
+    for name in names:
+        assert from_probe[name].grad_rms == pytest.approx(from_graph[name].grad_rms, rel=1e-5)
+        assert from_probe[name].value_rms == pytest.approx(from_graph[name].value_rms, rel=1e-5)
+    # a fixed copy's analyses measure with the pass of its own graph (the cheaper one), not a probe
+    fixed = ModelAnalyses(model, graph, inputs, signals_from_probe=False)
+    fixed.graph_gradients(gm, names)
+    assert fixed._probe is None and fixed._graph_gradients

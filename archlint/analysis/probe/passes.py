@@ -180,6 +180,7 @@ def _measure(subject: nn.Module, inputs: tuple[Any, ...], size: int, seed: int, 
         method=describe_method(size, seed, max_side), grads=grads, layers=layers,
         activations=recorder.activations, dropouts=recorder.dropouts, train_outputs=[o.detach() for o in outputs],
         run_without_dropout=run_without_dropout, _batchnorm_inputs=bn_inputs, _eval_outputs=eval_outputs,
+        output_signals=recorder.output_signals,
     )
 
 

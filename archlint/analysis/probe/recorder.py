@@ -2,6 +2,7 @@
 statistics, BatchNorm inputs and dropout calls, from a TorchFunctionMode and module hooks."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterator
 
 import torch
@@ -15,6 +16,7 @@ from archlint.analysis.probe.results import (
     BatchNormInput,
     DropoutCall,
     LayerGradient,
+    OutputSignal,
 )
 
 # Functions whose Parameter arguments are the weights of a parametric layer (not norm scales etc.).
@@ -110,6 +112,8 @@ class Recorder(TorchFunctionMode):
         self.activations: list[ActivationStats] = []
         self.dropouts: list[DropoutCall] = []
         self.pre_activations: dict[int, torch.Tensor] = {}
+        self.output_signals: dict[str, OutputSignal] = {}
+        self.called_twice: set[str] = set()
 
     def occurrence(self, path: str, function: str) -> int:
         key = (path, function)
@@ -200,7 +204,31 @@ def install_hooks(model: nn.Module, recorder: Recorder, bn_inputs: list[BatchNor
 
         handles.append(module.register_forward_pre_hook(pre_hook))
         handles.append(module.register_forward_hook(hook))
+        if next(module.children(), None) is None:
+            handles.append(module.register_forward_hook(
+                lambda mod, inputs, output, path=path: _record_signal(recorder, path, output)))
     return handles
+
+
+def _rms64(t: torch.Tensor) -> float:
+    """RMS of a tensor, accumulated in float64 (without a float64 copy of it)."""
+    return float(torch.linalg.vector_norm(t.detach(), dtype=torch.float64)) / math.sqrt(t.numel())
+
+
+def _record_signal(recorder: Recorder, path: str, output: Any) -> None:
+    """The RMS of a leaf module's output now, and of the gradient that reaches it in the backward pass: the δ a rule
+    reads at a graph node, without a pass of its own (a module called twice has no single output: left out)."""
+    if path in recorder.output_signals or path in recorder.called_twice:
+        recorder.output_signals.pop(path, None)
+        recorder.called_twice.add(path)
+        return
+    if not isinstance(output, torch.Tensor) or not output.is_floating_point() or not output.numel():
+        return
+    # the value read now: a later in-place op may overwrite it (the hook still sees this version's gradient)
+    signal = OutputSignal(None, _rms64(output), output.numel())
+    recorder.output_signals[path] = signal
+    if output.requires_grad:
+        output.register_hook(lambda grad: setattr(signal, "grad_rms", _rms64(grad)))
 
 
 def recorded_layers(model: nn.Module, recorder: Recorder) -> list[LayerGradient]:

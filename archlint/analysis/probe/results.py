@@ -96,6 +96,15 @@ class DropoutCall:
 
 
 @dataclass
+class OutputSignal:
+    """The backward signal at one leaf module's output in the train pass (a module called once)."""
+
+    grad_rms: float | None      # RMS over all elements of ∂L/∂output; None: no gradient reached it
+    value_rms: float            # RMS of the output itself
+    numel: int
+
+
+@dataclass
 class ProbeResult:
     batch: int
     seed: int
@@ -115,6 +124,8 @@ class ProbeResult:
     run_eval_passes: Callable[[], tuple[list[torch.Tensor], list[torch.Tensor]]] | None = field(default=None,
                                                                                                  repr=False)
     notes: list[str] = field(default_factory=list)
+    # leaf module path -> the backward signal at its output (modules called more than once are left out)
+    output_signals: dict[str, OutputSignal] = field(default_factory=dict)
     _batchnorm_inputs: list[BatchNormInput] = field(default_factory=list, repr=False)
     _outputs_without_dropout: list[torch.Tensor] | None = field(default=None, repr=False)
     _eval_outputs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = field(default=None, repr=False)
