@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence, TextIO
 
 from archlint import __version__
+from archlint.analysis.race import LOSSES
 from archlint.load.device import DEVICES
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.errors import describe_exception
@@ -140,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--input-shape", type=_shape, action="append", metavar="SHAPE",
                         help="example input shape, e.g. 1,3,224,224 (repeat for several inputs)")
     inputs.add_argument("--dtype", type=_dtype, help="dtype of --input-shape inputs (default: the model's)")
-    inputs.add_argument("--device", choices=DEVICES,
-                        help="build models on the cpu, on meta (no weights), or auto (meta above meta-above params)")
+    inputs.add_argument("--device", choices=(*DEVICES, "cuda"),
+                        help="build models on the cpu, on meta (no weights), or auto (meta above meta-above params); "
+                             "cuda: lint as auto, and run the race on the GPU")
     inputs.add_argument("--no-probe", action="store_true", help="skip measurements that run the model")
     inputs.add_argument("--config", type=Path, metavar="FILE", help="config file (default: the nearest "
                         "archlint.yaml, .archlint.yaml or pyproject.toml with [tool.archlint])")
@@ -149,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lint targets in N worker processes (same report as -j 1)")
     inputs.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                         help="give up on a target after this many seconds (it is reported as an error)")
+    race = check.add_argument_group("the race (train the model as it is against each verified fix)")
+    race.add_argument("--race", action="store_true",
+                      help="train the model and each fixed copy for a short budget over several seeds, and report "
+                           "the training loss of both (config: race = true)")
+    race.add_argument("--race-budget", type=_positive_float, metavar="SECONDS",
+                      help="seconds shared by every race of the run (default 60)")
+    race.add_argument("--data", metavar="MODULE:FUNCTION",
+                      help="your batches for the race: a function returning an iterable of (inputs, targets) "
+                           "(default: a synthetic task from the model's inputs and outputs)")
+    race.add_argument("--loss", choices=LOSSES,
+                      help="the race's loss (auto: cross-entropy for class logits with class-id targets, else mse)")
     output = check.add_argument_group("output")
     output.add_argument("--format", action=_ReportPlan, dest="report_plan", metavar="NAME",
                         help="text (default), json, sarif, github, html or a plugin format; repeat for several")
@@ -207,6 +220,10 @@ def overrides_from(args: argparse.Namespace) -> Overrides:
         show_all=args.show_all,
         input_shapes=tuple(args.input_shape or ()),
         dtype=args.dtype,
+        race=args.race,
+        race_budget=args.race_budget,
+        data=args.data,
+        loss=args.loss,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from typing import Any, Sequence
 
 from torch import fx, nn
@@ -30,6 +31,7 @@ from archlint.analysis.probe.results import (
     ProbeFailed,
     ProbeResult,
 )
+from archlint.analysis.race import RaceSettings, run_race
 from archlint.analysis.receptive_field import NodeRF, compute_receptive_fields, rf_rows
 from archlint.load.provenance import InitRecord, init_record
 from archlint.mechanics.errors import user_error_text
@@ -37,6 +39,7 @@ from archlint.mechanics.frames import innermost_frame
 from archlint.mechanics.profile import phase
 from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory_size
 from archlint.plugin.changes import Change
+from archlint.plugin.findings import Race
 from archlint.plugin.results import PlotData
 
 
@@ -44,8 +47,11 @@ class ModelAnalyses:
     """Shared, cached measurements of one model (on copies: the user's model is never changed)."""
 
     def __init__(self, model: nn.Module, graph: ArchGraph, example_inputs: Sequence[Any], *,
-                 probe_enabled: bool = True, device: str = "cpu", signals_from_probe: bool = True):
+                 probe_enabled: bool = True, device: str = "cpu", signals_from_probe: bool = True,
+                 race: RaceSettings | None = None):
         self.model = model
+        self.race_settings = race
+        self._races: dict[Change, Race | MeasurementUnavailable] = {}
         # δ at graph nodes read from the probe's train pass when it has them (the model as it is: the probe runs for
         # the other rules anyway); a fixed copy measures only what is asked, with the cheaper pass of its graph
         self.signals_from_probe = signals_from_probe
@@ -83,6 +89,34 @@ class ModelAnalyses:
             except MeasurementUnavailable as exc:
                 self._fixed[change] = exc
         found = self._fixed[change]
+        if isinstance(found, MeasurementUnavailable):
+            raise found
+        return found
+
+    def race(self, change: Change, pending: int = 1, label: str = "") -> Race:
+        """The race of the model as it is against its verified fixed copy (see archlint.analysis.race), run once per
+        change within its share of the run's budget (`pending`: the races still to run, this one included)."""
+        if change not in self._races:
+            try:
+                settings = self.race_settings
+                if settings is None:
+                    raise MeasurementUnavailable("the race was not asked for (--race)")
+                self.require_values("the race")
+                fixed = self.fixed(change)
+                signature = self.output_signature()
+                if not signature:
+                    raise MeasurementUnavailable("the model's output shape is unknown, so no task can be made for it")
+                allowance = settings.clock.allowance(settings.budget_seconds, pending)
+                started = time.perf_counter()
+                try:
+                    with phase("race"):
+                        self._races[change] = run_race(self.model, fixed.model, self.example_inputs, signature[0][0],
+                                                       settings, allowance, label)
+                finally:
+                    settings.clock.charge(time.perf_counter() - started)
+            except MeasurementUnavailable as exc:
+                self._races[change] = exc
+        found = self._races[change]
         if isinstance(found, MeasurementUnavailable):
             raise found
         return found

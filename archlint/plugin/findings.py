@@ -67,6 +67,56 @@ class Metric:
     method: str = ""
 
 
+class RaceVerdict(str, enum.Enum):
+    """What a race says of the fixed model against the model as it is."""
+
+    BETTER = "trains better"
+    WORSE = "trains worse"
+    NO_DIFFERENCE = "no difference within seed noise"
+
+    __str__ = str.__str__
+
+
+@dataclass(frozen=True)
+class Race:
+    """A short training race of the model as it is against its fixed copy (`archlint check --race`): the loss curve
+    of each seed on both sides, the median final loss (mean of the last tenth of steps) and the spread between seeds,
+    and the verdict, given only when the difference is larger than the spread."""
+
+    task: str
+    steps: int
+    batch: int
+    optimiser: str
+    seeds: tuple[int, ...]
+    before: tuple[tuple[float, ...], ...]     # per seed, the model as it is
+    after: tuple[tuple[float, ...], ...]      # per seed, the fixed model
+    final_before: float
+    final_after: float
+    spread_before: float
+    spread_after: float
+    verdict: RaceVerdict
+    budget: str           # what fit: "200 steps in 12.3 s of a 30 s allowance"
+    device: str = "cpu"
+
+    @property
+    def method(self) -> str:
+        return (f"race: {self.task}; {self.steps} steps, {self.optimiser}, seeds {', '.join(map(str, self.seeds))}, "
+                f"same batches and random stream for both, each from its own weights (the fix keeps the others); "
+                f"final loss = mean of the last tenth of steps, median over seeds (spread: max - min); "
+                f"{self.budget}, {self.device}")
+
+    def metric(self) -> Metric:
+        return Metric(f"training loss after {self.steps} steps", float(f"{self.final_before:.6g}"),
+                      float(f"{self.final_after:.6g}"), "",
+                      f"{self.method}; spread {self.spread_before:.3g} / {self.spread_after:.3g}: "
+                      f"{self.verdict.value}")
+
+    def to_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["verdict"] = self.verdict.value
+        return found
+
+
 @dataclass(frozen=True)
 class Finding:
     """A design problem found on one layer (or the whole model) of one model.
@@ -87,6 +137,7 @@ class Finding:
     rule: str = ""
     severity: Severity | None = None
     model: str = ""
+    race: Race | None = None
 
     @classmethod
     def at(cls, node: Any, code: str, message: str, **kwargs: Any) -> "Finding":
@@ -114,6 +165,7 @@ class Finding:
             "fix": self.fix.to_dict() if self.fix else None,
             "effect": [asdict(m) for m in self.effect],
             "unmeasured": list(self.unmeasured),
+            **({"race": self.race.to_dict()} if self.race is not None else {}),
         }
 
 

@@ -22,6 +22,7 @@ from archlint.load.targets import split_target
 from archlint.plugin.findings import Severity
 from archlint.plugin.rule import Rule
 from archlint.run.add_models import is_placeholder
+from archlint.analysis.race import LOSSES, RaceSettings, named_data
 from archlint.run.runner import RunOptions
 from archlint.run.selection import Selection, unknown_selectors
 
@@ -32,12 +33,13 @@ except ImportError:  # Python 3.10
 
 YAML_NAMES = ("archlint.yaml", ".archlint.yaml")
 TOP_LEVEL_KEYS = ("select", "extend-select", "ignore", "fail-on", "severity", "rules", "models", "probe",
-                  "device", "meta-above", "paths", "show-all")
+                  "device", "meta-above", "paths", "show-all", "race", "race-budget", "data", "loss")
 # archlint.check(model, **settings) and the pytest fixture take the same settings as keyword arguments
 # (one model, so no paths or models); `rule_options` is the keyword for the `rules` table.
 KEYWORD_SETTINGS = {"select": "select", "extend_select": "extend-select", "ignore": "ignore", "fail_on": "fail-on",
                     "severity": "severity", "rule_options": "rules", "probe": "probe", "device": "device",
-                    "meta_above": "meta-above", "show_all": "show-all"}
+                    "meta_above": "meta-above", "show_all": "show-all", "race": "race", "race_budget": "race-budget",
+                    "data": "data", "loss": "loss"}
 MODEL_KEYS = ("target", "input-shape", "dtype", "kwargs", "name", "ignore")
 
 
@@ -73,6 +75,10 @@ class Overrides:
     show_all: bool = False
     input_shapes: tuple[tuple[int, ...], ...] = ()
     dtype: str | None = None
+    race: bool = False
+    race_budget: float | None = None
+    data: str | None = None
+    loss: str | None = None
 
 
 # -- finding and reading files ------------------------------------------------------------------------
@@ -312,9 +318,10 @@ def _validated(raw: Mapping[str, Any], check: _Checker) -> Settings:
     if "show-all" in raw:
         settings.run.show_all = check.boolean("show-all", raw["show-all"])
     if "device" in raw:
-        if raw["device"] not in DEVICES:
-            raise check.fail("device", f"expected one of {', '.join(DEVICES)}, got {raw['device']!r}")
+        if raw["device"] not in (*DEVICES, "cuda"):
+            raise check.fail("device", f"expected one of {', '.join(DEVICES)}, cuda, got {raw['device']!r}")
         settings.run.device = raw["device"]
+    settings.run.race = _race_settings(check, raw)
     if "meta-above" in raw:
         value = raw["meta-above"]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -327,6 +334,39 @@ def _validated(raw: Mapping[str, Any], check: _Checker) -> Settings:
             raise check.fail("models", f"expected a list of tables, got {raw['models']!r}")
         settings.models = [_model_entry(check, i, v) for i, v in enumerate(raw["models"])]
     return settings
+
+
+def _race_settings(check: _Checker, raw: Mapping[str, Any]) -> RaceSettings | None:
+    """`race = true` with its budget, data and loss; None when no race is asked for."""
+    for key in ("race-budget", "data", "loss"):
+        if key in raw and not raw.get("race"):
+            raise check.fail(key, "is a setting of the race: set race = true (--race) too")
+    if not raw.get("race"):
+        if "race" in raw:
+            check.boolean("race", raw["race"])
+        return None
+    check.boolean("race", raw["race"])
+    race = RaceSettings()
+    if "race-budget" in raw:
+        budget = raw["race-budget"]
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+            raise check.fail("race-budget", f"expected seconds (a positive number), got {budget!r}")
+        race = dataclasses.replace(race, budget_seconds=float(budget))
+    if "loss" in raw:
+        if raw["loss"] not in LOSSES:
+            raise check.fail("loss", f"expected one of {', '.join(LOSSES)}, got {raw['loss']!r}")
+        race = dataclasses.replace(race, loss=raw["loss"])
+    if "data" in raw:
+        data = raw["data"]
+        if callable(data):        # the Python API and the fixture may pass the function itself
+            race = dataclasses.replace(race, data=data, data_name=getattr(data, "__qualname__", repr(data)))
+        elif isinstance(data, str) and ":" in data:
+            race = dataclasses.replace(race, data=named_data(data, check.path.parent if check.path else None),
+                                       data_name=data)
+        else:
+            raise check.fail("data", f"expected module:function (or path/file.py:function) returning (inputs, "
+                                     f"targets) batches, got {data!r}")
+    return race
 
 
 def load_settings(config_path: Path | None, rules: Sequence[Rule]) -> Settings:
@@ -384,7 +424,12 @@ def resolve(settings: Settings, overrides: Overrides, rules: Sequence[Rule]) -> 
         probe=settings.run.probe if overrides.probe is None else overrides.probe,
         device=overrides.device or settings.run.device,
         show_all=overrides.show_all or settings.run.show_all,
+        race=_race_overridden(settings.run.race, overrides),
     )
+    if run.device == "cuda":
+        # the lint measures on the CPU; --device cuda is where the race trains
+        run = dataclasses.replace(run, device="auto", race=dataclasses.replace(run.race, device=_cuda())
+                                  if run.race else None)
     fail_on = settings.fail_on
     if overrides.fail_on is not None:
         try:
@@ -393,6 +438,34 @@ def resolve(settings: Settings, overrides: Overrides, rules: Sequence[Rule]) -> 
             raise ConfigError(f"--fail-on: {exc}") from None
     return dataclasses.replace(settings, run=run, fail_on=fail_on, input_shapes=overrides.input_shapes,
                                dtype=overrides.dtype)
+
+
+def _cuda() -> str:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA GPU is available on this machine (the race trains on the cpu "
+                          "without it)")
+    return "cuda"
+
+
+def _race_overridden(race: RaceSettings | None, overrides: Overrides) -> RaceSettings | None:
+    """The command line's race flags over the file's."""
+    given = overrides.race or overrides.race_budget is not None or overrides.data or overrides.loss
+    if not given:
+        return race
+    if not overrides.race and race is None:
+        raise ConfigError("--race-budget, --data and --loss are settings of the race: add --race")
+    race = race or RaceSettings()
+    if overrides.race_budget is not None:
+        race = dataclasses.replace(race, budget_seconds=overrides.race_budget)
+    if overrides.loss:
+        race = dataclasses.replace(race, loss=overrides.loss)
+    if overrides.data:
+        if ":" not in overrides.data:
+            raise ConfigError(f"--data: expected module:function (or path/file.py:function), got {overrides.data!r}")
+        race = dataclasses.replace(race, data=named_data(overrides.data, Path.cwd()), data_name=overrides.data)
+    return race
 
 
 __all__ = ["ConfigError", "ModelEntry", "Overrides", "Settings", "find_config", "load_settings", "parse_config",

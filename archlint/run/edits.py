@@ -25,15 +25,18 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from torch import nn
 
 from archlint.mechanics.source import display_path
-from archlint.plugin.changes import CallEdit, FollowMode, Reinitialise, ReplaceModule
+from archlint.plugin.changes import CallEdit, Change, FollowMode, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding
 
 
-def call_edit(finding: Finding, replaced: Any, init_site: tuple[str, int] | None) -> CallEdit | None:
-    """The call edit of a finding's verified fix (`replaced`: the module a ReplaceModule replaces), or None when the
-    fix is not an edit of one call."""
+def call_edit(finding: Finding, replaced: Any, init_site: tuple[str, int] | None,
+              change: Change | None = None) -> CallEdit | None:
+    """The call edit of a finding's verified fix (`replaced`: the module a ReplaceModule replaces; `change`: the part
+    of the fix's change that is this finding's own), or None when the fix is not an edit of one call."""
     fix = finding.fix
-    change = fix.change if fix is not None and fix.verified else None
+    if fix is None or not fix.verified:
+        return None
+    change = change if change is not None else fix.change
     if isinstance(change, ReplaceModule) and finding.file and finding.line and replaced is not None:
         return CallEdit(finding.file, finding.line, type(replaced).__name__, change.expression, builds=repr(replaced))
     if isinstance(change, FollowMode) and finding.file and finding.line:

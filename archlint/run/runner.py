@@ -19,6 +19,7 @@ from torch import nn
 
 from archlint.analysis.graph import build_graph
 from archlint.analysis.measurement import MeasurementUnavailable
+from archlint.analysis.race import RaceSettings
 from archlint.analysis.shared import ModelAnalyses
 from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.mechanics.errors import describe_exception, user_error_text
@@ -26,7 +27,7 @@ from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
 from archlint.mechanics.profile import phase
 from archlint.mechanics.state import preserved_rng, preserved_training_flags
 from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
-from archlint.plugin.changes import Reinitialise, ReplaceModule
+from archlint.plugin.changes import Combined, Reinitialise, ReplaceModule
 from archlint.plugin.findings import Finding, Severity
 from archlint.plugin.host import PluginHost
 from archlint.plugin.results import ErrorKind, ModelReport, Note, NoteKind, TargetCause
@@ -52,6 +53,7 @@ class RunOptions:
     device: str = "auto"   # cpu | meta | auto (meta above the meta-above parameter count; archlint.load.device)
     show_all: bool = False
     plots: bool = False    # collect ModelReport.plots (a requested format draws them), probe included
+    race: RaceSettings | None = None   # train each verified fix against the model as it is (--race)
 
 
 @contextlib.contextmanager
@@ -237,10 +239,33 @@ def verified(finding: Finding, analyses: ModelAnalyses) -> Finding:
     return with_edit(done, analyses)
 
 
+def raced(findings: list[Finding], analyses: ModelAnalyses, name: str) -> list[Finding]:
+    """Each finding with a verified fix gets its race (the model as it is against the fixed copy), as its `race` and a
+    "training loss after N steps" effect; a rule that raced its fix itself has done so already."""
+    to_race = [i for i, f in enumerate(findings) if f.fix is not None and f.fix.verified and f.race is None]
+    done = list(findings)
+    for count, index in enumerate(to_race):
+        finding = done[index]
+        assert finding.fix is not None and finding.fix.change is not None
+        try:
+            race = analyses.race(finding.fix.change, pending=len(to_race) - count, label=f"{name} {finding.code}")
+        except MeasurementUnavailable as exc:
+            done[index] = dataclasses.replace(finding, unmeasured=(*finding.unmeasured, f"race not run: {exc}"))
+            continue
+        done[index] = dataclasses.replace(finding, race=race, effect=(*finding.effect, race.metric()))
+    return done
+
+
 def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
     """A verified fix with its edit of the user's source, when it is an edit of one call found there."""
     assert finding.fix is not None
     change = finding.fix.change
+    if isinstance(change, Combined):
+        # a change shared by several findings (every constant weight re-initialised): each edits its own call
+        own = [c for c in change.changes if isinstance(c, Reinitialise) and c.parameter.rpartition(".")[0] == finding.module]
+        if len(own) != 1:
+            return finding
+        change = own[0]
     replaced = None
     if isinstance(change, ReplaceModule):
         try:
@@ -258,7 +283,7 @@ def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
             return dataclasses.replace(finding, unmeasured=(
                 *finding.unmeasured, f"no automatic edit: the call at line {finding.line} builds {len(built_there)} "
                                      f"{type(replaced).__name__} layers (a helper), so editing it would change every one"))
-    edit = call_edit(finding, replaced, site)
+    edit = call_edit(finding, replaced, site, change)
     diff = single_diff(edit) if edit is not None else None
     if diff is None:
         return finding
@@ -292,7 +317,7 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
         with phase("graph"):
             graph = build_graph(traced.graph_module, model)
         report.parameters = graph.parameter_count()
-        analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device)
+        analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device, race=run.race)
         ctx = CheckContext(name, model, graph, inputs, analyses, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
         unjudged = []
@@ -307,6 +332,8 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
                 report.findings.extend(found)
                 report.findings.extend(watch.check_untouched(f"rule {rule.code} ({rule.name})", name))
         report.findings = [verified(finding, analyses) for finding in report.findings]
+        if run.race is not None:
+            report.findings = raced(report.findings, analyses, name)
         report.findings.extend(watch.check_untouched("the fixes run on copies", name))
         if unjudged:
             report.notes.append(Note(NoteKind.NOT_JUDGED, f"not judged: {', '.join(unjudged)}: they read the operations "

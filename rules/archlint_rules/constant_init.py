@@ -44,10 +44,9 @@ import torch
 from torch import nn
 
 from archlint.rulekit import (
-    ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult,
+    VERIFIED, ArchGraph, CheckContext, Combined, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, Option, ProbeResult,
     Reinitialise, Rule, Severity, hookimpl,
 )
-from archlint.rulekit.provisional import own_parameter
 
 _MODULE_WEIGHTS = ("weight", "in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "out_proj.weight")
 _RELU_FAMILY = ("relu", "relu6", "leaky_relu", "gelu", "silu", "mish", "hardswish", "elu", "selu", "celu", "prelu")
@@ -143,12 +142,6 @@ def reinitialisation(activation: str | None, kind: str, weight: str) -> Reinitia
     if activation in ("tanh", "sigmoid"):
         return Reinitialise(weight, "xavier_uniform_", f"gain=nn.init.calculate_gain({activation!r})")
     return Reinitialise(weight, "xavier_uniform_")
-
-
-def _apply_initialiser(weight: torch.Tensor, change: Reinitialise, generator: torch.Generator) -> None:
-    """Draw `weight` again as `change` says, from `generator` (the change's own function and arguments)."""
-    with torch.no_grad():
-        getattr(nn.init, change.function)(weight, **eval(f"dict({change.arguments})", {"nn": nn}), generator=generator)
 
 
 def _fix_of(change: Reinitialise) -> Fix:
@@ -247,34 +240,32 @@ class ConstantInit(Rule):
         if not problems:
             return
         causes = _symmetry_causes(ctx.graph, measured, problems)
-        after, why = self._after_reinit(ctx, measured, tolerance)
+        change, after, why = self._after_reinit(ctx, measured, tolerance)
         for m in measured:
             if m in problems or m.site.name in causes:
                 victim = causes.get(m.site.name) if not _is_problem(m) else None
                 counted = victim or m  # a cause is judged by the units it makes identical upstream
-                yield self._finding(ctx, m, probe, after.get(counted.site.name), why, victim)
+                yield self._finding(ctx, m, probe, change, after.get(counted.site.name), why, victim)
 
     # -- measured on CPU -------------------------------------------------------------------------
-    def _after_reinit(self, ctx: CheckContext, problems: list[Measured], tolerance: float) -> tuple[dict[str, Measured], str | None]:
-        """Re-initialise every constant weight of a copy as the fix says, probe the copy again."""
+    def _after_reinit(self, ctx: CheckContext, constants: list[Measured], tolerance: float
+                      ) -> tuple[Reinitialise | Combined, dict[str, Measured], str | None]:
+        """The fix: every constant weight re-initialised as its activation calls for (one change, shared by the
+        findings), run on a verified copy that the probe measures the same way."""
+        parts = tuple(reinitialisation(following_activation(ctx.graph, m.site.node), m.site.node.kind, m.site.name)
+                      for m in constants)
+        change: Reinitialise | Combined = parts[0] if len(parts) == 1 else Combined(parts)
         try:
-            ctx.require_values("re-initialising a copy")
-            # the copy shares the large weights it does not change; each re-initialised weight gets its own storage
-            model = ctx.copy_sharing_large_weights()
-            generator = torch.Generator().manual_seed(0)
-            for m in problems:
-                weight = own_parameter(model, m.site.name)
-                _apply_initialiser(weight, reinitialisation(following_activation(ctx.graph, m.site.node),
-                                                            m.site.node.kind, m.site.name), generator)
-            # only the weight gradients are compared: no eval passes, no pass without dropout
-            probe = ctx.probe_copy(model)
+            fixed = ctx.fixed(change)
+            # only the weight gradients are compared: the eval passes and the pass without dropout are never read
+            probe = fixed.analyses.probe()
         except MeasurementUnavailable as exc:
-            return {}, f"effect of re-initialising not measured: {exc}"
-        return {m.site.name: _measure_site(m.site, m.value, probe, model.get_parameter(m.site.name), tolerance)
-                for m in problems}, None
+            return change, {}, f"effect of re-initialising not measured: {exc}"
+        return change, {m.site.name: _measure_site(m.site, m.value, probe, fixed.model.get_parameter(m.site.name),
+                                                   tolerance) for m in constants}, None
 
-    def _finding(self, ctx: CheckContext, m: Measured, probe: ProbeResult, after: Measured | None,
-                 why: str | None, victim: Measured | None = None) -> Finding:
+    def _finding(self, ctx: CheckContext, m: Measured, probe: ProbeResult, change: Reinitialise | Combined,
+                 after: Measured | None, why: str | None, victim: Measured | None = None) -> Finding:
         node = m.site.node
         activation = following_activation(ctx.graph, node)
         if victim is not None and not _is_problem(m):
@@ -292,20 +283,22 @@ class ConstantInit(Rule):
         record = ctx.init_provenance(m.site.name)
         if record is not None and record.file:
             message += f" (set by {record.op} at {record.file}:{record.line})"
-        change = reinitialisation(activation, node.kind, m.site.name)
         followed = f"followed by {activation}" if activation else "with no activation after it"
+        others = len(change.changes) - 1 if isinstance(change, Combined) else 0
         counted = victim or m
         effect = [Metric(f"distinct gradient units of `{counted.site.name}`", f"{counted.distinct}/{counted.units}",
                          f"{after.distinct}/{after.units}" if after else None, "units",
                          f"{probe.method}; units = slices of the weight along axis {counted.site.unit_axis}, equal when they "
-                         f"differ by ≤ {ctx.options['tolerance']} × max |grad|; after = a copy whose constant weights are "
-                         f"re-initialised as suggested (generator seed 0), probed the same way"),
+                         f"differ by ≤ {ctx.options['tolerance']} × max |grad|"
+                         + (f"; {VERIFIED} (every constant weight re-initialised as suggested)" if after else "")),
                   Metric(f"gradient norm of `{counted.site.name}`",
                          None if counted.grad_norm is None else float(f"{counted.grad_norm:.6g}"),
                          None if after is None or after.grad_norm is None else float(f"{after.grad_norm:.6g}"), "",
-                         f"{probe.method}; ‖∇W‖ (None: no gradient)")]
+                         f"{probe.method}; ‖∇W‖ (None: no gradient)"
+                         + (f"; {VERIFIED} (every constant weight re-initialised as suggested)" if after else ""))]
+        together = f", with the model's {others} other constant weight(s) as the snippet shows" if others else ""
         return Finding.at(node, self.code, message,
-                          fix=Fix(f"Initialise `{m.site.name}` randomly, scaled for the layer ({followed}).",
+                          fix=Fix(f"Initialise `{m.site.name}` randomly, scaled for the layer ({followed}){together}.",
                                   change.snippet(), change),
                           effect=tuple(effect), unmeasured=(why,) if why else ())
 
