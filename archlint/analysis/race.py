@@ -32,12 +32,14 @@ from torch import nn
 
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.mechanics.errors import describe_exception
+from archlint.mechanics.progress import Progress, progress_wanted
 from archlint.mechanics.state import preserved_rng
 from archlint.mechanics.tensors import tensors_in
 from archlint.plugin.findings import Race, RaceVerdict
 
 LOSSES = ("auto", "cross-entropy", "mse")
 MIN_STEPS = 5       # fewer steps than this say nothing about training: the race is not run
+CALIBRATION_STEPS = 3   # the steps per seed are re-estimated from the fastest of the first steps
 
 
 class RaceClock:
@@ -180,12 +182,9 @@ def user_task(settings: RaceSettings, output_shape: Sequence[int]) -> _Task:
 
 
 def trainable_copy(model: nn.Module, device: str) -> nn.Module:
-    """A copy with storage of its own (the engine's copies share large weights read-only), in train mode."""
-    clone = copy.deepcopy(model)
-    for name, param in clone.named_parameters():
-        param.data = param.data.clone()
-        param.requires_grad_(True)
-    return clone.to(device).train()
+    """A copy with storage of its own (a deep copy clones the storage the engine's copies share read-only), in train
+    mode; parameters the user froze stay frozen."""
+    return copy.deepcopy(model).to(device).train()
 
 
 class _Runner:
@@ -222,20 +221,25 @@ def _final(curve: Sequence[float]) -> float:
 
 
 def _verdict(before: list[float], after: list[float]) -> RaceVerdict:
+    """Better or worse only when the medians differ by more than either side's spread between seeds."""
     difference = statistics.median(before) - statistics.median(after)
     spread = max(max(before) - min(before), max(after) - min(after))
-    if len(before) < 2 or not math.isfinite(difference) and difference != difference:
+    if len(before) < 2 or math.isnan(difference):
         return RaceVerdict.NO_DIFFERENCE
     if abs(difference) > spread:
         return RaceVerdict.BETTER if difference > 0 else RaceVerdict.WORSE
     return RaceVerdict.NO_DIFFERENCE
 
 
-def _progress(total: int, label: str) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"race {label}", unit="step", leave=False, file=sys.stderr,
-                disable=not sys.stderr.isatty())
+def _steps_that_fit(step_cost: float, left: float, seeds: int, wanted: int, done: int) -> int:
+    """How many steps per seed fit in the `left` seconds, `done` steps of the first seed being run already."""
+    # the rest of the first seed and every other seed: fits x seeds - done steps in `left` seconds
+    fits = int((max(0.0, left) / max(step_cost, 1e-6) + done) / seeds)
+    if fits < MIN_STEPS:
+        raise MeasurementUnavailable(
+            f"the race did not fit its budget: one step of both models takes {step_cost:.2f} s, and {MIN_STEPS} "
+            f"steps x {seeds} seeds are the least that says something (raise --race-budget)")
+    return min(wanted, fits)
 
 
 def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], output_shape: Sequence[int],
@@ -249,7 +253,8 @@ def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], 
     started = time.perf_counter()
     words = ""
     batch = 0
-    with preserved_rng(), _progress(len(settings.seeds) * steps, label) as bar:
+    costs: list[float] = []     # the first steps of both models, seconds (the first is slowed by warm-up)
+    with preserved_rng(), Progress(len(settings.seeds) * steps, progress_wanted(), label=f"race {label}".strip()) as bar:
         for seed in settings.seeds:
             task = user_task(settings, output_shape) if settings.data else \
                 synthetic_task(example_inputs, output_shape, settings, seed)
@@ -257,21 +262,18 @@ def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], 
             steps = min(steps, len(task.batches))
             try:
                 before, after = _Runner(model, settings, task.loss), _Runner(fixed, settings, task.loss)
-                for step in range(steps):
+                for step in range(settings.steps):
+                    if step >= steps:     # the first steps of the first seed cut the steps to what fits
+                        break
                     inputs, target = task.batches[step]
                     cost = before.step(inputs, target, seed * 100_003 + step)
                     cost += after.step(inputs, target, seed * 100_003 + step)
-                    if not curves_before and step == 0:
-                        # what fits: the first step of each model times the steps of every seed
-                        fits = int(allowance / max(cost, 1e-6) / len(settings.seeds))
-                        if fits < MIN_STEPS:
-                            raise MeasurementUnavailable(
-                                f"the race did not fit its {allowance:.0f} s: one step of both models takes "
-                                f"{cost:.2f} s, and {MIN_STEPS} steps x {len(settings.seeds)} seeds are the least "
-                                f"that says something (raise --race-budget)")
-                        steps = min(steps, fits)
-                        bar.total = len(settings.seeds) * steps
-                    bar.update(1)
+                    if not curves_before and step < CALIBRATION_STEPS:
+                        costs.append(cost)
+                        steps = _steps_that_fit(min(costs), allowance - (time.perf_counter() - started),
+                                                len(settings.seeds), min(settings.steps, len(task.batches)), step + 1)
+                        bar.retotal(len(settings.seeds) * steps)
+                    bar.advance()
             except MeasurementUnavailable:
                 raise
             except Exception as exc:

@@ -106,6 +106,7 @@ class ModelAnalyses:
                 signature = self.output_signature()
                 if not signature:
                     raise MeasurementUnavailable("the model's output shape is unknown, so no task can be made for it")
+                self._require_race_memory(settings)
                 allowance = settings.clock.allowance(settings.budget_seconds, pending)
                 started = time.perf_counter()
                 try:
@@ -120,6 +121,20 @@ class ModelAnalyses:
         if isinstance(found, MeasurementUnavailable):
             raise found
         return found
+
+    def _require_race_memory(self, settings: RaceSettings) -> None:
+        """Two trained copies (weights, gradients, two Adam moments each) and their activations at the race's batch
+        must fit the memory budget, as the probe's must."""
+        budget = memory_budget()
+        if budget is None:
+            return
+        weights = sum(p.numel() * p.element_size() for p in self.model.parameters())
+        batch = max(1, int(next((x.shape[0] for x in self.example_inputs if hasattr(x, "shape") and x.dim()), 1)))
+        activations = probe_memory_estimate(self.graph, self.model, self.example_inputs) * settings.batch / batch
+        needed = int(2 * (4 * weights + activations))
+        if needed > budget:
+            raise MeasurementUnavailable(f"the race needs about {memory_size(needed)} for two trained copies, over the "
+                                         f"memory budget ({memory_budget_text(budget)})")
 
     def require_values(self, what: str) -> None:
         """Raise MeasurementUnavailable if the weights have no values (meta device)."""

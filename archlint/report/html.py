@@ -21,9 +21,10 @@ import functools
 import html
 import io
 import math
+import statistics
 from typing import Any, Callable, Iterable, Sequence
 
-from archlint.plugin.findings import Finding, Metric
+from archlint.plugin.findings import Finding, Metric, Race
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.results import ModelReport, OutputStyle, Report
 
@@ -167,6 +168,23 @@ def grad_norm_plot(series: Sequence[tuple[str, float]]) -> str:
     return _svg(fig)
 
 
+def race_plot(race: Race) -> str:
+    """Both sides' loss curves: the median over seeds as a line, the seeds' range as a band (as the cards show)."""
+    fig, ax = _figure(6.5, 3.2)
+    for curves, colour, label in ((race.before, "#cf222e", "model as it is"), (race.after, "#0969da", "with the fix")):
+        steps = range(1, min(len(c) for c in curves) + 1)
+        columns = [[c[i] for c in curves] for i in range(len(steps))]
+        ax.fill_between(steps, [min(v) for v in columns], [max(v) for v in columns], color=colour, alpha=0.18,
+                        linewidth=0)
+        ax.plot(steps, [statistics.median(v) for v in columns], color=colour, label=label)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"race: median of {len(race.seeds)} seeds, band = seed range; {race.verdict.value}", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
 # -- HTML -------------------------------------------------------------------------------------------------
 
 def _e(value: Any) -> str:
@@ -202,11 +220,22 @@ def finding_html(finding: Finding) -> str:
             parts.append(f"<pre>{_e(finding.fix.snippet)}</pre>")
     if finding.effect:
         parts.append(_effect_table(finding.effect))
+    if finding.race is not None:
+        parts.append(_race_section(finding.race))
     if finding.unmeasured:
         parts.append("<ul class=note>" + "".join(f"<li>not measured: {_e(u)}</li>" for u in finding.unmeasured)
                      + "</ul>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _race_section(race: Race) -> str:
+    if not _matplotlib_available():
+        return '<p class="note">Race curves omitted: matplotlib is not installed (pip install \'archlint[html]\').</p>'
+    try:
+        return f'<div class="plot">{race_plot(race)}</div>'
+    except Exception as exc:  # a plot must never cost the user the rest of the report
+        return f'<p class="note">Race curves omitted: drawing failed ({_e(type(exc).__name__)}: {_e(exc)}).</p>'
 
 
 def _summary_table(model: ModelReport) -> str:

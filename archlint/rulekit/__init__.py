@@ -31,6 +31,9 @@ What it offers, by what a rule does:
   after-number on `ctx.fixed_or_none(change)` (the verified fixed copy: `.graph`, `.analyses`; `block_cost`,
   `block_window` give the same measure on both sides) and print none without it. The runner marks the fix verified or
   says why not, and makes the edit of the user's source when the change is one call.
+* **Decide with training** — with `--race`, `ctx.race(change)` trains the model as it is against the verified fixed
+  copy (`Race`: curves, median final losses, seed spread, `RaceVerdict`); a rule whose lesson is about training lets
+  it decide (missing-residual). Without `--race` it raises `MeasurementUnavailable`.
 """
 from __future__ import annotations
 
@@ -78,14 +81,14 @@ from archlint.analysis.receptive_field import (
 from archlint.plugin.changes import (
     AddShortcuts, AppendModule, Change, Combined, FollowMode, Reinitialise, RemoveModule, ReplaceModule,
 )
-from archlint.plugin.findings import Finding, Fix, Metric, Severity
+from archlint.plugin.findings import Finding, Fix, Metric, Race, RaceVerdict, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
 from archlint.rulekit.context import CheckContext
 from archlint.rulekit.wording import code_path, dims_text, no_module_to_replace, sequential
 
 __all__ = [
-    "VERIFIED", "no_module_to_replace", "sequential", "AddShortcuts", "AppendModule", "Change", "Combined", "FixedModel", "FollowMode",
+    "Race", "RaceVerdict", "VERIFIED", "no_module_to_replace", "sequential", "AddShortcuts", "AppendModule", "Change", "Combined", "FixedModel", "FollowMode",
     "Reinitialise", "RemoveModule", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",

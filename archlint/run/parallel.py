@@ -22,50 +22,16 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
+from archlint.mechanics.progress import Progress, progress_wanted
 from archlint.mechanics.state import preserved_rng
 from archlint.plugin.results import ErrorKind, Report, TargetCause, TargetError
 
 Spec = TypeVar("Spec")
-_CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD", "CIRCLECI", "TRAVIS")
-
-
-def progress_wanted(stream: Any = None) -> bool:
-    """A bar only for a person at a terminal: not in pipes, files or CI logs."""
-    stream = stream if stream is not None else sys.stderr
-    if any(os.environ.get(name) for name in _CI_VARIABLES):
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.bar = None
-        if enabled and total > 1:
-            try:
-                from tqdm import tqdm
-            except ImportError:  # tqdm is an optional extra: no bar, no error
-                return
-            self.bar = tqdm(total=total, file=sys.stderr, unit="model", desc="archlint", leave=False)
-
-    def advance(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(label[-40:], refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _lint_guarded(lint_one: Callable[[Spec], Report], spec: Spec, label: str) -> Report:
     """lint_one(spec), with any escaping exception turned into one TargetError line."""
     try:
@@ -149,7 +115,7 @@ def _failed_start(label: str, slot: _Slot) -> Report:
 
 
 def _run_in_workers(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], labels: list[str], jobs: int,
-                    timeout: float | None, progress: _Progress) -> list[Report]:
+                    timeout: float | None, progress: Progress) -> list[Report]:
     results: list[Report | None] = [None] * len(specs)
     waiting = list(range(len(specs)))
     running: dict[cf.Future, _Running] = {}
@@ -219,7 +185,7 @@ def lint_many(specs: Sequence[Spec], lint_one: Callable[[Spec], Report], *, jobs
     timeout: seconds per model, or None. progress: force the bar on/off (default: terminal and not CI).
     """
     labels = [label(spec) for spec in specs]
-    bar = _Progress(len(specs), progress_wanted() if progress is None else progress)
+    bar = Progress(len(specs), progress_wanted() if progress is None else progress, unit="model", label="archlint")
     try:
         if jobs <= 1 and not timeout:
             reports = []

@@ -244,11 +244,13 @@ def raced(findings: list[Finding], analyses: ModelAnalyses, name: str) -> list[F
     "training loss after N steps" effect; a rule that raced its fix itself has done so already."""
     to_race = [i for i, f in enumerate(findings) if f.fix is not None and f.fix.verified and f.race is None]
     done = list(findings)
-    for count, index in enumerate(to_race):
+    changes = list(dict.fromkeys(findings[i].fix.change for i in to_race))   # findings sharing a change share a race
+    for index in to_race:
         finding = done[index]
         assert finding.fix is not None and finding.fix.change is not None
+        pending = len(changes) - changes.index(finding.fix.change)
         try:
-            race = analyses.race(finding.fix.change, pending=len(to_race) - count, label=f"{name} {finding.code}")
+            race = analyses.race(finding.fix.change, pending=pending, label=f"{name} {finding.code}")
         except MeasurementUnavailable as exc:
             done[index] = dataclasses.replace(finding, unmeasured=(*finding.unmeasured, f"race not run: {exc}"))
             continue

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from archlint.rulekit import (
-    AddShortcuts, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option, Rule,
+    AddShortcuts, ArchGraph, Race, RaceVerdict, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeGradient, Option, Rule,
     Severity, hookimpl, is_norm, layer_output, ratio,
 )
 from archlint.rulekit.provisional import RewriteError, Span
@@ -266,17 +266,47 @@ class MissingResidual(Rule):
         spans = shortcut_spans(ctx.graph, chain)
         max_ratio = float(ctx.options["max_signal_ratio"])
         measured = _measure(ctx, chain, spans, max_ratio)
-        if measured.before is not None and measured.before >= max_ratio:
-            return  # measurement decides: the first layer gets as much backward signal as the last (BatchNorm chains)
-        metrics, unmeasured = measured.metrics, measured.unmeasured
+        race = _race(ctx, _shortcuts(ctx.graph, spans)) if measured.before is not None else None
+        fades = measured.before is None or measured.before < max_ratio
+        if not fades and (race is None or race.verdict is not RaceVerdict.BETTER):
+            return  # measurement decides: the signal does not fade (BatchNorm chains), and no race says otherwise
+        metrics, unmeasured = list(measured.metrics), list(measured.unmeasured)
         names = f"`{chain[0].display_name}` … `{chain[-1].display_name}`"
         message = (f"{len(chain)} parametric layers in a row with no shortcut around them ({names}); "
                    f"limit {limit}. {len(spans)} stretch(es) keep their shape and could become residual blocks")
         if measured.before is not None:
             message += f"; measured: the first layer gets {measured.before:.2g}× the backward signal of the last"
-        yield Finding.at(chain[0], self.code, message,
-                         fix=_fix(chain, spans, ctx.graph, measured.change),
-                         effect=tuple(metrics), unmeasured=tuple(unmeasured))
+        severity = None
+        if race is not None:
+            metrics.append(race.metric())
+            message += "; " + _race_words(race, fades)
+            if race.verdict is not RaceVerdict.BETTER:
+                severity = Severity.INFO   # the race, the strongest evidence, does not confirm the fading signal
+        yield Finding.at(chain[0], self.code, message, fix=_fix(chain, spans, ctx.graph, _shortcuts(ctx.graph, spans)),
+                         effect=tuple(metrics), unmeasured=tuple(unmeasured), race=race, severity=severity)
+
+
+def _race(ctx: CheckContext, change: AddShortcuts | None) -> Race | None:
+    """The race of the plain chain against the shortcuts, when the run asked for races."""
+    if change is None:
+        return None
+    try:
+        return ctx.race(change)
+    except MeasurementUnavailable:
+        return None     # no race asked for, or it did not run: the runner says why for a verified fix
+
+
+def _race_words(race: Race, fades: bool) -> str:
+    before, after = f"{race.final_before:.3g}", f"{race.final_after:.3g}"
+    if race.verdict is RaceVerdict.BETTER:
+        lead = "" if fades else "the initial backward signal does not fade, but "
+        return (f"{lead}in a {race.steps}-step training race the chain reaches a loss of {before} and the same model "
+                f"with shortcuts {after} (median of {len(race.seeds)} seeds): it trains worse without them")
+    if race.verdict is RaceVerdict.WORSE:
+        return (f"but in a {race.steps}-step training race the model with shortcuts trains worse ({after} against "
+                f"{before}): the race does not confirm the suspicion (info)")
+    return (f"but a {race.steps}-step training race finds no difference within seed noise ({before} against {after}): "
+            f"the race does not confirm the suspicion (info)")
 
 
 @hookimpl
