@@ -296,7 +296,9 @@ def lint_one(name: str) -> dict[str, Any]:
         linted = report.models[0]
         row.update(status="linted", tracer=linted.tracer, parameters=linted.parameters,
                    findings=[{"code": f.code, "module": f.module, "severity": str(getattr(f.severity, "name", f.severity)).lower(),
-                              "message": f.message[:300], "unmeasured": [u[:300] for u in f.unmeasured]}
+                              "message": f.message[:300], "unmeasured": [u[:300] for u in f.unmeasured],
+                              # None: no change the engine can run; else whether it verified on a copy
+                              "verified": None if f.fix is None or f.fix.change is None else bool(f.fix.verified)}
                              for f in linted.findings])
     else:
         row["status"] = "no report"

@@ -47,6 +47,10 @@ class ConfigError(ValueError):
     """A configuration problem; the message names the file (or `archlint.check()`) and the key."""
 
 
+class UnknownRule(ConfigError):
+    """A selector or key that names no installed rule (perhaps one of a plugin that failed to load)."""
+
+
 @dataclass
 class Settings:
     """A run's settings: file values with command-line overrides applied."""
@@ -159,6 +163,9 @@ class _Checker:
         table = "[tool.archlint] " if self.path.name == "pyproject.toml" else ""
         return ConfigError(f"{self.path}: {table}{key}: {problem}")
 
+    def unknown_rule(self, key: str, selector: str) -> UnknownRule:
+        return UnknownRule(str(self.fail(key, unknown_rule_message(selector, self.rules))))
+
     def string_list(self, key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(key, f"expected a list of strings, got {value!r}")
@@ -168,7 +175,7 @@ class _Checker:
         selectors = self.string_list(key, value)
         unknown = unknown_selectors(selectors, self.rules)
         if unknown:
-            raise self.fail(key, unknown_rule_message(unknown[0], self.rules))
+            raise self.unknown_rule(key, unknown[0])
         return selectors
 
     def level(self, key: str, value: Any) -> Severity:
@@ -199,7 +206,7 @@ def _rule_options(check: _Checker, value: Any) -> dict[str, dict[str, Any]]:
     for rule_key, options in value.items():
         rule = _rule_by_key(rule_key, check.rules)
         if rule is None:
-            raise check.fail(f"rules.{rule_key}", unknown_rule_message(rule_key, check.rules))
+            raise check.unknown_rule(f"rules.{rule_key}", rule_key)
         if not isinstance(options, dict):
             raise check.fail(f"rules.{rule_key}", f"expected a table of options, got {options!r}")
         known = {o.name: o for o in rule.options}
@@ -223,7 +230,7 @@ def _severity_overrides(check: _Checker, value: Any) -> dict[str, str]:
     overrides = {}
     for key, level in value.items():
         if key not in known:
-            raise check.fail(f"severity.{key}", unknown_rule_message(key, check.rules))
+            raise check.unknown_rule(f"severity.{key}", key)
         overrides[key] = str(check.level(f"severity.{key}", level))
     return overrides
 
@@ -397,7 +404,7 @@ def configured_targets(settings: Settings) -> list[str]:
 def _check_cli_selectors(flag: str, selectors: Sequence[str], rules: Sequence[Rule]) -> None:
     unknown = unknown_selectors(selectors, rules)
     if unknown:
-        raise ConfigError(f"{flag}: {unknown_rule_message(unknown[0], rules)}")
+        raise UnknownRule(f"{flag}: {unknown_rule_message(unknown[0], rules)}")
 
 
 def resolve(settings: Settings, overrides: Overrides, rules: Sequence[Rule]) -> Settings:
@@ -468,5 +475,5 @@ def _race_overridden(race: RaceSettings | None, overrides: Overrides) -> RaceSet
     return race
 
 
-__all__ = ["ConfigError", "ModelEntry", "Overrides", "Settings", "find_config", "load_settings", "parse_config",
+__all__ = ["UnknownRule", "ConfigError", "ModelEntry", "Overrides", "Settings", "find_config", "load_settings", "parse_config",
            "parse_dtype", "parse_input_shapes", "read_config_file", "resolve"]

@@ -16,6 +16,7 @@ from archlint.plugin.host import PluginChoice, PluginHost, build_plugin_host
 from archlint.plugin.results import ErrorKind, TargetCause, TargetError
 from archlint.run.config import (
     Overrides,
+    UnknownRule,
     Settings,
     configured_targets,
     find_config,
@@ -62,7 +63,13 @@ def plan_run(host: PluginHost, config_path: Path | None, overrides: Overrides,
              targets: Sequence[str] = ()) -> RunPlan:
     """Settings from the config file and `overrides`, and the specs of `targets` (else of the config's `paths`
     and `models`). Raises ConfigError for a bad configuration."""
-    settings = resolve(load_settings(config_path, host.rules), overrides, host.rules)
+    try:
+        settings = resolve(load_settings(config_path, host.rules), overrides, host.rules)
+    except UnknownRule as exc:
+        if host.load_errors:   # the rule asked for may be one a plugin that failed to load would have given
+            raise UnknownRule(f"{exc}; plugin(s) that failed to load: "
+                              + "; ".join(f"{e.plugin}: {e.error}" for e in host.load_errors)) from None
+        raise
     specs, errors = expand_targets(list(targets) or configured_targets(settings))
     return RunPlan(settings, specs, [*plugin_errors(host), *errors])
 

@@ -197,6 +197,8 @@ def test_the_users_data_and_loss_from_the_command_line(tmp_path: Path) -> None:
     (["--race-budget", "5"], "--race-budget, --data and --loss are settings of the race: add --race"),
     (["--race", "--data", "mydata"], "--data: expected module:function"),
     (["--race", "--loss", "hinge"], "invalid choice: 'hinge'"),
+    pytest.param(["--race", "--device", "cuda"], "--device cuda: no CUDA GPU is available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
 ])
 def test_bad_race_flags_get_one_line_and_exit_2(tmp_path: Path, args: list[str], answer: str) -> None:
     (tmp_path / "net.py").write_text(MODEL)

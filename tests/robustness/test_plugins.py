@@ -75,3 +75,19 @@ def test_autoload_switch_skips_a_broken_third_party_entry_point(tmp_path: Path,
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ARCHLINT_DISABLE_PLUGIN_AUTOLOAD", "1")
     assert "broken-plugin" not in {e.plugin for e in build_plugin_host().load_errors}
+
+
+def test_selecting_a_rule_of_a_plugin_that_failed_to_load_names_the_plugin(tmp_path: Path) -> None:
+    """`--select broken-rule` is not just "unknown": the answer names the plugin that failed and why."""
+    import os
+    import subprocess
+    import sys
+
+    pc.write_broken_distribution(tmp_path)
+    (tmp_path / "net.py").write_text("import torch\nmodel = torch.nn.Linear(4, 2)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "archlint", "check", "net.py", "--select", "XT900"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "unknown rule code or name 'XT900'" in done.stderr
+    assert "plugin(s) that failed to load: broken-plugin" in done.stderr and "archlint_missing_plugin_module" in done.stderr
