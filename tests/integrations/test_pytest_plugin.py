@@ -57,6 +57,16 @@ def test_model_built_in_the_test_is_located(archlint):
 LOCAL_LINE = next(i for i, line in enumerate(open(__file__), 1) if "# LOCAL_" + "BIG" in line)
 
 
+def test_the_race_takes_the_same_arguments(archlint):
+    zero = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    for layer in (zero[0], zero[2]):
+        torch.nn.init.zeros_(layer.weight)
+    report = archlint.check(zero, torch.randn(2, 4), select=["constant-init"], race=True, race_budget=20, loss="mse")
+    races = {f.race for f in report.findings}
+    assert len(races) == 1 and None not in races
+    assert "(mean squared error)" in next(iter(races)).task and next(iter(races)).steps >= 5
+
+
 def test_project_config_applies(archlint):
     # no select, no plugins here: pyproject.toml selects XT950 and the census distribution provides it
     report = archlint.check(TinyNet(), torch.randn(1, 3, 16, 16))
@@ -76,7 +86,7 @@ def test_fixture_mode(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
     pytester.makefile(".toml", pyproject='[tool.archlint]\nselect = ["XT950"]\n')
     pytester.makepyfile(test_models=FIXTURE_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=6, failed=1)
     output = result.stdout.str()
     # one line per finding, with its location, fix and measured effect (3*8*7*7+8 -> 3*8*3*3+8 params)
     stem_line = next(i for i, line in enumerate(USER_MODEL.splitlines(), 1) if "# STEM" in line)
