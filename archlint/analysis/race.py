@@ -16,6 +16,7 @@ The race trains copies with storage of their own: the user's model, its weights,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import importlib.util
 import math
@@ -235,12 +236,16 @@ def _verdict(before: list[float], after: list[float]) -> RaceVerdict:
     return RaceVerdict.NO_DIFFERENCE
 
 
+class _DidNotFit(MeasurementUnavailable):
+    """Not even MIN_STEPS per seed fit the allowance at this batch."""
+
+
 def _steps_that_fit(step_cost: float, left: float, seeds: int, wanted: int, done: int) -> int:
     """How many steps per seed fit in the `left` seconds, `done` steps of the first seed being run already."""
     # the rest of the first seed and every other seed: fits x seeds - done steps in `left` seconds
     fits = int((max(0.0, left) / max(step_cost, 1e-6) + done) / seeds)
     if fits < MIN_STEPS:
-        raise MeasurementUnavailable(
+        raise _DidNotFit(
             f"the race did not fit its budget: one step of both models takes {step_cost:.2f} s, and {MIN_STEPS} "
             f"steps x {seeds} seeds are the least that says something (raise --race-budget)")
     return min(wanted, fits)
@@ -249,8 +254,26 @@ def _steps_that_fit(step_cost: float, left: float, seeds: int, wanted: int, done
 def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], output_shape: Sequence[int],
              settings: RaceSettings, allowance: float, label: str = "") -> Race:
     """Train `model` (as it is) and `fixed` side by side on the task over the settings' seeds, within `allowance`
-    seconds: the steps are cut to what fits, measured on the first steps. Raises MeasurementUnavailable when the
-    race cannot run or not even MIN_STEPS fit."""
+    seconds: the steps are cut to what fits, measured on the first steps, and the batch halved (down to 2) while not
+    even MIN_STEPS fit. Raises MeasurementUnavailable when the race cannot run or does not fit at batch 2."""
+    started = time.perf_counter()
+    batch = settings.batch
+    while True:
+        try:
+            race = _race_at(model, fixed, example_inputs, output_shape, dataclasses.replace(settings, batch=batch),
+                            allowance - (time.perf_counter() - started), label)
+        except _DidNotFit:
+            if batch <= 2 or settings.data is not None:    # the user's batches are theirs
+                raise
+            batch //= 2
+            continue
+        if batch < settings.batch:
+            race = dataclasses.replace(race, budget=f"batch {batch} ({settings.batch} did not fit), {race.budget}")
+        return race
+
+
+def _race_at(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], output_shape: Sequence[int],
+             settings: RaceSettings, allowance: float, label: str) -> Race:
     curves_before: list[list[float]] = []
     curves_after: list[list[float]] = []
     steps = settings.steps

@@ -225,3 +225,24 @@ def test_the_config_turns_the_race_on(tmp_path: Path) -> None:
     (tmp_path / "archlint.yaml").write_text("race-budget: 15\n")
     refused = _run(tmp_path, "net.py")
     assert refused.returncode == 2 and "race-budget" in refused.stderr and "race = true" in refused.stderr
+
+
+def test_the_batch_is_halved_until_the_race_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps are cut to what fits; when not even the fewest steps fit, the batch is halved (down to 2), and the
+    race says what fit."""
+    from archlint.analysis import race as race_module
+
+    real = race_module._race_at
+    tried: list[int] = []
+
+    def only_small_batches(model, fixed, inputs, shape, settings, allowance, label):
+        tried.append(settings.batch)
+        if settings.batch > 4:        # as a model whose step at batch 16 or 8 would not fit the budget
+            raise race_module._DidNotFit("did not fit")
+        return real(model, fixed, inputs, shape, settings, allowance, label)
+
+    monkeypatch.setattr(race_module, "_race_at", only_small_batches)
+    model = _mlp("zeros")
+    result = race_module.run_race(model, model, _binary_inputs(), (4, 2), race_module.RaceSettings(steps=10), 30.0)
+    assert tried == [16, 8, 4] and result.batch == 4
+    assert result.budget.startswith("batch 4 (16 did not fit), 10 steps in")
