@@ -42,12 +42,14 @@ _SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_siz
 def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict[str, Any] | None = None,
                         inner_arguments: dict[str, dict[str, Any]] | None = None) -> tuple[int, str] | None:
     """The image size the model says it is for: a constructor argument (`image_size=256`), the script's
-    command-line default (`--img_size 32`), a timm `pretrained_cfg['input_size']`, a Hugging Face
+    command-line default (`--img_size 32`), the constructor's own default (`def __init__(self, input_size=32)`: what
+    a model built without that argument is built for), a timm `pretrained_cfg['input_size']`, a Hugging Face
     `config.image_size`; with where it was read."""
     inner = [(kwargs, f"the constructor argument {{key}}={{value}} of the {type(arguments[name]).__name__} it wraps")
              for name, kwargs in (inner_arguments or {}).items() if name in arguments]
     for values, source in ((arguments, "its constructor argument {key}={value}"), *inner,
-                           (flags or {}, "the script's command-line default --{key} {value}")):
+                           (flags or {}, "the script's command-line default --{key} {value}"),
+                           (_constructor_defaults(model), "its constructor's default {key}={value}")):
         for key in _SIZE_ARGUMENTS:
             given = value = values.get(key)
             if isinstance(value, (tuple, list)) and value:
@@ -63,6 +65,17 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict
     if isinstance(size, int) and size > 1:
         return size, f"its config.image_size={size}"
     return None
+
+
+def _constructor_defaults(model: nn.Module) -> dict[str, Any]:
+    """The default values of the model class's constructor parameters (none for a library's own classes)."""
+    if type(model).__module__.startswith("torch."):
+        return {}
+    try:
+        parameters = inspect.signature(type(model).__init__).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: p.default for name, p in parameters.items() if p.default is not inspect.Parameter.empty}
 
 
 def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any] | None = None,
@@ -257,7 +270,8 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
         tensors = (lead, *(made[k]() for k in kinds))
         shown = ", ".join(f"{n}: {list(x.shape)} {str(x.dtype).replace('torch.', '')}" +
                           (f" ({said[k]})" if k else "") for n, x, k in zip(names, tensors, ("", *kinds)))
-        found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on"))
+        found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on "
+                                f"(the first: {first[0][1]})"))
     return found
 
 

@@ -335,3 +335,12 @@ def test_a_site_that_downloads_is_named_as_such_and_writes_nothing(capsys) -> No
     assert error["cause"] == "needs a download"
     assert "failed at train.py:13: a download: archlint uses no network while it builds a model" in error["message"]
     assert not (CASES / "download_site" / "log.txt").exists()
+
+
+def test_a_model_gets_the_input_size_its_constructor_declares_by_default(capsys) -> None:
+    """`def __init__(self, input_size=32, ...)`: built without that argument, the model is built for 32 px, and
+    the other forward arguments get their kinds at that size."""
+    _, report, _ = check("declared_size", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 4, 32, 32], [2], [2]], model["notes"]
+    assert any("its constructor's default input_size=32" in n for n in model["notes"]), model["notes"]
