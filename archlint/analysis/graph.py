@@ -152,7 +152,11 @@ class LayerNode:
 
     @property
     def is_parametric(self) -> bool:
-        """A layer with learned weights: conv/linear/embedding/attention, or a matmul with a user Parameter."""
+        """A layer with learned weights: conv/linear/embedding/attention, or a matmul with a user Parameter. A
+        functional attention (`F.scaled_dot_product_attention`) has no weights of its own: its projections are the
+        layers."""
+        if self.kind == "attention" and self.op == "call_function" and self.params == 0:
+            return False
         return self.kind in PARAMETRIC_KINDS or (self.kind == "matmul" and self.params > 0)
 
     @property

@@ -38,7 +38,8 @@ Fix
     after each change.
 
 Ignored on purpose: models whose last spatial layer feeds attention or matrix products over tokens
-(ViT-style patch stems): the tokens mix globally after the stem.
+(ViT-style patch stems, DiT-like latent transformers built of torch's nn.TransformerEncoderLayer): the tokens mix
+globally after the stem.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ import copy
 import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
+
+from torch import nn
 
 from archlint.rulekit import (
     VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option,
@@ -250,6 +253,13 @@ def _mixes_tokens(node: LayerNode, last: LayerNode) -> bool:
     return positions > 1 and node.in_shapes[0][-1] == positions and positions != channels
 
 
+def _holds_attention(node: LayerNode) -> bool:
+    """A module kept whole in the graph that attends over positions inside (torch's nn.TransformerEncoderLayer,
+    which fx keeps as one call like every torch.nn module)."""
+    return node.op == "call_module" and node.module is not None and \
+        any(isinstance(m, nn.MultiheadAttention) for m in node.module.modules())
+
+
 class ReceptiveField(Rule):
     code = "AL201"
     name = "receptive-field"
@@ -268,7 +278,7 @@ class ReceptiveField(Rule):
         if last is None or not graph.spatial_layers():
             return
         after = [graph[n] for n in graph.descendants(last)]
-        if any(n.kind in _TOKEN_MIXING or _mixes_tokens(n, last) for n in after):
+        if any(n.kind in _TOKEN_MIXING or _mixes_tokens(n, last) or _holds_attention(n) for n in after):
             return  # positions mix globally after the last map (attention, ViT-like; token-mixing MLPs, Mixer-like)
         if any(n.is_opaque for n in after):
             return  # a block kept whole by a fallback tracer follows (MViT's attention blocks): its mixing is unknown

@@ -333,3 +333,25 @@ def test_the_signal_before_comes_from_the_probe_pass_and_equals_a_pass_of_the_gr
     fixed = ModelAnalyses(model, graph, inputs, signals_from_probe=False)
     fixed.graph_gradients(gm, names)
     assert fixed._probe is None and fixed._graph_gradients
+
+
+def test_a_functional_attention_is_not_a_layer_of_the_chain() -> None:
+    """F.scaled_dot_product_attention has no weights: its projections are the layers (timm's cpubone counted it and
+    reached 11 > 10)."""
+    from torch import nn
+
+    class Attend(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.before = nn.Linear(8, 8)
+            self.after = nn.Linear(8, 8)
+
+        def forward(self, x):
+            h = self.before(x)
+            return self.after(torch.nn.functional.scaled_dot_product_attention(h, h, h))
+
+    model = Attend()
+    inputs = (torch.randn(2, 4, 8),)
+    graph = build_graph(trace_model(model, inputs).graph_module, model)
+    assert [n.kind for n in graph.nodes() if n.kind == "attention"] == ["attention"]
+    assert [n.display_name for n in longest_unbypassed_chain(graph)] == ["before", "after"]
