@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     settings = RaceSettings(steps=args.steps)
-    print(f"| model | hand-written loop s | race s | race / loop |\n|---|---|---|---|")
+    print("| model | hand-written loop s | race s | race / loop |\n|---|---|---|---|")
     for name, (model, inputs) in _models().items():
         loop_times, race_times = [], []
         for _ in range(args.repeat):
