@@ -202,5 +202,13 @@ def block_cost(graph: ArchGraph, module_path: str) -> tuple[int, int]:
     """(params, per-sample MACs of its conv and linear layers) of the module at `module_path` as the graph has it:
     the same count for a layer of the model and for the block a fix put in its place."""
     nodes = graph.under(module_path)
-    return sum(n.unique_params for n in nodes), sum(node_macs(n) or 0 for n in nodes)
+    try:
+        # the module's own parameters: in an export graph the weights are read by nodes of their own, outside the
+        # block, so the block's ops hold none of them uniquely
+        module = graph.model.get_submodule(module_path) if graph.model is not None and module_path else None
+    except AttributeError:
+        module = None
+    params = sum(p.numel() for p in {id(p): p for p in module.parameters()}.values()) if module is not None \
+        else sum(n.unique_params for n in nodes)
+    return params, sum(node_macs(n) or 0 for n in nodes)
 

@@ -149,6 +149,15 @@ class LayerNode:
     dtype: str | None = None
     source: SourceLocation | None = None
     fx_node: fx.Node | None = None
+    # the torch.nn layer whose forward this op is, when the graph recorded the op rather than the module call (an
+    # export graph's aten.convolution inside an nn.Conv1d): the module a fix can replace
+    enclosing_layer: nn.Module | None = None
+
+    @property
+    def layer_module(self) -> nn.Module | None:
+        """The module that does this node's work: the called module, or the torch.nn layer the op belongs to; None
+        for a functional call in the user's own forward."""
+        return self.module if self.module is not None else self.enclosing_layer
 
     @property
     def is_parametric(self) -> bool:
@@ -567,6 +576,16 @@ def _module_site(model: nn.Module, path: str, module: nn.Module | None) -> Sourc
     return class_attribute_site(parent, attr)
 
 
+def _enclosing_layer(node: fx.Node, kind: str, enclosing: nn.Module | None) -> nn.Module | None:
+    """The torch.nn leaf layer an op of kind `kind` runs inside (its forward's own op), or None: an op in a user's
+    module is the user's functional call."""
+    if enclosing is None or next(enclosing.children(), None) is not None:
+        return None
+    if not type(enclosing).__module__.startswith("torch.nn.") or module_kind(enclosing) != kind:
+        return None
+    return enclosing
+
+
 def _enclosing_module(node: fx.Node) -> str:
     stack = node.meta.get("nn_module_stack")
     if not stack:
@@ -629,6 +648,7 @@ def _layer_node(node: fx.Node, gm: fx.GraphModule, model: nn.Module, modules: di
         site = _stack_site(node) or (_module_site(model, path, modules.get(path)) if path else None)
     return LayerNode(
         name=node.name, op=node.op, kind=NodeKind(kind), type_name=type_name, module_path=path, module=module,
+        enclosing_layer=_enclosing_layer(node, kind, modules.get(path) if node.op == "call_function" else None),
         params=sum(p.numel() for p in {id(p): p for p in params}.values()), unique_params=unique,
         shares_params_with=shared_with, hparams=hparams,
         in_shapes=[_out_shape(a)[0] for a in _data_inputs(node)], out_shape=out_shape, dtype=dtype,

@@ -42,7 +42,7 @@ import torch
 
 from archlint.rulekit import (
     ArchGraph, CheckContext, DropoutCall, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, PARAMETRIC_KINDS,
-    VERIFIED, FollowMode, ProbeResult, ReplaceModule, Rule, Severity, hookimpl, is_norm,
+    VERIFIED, FollowMode, ProbeResult, ReplaceModule, Rule, Severity, hookimpl, is_norm, no_module_to_replace,
 )
 
 _MODULE_OF = {"dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d",
@@ -78,7 +78,7 @@ def _where(node: LayerNode) -> str:
 
 def dropout_call(probe: ProbeResult, graph: ArchGraph, node: LayerNode) -> DropoutCall | None:
     """The probe's record of this graph dropout (module path, or n-th functional call in its module)."""
-    if node.op == "call_module":
+    if node.layer_module is not None:     # a module call, or the op an nn.Dropout ran (an export graph's)
         return next((d for d in probe.dropouts if d.is_module and d.module_path == node.module_path), None)
     same = [n for n in graph.nodes("dropout") if n.op != "call_module" and n.module_path == node.module_path
             and n.type_name == node.type_name]
@@ -268,7 +268,10 @@ class DropoutPlacement(Rule):
                              round(call.neighbour_correlation, 4), None, "r",
                              f"{probe.method}; Pearson r between each value and its neighbour on the last axis, on the "
                              f"example inputs (random inputs show less correlation than real data)"),)  # type: ignore[union-attr]
-        change = ReplaceModule(node.module_path, f"nn.{channelwise}(p={_p(node)})") if node.module is not None else None
+        change = ReplaceModule(node.module_path, f"nn.{channelwise}(p={_p(node)})") if node.layer_module is not None \
+            else None
+        if change is None:
+            unmeasured.append(no_module_to_replace(node.type_name))
         snippet = (f"{change.snippet()}   # instead of nn.Dropout on conv maps" if change is not None else
                    f"x = F.dropout{dims}d(x, p={_p(node)}, training=self.training)   # instead of F.dropout on conv maps")
         return Finding.at(node, "AL704", message, severity=Severity.INFO,
@@ -278,7 +281,7 @@ class DropoutPlacement(Rule):
 
 def _removal(node: LayerNode) -> ReplaceModule | None:
     """The dropout module removed (an identity in its place); a functional call has no module to replace."""
-    return ReplaceModule(node.module_path, "nn.Identity()") if node.module is not None else None
+    return ReplaceModule(node.module_path, "nn.Identity()") if node.layer_module is not None else None
 
 
 @hookimpl

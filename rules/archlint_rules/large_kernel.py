@@ -154,7 +154,7 @@ def _activation_code(graph: ArchGraph, node: LayerNode) -> str:
 def _change(graph: ArchGraph, node: LayerNode, comparison: Comparison) -> ReplaceModule | None:
     """The stack as a change of the model: the conv module replaced (a functional conv call has no module to
     replace: no change the engine can run)."""
-    if node.module is None:
+    if node.layer_module is None:
         return None
     act = _activation_code(graph, node)
     layers = []
@@ -315,7 +315,7 @@ class LargeKernel(Rule):
         path = node.module_path
         block = block_cost(fixed.graph, path) if fixed else None
         window = block_window(fixed.graph, fixed.analyses.receptive_fields, path) if fixed else None
-        before_window = block_window(graph, ctx.receptive_fields, path) if node.module is not None else None
+        before_window = block_window(graph, ctx.receptive_fields, path) if node.layer_module is not None else None
         on_copy = f"; {VERIFIED}" if fixed else ""
         effect = (
             Metric("params", c.conv_params, block[0] if block else None, "",

@@ -92,7 +92,8 @@ def _layers(graph: ArchGraph, c: Candidate) -> list[str]:
 
 def _change(graph: ArchGraph, c: Candidate) -> ReplaceModule | None:
     """The bottleneck as a change of the model: the conv module replaced (a functional call has no module)."""
-    return ReplaceModule(c.node.module_path, sequential(_layers(graph, c))) if c.node.module is not None else None
+    return ReplaceModule(c.node.module_path, sequential(_layers(graph, c))) if c.node.layer_module is not None \
+        else None
 
 
 def _snippet(graph: ArchGraph, c: Candidate, change: ReplaceModule | None) -> str:

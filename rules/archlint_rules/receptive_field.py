@@ -123,10 +123,10 @@ def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: i
 
 def _changed_module(node: LayerNode, **attrs: tuple[int, ...]) -> tuple[str, ReplaceModule | None]:
     """The snippet and, for a module, the change: the layer rebuilt with `attrs` changed."""
-    if node.module is None:
+    if node.layer_module is None:
         settings = ", ".join(f"{k}={v}" for k, v in attrs.items())
         return f"# in the {node.type_name}(...) call of `{node.display_name}`: {settings}", None
-    changed = copy.copy(node.module)       # shallow: only plain attributes are replaced below
+    changed = copy.copy(node.layer_module)       # shallow: only plain attributes are replaced below
     for key, value in attrs.items():
         setattr(changed, key, value if isinstance(getattr(changed, key), tuple) else value[0])
     change = ReplaceModule(node.module_path, f"nn.{changed!r}")
@@ -156,7 +156,7 @@ def _dilation_change(graph: ArchGraph, last: LayerNode, deficient: list[int], ta
     """The latest odd-kernel conv module whose smallest dilation ≤ max_dilation reaches the target."""
     for node in _candidates(graph, last, ("conv",)):
         window = window_of(node)
-        if node.module is None or window is None or window.transposed:
+        if node.layer_module is None or window is None or window.transposed:
             continue
         n = len(window.kernel)
         idx = [_axis_index(n, d) for d in deficient]

@@ -50,13 +50,51 @@ def test_every_tracer_gets_the_same_findings(stem: str, name: str) -> None:
     for tracer in ("fx-leaves", "export"):
         assert found[tracer].tracer in (tracer, "fx"), found[tracer].tracer    # fx-leaves: only when fx fails
         assert sorted((f.code, f.module) for f in found[tracer].findings) == expected, tracer
+        # and the same fixes run: an export graph records a layer's op, not the module call; the fix replaces the
+        # module the op belongs to, and its after-numbers are the fx graph's
+        assert _fixes(found[tracer]) == _fixes(reference), tracer
     hooks = found["hooks"]
     assert {f.code for f in hooks.findings} <= {f.code for f in reference.findings}   # never a new false alarm
     if type(archlint_rule(rule)).needs_operations and hooks.tracer == "hooks":
         assert hooks.findings == [] and any(n.text.startswith(f"not judged: {rule}") for n in hooks.notes)
 
 
+def _fixes(linted) -> list[tuple]:
+    return sorted((f.code, f.module, f.fix is not None and f.fix.verified,
+                   tuple(m.after for m in f.effect)) for f in linted.findings)
+
+
 def archlint_rule(name: str):
     from archlint.plugin.host import build_plugin_host
 
     return next(r for r in build_plugin_host().rules if r.name == name)
+
+
+class _UncollapsedExport:
+    """torch.export's graph as it comes (aten ops inside each module, no module calls), as for a model whose layer
+    calls the export folding does not recognise."""
+
+    __name__ = "uncollapsed-export"
+
+    @archlint.hookimpl
+    def archlint_trace(self, model, example_inputs):
+        program = torch.export.export(model, tuple(example_inputs), strict=False)
+        return TraceResult(program.module(), "export", [])
+
+
+@pytest.mark.parametrize("stem", ["large_kernel", "missing_bottleneck", "dropout_placement"])
+def test_a_layer_recorded_as_its_op_gets_the_fix_of_its_module(stem: str) -> None:
+    """An op inside a torch.nn layer (aten conv inside nn.Conv2d) is that layer's work: the fix replaces the module,
+    verifies, and measures the same after-numbers as on the fx graph."""
+    module = fixture(stem)
+    for name, verdict in fixture_verdicts(stem).items():
+        if verdict != "bad":
+            continue
+        torch.manual_seed(0)
+        report = archlint.check(getattr(module, name)(), module.example_inputs(), select=[stem.replace("_", "-")],
+                                plugins=(_UncollapsedExport(),))
+        [linted] = report.models
+        assert linted.tracer == "export" and linted.findings, name
+        reference = _lint(stem, name, "fx")
+        assert _fixes(linted) == _fixes(reference), name
+        assert all(f.fix.verified for f in linted.findings if f.fix.change is not None)
