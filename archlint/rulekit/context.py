@@ -151,6 +151,7 @@ class CheckContext:
         """A short training race of the model as it is against the verified fixed copy for `change` (`--race`): the
         strongest evidence a rule about training has. Raises MeasurementUnavailable when no race was asked for, the
         fix did not verify, or the race did not fit its budget."""
+        # a rule races before the runner knows how many fixes will race after it: it takes half of what is left
         return self.analyses.race(change, pending=2, label=self.model_name)
 
     def graph_gradients(self, names: Sequence[str], rewritten: fx.GraphModule | None = None
