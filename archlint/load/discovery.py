@@ -125,6 +125,11 @@ def discover(module: Any, source: str) -> list[Candidate]:
                     and is_factory(obj):
                 candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built_class(obj)))
                 defs[statement.name] = statement
+            elif _bound_partial(obj, module):
+                # the name's last binding is what the module holds: a stub `def vgg11_bn(): pass` that the module
+                # then rebinds to `partial(_vgg, cfg="A", ...)` (setattr in a loop) is that partial
+                candidates.append(Candidate(statement.name, "factory", obj, statement.lineno, builds=built_class(obj)))
+                defs[statement.name] = _definition_of(obj.func, tree) or statement   # what the partial runs
             elif inspect.isfunction(obj) and _defined_here(obj, module):
                 built = built_class(obj)
                 if built is not None and (not required_parameters(obj) or _is_model_class(built)):
@@ -143,7 +148,39 @@ def discover(module: Any, source: str) -> list[Candidate]:
                 # `vit_base = partial(VisionTransformer, embed_dim=768, depth=12)`: a factory written as a value
                 candidates.append(Candidate(name, "factory", obj, statement.lineno, builds=built_class(obj)))
                 instance_statements.append(statement)
+    for candidate, definition in _dynamically_bound(namespace, module, candidates, tree):
+        candidates.append(candidate)
+        if definition is not None:
+            defs[candidate.attr] = definition     # what it calls are its parts, as for a factory written out
     return _one_factory_per_class(_top_level_models(candidates, defs, instance_statements), module)
+
+
+def _bound_partial(obj: Any, module: Any) -> bool:
+    """A `partial` of this module's own model class or factory (what `partial(_vgg, cfg="A")` binds)."""
+    return isinstance(obj, functools.partial) and built_class(obj) is not None and \
+        _defined_here(obj.func, module)
+
+
+def _definition_of(function: Any, tree: ast.Module) -> ast.stmt | None:
+    """The top-level def or class statement of the module that defines `function`."""
+    name = getattr(function, "__name__", "")
+    return next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name),
+                None)
+
+
+def _dynamically_bound(namespace: dict[str, Any], module: Any, found: list[Candidate],
+                       tree: ast.Module) -> list[tuple[Candidate, ast.stmt | None]]:
+    """Factories the module binds by name at run time, with no statement naming them (`setattr(thismodule,
+    f"{dataset}_{arch}", partial(_vgg, ...))` in a loop, `globals()[name] = ...`): partials of its own code, at
+    the line that defines the function they call."""
+    known = {c.attr for c in found}
+    bound = []
+    for name, obj in namespace.items():
+        if not name.startswith("_") and name not in known and _bound_partial(obj, module):
+            definition = _definition_of(obj.func, tree)
+            bound.append((Candidate(name, "factory", obj, definition.lineno if definition else 1,
+                                    builds=built_class(obj)), definition))
+    return bound
 
 
 def built_class(function: Any, depth: int = 0) -> type | None:

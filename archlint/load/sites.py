@@ -328,6 +328,7 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file:
         mentions_name = False   # a file with its own class of that name (variants side by side): not this model
     paths = list(_paths_to(tree.body, True))
     enclosing = _enclosing_functions(tree)
+    aliases = _aliases(tree)
     for statement, path in paths:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
                                   ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
@@ -340,7 +341,7 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file:
                 continue
             if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
                 continue
-            for way in _ways_to(statement, path, enclosing.get(id(statement)), paths):
+            for way in _ways_to(statement, path, enclosing.get(id(statement)), paths, aliases):
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
 
@@ -357,7 +358,7 @@ def _enclosing_functions(tree: ast.Module) -> dict[int, ast.FunctionDef | ast.As
 
 
 def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDef | ast.AsyncFunctionDef | None,
-             paths: list[tuple[ast.stmt, list[ast.stmt]]]) -> Iterator[list[ast.stmt]]:
+             paths: list[tuple[ast.stmt, list[ast.stmt]]], aliases: dict[str, str]) -> Iterator[list[ast.stmt]]:
     """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
     through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
     arguments bound to the parameters (the first few calls)."""
@@ -365,7 +366,7 @@ def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDe
         yield path
         return
     inside = next((p for s, p in _paths_to(function.body, False) if s is statement), [])
-    parametrized = _parametrize_values(function)
+    parametrized = _parametrize_values(function, aliases)
     if parametrized and not set(_required(function)) - _bound_by(parametrized):
         # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
         yield [*path[:len(path) - len(inside)], *parametrized, *inside]
@@ -382,12 +383,13 @@ def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDe
         yield [*path, _unbound_marker(function)]
 
 
-def _parametrize_values(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+def _parametrize_values(function: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> list[ast.stmt]:
     """`name = first value` for each `@pytest.mark.parametrize("name", [values])` (or `"a, b"`, `[(1, 2), ...]`) of
-    a test function."""
+    a test function, the decorator also by another name the module gives it (`param = pytest.mark.parametrize`)."""
     bound: list[ast.stmt] = []
     for decorator in function.decorator_list:
-        if not (isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("parametrize")
+        called = ast.unparse(decorator.func) if isinstance(decorator, ast.Call) else ""
+        if not (isinstance(decorator, ast.Call) and aliases.get(called, called).endswith("parametrize")
                 and len(decorator.args) >= 2 and isinstance(decorator.args[0], ast.Constant)
                 and isinstance(decorator.args[0].value, str)):
             continue
@@ -397,6 +399,16 @@ def _parametrize_values(function: ast.FunctionDef | ast.AsyncFunctionDef) -> lis
             ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
         bound.append(ast.fix_missing_locations(ast.copy_location(ast.Assign([target], first), decorator)))
     return bound
+
+
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """Names the module binds, once, to another dotted name (`param = pytest.mark.parametrize`), as source text."""
+    found: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, (ast.Name, ast.Attribute)):
+            found[statement.targets[0].id] = ast.unparse(statement.value)
+    return found
 
 
 def _bound_by(statements: list[ast.stmt]) -> set[str]:

@@ -344,3 +344,20 @@ def test_a_model_gets_the_input_size_its_constructor_declares_by_default(capsys)
     model = one_model(report)
     assert model["input_shapes"] == [[2, 4, 32, 32], [2], [2]], model["notes"]
     assert any("its constructor's default input_size=32" in n for n in model["notes"]), model["notes"]
+
+
+def test_factories_the_module_binds_at_run_time_are_models(capsys) -> None:
+    """Stubs rebound to partials of a private builder by setattr in a loop: the module's namespace after import is
+    what it defines; the builder's helpers (make_layers) are parts, not models."""
+    _, report, _ = check("rebound_partials", capsys=capsys)
+    names = [m["name"] for m in report["models"]]
+    assert names == ["cifar10_net2"], names        # one factory per class; the parts are not linted alone
+    assert report["errors"] == [] and report["models"][0]["parameters"] > 0
+
+
+def test_a_test_parametrized_through_an_alias_builds_the_model(capsys) -> None:
+    """`param = pytest.mark.parametrize`, then `@param("scale", (0.5, 2.0))`: the test's parameter takes 0.5."""
+    _, report, _ = check("parametrize_alias", capsys=capsys)
+    model = one_model(report)
+    assert any(n.startswith("built as in tests/test_wrap.py") and "Scaled(net, scale=scale)" in n
+               for n in model["notes"]), model["notes"]
