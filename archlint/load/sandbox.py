@@ -80,9 +80,32 @@ def _module_name_for(path: Path) -> tuple[str, str, bool]:
     if root is not None:
         parts = path.relative_to(root.parent).with_suffix("").parts
         return ".".join(parts), str(root.parent), True
+    namespaced = _namespace_module(path)
+    if namespaced is not None:
+        return namespaced
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     stem = re.sub(r"\W", "_", path.stem)
     return f"archlint_target_{stem}_{digest}", str(path.parent), False
+
+
+def _namespace_module(path: Path) -> tuple[str, str, bool] | None:
+    """A file that imports relatively (`from .convnext import Block`) in a folder without __init__.py is a module of
+    a namespace package (PEP 420) named from the repository's root, where its scripts import it from
+    (`import models.convnext_isotropic`); None for a file that does not import relatively."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if not any(isinstance(node, ast.ImportFrom) and node.level > 0 for node in ast.walk(tree)):
+        return None
+    root = repository_root(path)
+    try:
+        parts = path.relative_to(root).with_suffix("").parts
+    except ValueError:
+        return None
+    if len(parts) < 2 or not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts), str(root), True
 
 
 def _refused_encoding(path: Path) -> str | None:

@@ -361,3 +361,10 @@ def test_a_test_parametrized_through_an_alias_builds_the_model(capsys) -> None:
     model = one_model(report)
     assert any(n.startswith("built as in tests/test_wrap.py") and "Scaled(net, scale=scale)" in n
                for n in model["notes"]), model["notes"]
+
+
+def test_a_relative_import_in_a_folder_without_init_is_a_namespace_package(capsys) -> None:
+    """PEP 420: `models/isotropic.py` imports `.blocks` with no __init__.py; from the repository's root it is the
+    module `models.isotropic`, and it lints."""
+    _, report, _ = check("namespace_package", capsys=capsys, target="models/isotropic.py")
+    assert one_model(report)["name"] == "Isotropic"

@@ -1,4 +1,4 @@
-"""A file that imports a sibling relatively, in a folder with no __init__.py (not a package)."""
+"""A file that imports a sibling relatively, in a folder with no __init__.py: a namespace package (PEP 420)."""
 from torch import nn
 
 from .blocks import Block
