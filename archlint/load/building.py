@@ -20,6 +20,7 @@ from archlint.load.sites import (
     find_sites,
     site_factory,
     sites_scope,
+    the_model_among,
 )
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import user_error_text
@@ -166,6 +167,7 @@ def _built(factory: Callable[[], Any], options: LoadOptions,
     except Exception as exc:
         download = exc.download if isinstance(exc, SiteFailed) else Cause.NETWORK in causes(exc)
         raise LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT) from exc
+    model = the_model_among(model)
     if not isinstance(model, nn.Module):
         raise LoadError(failure(NotAModel(f"returned {type(model).__name__}, not an nn.Module")))
     return model, note

@@ -440,9 +440,10 @@ def _bound_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast
     bound statically (`*args`, `**kwargs` of unknown keys, a required parameter not given)."""
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords) \
-            or len(call.args) > len(positional) and arguments.vararg is None:
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(positional) and arguments.vararg is None:
         return None
+    if any(k.arg is None for k in call.keywords):
+        return _bound_from_mapping(function, call)
     values: dict[str, ast.expr] = {p.arg: a for p, a in zip(positional, call.args)}
     extra = {k.arg: k.value for k in call.keywords if k.arg not in {p.arg for p in [*positional, *arguments.kwonlyargs]}}
     values.update({k.arg: k.value for k in call.keywords if k.arg not in extra})
@@ -458,6 +459,34 @@ def _bound_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast
     bound = [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(n, ast.Store())], v), call))
              for n, v in values.items()]
     return bound + [s for n, s in defaults.items() if n not in values]
+
+
+_MAPPING = "__archlint_keywords__"
+
+
+def _bound_from_mapping(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> list[ast.stmt] | None:
+    """A call with `**mapping` (`create_model(**vars(args))`, `build(**config)`) bound as Python binds it, when it
+    runs: the keywords merged into one dict, then each parameter its keyword, else its default; a required one the
+    mapping lacks fails there (KeyError), and the site says so."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if arguments.vararg is not None or arguments.kwarg is not None:
+        return None
+    merged = ast.Dict([None if k.arg is None else ast.Constant(k.arg) for k in call.keywords],
+                      [k.value for k in call.keywords])
+    given = {p.arg: a for p, a in zip(positional, call.args)}
+    defaults = {s.targets[0].id: s.value for s in _parameter_defaults(function)}   # type: ignore[attr-defined]
+    statements: list[ast.stmt] = [ast.Assign([ast.Name(_MAPPING, ast.Store())], merged)]
+    for parameter in [*positional, *arguments.kwonlyargs]:
+        name = parameter.arg
+        if name in given:
+            value: ast.expr = given[name]
+        else:
+            lookup = ast.Subscript(ast.Name(_MAPPING, ast.Load()), ast.Constant(name), ast.Load())
+            value = lookup if name not in defaults else ast.IfExp(
+                ast.Compare(ast.Constant(name), [ast.In()], [ast.Name(_MAPPING, ast.Load())]), lookup, defaults[name])
+        statements.append(ast.Assign([ast.Name(name, ast.Store())], value))
+    return [ast.fix_missing_locations(ast.copy_location(statement, call)) for statement in statements]
 
 
 # -- command lines ---------------------------------------------------------------------------------------------------
@@ -668,9 +697,22 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download) from exc
             raise SiteFailed(said, Cause.NETWORK in causes(exc)) from exc
+    built = the_model_among(built) if not isinstance(target.obj, type) else built
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
+
+
+def the_model_among(built: Any) -> Any:
+    """What a factory returns with other things (`model, diffusion = create_model_and_diffusion(...)`): its one
+    nn.Module, or its one module with weights (beside a loss module); anything else as it is."""
+    if isinstance(built, (tuple, list)):
+        modules = [value for value in built if isinstance(value, torch.nn.Module)]
+        weighted = [m for m in modules if next(m.parameters(), None) is not None]   # a loss module has no weights
+        for found in (modules, weighted):
+            if len(found) == 1:
+                return found[0]
+    return built
 
 
 def _shortened(code: str, most: int = 100) -> str:

@@ -368,3 +368,18 @@ def test_a_relative_import_in_a_folder_without_init_is_a_namespace_package(capsy
     module `models.isotropic`, and it lints."""
     _, report, _ = check("namespace_package", capsys=capsys, target="models/isotropic.py")
     assert one_model(report)["name"] == "Isotropic"
+
+
+def test_a_helper_called_with_a_mapping_of_keywords_binds_them_as_python_does(capsys) -> None:
+    """`setup_training(**vars(args))` (not a factory: it returns a pair): the model's site is inside it, and each
+    parameter takes its keyword from the mapping (the command line's defaults), else its default."""
+    _, report, _ = check("keyword_mapping", capsys=capsys, target="train.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 20]] and model["parameters"] == 20 * 48 + 48 + 48 * 5 + 5, model["notes"]
+    assert any(n.startswith("built as in train.py") for n in model["notes"]), model["notes"]
+
+
+def test_a_factory_that_returns_the_model_with_its_loss_gives_the_model(capsys) -> None:
+    _, report, _ = check("keyword_mapping", capsys=capsys, target="pair.py")
+    model = one_model(report)
+    assert model["parameters"] == 50 * 24 + 24 * 4 + 4   # the Tagger, not the pair or the loss
