@@ -44,18 +44,25 @@ def _is_user_module(module: Any, user_dirs: Sequence[str]) -> bool:
     return any(file.startswith(d.rstrip(os.sep) + os.sep) for d in user_dirs)
 
 
+_users_folders: tuple[str, ...] = ()    # the folders of the code being linted (see user_code_scope)
+
+
 @contextlib.contextmanager
 def user_code_scope(user_dirs: Sequence[str], own_modules: Sequence[str] = ()) -> Iterator[None]:
     """`user_dirs` on sys.path inside the block; afterwards sys.path as before and user modules gone."""
-    saved_path = list(sys.path)
+    global _users_folders
+    saved_path, saved_folders = list(sys.path), _users_folders
     before = set(sys.modules)
     real_dirs = [os.path.realpath(d) for d in user_dirs]
+    # the user's folders are never scratch space, even inside one (a repository cloned under /tmp)
+    _users_folders = (*_users_folders, *(d.rstrip(os.sep) + os.sep for d in real_dirs))
     for directory in reversed(user_dirs):
         sys.path.insert(0, directory)
     importlib.invalidate_caches()
     try:
         yield
     finally:
+        _users_folders = saved_folders
         sys.path[:] = saved_path
         for name in set(sys.modules) - before:
             module = sys.modules.get(name)
@@ -366,7 +373,7 @@ def _refusal(event: str, args: tuple[Any, ...]) -> str | None:
     written = _is_write(event, args)
     if written is not None:
         real = os.path.realpath(os.fsdecode(written))
-        if not real.startswith(_scratch_folders()):
+        if not real.startswith(_scratch_folders()) or real.startswith(_users_folders):
             return f"writes {display_path(real)} (archlint never writes files while it builds a model)"
     elif event in _NETWORK_EVENTS:
         return "a download: archlint uses no network while it builds a model"

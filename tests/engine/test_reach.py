@@ -3,6 +3,7 @@ repositories write it (each folder of reach_cases/ reproduces one pattern met in
 from __future__ import annotations
 
 import json
+import shutil
 import os
 from pathlib import Path
 
@@ -270,6 +271,14 @@ def test_arguments_computed_from_command_line_defaults_in_a_function_that_also_r
     assert any(n.startswith("built as in train.py:6-19: WideResNet(args.layers") for n in model["notes"]), model["notes"]
     assert model["parameters"] == (3 * 8 * 9 + 8) + 2 * (8 * 8 * 9 + 8) + (8 * 10 + 10)
     assert not (CASES / "computed_args" / "runs").exists()
+
+
+def test_the_users_folders_are_not_scratch_space_even_under_the_temporary_folder(capsys, tmp_path) -> None:
+    """A repository cloned under /tmp: the slice's `os.makedirs("runs/...")` is refused there too."""
+    shutil.copytree(CASES / "computed_args", tmp_path / "computed_args")
+    code, out, _ = run_in(tmp_path / "computed_args", ["check", "wideresnet.py", "--format", "json", "--no-probe"],
+                          capsys)
+    assert json.loads(out)["models"] and not (tmp_path / "computed_args" / "runs").exists()
 
 
 def test_a_builder_module_that_composes_parts_through_a_helper(capsys) -> None:
