@@ -54,8 +54,11 @@ def user_code_scope(user_dirs: Sequence[str], own_modules: Sequence[str] = ()) -
     saved_path, saved_folders = list(sys.path), _users_folders
     before = set(sys.modules)
     real_dirs = [os.path.realpath(d) for d in user_dirs]
-    # the user's folders are never scratch space, even inside one (a repository cloned under /tmp)
-    _users_folders = (*_users_folders, *(d.rstrip(os.sep) + os.sep for d in real_dirs))
+    # the user's folders are never scratch space, even inside one (a repository cloned under /tmp); a folder that
+    # holds a scratch folder (a loose file in /tmp itself) stays scratch, or no library could write a temporary file
+    scratch = [f.rstrip(os.sep) + os.sep for f in _scratch_folders()]
+    _users_folders = (*_users_folders, *(d.rstrip(os.sep) + os.sep for d in real_dirs
+                                         if not any(f.startswith(d.rstrip(os.sep) + os.sep) for f in scratch)))
     for directory in reversed(user_dirs):
         sys.path.insert(0, directory)
     importlib.invalidate_caches()
