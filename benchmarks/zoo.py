@@ -74,6 +74,13 @@ def _timm(name: str) -> Builder:
 _SIZE_WORDS = ("pico", "atto", "femto", "nano", "xxs", "xxsmall", "tiny", "xs", "xsmall", "mini", "small", "s")
 
 
+def _size_rank(name: str) -> tuple[int, int, str]:
+    """Smallest first, by the size word in the name (pico < nano < tiny < small...), then the shorter name."""
+    parts = name.replace("-", "_").split("_")
+    size = min((_SIZE_WORDS.index(p) for p in parts if p in _SIZE_WORDS), default=len(_SIZE_WORDS))
+    return size, len(name), name
+
+
 def smallest_timm_model(module: str) -> str | None:
     """The model of a timm module whose name says it is the smallest (pico < nano < tiny < small...)."""
     import timm
@@ -82,11 +89,7 @@ def smallest_timm_model(module: str) -> str | None:
     if not names:
         return None
 
-    def rank(name: str) -> tuple[int, int, str]:
-        parts = name.replace("-", "_").split("_")
-        size = min((_SIZE_WORDS.index(p) for p in parts if p in _SIZE_WORDS), default=len(_SIZE_WORDS))
-        return size, len(name), name
-    return min(names, key=rank)
+    return min(names, key=_size_rank)
 
 
 def _hf(config_class: str, model_class: str, inputs: str = "tokens", **config: Any) -> Builder:
@@ -146,11 +149,7 @@ def second_timm_model(module: str) -> str | None:
     names = [n for n in timm.list_models(module=module)]
     first = smallest_timm_model(module)
 
-    def rank(name: str) -> tuple[int, int, str]:
-        parts = name.replace("-", "_").split("_")
-        size = min((_SIZE_WORDS.index(p) for p in parts if p in _SIZE_WORDS), default=len(_SIZE_WORDS))
-        return size, len(name), name
-    rest = sorted((n for n in names if n != first and not _TOO_BIG.search(n)), key=rank)
+    rest = sorted((n for n in names if n != first and not _TOO_BIG.search(n)), key=_size_rank)
     return rest[0] if rest else None
 
 
@@ -235,12 +234,8 @@ def third_timm_model(module: str) -> str | None:
 
     first, second = smallest_timm_model(module), second_timm_model(module)
 
-    def rank(name: str) -> tuple[int, int, str]:
-        parts = name.replace("-", "_").split("_")
-        size = min((_SIZE_WORDS.index(p) for p in parts if p in _SIZE_WORDS), default=len(_SIZE_WORDS))
-        return size, len(name), name
     rest = sorted((n for n in timm.list_models(module=module) if n not in (first, second) and not _TOO_BIG.search(n)),
-                  key=rank)
+                  key=_size_rank)
     return rest[0] if rest else None
 
 
