@@ -210,15 +210,21 @@ def _torchvision_holdout(name: str) -> Builder:
     return build
 
 
-def holdout() -> dict[str, Builder]:
-    """The held-out zoo (see above)."""
+def _timm_family_models(pick: Callable[[str], str | None]) -> dict[str, Builder]:
+    """One model of every timm module ("family"), as `pick(module)` chooses it."""
     import timm
 
     found: dict[str, Builder] = {}
     for module in timm.list_modules():
-        name = second_timm_model(module)
+        name = pick(module)
         if name:
             found[f"timm:{name}"] = _timm(name)
+    return found
+
+
+def holdout() -> dict[str, Builder]:
+    """The held-out zoo (see above)."""
+    found = _timm_family_models(second_timm_model)
     found.update(HF_HOLDOUT)
     found.update({f"torchvision:{name}": _torchvision_holdout(name) for name in TORCHVISION_HOLDOUT})
     return found
@@ -310,13 +316,7 @@ HF_HOLDOUT2 = {
 
 def holdout2() -> dict[str, Builder]:
     """The second held-out zoo (see above)."""
-    import timm
-
-    found: dict[str, Builder] = {}
-    for module in timm.list_modules():
-        name = third_timm_model(module)
-        if name:
-            found[f"timm:{name}"] = _timm(name)
+    found = _timm_family_models(third_timm_model)
     found.update(HF_HOLDOUT2)
     return found
 
@@ -335,12 +335,7 @@ def registry(only: str | None = None) -> dict[str, Builder]:
             for name in torchvision.models.list_models(namespace):
                 found[f"torchvision:{name}"] = _torchvision(name)
     if only in (None, "timm"):
-        import timm
-
-        for module in timm.list_modules():
-            name = smallest_timm_model(module)
-            if name:
-                found[f"timm:{name}"] = _timm(name)
+        found.update(_timm_family_models(smallest_timm_model))
     if only in (None, "hf"):
         found.update(HF)
     return found
