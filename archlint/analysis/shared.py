@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from torch import fx, nn
 
@@ -41,6 +41,23 @@ from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory
 from archlint.plugin.changes import Change
 from archlint.plugin.findings import Race
 from archlint.plugin.results import PlotData
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remembered(store: dict[K, V | MeasurementUnavailable], key: K, compute: Callable[[], V]) -> V:
+    """`compute()` once per key; a MeasurementUnavailable is remembered too, and raised again on every ask."""
+    if key not in store:
+        try:
+            store[key] = compute()
+        except MeasurementUnavailable as exc:
+            store[key] = exc
+    found = store[key]
+    if isinstance(found, MeasurementUnavailable):
+        raise found
+    return found
 
 
 class ModelAnalyses:
@@ -76,51 +93,39 @@ class ModelAnalyses:
     def fixed(self, change: Change) -> FixedModel:
         """The verified fixed copy for `change` (built once per change; see archlint.analysis.fixes), measured by
         analyses of its own. Raises MeasurementUnavailable saying why when the change does not apply or verify."""
-        if change not in self._fixed:
-            try:
-                self.require_values("running a fix on a copy")
-                with phase("fix"):
-                    self._fixed[change] = fixed_model(
-                        self.model, self.example_inputs, change, self.output_signature(),
-                        lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
-                                                           probe_enabled=self.probe_enabled, device=self.device,
-                                                           signals_from_probe=False),
-                        self.graph.graph_module())
-            except MeasurementUnavailable as exc:
-                self._fixed[change] = exc
-        found = self._fixed[change]
-        if isinstance(found, MeasurementUnavailable):
-            raise found
-        return found
+        def build() -> FixedModel:
+            self.require_values("running a fix on a copy")
+            with phase("fix"):
+                return fixed_model(
+                    self.model, self.example_inputs, change, self.output_signature(),
+                    lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
+                                                       probe_enabled=self.probe_enabled, device=self.device,
+                                                       signals_from_probe=False),
+                    self.graph.graph_module())
+        return remembered(self._fixed, change, build)
 
     def race(self, change: Change, pending: int = 1, label: str = "") -> Race:
         """The race of the model as it is against its verified fixed copy (see archlint.analysis.race), run once per
         change within its share of the run's budget (`pending`: the races still to run, this one included)."""
-        if change not in self._races:
+        def run() -> Race:
+            settings = self.race_settings
+            if settings is None:
+                raise MeasurementUnavailable("the race was not asked for (--race)")
+            self.require_values("the race")
+            fixed = self.fixed(change)
+            signature = self.output_signature()
+            if not signature:
+                raise MeasurementUnavailable("the model's output shape is unknown, so no task can be made for it")
+            self._require_race_memory(settings)
+            allowance = settings.clock.allowance(settings.budget_seconds, pending)
+            started = time.perf_counter()
             try:
-                settings = self.race_settings
-                if settings is None:
-                    raise MeasurementUnavailable("the race was not asked for (--race)")
-                self.require_values("the race")
-                fixed = self.fixed(change)
-                signature = self.output_signature()
-                if not signature:
-                    raise MeasurementUnavailable("the model's output shape is unknown, so no task can be made for it")
-                self._require_race_memory(settings)
-                allowance = settings.clock.allowance(settings.budget_seconds, pending)
-                started = time.perf_counter()
-                try:
-                    with phase("race"):
-                        self._races[change] = run_race(self.model, fixed.model, self.example_inputs, signature[0][0],
-                                                       settings, allowance, label)
-                finally:
-                    settings.clock.charge(time.perf_counter() - started)
-            except MeasurementUnavailable as exc:
-                self._races[change] = exc
-        found = self._races[change]
-        if isinstance(found, MeasurementUnavailable):
-            raise found
-        return found
+                with phase("race"):
+                    return run_race(self.model, fixed.model, self.example_inputs, signature[0][0], settings,
+                                    allowance, label)
+            finally:
+                settings.clock.charge(time.perf_counter() - started)
+        return remembered(self._races, change, run)
 
     def _require_race_memory(self, settings: RaceSettings) -> None:
         """Two trained copies (weights, gradients, two Adam moments each) and their activations at the race's batch

@@ -19,7 +19,7 @@ from archlint.analysis.probe.gradients import NodeGradient
 from archlint.analysis.probe.results import ProbeResult
 from archlint.analysis.receptive_field import NodeRF, empirical_rf
 from archlint.analysis.rewrite import copy_sharing_large_weights
-from archlint.analysis.shared import ModelAnalyses
+from archlint.analysis.shared import ModelAnalyses, remembered
 from archlint.load.provenance import InitRecord
 from archlint.plugin.changes import Change
 from archlint.plugin.findings import Race
@@ -54,15 +54,7 @@ class CheckContext:
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """A rule's own per-model memo; a MeasurementUnavailable is remembered too, so it is raised again."""
-        if key not in self.cache:
-            try:
-                self.cache[key] = compute()
-            except MeasurementUnavailable as exc:
-                self.cache[key] = exc
-        value = self.cache[key]
-        if isinstance(value, MeasurementUnavailable):
-            raise value
-        return value
+        return remembered(self.cache, key, compute)
 
     # -- what the model is -------------------------------------------------------------------------
 
