@@ -53,7 +53,7 @@ def _top_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
         statement = pending.pop(0)
         yield statement
         if isinstance(statement, (ast.If, ast.Try, ast.With)):
-            if isinstance(statement, ast.If) and _is_main_guard(statement):
+            if is_main_guard(statement):
                 continue
             for block in ("body", "orelse", "finalbody", "handlers"):
                 pending.extend(getattr(statement, block, []) or [])
@@ -61,8 +61,10 @@ def _top_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
             pending.extend(statement.body)
 
 
-def _is_main_guard(statement: ast.If) -> bool:
-    return "__main__" in ast.unparse(statement.test) and "__name__" in ast.unparse(statement.test)
+def is_main_guard(statement: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`"""
+    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test) \
+        and "__name__" in ast.unparse(statement.test)
 
 
 def _assigned_names(statement: ast.stmt) -> list[str]:
@@ -200,7 +202,7 @@ def built_class(function: Any, depth: int = 0) -> type | None:
     except (OSError, TypeError, SyntaxError, IndentationError):
         return None
     definition = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
-    if definition is None or _trains(definition):
+    if definition is None or trains(definition):
         return None
     flow = _Flow(definition, function.__globals__, depth)
     for node in ast.walk(definition):
@@ -211,7 +213,7 @@ def built_class(function: Any, depth: int = 0) -> type | None:
     return None
 
 
-_RETURNS_SELF = {"to", "eval", "train", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
+RETURNS_SELF = {"to", "eval", "train", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
                  "apply", "type", "share_memory", "to_empty"}
 
 
@@ -238,7 +240,7 @@ class _Flow:
             return self.built(node.body, steps + 1) or self.built(node.orelse, steps + 1)
         if not isinstance(node, ast.Call):
             return None
-        if isinstance(node.func, ast.Attribute) and node.func.attr in _RETURNS_SELF:
+        if isinstance(node.func, ast.Attribute) and node.func.attr in RETURNS_SELF:
             inner = self.built(node.func.value, steps + 1)
             if inner is not None:
                 return inner
@@ -265,7 +267,7 @@ def _is_user_code(function: Any) -> bool:
         and not file.startswith(os.path.dirname(torch.__file__))
 
 
-def _trains(definition: ast.AST) -> bool:
+def trains(definition: ast.AST) -> bool:
     for loop in ast.walk(definition):
         if isinstance(loop, (ast.For, ast.While, ast.AsyncFor)):
             for call in ast.walk(loop):
@@ -308,12 +310,25 @@ def _one_factory_per_class(candidates: list[Candidate], module: Any) -> list[Can
     return kept
 
 
+def _has_own_forward(definition: ast.AST | None) -> bool:
+    """The class statement defines a forward that does more than raise (NotImplementedError)."""
+    if not isinstance(definition, ast.ClassDef):
+        return False
+    forward = next((s for s in definition.body if isinstance(s, ast.FunctionDef) and s.name == "forward"), None)
+    return forward is not None and not all(
+        isinstance(s, (ast.Raise, ast.Pass)) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+        for s in forward.body)
+
+
 def _top_level_models(candidates: list[Candidate], defs: dict[str, ast.AST],
                       instance_statements: list[ast.stmt]) -> list[Candidate]:
     """Drop parts: defs used by another model def or by a module-level instance, instances inside others."""
     used: set[str] = set()
     for name, node in defs.items():
-        used |= _referenced_names(node) - {name}
+        # a subclass does not contain its base: a base with a forward of its own is a model too (UNet beside
+        # SuperResUNet(UNet)); a base whose forward is abstract or missing is not
+        bases = {b for base in getattr(node, "bases", []) for b in _referenced_names(base)}
+        used |= _referenced_names(node) - {name} - {b for b in bases if _has_own_forward(defs.get(b))}
     for statement in instance_statements:
         used |= _referenced_names(statement.value) if getattr(statement, "value", None) else set()
     instances = [c.obj for c in candidates if c.kind == "instance"]

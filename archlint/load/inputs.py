@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
+from archlint.load.first_layer import first_layer
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -27,13 +28,6 @@ def as_input_tuple(example_inputs: Any) -> tuple[Any, ...]:
     if isinstance(example_inputs, (list, tuple)):
         return tuple(example_inputs)
     raise InputInferenceError(f"example inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}")
-
-
-def _first_layer(model: nn.Module) -> nn.Module | None:
-    for module in model.modules():
-        if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag, nn.RNNBase)):
-            return module
-    return None
 
 
 _SIZE_ARGUMENTS = ("image_size", "img_size", "input_size", "resolution", "im_size", "input_shape", "img_shape")
@@ -89,7 +83,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
             f"{type(model).__name__}.forward takes only keyword arguments (**{keywords}), whose names archlint cannot "
             f"guess, and it feeds a model positional inputs: lint a small wrapper module whose forward(x, ...) calls "
             f"the model with the keywords it needs (`return self.model(pixel_values=x)`)")
-    layer = _first_layer(model)
+    layer = first_layer(model)
     if layer is None:
         raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found); pass --input-shape")
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
@@ -225,15 +219,18 @@ COMMON_SIZES = (28, 32, 64, 96, 112, 128, 224, 256, 299, 384, 512)
 
 
 def alternative_inputs(model: nn.Module, device: str = "cpu",
-                       fed: Sequence[tuple[tuple[int, ...], str]] = ()) -> list[tuple[tuple[Any, ...], str]]:
-    """Other inputs to try when the inferred one does not run: the shapes the user's code beside the model
-    makes (`fed`, e.g. `torch.randn(4, 3, 256)` in its README), then the common image sizes for the first
-    conv's channels, then one channel (grayscale); each with the sentence the report gives if it is chosen."""
-    layer = _first_layer(model)
+                       fed: Sequence[tuple[tuple[int, ...], str]] = (),
+                       guess: tuple[tuple[Any, ...], str] | None = None) -> list[tuple[tuple[Any, ...], str]]:
+    """Other inputs to try when the inferred one (`guess`, with its sentence) does not run: the shapes the user's
+    code beside the model makes (`fed`, e.g. `torch.randn(4, 3, 256)` in its README), the guess's first tensor with
+    other kinds of tensor for the other arguments, then the common image sizes for the first conv's channels,
+    then one channel (grayscale); each with the sentence the report gives if it is chosen."""
+    layer = first_layer(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
     guessed = _guessed_alternatives(model, layer, dtype, device)
-    return fed_inputs + _by_kind(model, _first_guess(model, device) or fed_inputs[:1] or guessed[:1]) + guessed
+    first = [guess] if guess is not None and guess[0] else _first_guess(model, device) or fed_inputs[:1] or guessed[:1]
+    return fed_inputs + _by_kind(model, first) + guessed
 
 
 def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -351,7 +348,7 @@ def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "
     """An input of the first shape in the user's source that fits the model's first layer (batch at least 2, so
     train-mode BatchNorm runs), and the sentence saying where it came from; None when there is none. `file` is
     the path of `source` (a notebook's position is shown as cell and line)."""
-    layer = _first_layer(model)
+    layer = first_layer(model)
     if not isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear)):
         return None
     for shape, line in shapes_in_source(source):

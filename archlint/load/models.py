@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import config_defaults, fed_shapes
+from archlint.load.first_layer import first_layer
 from archlint.load.building import (
     candidate_sites,
     classify_attribute,
@@ -83,15 +84,10 @@ def batch_of_two_to_thirty_two(tensors: tuple[Any, ...]) -> tuple[tuple[Any, ...
     return tensors, ""
 
 
-def _first_layer(model: nn.Module) -> nn.Module | None:
-    return next((m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding,
-                                                                nn.EmbeddingBag))), None)
-
-
 def _inputs_dtype(model: nn.Module, dtype: str | None) -> torch.dtype:
     if dtype:
         return parse_dtype(dtype)
-    if isinstance(_first_layer(model), (nn.Embedding, nn.EmbeddingBag)):
+    if isinstance(first_layer(model), (nn.Embedding, nn.EmbeddingBag)):
         return torch.long
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -37,6 +38,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from archlint.load.discovery import RETURNS_SELF, is_main_guard, trains
 from archlint.load.inputs import forward_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
@@ -185,9 +187,7 @@ def _read_names(node: ast.AST) -> set[str]:
     return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
 
 
-def _is_main_guard(statement: ast.stmt) -> bool:
-    return isinstance(statement, ast.If) and "__name__" in ast.unparse(statement.test) \
-        and "__main__" in ast.unparse(statement.test)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
 def _paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
@@ -195,12 +195,15 @@ def _paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt,
     descending into compound statements: an `if` branch is taken, a loop's target bound to its first item, a
     function's parameters bound to their defaults. A module's main guard is entered only for its own sites."""
     before: list[ast.stmt] = []
-    for statement in body:
+    for index, statement in enumerate(body):
+        # a module's function runs once the module is loaded: it sees the definitions below it too
+        defined_later = [s for s in body[index + 1:] if isinstance(s, _DEFINITIONS)] \
+            if top_level and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
         for child_body, entry in _child_blocks(statement):
             for inner, inner_before in _paths_to(child_body, False):
-                yield inner, [*before, *entry, *inner_before]
+                yield inner, [*before, *defined_later, *entry, *inner_before]
         yield statement, list(before)
-        if not (top_level and _is_main_guard(statement)):
+        if not (top_level and is_main_guard(statement)):
             before.append(statement)
 
 
@@ -283,21 +286,88 @@ def _module_words(file: Path) -> frozenset[str]:
 
 
 def find_sites(target: SiteTarget) -> list[Site]:
-    """The target's construction sites in its repository, nearest first (no code runs)."""
+    """The target's construction sites in its repository, nearest first (no code runs): calls of the model's class
+    or factory, of the repository's functions that return what such a call built, and registry lookups."""
     file = target.file.resolve()
-    words = target.names | _module_words(file)
+    builders = repository_builders(file, target.names)
+    words = target.names | builders | _module_words(file)
     sites: list[Site] = []
     registry_sites: list[Site] = []
     for document in documents_mentioning(file, words):
-        tree = parse_leniently(document.source)
+        tree = _syntax_tree(document)
         if tree is None:
             continue
-        for site in _sites_in(document, tree, target, document.path == file):
+        # in a document, calls of the model's own name before calls of a builder that returns it
+        found = sorted(_sites_in(document, tree, target, builders, document.path == file),
+                       key=lambda site: _called_name(site.call) not in target.names)
+        for site in found:
             (sites if site.registry is None else registry_sites).append(site)
         if len(sites) >= MOST_SITES:
             break
     # calls by name first: a registry site holds the model only sometimes
     return sites[:MOST_SITES] + registry_sites[:MOST_SITES]
+
+
+MOST_BUILDER_DEPTH = 3   # helpers between a site and the model's class: create_model_and_diffusion -> create_model -> UNet
+
+
+def repository_builders(file: Path, names: frozenset[str]) -> frozenset[str]:
+    """The repository's module-level functions whose return value flows from a call of one of `names`, or of another
+    such function, a few helpers deep (`def create_model(...): return UNetModel(...)`, then `model =
+    create_model(...); return model, diffusion`): calling one builds the model, so its calls are sites too. Read,
+    never run; a function that trains is not a builder (calling it would train)."""
+    known = set(names)
+    for _ in range(MOST_BUILDER_DEPTH):
+        found = set()
+        for document in documents_mentioning(file, frozenset(known)):
+            tree = _syntax_tree(document) if document.kind == "code" else None
+            for function in tree.body if tree is not None else []:
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and function.name not in known \
+                        and _returns_call_of(function, known) and not trains(function):
+                    found.add(function.name)
+        if not found:
+            break
+        known |= found
+    return frozenset(known - names)
+
+
+def _called_name(call: ast.Call) -> str | None:
+    return call.func.id if isinstance(call.func, ast.Name) else \
+        call.func.attr if isinstance(call.func, ast.Attribute) else None
+
+
+def _returns_call_of(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
+    """A return of the function is a call named one of `names`, a name assigned one, a tuple holding one, or such a
+    value moved or put in a mode (`.to(device)`, `.eval()`)."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in _walk_scope(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+
+    def flows(node: ast.expr, steps: int) -> bool:
+        if steps > 8:
+            return False
+        if isinstance(node, ast.Name):
+            return any(flows(value, steps + 1) for value in assigned.get(node.id, []))
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return any(flows(element, steps + 1) for element in node.elts)
+        if isinstance(node, ast.IfExp):
+            return flows(node.body, steps + 1) or flows(node.orelse, steps + 1)
+        if not isinstance(node, ast.Call):
+            return False
+        if isinstance(node.func, ast.Attribute) and node.func.attr in RETURNS_SELF:
+            return flows(node.func.value, steps + 1)
+        return _called_name(node) in names
+
+    return any(isinstance(node, ast.Return) and node.value is not None and flows(node.value, 0)
+               for node in _walk_scope(function))
+
+
+@functools.lru_cache(maxsize=1024)
+def _syntax_tree(document: Document) -> ast.Module | None:
+    return parse_leniently(document.source)
 
 
 def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:
@@ -320,9 +390,11 @@ def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:
     return None
 
 
-def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file: bool) -> Iterator[Site]:
+def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, builders: frozenset[str],
+              in_file: bool) -> Iterator[Site]:
     module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
-    mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in target.names)
+    names = target.names | builders
+    mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in names)
     if not in_file and any(isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name in target.names
                            for n in ast.walk(tree)):
         mentions_name = False   # a file with its own class of that name (variants side by side): not this model
@@ -334,10 +406,8 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, in_file:
                                   ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
             continue
         for call in _calls_in(statement):
-            name = call.func.id if isinstance(call.func, ast.Name) else \
-                call.func.attr if isinstance(call.func, ast.Attribute) else None
             registry = _registry_call(call) if not in_file else None
-            if not (name in target.names and mentions_name) and registry is None:
+            if not (_called_name(call) in names and mentions_name) and registry is None:
                 continue
             if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
                 continue
@@ -697,6 +767,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download) from exc
             raise SiteFailed(said, Cause.NETWORK in causes(exc)) from exc
+    if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
+        built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
     built = the_model_among(built) if not isinstance(target.obj, type) else built
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")

@@ -85,7 +85,8 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
         return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
-    for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes()):
+    said = next((note.text for note in loaded.notes if note.kind is NoteKind.INPUT), "the inferred input")
+    for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):
             # the guess's note gives way to the note of the input that runs
             notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]

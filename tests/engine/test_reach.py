@@ -392,3 +392,30 @@ def test_a_factory_that_returns_the_model_with_its_loss_gives_the_model(capsys) 
     _, report, _ = check("keyword_mapping", capsys=capsys, target="pair.py")
     model = one_model(report)
     assert model["parameters"] == 50 * 24 + 24 * 4 + 4   # the Tagger, not the pair or the loss
+
+
+def test_a_helper_of_another_file_that_returns_what_a_builder_built_is_a_site(capsys) -> None:
+    """`create_model_and_schedule(**args_to_dict(args, model_defaults().keys()))` in a script, its parser made by a
+    function defined below main: the helper returns what `create_model` returns, which returns the class's call;
+    the image goes to the convolutions, not to the timestep MLP registered first."""
+    _, report, _ = check("helper_sites", capsys=capsys, target="denoiser/unet.py")
+    [model] = [m for m in report["models"] if m["name"] == "UNet"]
+    assert any(n.startswith("built as in scripts/train.py:7-9: create_model_and_schedule(") for n in model["notes"]), \
+        model["notes"]
+    assert model["input_shapes"] == [[2, 3, 48, 48], [2]], model["notes"]
+    assert model["parameters"] == 16 * 64 + 64 + 3 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 64 * 16 + 16 + 16 * 3 * 9 + 3
+
+
+def test_the_layer_the_input_reaches_first_is_read_from_forward() -> None:
+    import importlib.util
+
+    from archlint.load.first_layer import first_layer, registered_first_layer
+
+    spec = importlib.util.spec_from_file_location("helper_unet", CASES / "helper_sites" / "denoiser" / "unet.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    unet = module.UNet(3, 8, 32)
+    assert registered_first_layer(unet) is unet.time_embed[0]            # registered first, reached by t
+    assert first_layer(unet) is unet.stages[0][0]                        # through the loop and Stage's own loop
+    superres = module.SuperResUNet(3, 8, 32)
+    assert first_layer(superres) is superres.stages[0][0] and superres.stages[0][0].in_channels == 6   # super().forward

@@ -1,0 +1,187 @@
+"""The layer a model's input reaches first: what kind of tensor the model's first forward argument must be.
+
+The first layer registered in `__init__` is often not the one the input meets: a diffusion UNet registers its
+timestep MLP (`self.time_embed = nn.Sequential(nn.Linear(128, 512), ...)`) before the convolutions the image goes
+through, a ViT its position embedding before the patch projection. So the forward's code is read, not run: the
+names that flow from its first argument (through assignments, loops and method calls on them), and the first call
+of a submodule that takes one of them (`self.patch_embed(x)`, `for block in self.blocks: h = block(h, emb)`,
+`super().forward(x, t)`). That submodule is read the same way, down to a layer (a convolution, a linear layer, an
+embedding, a recurrent layer). When the code cannot be read that way, the first layer in registration order.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from typing import Any, Iterator
+
+from torch import nn
+
+LAYERS = (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag, nn.RNNBase)
+MOST_DEPTH = 8   # submodules and methods followed from the model's forward
+
+
+def first_layer(model: nn.Module) -> nn.Module | None:
+    """The layer the first forward argument reaches first, else the first layer in registration order."""
+    reached = _reached(model, 0, 0)
+    return reached if reached is not None else registered_first_layer(model)
+
+
+def registered_first_layer(model: nn.Module) -> nn.Module | None:
+    return next((m for m in model.modules() if isinstance(m, LAYERS)), None)
+
+
+def _reached(module: nn.Module, argument: int, depth: int) -> nn.Module | None:
+    """The layer that argument number `argument` of the module's forward reaches first, or None (unknown)."""
+    if isinstance(module, LAYERS):
+        return module if argument == 0 else None
+    if depth > MOST_DEPTH:
+        return None
+    if type(module).__module__.startswith("torch.") and not isinstance(module, nn.Sequential):
+        return None   # a torch container or block: its own code is not the user's to read
+    if isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward:
+        first = next(iter(module), None)
+        return _reached(first, argument, depth + 1) if isinstance(first, nn.Module) else None
+    return _reached_in_function(module, type(module).forward, argument, depth)
+
+
+def _reached_in_function(module: nn.Module, function: Any, argument: int, depth: int) -> nn.Module | None:
+    definition = _definition(function)
+    if definition is None:
+        return None
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]   # without self
+    if argument >= len(parameters):
+        return None
+    return _Reading(module, definition, depth).follow({parameters[argument]})
+
+
+def _definition(function: Any) -> ast.FunctionDef | None:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    first = tree.body[0] if tree.body else None
+    return first if isinstance(first, ast.FunctionDef) else None
+
+
+class _Reading:
+    """One function of a module read in source order, following the names that hold the input."""
+
+    def __init__(self, module: nn.Module, definition: ast.FunctionDef, depth: int):
+        self.module, self.definition, self.depth = module, definition, depth
+        self.iterated: dict[str, nn.Module] = {}   # loop names bound to a submodule's first item
+
+    def follow(self, holding: set[str]) -> nn.Module | None:
+        for statement in _in_order(self.definition.body):
+            if isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.target, ast.Name):
+                items = self._submodule(statement.iter)
+                first = next(iter(items), None) if isinstance(items, (nn.Sequential, nn.ModuleList)) else None
+                if isinstance(first, nn.Module):
+                    self.iterated[statement.target.id] = first
+            # in the order Python evaluates them: an argument's call before the call it is given to
+            for call in sorted(_calls(statement), key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0)):
+                position = next((i for i, a in enumerate(call.args) if _reads(a, holding)), None)
+                if position is None:
+                    continue
+                found = self._called(call, position)
+                if found is not None:
+                    return found
+            if _reads(_value_of(statement), holding):
+                holding |= _targets_of(statement)
+        return None
+
+    def _called(self, call: ast.Call, position: int) -> nn.Module | None:
+        """The layer reached through the call, when it is a submodule or one of the module's own methods."""
+        callee = call.func
+        if isinstance(callee, ast.Name) and callee.id in self.iterated:
+            return _reached(self.iterated[callee.id], position, self.depth + 1)
+        submodule = self._submodule(callee)
+        if isinstance(submodule, nn.Module):
+            return _reached(submodule, position, self.depth + 1)
+        method = self._method(callee)
+        if method is not None:
+            return _reached_in_function(self.module, method, position, self.depth + 1)
+        return None
+
+    def _submodule(self, node: ast.expr) -> Any:
+        """`self.blocks`, `self.blocks[0]` or `self` (a container iterating itself), as the module holds it."""
+        if isinstance(node, ast.Name) and node.id == "self":
+            return self.module
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            value = getattr(self.module, node.attr, None)
+            return value if isinstance(value, nn.Module) else None
+        if isinstance(node, ast.Subscript):
+            owner = self._submodule(node.value)
+            if isinstance(owner, (nn.Sequential, nn.ModuleList)) and len(owner):
+                index = node.slice.value if isinstance(node.slice, ast.Constant) else 0
+                return owner[index] if isinstance(index, int) and -len(owner) <= index < len(owner) else None
+            if isinstance(owner, nn.ModuleDict) and isinstance(node.slice, ast.Constant):
+                return owner[node.slice.value] if node.slice.value in owner else None
+        return None
+
+    def _method(self, node: ast.expr) -> Any:
+        """`self.encode` or `super().forward`: a function of the module's class (or of its bases)."""
+        if not isinstance(node, ast.Attribute):
+            return None
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id == "self":
+            classes = type(self.module).__mro__
+        elif isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            classes = type(self.module).__mro__[1:]   # the defining class's base; the common case of one level
+        else:
+            return None
+        for cls in classes:
+            if cls is nn.Module:
+                return None
+            if node.attr in vars(cls) and inspect.isfunction(vars(cls)[node.attr]):
+                return vars(cls)[node.attr]
+        return None
+
+
+def _in_order(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a block, compound ones before their bodies, in source order."""
+    for statement in body:
+        yield statement
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield from _in_order(block)
+        for handler in getattr(statement, "handlers", []):
+            yield from _in_order(handler.body)
+
+
+def _calls(statement: ast.stmt) -> Iterator[ast.Call]:
+    """The calls of the statement itself (not those of the blocks inside it)."""
+    if isinstance(statement, (ast.If, ast.While)):
+        nodes: list[ast.AST] = [statement.test]
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        nodes = [statement.iter]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        nodes = [item.context_expr for item in statement.items]
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try)):
+        nodes = []
+    else:
+        nodes = [statement]
+    for node in nodes:
+        yield from (child for child in ast.walk(node) if isinstance(child, ast.Call))
+
+
+def _value_of(statement: ast.stmt) -> ast.AST | None:
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        return statement.value
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return statement.iter
+    return None
+
+
+def _targets_of(statement: ast.stmt) -> set[str]:
+    targets = statement.targets if isinstance(statement, ast.Assign) else \
+        [getattr(statement, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _reads(node: ast.AST | None, names: set[str]) -> bool:
+    return node is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+__all__ = ["LAYERS", "first_layer", "registered_first_layer"]
