@@ -102,11 +102,12 @@ def _outputs(model: nn.Module, inputs: Sequence[Any]) -> list[tuple[tuple[int, .
 
 def fixed_model(model: nn.Module, example_inputs: Sequence[Any], change: Change,
                 expected: list[tuple[tuple[int, ...], torch.dtype]] | None, analyses_of: Any,
-                graph_module: fx.GraphModule | None = None) -> FixedModel:
+                graph_module: fx.GraphModule | None = None, tracer: str = "") -> FixedModel:
     """The verified fixed copy of `model`. Its trace runs the example input through it (shape propagation on meta or
     fake tensors, as for the model); its outputs must have the shapes and dtypes of `expected`, the model's own (when
     unknown, one eval forward of each is compared). `analyses_of(model, graph)` makes the copy's analyses. A rewrite of
-    the traced graph (`AddShortcuts`, `FollowMode`) is made on a copy of `graph_module`, the model's trace."""
+    the traced graph (`AddShortcuts`, `FollowMode`) is made on a copy of `graph_module`, the model's trace. The copy
+    is traced with the model's own `tracer` first (a fix changes a layer, not what the tracers can follow)."""
     if isinstance(change, (AddShortcuts, FollowMode)):
         return _rewritten(model, example_inputs, change, expected, analyses_of, graph_module)
     try:
@@ -117,7 +118,7 @@ def fixed_model(model: nn.Module, example_inputs: Sequence[Any], change: Change,
         raise MeasurementUnavailable(f"the fix does not apply to a copy of the model ({describe_exception(exc)})") \
             from None
     try:
-        traced = trace_model(copy_of, example_inputs)
+        traced = trace_model(copy_of, example_inputs, first=tracer)
     except Exception as exc:
         raise MeasurementUnavailable(f"the fixed copy does not run the example input ({describe_exception(exc)})") \
             from None

@@ -702,6 +702,21 @@ def wake_zero_parameters(model_copy: nn.Module) -> int:
     return woken
 
 
+def _first_sample(example_inputs: Sequence[Any]) -> list[Any]:
+    """The inputs cut to their first sample (every tensor whose first dimension is the batch's)."""
+    tensors = [x for x in example_inputs if isinstance(x, torch.Tensor) and x.dim() > 0]
+    batch = tensors[0].shape[0] if tensors else 1
+    return [x[:1] if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] == batch else x for x in example_inputs]
+
+
+def _run_to_node(module: fx.GraphModule, example_inputs: Sequence[Any]) -> tuple[list[Any], Any]:
+    """The float64 inputs that require a gradient, and the module's output on them."""
+    inputs = [x.detach().double().clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
+              else x for x in example_inputs]
+    with torch.enable_grad():
+        return inputs, module(*inputs)
+
+
 def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], example_inputs: Sequence[Any],
                  position: Mapping[int, int] | None = None) -> dict[int, tuple[int, int]]:
     """Input extent (per spatial axis, keyed by negative dim) whose gradient is nonzero for one position.
@@ -717,10 +732,11 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
     model_copy = model_copy.eval().double()
     wake_zero_parameters(model_copy)
     module = _subgraph_module(model_copy, node.fx_node.graph, node.name)
-    inputs = [x.detach().double().clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
-              else x for x in example_inputs]
+    try:   # the first sample alone is read: a batch of one costs half (float64 is slow on a CPU)
+        inputs, out = _run_to_node(module, _first_sample(example_inputs))
+    except Exception:
+        inputs, out = _run_to_node(module, example_inputs)   # a forward that needs the whole batch
     with torch.enable_grad():
-        out = module(*inputs)
         if isinstance(out, (tuple, list)):
             out = out[0]
         index: list[Any] = [slice(None)] * out.dim()

@@ -60,13 +60,19 @@ def remembered(store: dict[K, V | MeasurementUnavailable], key: K, compute: Call
     return found
 
 
+# Fixed copies are each traced again; for a model whose trace takes seconds (torch.export of a large UNet), dozens
+# of findings would cost minutes. Past this, a fix says it was not run (the finding keeps its model's numbers).
+FIX_BUDGET_SECONDS = 15.0
+
+
 class ModelAnalyses:
     """Shared, cached measurements of one model (on copies: the user's model is never changed)."""
 
     def __init__(self, model: nn.Module, graph: ArchGraph, example_inputs: Sequence[Any], *,
                  probe_enabled: bool = True, device: str = "cpu", signals_from_probe: bool = True,
-                 race: RaceSettings | None = None):
+                 race: RaceSettings | None = None, tracer: str = ""):
         self.model = model
+        self.tracer = tracer   # the tracer the model's graph came from: a fixed copy is traced with it first
         self.race_settings = race
         self._races: dict[Change, Race | MeasurementUnavailable] = {}
         # δ at graph nodes read from the probe's train pass when it has them (the model as it is: the probe runs for
@@ -82,6 +88,7 @@ class ModelAnalyses:
         self._graph_gradients: dict[tuple[int, frozenset[str]],
                                     tuple[fx.GraphModule, dict[str, NodeGradient] | MeasurementUnavailable]] = {}
         self._fixed: dict[Change, FixedModel | MeasurementUnavailable] = {}
+        self._fixing_seconds = 0.0   # spent building and verifying fixed copies, against FIX_BUDGET_SECONDS
 
     def output_signature(self) -> list[tuple[tuple[int, ...], Any]] | None:
         """The shapes and dtypes of the model's outputs, from its traced graph: what every fixed copy must give back."""
@@ -95,13 +102,22 @@ class ModelAnalyses:
         analyses of its own. Raises MeasurementUnavailable saying why when the change does not apply or verify."""
         def build() -> FixedModel:
             self.require_values("running a fix on a copy")
-            with phase("fix"):
-                return fixed_model(
-                    self.model, self.example_inputs, change, self.output_signature(),
-                    lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
-                                                       probe_enabled=self.probe_enabled, device=self.device,
-                                                       signals_from_probe=False),
-                    self.graph.graph_module())
+            if self._fixing_seconds > FIX_BUDGET_SECONDS:
+                verified = sum(isinstance(f, FixedModel) for f in self._fixed.values())
+                raise MeasurementUnavailable(
+                    f"verifying this model's fixes took {self._fixing_seconds:.0f} s, past the lint's "
+                    f"{FIX_BUDGET_SECONDS:.0f} s for them ({verified} verified before; each traces a copy of the model)")
+            started = time.perf_counter()
+            try:
+                with phase("fix"):
+                    return fixed_model(
+                        self.model, self.example_inputs, change, self.output_signature(),
+                        lambda model, graph: ModelAnalyses(model, graph, self.example_inputs,
+                                                           probe_enabled=self.probe_enabled, device=self.device,
+                                                           signals_from_probe=False),
+                        self.graph.graph_module(), self.tracer)
+            finally:
+                self._fixing_seconds += time.perf_counter() - started
         return remembered(self._fixed, change, build)
 
     def race(self, change: Change, pending: int = 1, label: str = "") -> Race:

@@ -319,7 +319,8 @@ def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost
         with phase("graph"):
             graph = build_graph(traced.graph_module, model)
         report.parameters = graph.parameter_count()
-        analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device, race=run.race)
+        analyses = ModelAnalyses(model, graph, inputs, probe_enabled=run.probe, device=device, race=run.race,
+                                  tracer=traced.tracer)
         ctx = CheckContext(name, model, graph, inputs, analyses, device=device, probe_enabled=run.probe,
                            show_all=run.show_all, tracer=traced.tracer)
         unjudged = []

@@ -56,8 +56,9 @@ def _try_plugin(plugin_trace: Callable[..., TraceResult | None], model: nn.Modul
 
 
 def trace_model(model: nn.Module, example_inputs: Sequence[Any],
-                plugin_trace: Callable[..., TraceResult | None] | None = None) -> TraceResult:
-    """Try every tracer in order; return the first that yields a shape-annotated graph.
+                plugin_trace: Callable[..., TraceResult | None] | None = None, first: str = "") -> TraceResult:
+    """Try every tracer in order (the one named `first` before the others); return the first that yields a
+    shape-annotated graph.
 
     Raises TraceFailure (one-line message naming the reason) when none can.
     """
@@ -72,7 +73,7 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
             result = _try_plugin(plugin_trace, model, inputs, attempts)
             if result is not None:
                 return result
-        for name, build in _builtin_tracers(errors):
+        for name, build in sorted(_builtin_tracers(errors), key=lambda tracer: tracer[0] != first):
             try:
                 gm, lost = build(model, inputs)
             except Exception as exc:

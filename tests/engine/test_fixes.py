@@ -95,6 +95,21 @@ def test_a_change_that_does_not_verify_prints_no_after_number_and_says_why() -> 
     assert isinstance(model[2], nn.Conv2d) and model[2].out_channels == 4          # the model itself is untouched
 
 
+def test_past_the_fix_budget_a_fix_says_it_was_not_run_and_prints_no_after_number(monkeypatch) -> None:
+    """Each fixed copy is traced again: a model whose trace takes seconds stops verifying fixes past the budget."""
+    from archlint.analysis import shared
+
+    monkeypatch.setattr(shared, "FIX_BUDGET_SECONDS", 0.0)
+    model = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 7, padding=3), nn.ReLU(),
+                          nn.Conv2d(64, 64, 7, padding=3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(64, 10))
+    first, second = archlint.check(model, torch.randn(2, 3, 32, 32), select=["large-kernel"]).findings
+    assert first.fix.verified is True and second.fix.verified is False
+    assert any("past the lint's 0 s for them (1 verified before" in why for why in second.unmeasured), \
+        second.unmeasured
+    assert all(e.after is None for e in second.effect if e.name == "model params")
+
+
 def test_a_functional_conv_keeps_its_snippet_and_says_no_fix_was_run() -> None:
     class Functional(nn.Module):
         def __init__(self):
