@@ -140,18 +140,28 @@ def _tensor_parameters(model: nn.Module) -> list[str]:
     return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def forward_inputs(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[str]]:
+def forward_inputs(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   skip_with_none: bool = False) -> tuple[tuple[Any, ...], list[str]]:
     """What a forward call received, as positional example inputs, and the keyword arguments that were left out:
-    the keywords continue the positional arguments in the forward's own order, as long as none is skipped
-    (`model(input_ids=..., attention_mask=..., labels=...)` -> `(input_ids, attention_mask)` for a forward whose
-    third parameter is token_type_ids)."""
+    the keywords continue the positional arguments in the forward's own order (with `skip_with_none`, a skipped
+    parameter whose default is None takes None: `model(x, time=t, class_labels=y)` -> `(x, t, None, y)` for
+    `forward(x, time, self_cond=None, class_labels=None)`), up to one skipped with another default (`model(input_ids=...,
+    attention_mask=..., labels=...)` -> `(input_ids, attention_mask)` for a forward whose third parameter is
+    token_type_ids=False)."""
     parameters = [p for p in inspect.signature(model.forward).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     positional = list(args)
-    for parameter in parameters[len(args):]:
-        if parameter.name not in kwargs:
+    given = [i for i, p in enumerate(parameters) if p.name in kwargs and i >= len(args)]
+    for index in range(len(args), max(given, default=-1) + 1):
+        parameter = parameters[index]
+        if parameter.name in kwargs:
+            positional.append(kwargs[parameter.name])
+        elif skip_with_none and parameter.default is None:   # None keeps the later keywords' places
+            positional.append(None)
+        else:
             break
-        positional.append(kwargs[parameter.name])
+    while positional and positional[-1] is None and len(positional) > len(args):
+        positional.pop()
     used = {p.name for p in parameters[:len(positional)]}
     return tuple(positional), sorted(k for k in kwargs if k not in used)
 

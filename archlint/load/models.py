@@ -73,14 +73,17 @@ class LoadedModel:
 def batch_of_two_to_thirty_two(tensors: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
     """Tensors the user's code feeds, with a batch of 1 repeated to 2 (train-mode BatchNorm needs two) and a batch
     above 32 cut to 2 (the lint needs the shape, not the data); and the words saying so."""
-    batches = {t.shape[0] for t in tensors if isinstance(t, torch.Tensor) and t.dim() > 0}
-    if len(batches) != 1 or all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in tensors) is False:
+    given = [t for t in tensors if t is not None]    # a None keeps the place of a skipped optional argument
+    batches = {t.shape[0] for t in given if isinstance(t, torch.Tensor) and t.dim() > 0}
+    if len(batches) != 1 or all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in given) is False:
         return tensors, ""
     [batch] = batches
     if batch == 1:
-        return tuple(t.repeat(2, *[1] * (t.dim() - 1)) for t in tensors), " (its batch of 1 repeated to 2)"
+        return tuple(t if t is None else t.repeat(2, *[1] * (t.dim() - 1)) for t in tensors), \
+            " (its batch of 1 repeated to 2)"
     if batch > 32:
-        return tuple(t[:DEFAULT_BATCH] for t in tensors), f" (the first {DEFAULT_BATCH} of its batch of {batch})"
+        return tuple(t if t is None else t[:DEFAULT_BATCH] for t in tensors), \
+            f" (the first {DEFAULT_BATCH} of its batch of {batch})"
     return tensors, ""
 
 
@@ -136,7 +139,7 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
         return _call_example_inputs(in_file, "example_inputs()"), None
     if site is not None and site.inputs is not None:
         tensors, resized = batch_of_two_to_thirty_two(site.inputs)
-        shapes_said = ", ".join(str(list(t.shape)) for t in tensors)
+        shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
         return inputs_for(model, tensors), f"input {shapes_said} as the code at {site.inputs_where} feeds it{resized}"
     file = getattr(module, "__file__", None)
     if file and file.endswith(SOURCE_SUFFIXES):

@@ -882,10 +882,12 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
             try:
                 values = _required_given(model, *forward_inputs(
                     model, tuple(_evaluate(a, scope, site.document) for a in call.args),
-                    {k.arg: _evaluate(k.value, scope, site.document) for k in call.keywords if k.arg})[:1])
+                    {k.arg: _evaluate(k.value, scope, site.document) for k in call.keywords if k.arg},
+                    skip_with_none=True)[:1])
             except Exception:
                 return None, None
-        if values and all(isinstance(v, torch.Tensor) for v in values):
+        if values and isinstance(values[0], torch.Tensor) and all(isinstance(v, torch.Tensor) or v is None
+                                                                   for v in values):
             return values, _position(site.document, call.lineno)
         return None, None
     return None, None

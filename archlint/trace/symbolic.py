@@ -69,15 +69,27 @@ class _LeafOnFailureTracer(_Tracer):
             return super().call_module(m, forward, args, kwargs)
 
 
-def symbolic_trace(model: nn.Module, leaves: frozenset[str] = frozenset()) -> fx.GraphModule:
+def absent_arguments(model: nn.Module, inputs: tuple[Any, ...]) -> dict[str, None]:
+    """The forward's parameters given None (a skipped optional argument before one that is given): traced as the
+    constant they are, so `if self_cond is not None:` takes the branch the call takes."""
+    try:
+        parameters = [p for p in inspect.signature(model.forward).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: None for p, x in zip(parameters, inputs) if x is None}
+
+
+def symbolic_trace(model: nn.Module, leaves: frozenset[str] = frozenset(),
+                   inputs: tuple[Any, ...] = ()) -> fx.GraphModule:
     tracer = _Tracer(leaves)
-    graph = tracer.trace(model)
+    graph = tracer.trace(model, concrete_args=absent_arguments(model, inputs) or None)
     return fx.GraphModule(tracer.root, graph, type(model).__name__)
 
 
-def trace_with_leaves(model: nn.Module) -> tuple[fx.GraphModule, list[tuple[str, str]]]:
+def trace_with_leaves(model: nn.Module, inputs: tuple[Any, ...] = ()) -> tuple[fx.GraphModule, list[tuple[str, str]]]:
     tracer = _LeafOnFailureTracer()
-    graph = tracer.trace(model)
+    graph = tracer.trace(model, concrete_args=absent_arguments(model, inputs) or None)
     if not tracer.failed_leaves:
         raise RuntimeError("no submodule failed, so leaves cannot help")
     gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
@@ -111,7 +123,7 @@ def shape_specialized_trace(model: nn.Module, inputs: tuple[Any, ...]) -> fx.Gra
 
 def fx_plain(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
     try:
-        gm, lost = symbolic_trace(model), []
+        gm, lost = symbolic_trace(model, inputs=inputs), []
     except fx.proxy.TraceError as exc:
         if Cause.CONTROL_FLOW not in causes(exc):
             raise
@@ -182,7 +194,7 @@ def _trace_leaves_with_shapes(gm: fx.GraphModule, model: nn.Module, failed: list
 
 
 def fx_leaves(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[fx.GraphModule, list[str]]:
-    gm, failed = trace_with_leaves(model)
+    gm, failed = trace_with_leaves(model, inputs)
     opaque = frozenset(path for path, _ in failed)
     ran = propagate_shapes(gm, inputs, opaque)
     resolved = _trace_leaves_with_shapes(gm, model, [(p, w) for p, w in failed if p not in ran])

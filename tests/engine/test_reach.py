@@ -419,3 +419,13 @@ def test_the_layer_the_input_reaches_first_is_read_from_forward() -> None:
     assert first_layer(unet) is unet.stages[0][0]                        # through the loop and Stage's own loop
     superres = module.SuperResUNet(3, 8, 32)
     assert first_layer(superres) is superres.stages[0][0] and superres.stages[0][0].in_channels == 6   # super().forward
+
+
+def test_keywords_after_a_skipped_optional_argument_are_fed_in_their_places(capsys) -> None:
+    """`net(images, time=t, class_labels=y)` for forward(x, time, self_cond=None, class_labels=None): the skipped
+    argument keeps its None, the class labels reach the forward that requires them."""
+    _, report, _ = check("keyword_inputs", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 3, 24, 24], [2], [2]], model["notes"]
+    assert "input [2, 3, 24, 24], [2], None, [2] as the code at cond_unet.py:27 feeds it" in model["notes"]
+    assert model["tracer"] == "fx"   # the None argument traced as the constant it is: its branch is not taken
