@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import functools
 import inspect
 import os
@@ -603,6 +604,7 @@ def _text_files(root: Path) -> Iterator[Path]:
 class _Run:
     namespace: dict[str, Any]
     failures: list[Failure]
+    without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
 
 
 @dataclass(frozen=True)
@@ -734,8 +736,32 @@ def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
     return [*naming, [], *[a for a in lines if a not in naming]]
 
 
+# Keywords that ask for downloaded weights (`models.resnet50(pretrained=True)` around which a README builds its
+# wrapper): archlint lints the architecture, which is the same without them, and never downloads.
+WEIGHT_KEYWORDS = {"pretrained": False, "pretrained_backbone": False, "weights": None, "weights_backbone": None}
+
+
+class _WithoutWeights(ast.NodeTransformer):
+    """A copy of the code with every weight keyword set to no weights; `changed` says which were."""
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()
+
+    def visit_keyword(self, node: ast.keyword) -> ast.keyword:
+        if node.arg in WEIGHT_KEYWORDS and not (isinstance(node.value, ast.Constant) and not node.value.value):
+            self.changed.add(f"{node.arg}={WEIGHT_KEYWORDS[node.arg]}")
+            return ast.copy_location(ast.keyword(node.arg, ast.copy_location(
+                ast.Constant(WEIGHT_KEYWORDS[node.arg]), node.value)), node)
+        return node
+
+
+def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
+    rewrite = _WithoutWeights()
+    return [rewrite.visit(copy.deepcopy(node)) for node in nodes], rewrite.changed
+
+
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
-    statements = _site_statements(site)
+    (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
     with _command_line(argv, site.document), user_stdout(), guarded():
         try:
@@ -743,10 +769,10 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 failures = _execute(statements, namespace, site.document)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
-        run = _Run(namespace, failures)
+        run = _Run(namespace, failures, unweighted)
         try:
             if site.registry is None:
-                callee = _evaluate(site.call.func, namespace, site.document)
+                callee = _evaluate(call.func, namespace, site.document)
                 if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
                         and callee.__name__ == target.obj.__name__:
                     callee = target.obj   # a variant beside its namesake takes the arguments the repository gives it
@@ -754,7 +780,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
                 if callee is None:
                     raise NotThisModel("the registry there does not hold this model")
-            args, kwargs = _arguments(site.call, namespace, site.document)
+            args, kwargs = _arguments(call, namespace, site.document)
             built = callee(*args, **kwargs)
         except SiteFailed:
             raise
@@ -838,6 +864,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
             inputs, inputs_where = _fed_inputs(site, built, run.namespace)
             where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
             where += f": {_shortened(ast.unparse(site.call))}"
+            if run.without_weights:
+                where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built

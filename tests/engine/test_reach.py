@@ -429,3 +429,13 @@ def test_keywords_after_a_skipped_optional_argument_are_fed_in_their_places(caps
     assert model["input_shapes"] == [[2, 3, 24, 24], [2], [2]], model["notes"]
     assert "input [2, 3, 24, 24], [2], None, [2] as the code at cond_unet.py:27 feeds it" in model["notes"]
     assert model["tracer"] == "fx"   # the None argument traced as the constant it is: its branch is not taken
+
+
+def test_a_backbone_built_with_pretrained_weights_is_built_without_them_and_said(capsys) -> None:
+    """`resnet = models.resnet18(pretrained=True); learner = Learner(resnet, image_size=64)` in a README: the
+    architecture is the same without the weights, and nothing is downloaded."""
+    _, report, _ = check("pretrained_readme", capsys=capsys, target="learner/wrapper.py")
+    model = one_model(report)
+    assert "built as in README.md:7-8: Learner(resnet, image_size=64) (with pretrained=False: the architecture, no " \
+           "downloaded weights)" in model["notes"]
+    assert model["input_shapes"] == [[2, 3, 64, 64]] and model["parameters"] == 11_689_512 + 1000 * 32 + 32
