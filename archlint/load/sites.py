@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -52,7 +53,7 @@ from archlint.load.sandbox import (
     user_stdout,
 )
 from archlint.mechanics.causes import Cause, causes
-from archlint.mechanics.errors import first_line
+from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.source import source_position
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
@@ -112,6 +113,7 @@ class Site:
     key: ast.expr | None
     in_target_file: bool
     tree: ast.Module | None = None  # the document's syntax tree the statements belong to
+    stand_in: bool = False          # a call of another class of the same constructor shape: the model in its place
 
     @property
     def line(self) -> int:
@@ -305,8 +307,62 @@ def find_sites(target: SiteTarget) -> list[Site]:
             (sites if site.registry is None else registry_sites).append(site)
         if len(sites) >= MOST_SITES:
             break
+    if not sites and isinstance(target.obj, type):
+        sites = _stand_in_sites(target, file)
     # calls by name first: a registry site holds the model only sometimes
     return sites[:MOST_SITES] + registry_sites[:MOST_SITES]
+
+
+MOST_STAND_IN_SITES = 4
+
+
+def _constructor_shape(arguments: ast.arguments) -> tuple[int, frozenset[str]] | None:
+    """How many positional parameters a constructor requires, and the names of its required keyword-only ones;
+    None when it requires nothing (any class could stand in for it)."""
+    positional = [*arguments.posonlyargs, *arguments.args][1:]   # without self
+    required = len(positional) - len(arguments.defaults)
+    keywords = frozenset(a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None)
+    return (required, keywords) if required or keywords else None
+
+
+def _shape_of_class(cls: type) -> tuple[int, frozenset[str]] | None:
+    try:
+        definition = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__))).body[0]
+    except (OSError, TypeError, SyntaxError, IndentationError, IndexError):
+        return None
+    return _constructor_shape(definition.args) if isinstance(definition, ast.FunctionDef) else None
+
+
+def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
+    """Sites of the repository's other classes whose constructors require what the model's requires (the same
+    number of positional parameters, the same keyword-only names): variants of one interface (diffusion wrappers,
+    backbones) of which a README builds one. The model is built in their place, with their arguments."""
+    shape = _shape_of_class(target.obj)
+    if shape is None:
+        return []
+    siblings = set()
+    for document in documents_mentioning(file, frozenset({"__init__"})):
+        tree = _syntax_tree(document) if document.kind == "code" else None
+        for node in ast.walk(tree) if tree is not None else []:
+            init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None) \
+                if isinstance(node, ast.ClassDef) and node.name != target.obj.__name__ else None
+            if init is not None and _constructor_shape(init.args) == shape:
+                siblings.add(node.name)
+    if not siblings:
+        return []
+    stand_in = SiteTarget(target.obj, target.file, target.module)
+    found: list[Site] = []
+    for document in documents_mentioning(file, frozenset(siblings)):
+        tree = _syntax_tree(document)
+        if tree is None or document.path == file:
+            continue
+        for site in _sites_in(document, tree, stand_in, frozenset(siblings), False):
+            if site.registry is None and _called_name(site.call) in siblings:
+                site.stand_in = True
+                found.append(site)
+        if len(found) >= MOST_STAND_IN_SITES:
+            break
+    return found[:MOST_STAND_IN_SITES]
 
 
 MOST_BUILDER_DEPTH = 3   # helpers between a site and the model's class: create_model_and_diffusion -> create_model -> UNet
@@ -771,7 +827,9 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             raise SiteFailed(f"the code before the call: {exc}") from None
         run = _Run(namespace, failures, unweighted)
         try:
-            if site.registry is None:
+            if site.stand_in:
+                callee = target.obj
+            elif site.registry is None:
                 callee = _evaluate(call.func, namespace, site.document)
                 if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
                         and callee.__name__ == target.obj.__name__:
@@ -781,11 +839,13 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 if callee is None:
                     raise NotThisModel("the registry there does not hold this model")
             args, kwargs = _arguments(call, namespace, site.document)
+            if site.stand_in:   # the keywords the other class took and this one does not know stay out
+                kwargs = _accepted(callee, kwargs)
             built = callee(*args, **kwargs)
         except SiteFailed:
             raise
         except Exception as exc:
-            said = f"{type(exc).__name__}: {first_line(exc)}"
+            said = user_error_text(exc)
             unbound = next((s for s in site.path if _UNBOUND in _bound_names(s)), None)
             if isinstance(exc, NameError) and unbound is not None:
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
@@ -799,6 +859,16 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
+
+
+def _accepted(callee: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(callee).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in parameters}
 
 
 def the_model_among(built: Any) -> Any:
@@ -864,6 +934,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
             inputs, inputs_where = _fed_inputs(site, built, run.namespace)
             where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
             where += f": {_shortened(ast.unparse(site.call))}"
+            if site.stand_in:
+                where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"
             if run.without_weights:
                 where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]

@@ -439,3 +439,14 @@ def test_a_backbone_built_with_pretrained_weights_is_built_without_them_and_said
     assert "built as in README.md:7-8: Learner(resnet, image_size=64) (with pretrained=False: the architecture, no " \
            "downloaded weights)" in model["notes"]
     assert model["input_shapes"] == [[2, 3, 64, 64]] and model["parameters"] == 11_689_512 + 1000 * 32 + 32
+
+
+def test_a_class_no_code_builds_is_built_in_the_place_of_one_with_the_same_constructor(capsys) -> None:
+    """FlowMatching(net, *, image_size) is built nowhere; the README builds GaussianDiffusion(model, image_size=48,
+    timesteps=10): the same required parameters, so FlowMatching is built there in its place, without the keyword
+    it does not take, and fed what the README feeds."""
+    _, report, _ = check("wrapper_diffusion", capsys=capsys, target="diffusion/flow.py")
+    model = one_model(report)
+    assert "built as in README.md:5-14: GaussianDiffusion(model, image_size=48, timesteps=10), with FlowMatching in " \
+           "its place (a constructor that requires the same)" in model["notes"], model["notes"]
+    assert model["input_shapes"] == [[4, 3, 48, 48]]
