@@ -85,7 +85,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                 raise
             bare_failure = exc   # `def resnet(**kwargs): return ResNet(**kwargs)`: a site gives what it needs
     failures: list[str] = []
-    download = False
+    downloads: list[str] = []   # sites that got as far as a download: the repository builds it from fetched files
     for site in candidate_sites(candidate, target):
         factory = site_factory(site, target)
         try:
@@ -94,7 +94,8 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         except LoadError as exc:
             if not isinstance(exc.__cause__, NotThisModel):
                 failures.append(str(exc))
-                download = download or (not failures[1:] and exc.cause is TargetCause.NEEDS_DOWNLOAD)
+                if exc.cause is TargetCause.NEEDS_DOWNLOAD:
+                    downloads.append(str(exc))
             continue
         return Construction(model, note, factory.result)
     if missing and candidate.defaults:   # config classes' defaults, when no site built it
@@ -110,8 +111,8 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                         f"the config (`archlint check --add-models` writes one), or pass an instance",
                         TargetCause.NEEDS_ARGUMENTS)
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
-    raise LoadError(f"{needs}; the repository's code that builds it failed at {failures[0]}{others}",
-                    TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT)
+    raise LoadError(f"{needs}; the repository's code that builds it failed at {(downloads or failures)[0]}{others}",
+                    TargetCause.NEEDS_DOWNLOAD if downloads else TargetCause.NOT_BUILT)
 
 
 def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -180,8 +180,21 @@ def _targets_of(statement: ast.stmt) -> set[str]:
     return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
+_METADATA = {"shape", "device", "dtype", "ndim", "size", "dim", "is_cuda"}
+
+
 def _reads(node: ast.AST | None, names: set[str]) -> bool:
-    return node is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+    """The expression reads the values of one of `names`: `x.shape[0]`, `x.device` and `len(x)` read what the
+    tensor is, not its values, and carry nothing of it to a layer."""
+    if node is None:
+        return False
+    if isinstance(node, ast.Attribute) and node.attr in _METADATA:
+        return False
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+        return False
+    if isinstance(node, ast.Name):
+        return node.id in names
+    return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
 __all__ = ["LAYERS", "first_layer", "registered_first_layer"]

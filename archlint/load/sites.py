@@ -827,19 +827,21 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             raise SiteFailed(f"the code before the call: {exc}") from None
         run = _Run(namespace, failures, unweighted)
         try:
+            standing_in = site.stand_in
             if site.stand_in:
                 callee = target.obj
             elif site.registry is None:
                 callee = _evaluate(call.func, namespace, site.document)
                 if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
                         and callee.__name__ == target.obj.__name__:
-                    callee = target.obj   # a variant beside its namesake takes the arguments the repository gives it
+                    # a variant beside its namesake takes the arguments the repository gives it
+                    callee, standing_in = target.obj, True
             else:
                 callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
                 if callee is None:
                     raise NotThisModel("the registry there does not hold this model")
             args, kwargs = _arguments(call, namespace, site.document)
-            if site.stand_in:   # the keywords the other class took and this one does not know stay out
+            if standing_in:   # the keywords the other class took and this one does not know stay out
                 kwargs = _accepted(callee, kwargs)
             built = callee(*args, **kwargs)
         except SiteFailed:

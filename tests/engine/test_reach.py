@@ -450,3 +450,26 @@ def test_a_class_no_code_builds_is_built_in_the_place_of_one_with_the_same_const
     assert "built as in README.md:5-14: GaussianDiffusion(model, image_size=48, timesteps=10), with FlowMatching in " \
            "its place (a constructor that requires the same)" in model["notes"], model["notes"]
     assert model["input_shapes"] == [[4, 3, 48, 48]]
+
+
+def test_the_input_s_shape_is_not_its_values_when_finding_the_layer_it_reaches() -> None:
+    """`batch = x.shape[0]` feeds a class-embedding MLP only the batch size: the image reaches the conv."""
+    import torch
+    import torch.nn as nn
+
+    from archlint.load.first_layer import first_layer
+
+    class ClassConditioned(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.classes_mlp = nn.Linear(8, 8)
+            self.null = nn.Parameter(torch.zeros(8))
+            self.init_conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x, classes):
+            batch = x.shape[0]
+            c = self.classes_mlp(torch.where(classes[:, None] > 0, self.null.expand(batch, 8), self.null))
+            return self.init_conv(x) + c[:, :, None, None]
+
+    model = ClassConditioned()
+    assert first_layer(model) is model.init_conv
