@@ -104,11 +104,13 @@ class _Reading:
         return None
 
     def _submodule(self, node: ast.expr) -> Any:
-        """`self.blocks`, `self.blocks[0]` or `self` (a container iterating itself), as the module holds it."""
+        """`self.blocks`, `self.transformer.wte`, `self.blocks[0]` or `self` (a container iterating itself), as the
+        module holds it."""
         if isinstance(node, ast.Name) and node.id == "self":
             return self.module
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-            value = getattr(self.module, node.attr, None)
+        if isinstance(node, ast.Attribute):
+            owner = self._submodule(node.value)
+            value = getattr(owner, node.attr, None) if isinstance(owner, nn.Module) else None
             return value if isinstance(value, nn.Module) else None
         if isinstance(node, ast.Subscript):
             owner = self._submodule(node.value)

@@ -473,3 +473,26 @@ def test_the_input_s_shape_is_not_its_values_when_finding_the_layer_it_reaches()
 
     model = ClassConditioned()
     assert first_layer(model) is model.init_conv
+
+
+def test_a_layer_reached_through_a_nested_attribute_is_found() -> None:
+    """`self.transformer.wte(idx)` (a ModuleDict's entry): the ids reach the embedding, not the head after it."""
+    import torch.nn as nn
+
+    from archlint.load.first_layer import first_layer
+
+    class TinyGPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(50, 8), h=nn.ModuleList([nn.Linear(8, 8)])))
+            self.lm_head = nn.Linear(8, 50)
+
+        def forward(self, idx, targets=None):
+            b, t = idx.size()
+            x = self.transformer.wte(idx)
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(x)
+
+    model = TinyGPT()
+    assert first_layer(model) is model.transformer.wte
