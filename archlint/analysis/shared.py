@@ -179,6 +179,17 @@ class ModelAnalyses:
                 f"from the traced shapes, plus weight copies and gradients) and the budget is "
                 f"{memory_budget_text(budget)}; pass a smaller --input-shape")
 
+    def require_rf_memory(self) -> None:
+        """The empirical receptive field's float64 pass keeps every activation and its gradient: estimated from the
+        traced shapes, it must fit the memory budget, as the probe's must."""
+        needed = rf_memory_estimate(self.graph, self.model)
+        budget = memory_budget()
+        if budget is not None and needed > budget:
+            raise MeasurementUnavailable(
+                f"its float64 backward pass would need about {memory_size(needed)} (activations and their gradients "
+                f"of one sample, from the traced shapes, plus float64 weights) and the budget is "
+                f"{memory_budget_text(budget)}; pass a smaller --input-shape")
+
     @functools.cached_property
     def receptive_fields(self) -> dict[str, NodeRF]:
         """Receptive field (per axis) of every node with spatial axes, from the graph's formula."""
@@ -284,13 +295,25 @@ def probe_memory_estimate(graph: ArchGraph, model: nn.Module, example_inputs: Se
     """Bytes the probe's forward + backward needs: every node's output at the probe batch, twice (value and
     gradient), plus every weight twice (gradient, and the copy the probe makes of weights up to 64 MiB)."""
     _, batch = probe_inputs(example_inputs, DEFAULT_MAX_BATCH, None)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return 2 * _activation_bytes(graph, batch, 4) + 2 * weights
+
+
+def rf_memory_estimate(graph: ArchGraph, model: nn.Module) -> int:
+    """Bytes the empirical receptive field's float64 forward + backward of one sample needs: every node's output
+    twice (value and gradient), plus a float64 copy of every weight and its gradient."""
+    weights = sum(p.numel() for p in model.parameters()) * 8
+    return 2 * _activation_bytes(graph, 1, 8) + 2 * weights
+
+
+def _activation_bytes(graph: ArchGraph, batch: int, element_size: int) -> int:
+    """Bytes of every node's output, from the traced shapes, at `batch` samples of `element_size` bytes."""
     activations = 0
     for node in graph.nodes():
         shape = node.out_shape
         if shape and node.kind not in ("param", "shape") and shape[0] > 0:
-            activations += math.prod(shape[1:]) * batch * 4
-    weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    return 2 * activations + 2 * weights
+            activations += math.prod(shape[1:]) * batch * element_size
+    return activations
 
 
-__all__ = ["ModelAnalyses", "probe_memory_estimate"]
+__all__ = ["ModelAnalyses", "probe_memory_estimate", "rf_memory_estimate"]

@@ -252,6 +252,18 @@ def test_meta_model_says_what_was_not_measured() -> None:
     assert any("empirical receptive field not measured" in u and "meta" in u for u in finding.unmeasured)
 
 
+def test_an_empirical_pass_past_the_memory_budget_is_not_run_and_says_so(monkeypatch) -> None:
+    """The float64 pass keeps every activation and its gradient: estimated from the traced shapes first (an
+    ESRGAN generator at 224 px needed tens of GiB and was killed)."""
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", "1MiB")
+    model = receptive_field_bad.build().eval()
+    report = archlint.check(model, receptive_field_bad.example_inputs(), select=["AL201"])
+    (finding,) = report.models[0].findings
+    assert "24×24" in finding.message and not any(m.name.startswith("empirical") for m in finding.effect)
+    assert any("float64 backward pass would need about" in u and "ARCHLINT_MEMORY_BUDGET" in u
+               for u in finding.unmeasured), finding.unmeasured
+
+
 def test_models_without_spatial_layers_or_with_token_mixing_are_not_flagged() -> None:
     mlp = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
     assert _finding(mlp, (torch.randn(2, 8),)).findings == []
