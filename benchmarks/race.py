@@ -9,7 +9,9 @@ float), on the same batches, in this process, interleaved repetition by repetiti
 model itself here: what is timed is the training, not what a fix changes. Target: race / loop <= 1.05.
 
 Per finding: `archlint check TARGET --race` in a fresh process, the `race` phase of `--profile` divided by the races
-that ran.
+that ran. With `--zoo NAME...` (names of benchmarks/zoo.py, e.g. `tv:resnet18`), each zoo model is linted through the
+API with and without the race (the same default budget of 60 s shared by its races): the difference in wall time,
+divided by the findings whose race ran, is the race's time per finding on that model.
 """
 from __future__ import annotations
 
@@ -60,7 +62,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--no-cli", action="store_true", help="skip the per-finding timing of `archlint check --race`")
+    parser.add_argument("--zoo", nargs="*", default=[], help="zoo models (benchmarks/zoo.py names) to time per finding")
     args = parser.parse_args()
+    if args.zoo:
+        zoo_per_finding(args.zoo)
+        return
     torch.set_num_threads(2)
     settings = RaceSettings(steps=args.steps)
     print("| model | hand-written loop s | race s | race / loop |\n|---|---|---|---|")
@@ -83,6 +89,32 @@ def main() -> None:
         race_line = next((line for line in done.stderr.splitlines() if line.startswith("race ")), "race  0 0")
         print(f"\n{example.name} --race: {race_line.split()[1]} race(s), {float(race_line.split()[2]):.1f} s "
               f"in the race phase")
+
+
+def zoo_per_finding(names: list[str]) -> None:
+    """The race's wall time per finding on zoo models: a lint with the race against the same lint without it."""
+    import archlint
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import zoo
+
+    print("| model | findings | races run | lint s | lint + race s | race s per finding | verdicts |\n"
+          "|---|---|---|---|---|---|---|")
+    for name in names:
+        torch.manual_seed(0)
+        model, inputs = zoo.builder(name)()
+        started = time.perf_counter()
+        archlint.check(model, inputs)
+        plain_s = time.perf_counter() - started
+        started = time.perf_counter()
+        raced = archlint.check(model, inputs, race=True)
+        raced_s = time.perf_counter() - started
+        findings = [f for m in raced.models for f in m.findings]
+        races = [f.race for f in findings if f.race is not None]
+        per = (raced_s - plain_s) / len(races) if races else float("nan")
+        verdicts = ", ".join(sorted({str(r.verdict.name).lower() for r in races})) or "-"
+        print(f"| {name} | {len(findings)} | {len(races)} | {plain_s:.1f} | {raced_s:.1f} | {per:.1f} | {verdicts} |",
+              flush=True)
 
 
 if __name__ == "__main__":
