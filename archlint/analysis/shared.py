@@ -171,24 +171,20 @@ class ModelAnalyses:
     def _require_memory(self) -> None:
         """Cost before work: the probe's train pass keeps every activation and its gradient, and copies the
         smaller weights; estimated from the traced shapes, it must fit half of the memory free now."""
-        needed = probe_memory_estimate(self.graph, self.model, self.example_inputs)
-        budget = memory_budget()
-        if budget is not None and needed > budget:
-            raise ProbeFailed(
-                f"the probe would need about {memory_size(needed)} (activations and their gradients at the probe batch, "
-                f"from the traced shapes, plus weight copies and gradients) and the budget is "
-                f"{memory_budget_text(budget)}; pass a smaller --input-shape")
+        refusal = _past_memory_budget(probe_memory_estimate(self.graph, self.model, self.example_inputs),
+                                      "the probe", "activations and their gradients at the probe batch, from the "
+                                                   "traced shapes, plus weight copies and gradients")
+        if refusal:
+            raise ProbeFailed(refusal)
 
     def require_rf_memory(self) -> None:
         """The empirical receptive field's float64 pass keeps every activation and its gradient: estimated from the
         traced shapes, it must fit the memory budget, as the probe's must."""
-        needed = rf_memory_estimate(self.graph, self.model)
-        budget = memory_budget()
-        if budget is not None and needed > budget:
-            raise MeasurementUnavailable(
-                f"its float64 backward pass would need about {memory_size(needed)} (activations and their gradients "
-                f"of one sample, from the traced shapes, plus float64 weights) and the budget is "
-                f"{memory_budget_text(budget)}; pass a smaller --input-shape")
+        refusal = _past_memory_budget(rf_memory_estimate(self.graph, self.model), "its float64 backward pass",
+                                      "activations and their gradients of one sample, from the traced shapes, plus "
+                                      "float64 weights")
+        if refusal:
+            raise MeasurementUnavailable(refusal)
 
     @functools.cached_property
     def receptive_fields(self) -> dict[str, NodeRF]:
@@ -289,6 +285,15 @@ class ModelAnalyses:
         else:
             gradients = {"unavailable": "no rule that runs the probe was selected"}
         return PlotData(rf_rows(self.graph, self.receptive_fields), self.graph.parameter_split(), gradients)
+
+
+def _past_memory_budget(needed: int, what: str, counted: str) -> str | None:
+    """Why `what` is not run, when the `needed` bytes (`counted` says of what) are past the memory budget."""
+    budget = memory_budget()
+    if budget is None or needed <= budget:
+        return None
+    return (f"{what} would need about {memory_size(needed)} ({counted}) and the budget is "
+            f"{memory_budget_text(budget)}; pass a smaller --input-shape")
 
 
 def probe_memory_estimate(graph: ArchGraph, model: nn.Module, example_inputs: Sequence[Any]) -> int:
