@@ -316,16 +316,31 @@ def find_sites(target: SiteTarget) -> list[Site]:
 MOST_STAND_IN_SITES = 4
 
 
-def _constructor_shape(arguments: ast.arguments) -> tuple[int, frozenset[str]] | None:
-    """How many positional parameters a constructor requires, and the names of its required keyword-only ones;
-    None when it requires nothing (any class could stand in for it)."""
+@dataclass(frozen=True)
+class _ConstructorShape:
+    """What a constructor requires: its required positional parameters' names, its required keyword-only names."""
+
+    positional: tuple[str, ...]
+    keywords: frozenset[str]
+
+    def stands_for(self, other: "_ConstructorShape") -> bool:
+        """The same requirements: the same keyword-only names (some) and as many positional ones (`net` or `model`
+        first), or exactly the same names; one positional parameter alone (`Block(dim)`, `Net(width)`) says
+        nothing of what a class is for."""
+        if self.keywords != other.keywords or len(self.positional) != len(other.positional):
+            return False
+        return bool(self.keywords) or self.positional == other.positional
+
+
+def _constructor_shape(arguments: ast.arguments) -> _ConstructorShape | None:
+    """None when the constructor requires nothing (any class could stand in for it)."""
     positional = [*arguments.posonlyargs, *arguments.args][1:]   # without self
-    required = len(positional) - len(arguments.defaults)
+    required = tuple(a.arg for a in positional[:len(positional) - len(arguments.defaults)])
     keywords = frozenset(a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None)
-    return (required, keywords) if required or keywords else None
+    return _ConstructorShape(required, keywords) if required or keywords else None
 
 
-def _shape_of_class(cls: type) -> tuple[int, frozenset[str]] | None:
+def _shape_of_class(cls: type) -> _ConstructorShape | None:
     try:
         definition = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__))).body[0]
     except (OSError, TypeError, SyntaxError, IndentationError, IndexError):
@@ -346,7 +361,8 @@ def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
         for node in ast.walk(tree) if tree is not None else []:
             init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None) \
                 if isinstance(node, ast.ClassDef) and node.name != target.obj.__name__ else None
-            if init is not None and _constructor_shape(init.args) == shape:
+            sibling = _constructor_shape(init.args) if init is not None else None
+            if sibling is not None and sibling.stands_for(shape):
                 siblings.add(node.name)
     if not siblings:
         return []
@@ -826,10 +842,15 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
         run = _Run(namespace, failures, unweighted)
+        standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
-            standing_in = site.stand_in
             if site.stand_in:
-                callee = target.obj
+                # the class called there must be one of the same requirements (another class may share its name)
+                called = _evaluate(call.func, namespace, site.document)
+                shape, theirs = _shape_of_class(target.obj), isinstance(called, type) and _shape_of_class(called)
+                if not (shape and theirs and theirs.stands_for(shape)):
+                    raise NotThisModel("the class called there requires other arguments than this model")
+                callee, standing_in = target.obj, True
             elif site.registry is None:
                 callee = _evaluate(call.func, namespace, site.document)
                 if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
@@ -848,6 +869,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             raise
         except Exception as exc:
             said = user_error_text(exc)
+            if site.stand_in and not standing_in:   # another class's site that did not get as far as the model
+                raise NotThisModel(said) from exc
             unbound = next((s for s in site.path if _UNBOUND in _bound_names(s)), None)
             if isinstance(exc, NameError) and unbound is not None:
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
