@@ -349,9 +349,9 @@ def _shape_of_class(cls: type) -> _ConstructorShape | None:
 
 
 def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
-    """Sites of the repository's other classes whose constructors require what the model's requires (the same
-    number of positional parameters, the same keyword-only names): variants of one interface (diffusion wrappers,
-    backbones) of which a README builds one. The model is built in their place, with their arguments."""
+    """Sites of the repository's other classes whose constructors require what the model's requires
+    (`_ConstructorShape.stands_for`): variants of one interface (diffusion wrappers, backbones) of which a README
+    builds one. The model is built in their place, with their arguments."""
     shape = _shape_of_class(target.obj)
     if shape is None:
         return []
