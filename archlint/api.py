@@ -16,6 +16,7 @@ from torch import nn
 from archlint.load.construction import recording_sites
 from archlint.load.errors import constructor_error_message
 from archlint.load.inputs import InputInferenceError, as_input_tuple, infer_inputs
+from archlint.mechanics.entry_method import model_to_lint
 from archlint.plugin.host import PluginHost
 from archlint.plugin.results import (
     ErrorKind,
@@ -73,7 +74,8 @@ def _lint_one(model: nn.Module | type, example_inputs: Any, name: str | None, ho
                                              TargetCause.NOT_BUILT))
             return report
     name = name or type(model).__name__
-    notes: list[Note] = []
+    model, through = model_to_lint(model)
+    notes: list[Note] = [Note(NoteKind.BUILD, through)] if through else []
     if example_inputs is None:
         try:
             inputs, note = infer_inputs(model, run.device)

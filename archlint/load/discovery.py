@@ -6,7 +6,6 @@ import functools
 import inspect
 import os
 import re
-import textwrap
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -15,7 +14,7 @@ import torch
 from torch import nn
 
 from archlint.mechanics.frames import ENGINE_DIR
-from archlint.mechanics.source import display_path
+from archlint.mechanics.source import display_path, function_definition
 
 FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)$")
 
@@ -90,11 +89,43 @@ def returns_module(func: Callable[..., Any]) -> bool | None:
 
 
 def is_factory(func: Callable[..., Any]) -> bool:
-    """Annotated to return an nn.Module, or named like a model factory and not annotated otherwise."""
+    """Annotated to return an nn.Module, or named like a model factory and not annotated otherwise, unless its
+    code shows it returns no module (`make_env` returning the closure `thunk`): the name is a suspicion, the data
+    flow decides where it can be read."""
     annotated = returns_module(func)
     if annotated is not None:
         return annotated
-    return bool(FACTORY_NAME.match(func.__name__))
+    return bool(FACTORY_NAME.match(func.__name__)) and not returns_no_module(func)
+
+
+def named_like_factories(module: Any) -> list[str]:
+    """Functions of the module named like model factories that its code shows return no module (said when the file
+    has no model: the name was the user's intent)."""
+    return [name for name, obj in vars(module).items() if inspect.isfunction(obj) and _defined_here(obj, module)
+            and returns_module(obj) is None and FACTORY_NAME.match(name) and returns_no_module(obj)]
+
+
+def returns_no_module(func: Callable[..., Any]) -> bool:
+    """Every value the function returns is, read from its code, something other than a module: nothing, a
+    constant, a literal container, a lambda or a function defined inside it."""
+    definition = function_definition(func) if inspect.isfunction(func) else None
+    if definition is None:
+        return False
+    inner_functions = {node.name for node in ast.walk(definition) if node is not definition
+                       and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    returned = [node.value for node in _own_statements(definition) if isinstance(node, ast.Return)]
+    not_a_module = (ast.Constant, ast.Lambda, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp,
+                    ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.Compare, ast.BoolOp)
+    return all(value is None or isinstance(value, not_a_module)
+               or isinstance(value, ast.Name) and value.id in inner_functions for value in returned)
+
+
+def _own_statements(definition: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body, not of the functions and classes defined inside it."""
+    for child in ast.iter_child_nodes(definition):
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            yield child
+            yield from _own_statements(child)
 
 
 def required_parameters(obj: Any) -> list[str]:
@@ -197,11 +228,7 @@ def built_class(function: Any, depth: int = 0) -> type | None:
     function = inspect.unwrap(function) if inspect.isfunction(function) else function
     if not inspect.isfunction(function) or depth > 4 or not _is_user_code(function):
         return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    definition = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    definition = function_definition(function)
     if definition is None or trains(definition):
         return None
     flow = _Flow(definition, function.__globals__, depth)

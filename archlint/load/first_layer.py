@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
 from typing import Any, Iterator
 
 from torch import nn
+
+from archlint.mechanics.source import function_definition
 
 LAYERS = (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag, nn.RNNBase)
 MOST_DEPTH = 8   # submodules and methods followed from the model's forward
@@ -46,22 +47,13 @@ def _reached(module: nn.Module, argument: int, depth: int) -> nn.Module | None:
 
 
 def _reached_in_function(module: nn.Module, function: Any, argument: int, depth: int) -> nn.Module | None:
-    definition = _definition(function)
+    definition = function_definition(function)
     if definition is None:
         return None
     parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]   # without self
     if argument >= len(parameters):
         return None
     return _Reading(module, definition, depth).follow({parameters[argument]})
-
-
-def _definition(function: Any) -> ast.FunctionDef | None:
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    first = tree.body[0] if tree.body else None
-    return first if isinstance(first, ast.FunctionDef) else None
 
 
 class _Reading:

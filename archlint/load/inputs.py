@@ -91,7 +91,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE)
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
-        note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {list(shape)}"
+        note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {_said(shape)}"
         return (tokens.to(make_device),), note
     declared = declared_image_size(model, arguments or {}, flags, inner_arguments)
     if declared is not None and isinstance(layer, nn.Linear):
@@ -102,14 +102,14 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         shape = (DEFAULT_BATCH, channels, declared[0], declared[0])
         tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
         return _per_tensor_argument(model, tensor, (
-            f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): the image size the model declares "
+            f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the image size the model declares "
             f"({declared[1]}), {channels} channels"))
     if isinstance(layer, nn.RNNBase):
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.input_size) if layer.batch_first else \
             (DEFAULT_SEQUENCE, DEFAULT_BATCH, layer.input_size)
         layout = "batch, sequence, features (batch_first)" if layer.batch_first else "sequence, batch, features"
         tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
-        return _per_tensor_argument(model, tensor, f"input shape {list(shape)} ({layout}) inferred from first layer "
+        return _per_tensor_argument(model, tensor, f"input shape {_said(shape)} ({layout}) inferred from first layer "
                                                    f"{type(layer).__name__}({layer.input_size}, ...)")
     if isinstance(layer, nn.Linear):
         shape = (DEFAULT_BATCH, layer.in_features)
@@ -124,11 +124,16 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         if declared is not None:
             tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
             return _per_tensor_argument(model, tensor, (
-                f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}) at the image size the model declares "
+                f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) at the image size the model declares "
                 f"({declared[1]}), channels from first layer {type(layer).__name__}"))
     tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
-    note = f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
+    note = f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
     return _per_tensor_argument(model, tensor, note)
+
+
+def _said(shape: tuple[Any, ...]) -> str:
+    """A shape as the user reads it: `[2, 4]`, also when a layer's size came from NumPy (`np.int64(4)`)."""
+    return str([int(size) for size in shape])
 
 
 def _tensor_parameters(model: nn.Module) -> list[str]:
@@ -307,7 +312,7 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
             dtype=dtype, device="meta" if device == "meta" else "cpu")
         return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
-            f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
+            f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)"))]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
@@ -319,7 +324,7 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
             spatial = (size,) * dims if dims < 3 else (16, size, size)
             shape = (DEFAULT_BATCH, channels, *spatial)
             tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
-            found.append(((tensor,), f"input shape {list(shape)} ({str(dtype).replace('torch.', '')}): the first of "
+            found.append(((tensor,), f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of "
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
     return found
@@ -336,7 +341,7 @@ def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
         tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
             dtype=dtype, device="meta" if device == "meta" else "cpu")
         found.append(_per_tensor_argument(model, tensor, (
-            f"input shape {list(shape)}: the first sequence length the model runs on (tried its feature size "
+            f"input shape {_said(shape)}: the first sequence length the model runs on (tried its feature size "
             f"{layer.input_size}, then {', '.join(map(str, COMMON_SIZES))}; the default {DEFAULT_SEQUENCE} did not)")))
     return found
 

@@ -20,7 +20,7 @@ from archlint.load.building import (
     resolve_attribute,
 )
 from archlint.load.device import inputs_for, is_meta_model
-from archlint.load.discovery import Candidate, discover, required_parameters
+from archlint.load.discovery import Candidate, discover, named_like_factories, required_parameters
 from archlint.load.errors import LoadError
 from archlint.load.inputs import (
     DEFAULT_BATCH,
@@ -37,6 +37,7 @@ from archlint.load.options import LoadOptions, ModelEntry, entry_for
 from archlint.load.sandbox import ImportedModule, imported, read_source, user_stdout
 from archlint.load.sites import BuiltAtSite, SiteTarget
 from archlint.load.targets import SOURCE_SUFFIXES, ModelSpec
+from archlint.mechanics.entry_method import model_to_lint
 from archlint.mechanics.errors import user_error_text
 from archlint.plugin.results import (
     ErrorKind,
@@ -173,11 +174,13 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
     built = construct(candidate, dict(entry.kwargs) if entry else {}, options, _site_target(candidate, file, module))
     site = built.site
     arguments = site.arguments if site else dict(candidate.defaults)
-    inputs, inferred = example_inputs_for(built.model, module, entry, options, arguments, site)
+    model, through = model_to_lint(built.model)
+    inputs, inferred = example_inputs_for(model, module, entry, options, arguments, site)
     notes = [Note(kind, text) for kind, text in ((NoteKind.BUILD, imported_module.note), (NoteKind.BUILD, built.note),
                                                  (NoteKind.BUILD, f"built as in {site.where}" if site else built.how),
-                                                 (NoteKind.BUILD, candidate.note), (NoteKind.INPUT, inferred)) if text]
-    return LoadedModel(name=_model_name(candidate, built.model, entry), target=target, model=built.model,
+                                                 (NoteKind.BUILD, candidate.note), (NoteKind.BUILD, through),
+                                                 (NoteKind.INPUT, inferred)) if text]
+    return LoadedModel(name=_model_name(candidate, built.model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None and not (site and site.inputs is not None))
 
@@ -335,9 +338,11 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
         yield TargetError(str(spec), "no model could be built: " + "; ".join(map(str, skipped)), ErrorKind.LOAD,
                           TargetCause.NEEDS_ARGUMENTS, tuple(s.unbuilt for s in skipped))
     elif not candidates:
+        named = named_like_factories(imported_module.module)
+        why = f"; {', '.join(f'{n}()' for n in named)} is named like one, but its code returns no module" if named else ""
         yield TargetError(str(spec), "no model found: the file defines no nn.Module instance, nn.Module subclass "
                                      "or model factory (a function annotated -> nn.Module, or named build_*, "
-                                     "make_*, create_*, *_model, get_model)", ErrorKind.LOAD, TargetCause.NO_MODEL)
+                                     f"make_*, create_*, *_model, get_model){why}", ErrorKind.LOAD, TargetCause.NO_MODEL)
 
 
 def load_spec(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> list[LoadedModel | TargetError]:

@@ -32,7 +32,6 @@ import os
 import re
 import shlex
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -54,7 +53,7 @@ from archlint.load.sandbox import (
 )
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
-from archlint.mechanics.source import source_position
+from archlint.mechanics.source import function_definition, source_position
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
 MOST_COMMAND_LINES = 6  # command lines of a README tried per script
@@ -341,11 +340,8 @@ def _constructor_shape(arguments: ast.arguments) -> _ConstructorShape | None:
 
 
 def _shape_of_class(cls: type) -> _ConstructorShape | None:
-    try:
-        definition = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__))).body[0]
-    except (OSError, TypeError, SyntaxError, IndentationError, IndexError):
-        return None
-    return _constructor_shape(definition.args) if isinstance(definition, ast.FunctionDef) else None
+    definition = function_definition(cls.__init__)
+    return _constructor_shape(definition.args) if definition is not None else None
 
 
 def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
@@ -738,8 +734,49 @@ def _package_of(path: Path) -> str | None:
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:
-    """The slice of a site: the statements its call depends on."""
-    return _slice(site.path, _read_names(site.call))
+    """The slice of a site: the statements its call depends on, then the bindings of the comprehensions around
+    it."""
+    return [*_slice(site.path, _read_names(site.call) | _read_names_of_comprehensions(site)),
+            *_comprehension_bindings(site)]
+
+
+def _enclosing_comprehensions(site: Site) -> list[ast.comprehension]:
+    """The `for ... in ...` clauses around the site's call inside its statement, outermost first."""
+    def around(node: ast.AST, clauses: list[ast.comprehension]) -> list[ast.comprehension] | None:
+        if node is site.call:
+            return clauses
+        inner = clauses + list(node.generators) if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp,
+                                                                       ast.GeneratorExp)) else clauses
+        for child in ast.iter_child_nodes(node):
+            found = around(child, inner)
+            if found is not None:
+                return found
+        return None
+    return around(site.statement, []) or []
+
+
+def _read_names_of_comprehensions(site: Site) -> set[str]:
+    return set().union(*(_read_names(clause.iter) for clause in _enclosing_comprehensions(site)))
+
+
+def _comprehension_bindings(site: Site) -> list[ast.stmt]:
+    """A call inside `[Block(dim, i) for i in range(depth)]` is run for the comprehension's first item, the way a
+    loop's body is: `i = next(iter(range(depth)))`."""
+    bindings: list[ast.stmt] = []
+    for clause in _enclosing_comprehensions(site):
+        first = ast.Call(ast.Name("next", ast.Load()), [ast.Call(ast.Name("iter", ast.Load()), [clause.iter], [])], [])
+        target = _stored(clause.target)
+        bindings.append(ast.copy_location(ast.Assign([target], first), clause.iter))
+    return [ast.fix_missing_locations(binding) for binding in bindings]
+
+
+def _stored(target: ast.expr) -> ast.expr:
+    """A comprehension's target as an assignment target (the same names, stored)."""
+    copied = copy.deepcopy(target)
+    for node in ast.walk(copied):
+        if hasattr(node, "ctx"):
+            node.ctx = ast.Store()
+    return copied
 
 
 def _evaluate(node: ast.expr, namespace: dict[str, Any], document: Document) -> Any:

@@ -1,7 +1,12 @@
-"""How a place in the user's code is shown: paths relative to the working folder, and notebook cells."""
+"""How a place in the user's code is shown and read: paths relative to the working folder, notebook cells, the
+syntax tree of one function."""
 from __future__ import annotations
 
+import ast
+import inspect
 import os
+import textwrap
+from typing import Any
 
 
 def display_path(path: str) -> str:
@@ -11,6 +16,17 @@ def display_path(path: str) -> str:
     relative = os.path.relpath(path)
     return path if relative.startswith(".." + os.sep + "..") else relative
 
+
+
+def function_definition(function: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The syntax tree of a function's own source (decorators unwrapped), or None when it has none to read."""
+    function = inspect.unwrap(function) if inspect.isfunction(function) else function
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    first = tree.body[0] if tree.body else None
+    return first if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
 
 # -- notebooks ---------------------------------------------------------------------------------------

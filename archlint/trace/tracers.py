@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
+from archlint.mechanics.entry_method import why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
 from archlint.mechanics.source import display_path
 from archlint.mechanics.state import eval_mode
@@ -102,7 +103,7 @@ def _missing_forward(model: nn.Module) -> str | None:
         code = getattr(function, "__code__", None)
         at = f" at {display_path(code.co_filename)}:{code.co_firstlineno}" if code else ""
         hint = f"; it has `{close[0]}`{at}: a misspelling of forward?"
-    return f"{type(model).__name__} defines no forward() method, so it cannot run{hint}"
+    return f"{type(model).__name__} defines no forward() method, so it cannot run{hint or why_no_method(model)}"
 
 
 def _branch_lines(errors: list[BaseException]) -> list[tuple[str, int]]:

@@ -496,3 +496,41 @@ def test_a_layer_reached_through_a_nested_attribute_is_found() -> None:
 
     model = TinyGPT()
     assert first_layer(model) is model.transformer.wte
+
+
+def test_a_policy_without_forward_is_linted_through_the_method_that_uses_all_of_it(capsys) -> None:
+    """An RL agent with get_value/get_action_and_value and a training method: the method that reaches every part
+    (through the own method it calls) is the forward; the one that trains is never run. It is built as the script
+    builds it, inside a comprehension over `make_env` thunks (run for the first item); `make_env` itself, named like
+    a factory, returns a closure and is no model."""
+    _, report, _ = check("agent_methods", capsys=capsys, target="agents.py")
+    [agent] = report["models"]
+    assert "Agent has no forward(); linted through Agent.get_action_and_value(), the method that uses all of its " \
+           "parts" in agent["notes"]
+    assert any(n.startswith("built as in train.py:") and n.endswith("Agent(env())") for n in agent["notes"])
+    assert agent["input_shapes"] == [[2, 6]] and agent["parameters"] == 2 * (6 * 32 + 32) + 33 + 32 * 3 + 3 + 1
+    [error] = report["errors"]
+    assert error["message"].endswith("ActorCritic defines no forward() method, so it cannot run; no method uses all "
+                                     "of its parts (fc1, fc_pi, fc_v): pi() uses fc1, fc_pi; v() uses fc1, fc_v")
+    code, out, _ = run_in(CASES / "agent_methods", ["check", "envs.py", "--no-probe"], capsys)
+    assert code == 2 and "no model found" in out, out
+
+
+def test_the_view_through_a_method_leaves_the_users_agent_as_it_was() -> None:
+    import importlib.util
+
+    import torch
+
+    from archlint.api import check_built_model
+
+    spec = importlib.util.spec_from_file_location("reach_agents", CASES / "agent_methods" / "agents.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    agent = module.Agent(type("Env", (), {"observation_size": 6, "actions": 3})())
+    weights = {k: v.clone() for k, v in agent.state_dict().items()}
+    report = check_built_model(agent, torch.randn(4, 6), probe=True)
+    [model] = report.models
+    assert any("linted through Agent.get_action_and_value()" in note.text for note in model.notes)
+    assert model.tracer is not None and not report.errors
+    assert type(agent) is module.Agent and agent.training
+    assert all(torch.equal(weights[k], v) for k, v in agent.state_dict().items())

@@ -1,0 +1,125 @@
+"""A model with no forward(): linted through the method that runs all of it.
+
+Reinforcement-learning agents often have no forward; their code calls `agent.get_action_and_value(obs)` or
+`agent.act(obs)`, and that method is the model as it is used. Python says which method it is by what the methods
+read: the one whose code (with the module's own methods it calls) uses every submodule and parameter the model
+holds is the model's forward in all but name. Methods that step an optimiser or call backward are training code
+and never run. When no method uses everything (an actor-critic with `pi(x)` and `v(x)` sharing a trunk) none is
+chosen: linting one would show the other's layers as never reached, so the model is said to have no forward, with
+what each method reaches.
+
+The model is linted through a view, not changed: an instance of a subclass whose forward is that method, sharing
+the model's submodules and parameters (the user's object keeps its class).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from archlint.mechanics.source import function_definition
+
+TRAINING_CALLS = ("backward", "step", "zero_grad")
+
+
+@dataclass(frozen=True)
+class EntryMethod:
+    name: str
+    reaches: frozenset[str]     # the model's own submodules and parameters the method's code uses
+
+
+def has_forward(model: nn.Module) -> bool:
+    return getattr(type(model).forward, "__name__", "") != "_forward_unimplemented"
+
+
+def entry_methods(model: nn.Module) -> list[EntryMethod]:
+    """The model's public methods that could run it (not training code), with what each reaches, in source order."""
+    methods = _own_methods(type(model))
+    found = []
+    for name, function in methods.items():
+        if name.startswith("_") or _trains(function):
+            continue
+        definition = function_definition(function)
+        if definition is None or not definition.args.args:   # a staticmethod: no `self` to reach parts through
+            continue
+        found.append(EntryMethod(name, frozenset(_reached(name, methods, set()) & _parts(model))))
+    return found
+
+
+def method_running_everything(model: nn.Module) -> str | None:
+    """The first method that reaches every submodule and parameter the model holds, or None."""
+    parts = _parts(model)
+    return next((m.name for m in entry_methods(model) if parts and m.reaches == parts), None)
+
+
+def through_method(model: nn.Module, method: str) -> nn.Module:
+    """A view of the model whose forward is `method`: same submodules and parameters, the model itself untouched."""
+    cls = type(model)
+    view_class = type(cls.__name__, (cls,), {"forward": getattr(cls, method), "__module__": cls.__module__,
+                                             "__qualname__": cls.__qualname__})
+    view = view_class.__new__(view_class)
+    view.__dict__.update(model.__dict__)   # the parameter and submodule dicts themselves, shared
+    return view
+
+
+def model_to_lint(model: nn.Module) -> tuple[nn.Module, str | None]:
+    """The model, or for one with no forward() the view through the method that uses all of it, with a note."""
+    if has_forward(model):
+        return model, None
+    method = method_running_everything(model)
+    if method is None:
+        return model, None
+    name = type(model).__name__
+    return through_method(model, method), (f"{name} has no forward(); linted through {name}.{method}(), the method "
+                                           f"that uses all of its parts")
+
+
+def why_no_method(model: nn.Module) -> str:
+    """What each candidate method reaches, for the message that no method runs the whole model."""
+    parts = _parts(model)
+    said = [f"{m.name}() uses {', '.join(sorted(m.reaches)) or 'none of them'}" for m in entry_methods(model)]
+    if not said:
+        return ""
+    return f"; no method uses all of its parts ({', '.join(sorted(parts))}): " + "; ".join(said)
+
+
+def _parts(model: nn.Module) -> set[str]:
+    return {name for name, child in model.named_children() if any(True for _ in child.parameters())} \
+        | {name for name, _ in model.named_parameters(recurse=False)}
+
+
+def _own_methods(cls: type) -> dict[str, Callable[..., Any]]:
+    """Functions of the user's classes in the model's MRO, nearest class first (an override hides its base)."""
+    methods: dict[str, Callable[..., Any]] = {}
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("torch.") or klass is object:
+            continue
+        for name, value in vars(klass).items():
+            if inspect.isfunction(value) and name not in methods:
+                methods[name] = value
+    return methods
+
+
+def _reached(name: str, methods: dict[str, Callable[..., Any]], seen: set[str]) -> set[str]:
+    """The `self.<attr>` names a method reads, with those of the own methods it calls."""
+    seen.add(name)
+    definition = function_definition(methods[name])
+    if definition is None:
+        return set()
+    reached: set[str] = set()
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            if node.attr in methods and node.attr not in seen:
+                reached |= _reached(node.attr, methods, seen)
+            reached.add(node.attr)
+    return reached
+
+
+def _trains(function: Callable[..., Any]) -> bool:
+    definition = function_definition(function)
+    return definition is not None and any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in TRAINING_CALLS
+        for node in ast.walk(definition))
