@@ -85,6 +85,21 @@ class SiteTarget:
     def names(self) -> frozenset[str]:
         return frozenset({self.obj.__name__})
 
+    @functools.cached_property
+    def alternative_constructors(self) -> frozenset[str]:
+        """`EfficientNet.from_name` for the class's classmethods and staticmethods that return an instance of it
+        (`return cls(blocks_args, global_params)`): a call of one is a site as a call of the class is."""
+        cls = self.obj
+        if not isinstance(cls, type):
+            return frozenset()
+        found = set()
+        for name, value in vars(cls).items():
+            if isinstance(value, (classmethod, staticmethod)):
+                definition = function_definition(value.__func__)
+                if definition is not None and _returns_call_of(definition, {"cls", cls.__name__}):
+                    found.add(f"{cls.__name__}.{name}")
+        return frozenset(found)
+
     def is_it(self, value: Any) -> bool:
         """`value` is the target's class or factory (the same object, or the same code imported twice)."""
         if value is self.obj:
@@ -476,7 +491,8 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, builders
             continue
         for call in _calls_in(statement):
             registry = _registry_call(call) if not in_file else None
-            if not (_called_name(call) in names and mentions_name) and registry is None:
+            if not (_called_name(call) in names and mentions_name) and registry is None \
+                    and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
             if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
                 continue

@@ -534,3 +534,12 @@ def test_the_view_through_a_method_leaves_the_users_agent_as_it_was() -> None:
     assert model.tracer is not None and not report.errors
     assert type(agent) is module.Agent and agent.training
     assert all(torch.equal(weights[k], v) for k, v in agent.state_dict().items())
+
+
+def test_a_class_built_through_its_alternative_constructor_is_built_at_that_call(capsys) -> None:
+    """`TinyNet.from_name("tiny-b0", num_classes=5)` in the README: a classmethod that returns `cls(...)` is a
+    constructor of the class; the one that loads downloaded weights is not called."""
+    _, report, _ = check("classmethod_builder", capsys=capsys, target="effnet/model.py")
+    model = one_model(report)
+    assert "built as in README.md:5: TinyNet.from_name('tiny-b0', num_classes=5)" in model["notes"], model["notes"]
+    assert model["parameters"] == 3 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 5 + 5
