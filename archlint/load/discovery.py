@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from archlint.load.flow import returned_from, walk_scope
 from archlint.mechanics.frames import ENGINE_DIR
 from archlint.mechanics.source import display_path, function_definition
 
@@ -113,19 +114,11 @@ def returns_no_module(func: Callable[..., Any]) -> bool:
         return False
     inner_functions = {node.name for node in ast.walk(definition) if node is not definition
                        and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    returned = [node.value for node in _own_statements(definition) if isinstance(node, ast.Return)]
+    returned = [node.value for node in walk_scope(definition) if isinstance(node, ast.Return)]
     not_a_module = (ast.Constant, ast.Lambda, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp,
                     ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.Compare, ast.BoolOp)
     return all(value is None or isinstance(value, not_a_module)
                or isinstance(value, ast.Name) and value.id in inner_functions for value in returned)
-
-
-def _own_statements(definition: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, not of the functions and classes defined inside it."""
-    for child in ast.iter_child_nodes(definition):
-        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            yield child
-            yield from _own_statements(child)
 
 
 def required_parameters(obj: Any) -> list[str]:
@@ -231,52 +224,17 @@ def built_class(function: Any, depth: int = 0) -> type | None:
     definition = function_definition(function)
     if definition is None or trains(definition):
         return None
-    flow = _Flow(definition, function.__globals__, depth)
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Return) and node.value is not None:
-            found = flow.built(node.value, 0)
-            if found is not None:
-                return found
+    return returned_from(definition, lambda call: _class_built_by(call, function.__globals__, depth))
+
+
+def _class_built_by(call: ast.Call, namespace: dict[str, Any], depth: int) -> type | None:
+    """The nn.Module class a call builds: the class itself, or what a factory of the user's code it calls builds."""
+    callee = _resolve(call.func, namespace)
+    if isinstance(callee, type) and issubclass(callee, nn.Module):
+        return callee
+    if callee is not None and (inspect.isfunction(callee) or isinstance(callee, functools.partial)):
+        return built_class(callee, depth + 1)
     return None
-
-
-RETURNS_SELF = {"to", "eval", "train", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_",
-                 "apply", "type", "share_memory", "to_empty"}
-
-
-class _Flow:
-    """Where a function's values come from: its own assignments, then its module's names."""
-
-    def __init__(self, definition: ast.FunctionDef | ast.AsyncFunctionDef, namespace: dict[str, Any], depth: int):
-        self.namespace, self.depth = namespace, depth
-        self.assigned: dict[str, list[ast.expr]] = {}
-        for node in ast.walk(definition):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        self.assigned.setdefault(target.id, []).append(node.value)
-            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
-                self.assigned.setdefault(node.target.id, []).append(node.value)
-
-    def built(self, node: ast.expr, steps: int) -> type | None:
-        if steps > 8:
-            return None
-        if isinstance(node, ast.Name):
-            return next(filter(None, (self.built(v, steps + 1) for v in self.assigned.get(node.id, []))), None)
-        if isinstance(node, ast.IfExp):
-            return self.built(node.body, steps + 1) or self.built(node.orelse, steps + 1)
-        if not isinstance(node, ast.Call):
-            return None
-        if isinstance(node.func, ast.Attribute) and node.func.attr in RETURNS_SELF:
-            inner = self.built(node.func.value, steps + 1)
-            if inner is not None:
-                return inner
-        callee = _resolve(node.func, self.namespace)
-        if isinstance(callee, type) and issubclass(callee, nn.Module):
-            return callee
-        if callee is not None and (inspect.isfunction(callee) or isinstance(callee, functools.partial)):
-            return built_class(callee, self.depth + 1)
-        return None
 
 
 def _is_model_class(cls: type) -> bool:

@@ -39,7 +39,8 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from archlint.load.discovery import RETURNS_SELF, is_main_guard, trains
+from archlint.load.discovery import is_main_guard, trains
+from archlint.load.flow import returned_from, walk_scope
 from archlint.load.inputs import forward_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
@@ -151,7 +152,7 @@ class BuiltAtSite:
 def _bound_names(node: ast.AST) -> set[str]:
     """Names a statement binds (assignments, imports, defs, loop and with targets), nested functions excluded."""
     names: set[str] = set()
-    for child in _walk_scope(node):
+    for child in walk_scope(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
             names.add(child.id)
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
@@ -164,18 +165,6 @@ def _bound_names(node: ast.AST) -> set[str]:
     return names
 
 
-def _walk_scope(node: ast.AST) -> Iterator[ast.AST]:
-    """ast.walk that does not enter the bodies of nested functions, lambdas and classes."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        yield current
-        if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                                         ast.Lambda)):
-            continue
-        pending.extend(ast.iter_child_nodes(current))
-
-
 def _base_name(node: ast.expr) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -185,7 +174,7 @@ def _base_name(node: ast.expr) -> str | None:
 def _changed_names(statement: ast.stmt) -> set[str]:
     """Names a statement changes in place: `cfg.x = 1`, `d["k"] = v`, `parser.add_argument(...)`, `x.append(1)`."""
     changed: set[str] = set()
-    for child in _walk_scope(statement):
+    for child in walk_scope(statement):
         if isinstance(child, (ast.Attribute, ast.Subscript)) and isinstance(child.ctx, ast.Store):
             base = _base_name(child)
             if base:
@@ -287,7 +276,7 @@ def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
 
 
 def _calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
-    for child in _walk_scope(statement):
+    for child in walk_scope(statement):
         if isinstance(child, ast.Call):
             yield child
 
@@ -421,32 +410,8 @@ def _called_name(call: ast.Call) -> str | None:
 
 
 def _returns_call_of(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
-    """A return of the function is a call named one of `names`, a name assigned one, a tuple holding one, or such a
-    value moved or put in a mode (`.to(device)`, `.eval()`)."""
-    assigned: dict[str, list[ast.expr]] = {}
-    for node in _walk_scope(function):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned.setdefault(target.id, []).append(node.value)
-
-    def flows(node: ast.expr, steps: int) -> bool:
-        if steps > 8:
-            return False
-        if isinstance(node, ast.Name):
-            return any(flows(value, steps + 1) for value in assigned.get(node.id, []))
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return any(flows(element, steps + 1) for element in node.elts)
-        if isinstance(node, ast.IfExp):
-            return flows(node.body, steps + 1) or flows(node.orelse, steps + 1)
-        if not isinstance(node, ast.Call):
-            return False
-        if isinstance(node.func, ast.Attribute) and node.func.attr in RETURNS_SELF:
-            return flows(node.func.value, steps + 1)
-        return _called_name(node) in names
-
-    return any(isinstance(node, ast.Return) and node.value is not None and flows(node.value, 0)
-               for node in _walk_scope(function))
+    """A return value of the function flows from a call named one of `names`."""
+    return returned_from(function, lambda call: _called_name(call) in names or None) is not None
 
 
 @functools.lru_cache(maxsize=1024)
