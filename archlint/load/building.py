@@ -22,6 +22,7 @@ from archlint.load.sites import (
     sites_scope,
     the_model_among,
 )
+from archlint.load.weights import hub_weights
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.profile import phase
@@ -159,16 +160,39 @@ def _call_failure(candidate: Candidate) -> Callable[[BaseException], str]:
 
 def _built(factory: Callable[[], Any], options: LoadOptions,
            failure: Callable[[BaseException], str]) -> tuple[nn.Module, str | None]:
-    """`factory()` built on the requested device, under the sandbox's guard; what it raised as one LoadError line."""
+    """`factory()` built on the requested device, under the sandbox's guard; what it raised as one LoadError line.
+    A build refused a download is built again without the downloaded weights (load/weights.py)."""
     try:
-        with user_stdout(), guarded(), phase("build"):
+        with hub_weights(skip=False), user_stdout(), guarded(), phase("build"):
             model, note = build(factory, options)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
         download = exc.download if isinstance(exc, SiteFailed) else Cause.NETWORK in causes(exc)
-        raise LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT) from exc
+        refused = LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT)
+        refused.__cause__ = exc
+        if not download:
+            raise refused from exc
+        model, note = _built_without_weights(factory, options, refused)
     model = the_model_among(model)
     if not isinstance(model, nn.Module):
         raise LoadError(failure(NotAModel(f"returned {type(model).__name__}, not an nn.Module")))
     return model, note
+
+
+def _built_without_weights(factory: Callable[[], Any], options: LoadOptions,
+                           refused: LoadError) -> tuple[nn.Module, str | None]:
+    """The build again, torch.hub's weight downloads skipped; the refused download's error when that fails too."""
+    try:
+        with hub_weights(skip=True) as skipped, user_stdout(), guarded(), phase("build"):
+            model, note = build(factory, options)
+    except KeyboardInterrupt:
+        raise
+    except Exception:
+        raise refused from refused.__cause__
+    if not skipped:   # the download was not torch.hub's: it was refused, so the model was built without it
+        raise refused
+    shown = skipped[0] if len(skipped) == 1 else f"{skipped[0]} and {len(skipped) - 1} more"
+    said = (f"built without its pretrained weights: the download of {shown} was skipped (the architecture, with the "
+            f"initialisation its code gives)")
+    return model, f"{note}; {said}" if note else said

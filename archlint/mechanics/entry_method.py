@@ -14,13 +14,14 @@ the model's submodules and parameters (the user's object keeps its class).
 from __future__ import annotations
 
 import ast
+import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from torch import nn
 
-from archlint.mechanics.source import function_definition
+from archlint.mechanics.source import display_path, function_definition
 
 TRAINING_CALLS = ("backward", "step", "zero_grad")
 
@@ -65,9 +66,20 @@ def through_method(model: nn.Module, method: str) -> nn.Module:
     return view
 
 
+def misspelt_forward(model: nn.Module) -> str | None:
+    """`foward` for a model whose class has no forward but a method spelt close to it, with where it is."""
+    methods = _own_methods(type(model))
+    close = difflib.get_close_matches("forward", list(methods), n=1, cutoff=0.7)
+    if not close:
+        return None
+    code = getattr(inspect.unwrap(methods[close[0]]), "__code__", None)
+    return f"`{close[0]}`" + (f" at {display_path(code.co_filename)}:{code.co_firstlineno}" if code else "")
+
+
 def model_to_lint(model: nn.Module) -> tuple[nn.Module, str | None]:
-    """The model, or for one with no forward() the view through the method that uses all of it, with a note."""
-    if has_forward(model):
+    """The model, or for one with no forward() the view through the method that uses all of it, with a note (not
+    for a misspelt forward: running the model fails, and that is what the user must hear)."""
+    if has_forward(model) or misspelt_forward(model):
         return model, None
     method = method_running_everything(model)
     if method is None:

@@ -15,16 +15,13 @@ and `F.dropout(x, training=self.training)` is told apart from an always-on `F.dr
 """
 from __future__ import annotations
 
-import difflib
-import inspect
 from typing import Any, Callable, Sequence
 
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
-from archlint.mechanics.entry_method import why_no_method
+from archlint.mechanics.entry_method import has_forward, misspelt_forward, why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
-from archlint.mechanics.source import display_path
 from archlint.mechanics.state import eval_mode
 from archlint.plugin.results import TargetCause
 from archlint.trace import fallbacks
@@ -92,18 +89,11 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
 
 def _missing_forward(model: nn.Module) -> str | None:
     """Why the model cannot run at all: its class defines no forward() (often a misspelt one)."""
-    if getattr(type(model).forward, "__name__", "") != "_forward_unimplemented":
+    if has_forward(model):
         return None
-    methods = [name for cls in type(model).__mro__ if not cls.__module__.startswith("torch.")
-               for name, value in vars(cls).items() if callable(value)]
-    close = difflib.get_close_matches("forward", methods, n=1, cutoff=0.7)
-    hint = ""
-    if close:
-        function = inspect.unwrap(getattr(type(model), close[0]))
-        code = getattr(function, "__code__", None)
-        at = f" at {display_path(code.co_filename)}:{code.co_firstlineno}" if code else ""
-        hint = f"; it has `{close[0]}`{at}: a misspelling of forward?"
-    return f"{type(model).__name__} defines no forward() method, so it cannot run{hint or why_no_method(model)}"
+    misspelt = misspelt_forward(model)
+    hint = f"; it has {misspelt}: a misspelling of forward?" if misspelt else why_no_method(model)
+    return f"{type(model).__name__} defines no forward() method, so it cannot run{hint}"
 
 
 def _branch_lines(errors: list[BaseException]) -> list[tuple[str, int]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from archlint.run.config import ModelEntry
 from archlint.load.construction import construction_site
@@ -17,6 +18,7 @@ from archlint.plugin.results import TargetError
 
 MODELS = """
 import torch
+from torch import nn
 from torch import nn
 
 
@@ -288,3 +290,38 @@ def test_directory_scan_ignores_files_without_models(write, tmp_path):
     # a file of building blocks is not an error, but a model class it could not build is counted, never silent
     [skipped] = [e for e in results if isinstance(e, TargetError)]
     assert skipped.kind == "skipped" and "class ConvBN: needs arguments (c_in, c_out)" in skipped.message
+
+
+def test_weights_a_backbone_downloads_under_an_imported_name_are_skipped_and_everything_restored(write):
+    """`from torch.hub import load_state_dict_from_url as load_url` deep in a backbone builder with a hard-coded
+    `pretrained=True`: built again without the download (the user's own init kept), and torch.hub's function and
+    `load_state_dict` are the originals afterwards."""
+    import torch.hub
+
+    original_loader, original_load = torch.hub.load_state_dict_from_url, nn.Module.load_state_dict
+    path = write("backbone_net.py", (
+        "import torch\nfrom torch import nn\nfrom torch.hub import load_state_dict_from_url as load_url\n\n"
+        "def backbone(pretrained=True):\n"
+        "    trunk = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
+        "    if pretrained:\n"
+        "        state = load_url('https://weights.invalid/trunk.pth')\n"
+        "        own = trunk.state_dict()\n"
+        "        own.update({k: v for k, v in state.items() if k in own})\n"
+        "        trunk.load_state_dict(own)\n"
+        "    return trunk\n\n"
+        "class Segmenter(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.trunk = backbone()\n"
+        "        self.head = nn.Conv2d(8, 2, 1)\n"
+        "        nn.init.zeros_(self.head.bias)\n"
+        "        self.trunk[0].load_state_dict(torch.hub.load_state_dict_from_url('https://weights.invalid/c.pth'))\n\n"
+        "    def forward(self, x):\n"
+        "        return self.head(self.trunk(x))\n"))
+    [loaded] = models_of(load_spec(ModelSpec(str(path)))).values()
+    notes = [note.text for note in loaded.notes]
+    assert "built without its pretrained weights: the download of https://weights.invalid/trunk.pth and 1 more was " \
+           "skipped (the architecture, with the initialisation its code gives)" in notes, notes
+    assert loaded.model.trunk[0].weight.abs().sum() > 0
+    assert torch.hub.load_state_dict_from_url is original_loader and nn.Module.load_state_dict is original_load
+    assert type(loaded.model).__init__.__globals__["load_url"] is original_loader

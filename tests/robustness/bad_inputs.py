@@ -407,12 +407,16 @@ def _real_case(id: str, title: str, relative: str, exit_codes: frozenset[int], s
 
 _R = "real/"
 CASES_LIST += [
-    _real_case("downloads-weights", "the constructor downloads pretrained weights (no network)",
-               "downloads_weights_in_ctor.py", ERROR,
-               f"error: {_R}downloads_weights_in_ctor.py:PretrainedNet: constructor raised NetworkRefused: a download: "
-               f"archlint uses no network while it builds a model at {_R}downloads_weights_in_ctor.py:11: it "
-               "downloads https://weights.invalid/pretrained_net.pth; build it without pretrained weights "
-               "(weights=None, pretrained=False) to lint the architecture"),
+    _real_case("downloads-weights", "the constructor downloads pretrained weights with torch.hub (no network)",
+               "downloads_weights_in_ctor.py", LINTED,
+               "note: built without its pretrained weights: the download of https://weights.invalid/pretrained_net.pth "
+               "was skipped (the architecture, with the initialisation its code gives)"),
+    _real_case("downloads-by-hand", "the constructor fetches its weights with its own request (no network)",
+               "downloads_by_hand_in_ctor.py", ERROR,
+               f"error: {_R}downloads_by_hand_in_ctor.py:FetchedNet: constructor raised NetworkRefused: a download: "
+               f"archlint uses no network while it builds a model at {_R}downloads_by_hand_in_ctor.py:13: it "
+               "downloads https://weights.invalid/fetched_net.pth; build it without pretrained weights (weights=None, "
+               "pretrained=False) to lint the architecture"),
     _real_case("loads-checkpoint", "the constructor loads a checkpoint that exists only on the author's machine",
                "loads_checkpoint_in_ctor.py", ERROR,
                f"error: {_R}loads_checkpoint_in_ctor.py:Restored: constructor raised FileNotFoundError: [Errno 2] No "

@@ -1,0 +1,70 @@
+"""Building a model whose code downloads its pretrained weights, without them.
+
+Published models fetch weights inside their constructors (`ResNet101(pretrained=True)` calling
+`model_zoo.load_url(url)`, torchvision's `weights.get_state_dict()`, a hard-coded `pretrained=True` deep in a
+backbone builder). archlint never downloads; the architecture does not depend on the weights. So when a build was
+refused a download, it is built once more with torch.hub's weight loader giving an empty state dict, and loading an
+empty state dict doing nothing: every layer keeps the initialisation its code gives it, and the report says so.
+Downloads by other means (a hand-written HTTP request, a hub repository's code) are still refused and said.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Iterator
+
+import torch.hub
+from torch import nn
+
+from archlint.load.sandbox import NetworkRefused
+
+
+class _NoWeights(dict):
+    """The state dict a skipped download gives: empty, and marked as such."""
+
+
+@contextlib.contextmanager
+def hub_weights(skip: bool) -> Iterator[list[str]]:
+    """Inside the block, `torch.hub.load_state_dict_from_url` (under any name a module imported it by) refuses the
+    download (`skip=False`: without a socket opened or a "Downloading" line printed), or returns an empty state
+    dict, and `load_state_dict` of an empty state dict leaves the weights as they are (`skip=True`). Yields the
+    URLs asked for."""
+    asked: list[str] = []
+    original_loader = torch.hub.load_state_dict_from_url
+    original_load = nn.Module.load_state_dict
+
+    def refused_or_empty(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        asked.append(url)
+        if not skip:
+            raise NetworkRefused("a download: archlint uses no network while it builds a model")
+        return _NoWeights()
+
+    def load_unless_empty(self: nn.Module, state_dict: Any, *args: Any, **kwargs: Any) -> Any:
+        if asked and hasattr(state_dict, "__len__") and len(state_dict) == 0:
+            return nn.modules.module._IncompatibleKeys([], [])
+        return original_load(self, state_dict, *args, **kwargs)
+
+    rebound = _rebind(original_loader, refused_or_empty)
+    if skip:
+        nn.Module.load_state_dict = load_unless_empty   # type: ignore[method-assign]
+    try:
+        yield asked
+    finally:
+        nn.Module.load_state_dict = original_load   # type: ignore[method-assign]
+        for namespace, name in rebound:
+            namespace[name] = original_loader
+
+
+def _rebind(original: Any, replacement: Any) -> list[tuple[dict[str, Any], str]]:
+    """Every module-level name bound to `original` now bound to `replacement` (`from torch.hub import
+    load_state_dict_from_url` copies the function into the importing module): the (namespace, name) pairs."""
+    rebound = []
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for name, value in list(namespace.items()):
+            if value is original:
+                namespace[name] = replacement
+                rebound.append((namespace, name))
+    return rebound
