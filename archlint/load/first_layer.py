@@ -28,6 +28,29 @@ def first_layer(model: nn.Module) -> nn.Module | None:
     return reached if reached is not None else registered_first_layer(model)
 
 
+def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
+    """For a forward whose first argument is a dict of features (`self.project(feature['low_level'])`,
+    `self.aspp(feature['out'])`): the layer each key's value reaches first, in the order the keys are read; None
+    when the argument is not read by constant keys or a key reaches no layer."""
+    definition = function_definition(type(model).forward)
+    if definition is None:
+        return None
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    if not parameters:
+        return None
+    keys = list(dict.fromkeys(
+        node.slice.value for node in ast.walk(definition) if isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name) and node.value.id == parameters[0]
+        and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)))
+    found = {}
+    for key in keys:
+        layer = _Reading(model, definition, 0).follow({f"{parameters[0]}[{key!r}]"})
+        if layer is None:
+            return None
+        found[key] = layer
+    return found or None
+
+
 def registered_first_layer(model: nn.Module) -> nn.Module | None:
     return next((m for m in model.modules() if isinstance(m, LAYERS)), None)
 
@@ -65,11 +88,10 @@ class _Reading:
 
     def follow(self, holding: set[str]) -> nn.Module | None:
         for statement in _in_order(self.definition.body):
-            if isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.target, ast.Name):
-                items = self._submodule(statement.iter)
-                first = next(iter(items), None) if isinstance(items, (nn.Sequential, nn.ModuleList)) else None
-                if isinstance(first, nn.Module):
-                    self.iterated[statement.target.id] = first
+            if isinstance(statement, (ast.For, ast.AsyncFor)):
+                bound = self._first_item(statement.target, statement.iter)
+                if bound is not None:
+                    self.iterated[bound[0]] = bound[1]
             # in the order Python evaluates them: an argument's call before the call it is given to
             for call in sorted(_calls(statement), key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0)):
                 position = next((i for i, a in enumerate(call.args) if _reads(a, holding)), None)
@@ -81,6 +103,27 @@ class _Reading:
             if _reads(_value_of(statement), holding):
                 holding |= _targets_of(statement)
         return None
+
+    def _first_item(self, target: ast.expr, items: ast.expr) -> tuple[str, nn.Module] | None:
+        """The loop name bound to a container's first submodule: `for block in self.blocks`, `for i, block in
+        enumerate(self.blocks)`, `for name, module in self.named_children()` (or `.items()`), `for m in
+        self.children()` (or `.values()`)."""
+        if isinstance(items, ast.Call) and isinstance(items.func, ast.Name) and items.func.id == "enumerate" \
+                and items.args and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            return self._first_item(target.elts[1], items.args[0])
+        if isinstance(items, ast.Call) and isinstance(items.func, ast.Attribute) and not items.args:
+            method, owner = items.func.attr, self._submodule(items.func.value)
+            if method in ("named_children", "items") and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                return self._first_item(target.elts[1], items.func.value)
+            if method in ("children", "values"):
+                return self._first_item(target, items.func.value) if isinstance(owner, nn.Module) else None
+            return None
+        if not isinstance(target, ast.Name):
+            return None
+        container = self._submodule(items)
+        first = next(iter(container.children()), None) if isinstance(container, nn.Module) and \
+            isinstance(container, (nn.Sequential, nn.ModuleList, nn.ModuleDict)) or container is self.module else None
+        return (target.id, first) if isinstance(first, nn.Module) else None
 
     def _called(self, call: ast.Call, position: int) -> nn.Module | None:
         """The layer reached through the call, when it is a submodule or one of the module's own methods."""
@@ -188,7 +231,9 @@ def _reads(node: ast.AST | None, names: set[str]) -> bool:
         return False
     if isinstance(node, ast.Name):
         return node.id in names
+    if isinstance(node, ast.Subscript) and ast.unparse(node) in names:   # one entry of a dict argument
+        return True
     return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
-__all__ = ["LAYERS", "first_layer", "registered_first_layer"]
+__all__ = ["LAYERS", "first_layer", "layers_by_key", "registered_first_layer"]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer
+from archlint.load.first_layer import first_layer, layers_by_key
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -83,11 +83,14 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
             f"{type(model).__name__}.forward takes only keyword arguments (**{keywords}), whose names archlint cannot "
             f"guess, and it feeds a model positional inputs: lint a small wrapper module whose forward(x, ...) calls "
             f"the model with the keywords it needs (`return self.model(pixel_values=x)`)")
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    make_device = "meta" if device == "meta" else "cpu"
+    by_key = layers_by_key(model)
+    if by_key is not None:
+        return _dict_of_features(by_key, dtype, make_device)
     layer = first_layer(model)
     if layer is None:
         raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found); pass --input-shape")
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    make_device = "meta" if device == "meta" else "cpu"
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE)
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
@@ -129,6 +132,27 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
     tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
     note = f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
     return _per_tensor_argument(model, tensor, note)
+
+
+def _dict_of_features(layers: dict[str, nn.Module], dtype: torch.dtype, device: str) -> tuple[tuple[Any, ...], str]:
+    """One dict argument: under each key the forward reads, a tensor of the kind the layer it reaches takes."""
+    generator = torch.Generator().manual_seed(0)
+    features: dict[str, torch.Tensor] = {}
+    for key, layer in layers.items():
+        if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
+            features[key] = torch.randint(0, layer.num_embeddings, (DEFAULT_BATCH, DEFAULT_SEQUENCE), generator=generator)
+        elif isinstance(layer, nn.Linear):
+            features[key] = torch.randn(DEFAULT_BATCH, layer.in_features, generator=generator).to(dtype)
+        elif isinstance(layer, nn.RNNBase):
+            shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.input_size) if layer.batch_first else \
+                (DEFAULT_SEQUENCE, DEFAULT_BATCH, layer.input_size)
+            features[key] = torch.randn(shape, generator=generator).to(dtype)
+        else:
+            shape = (DEFAULT_BATCH, layer.in_channels or 3, *DEFAULT_SPATIAL[len(layer.kernel_size)])
+            features[key] = torch.randn(shape, generator=generator).to(dtype)
+    features = {key: tensor.to(device) for key, tensor in features.items()}
+    said = ", ".join(f"{key!r}: {_said(tuple(tensor.shape))}" for key, tensor in features.items())
+    return (features,), f"input {{{said}}}: a dict of the features the forward reads, each of the kind its first layer takes"
 
 
 def _said(shape: tuple[Any, ...]) -> str:

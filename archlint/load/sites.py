@@ -461,7 +461,7 @@ def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, builders
                 continue
             if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
                 continue
-            for way in _ways_to(statement, path, enclosing.get(id(statement)), paths, aliases):
+            for way in _ways_to(statement, path, enclosing, paths, aliases):
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
 
@@ -477,11 +477,16 @@ def _enclosing_functions(tree: ast.Module) -> dict[int, ast.FunctionDef | ast.As
     return found
 
 
-def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDef | ast.AsyncFunctionDef | None,
-             paths: list[tuple[ast.stmt, list[ast.stmt]]], aliases: dict[str, str]) -> Iterator[list[ast.stmt]]:
+MOST_CALLER_DEPTH = 3   # helpers of helpers followed up to a call that binds everything (`_load_model` -> `_segm`)
+
+
+def _ways_to(statement: ast.stmt, path: list[ast.stmt],
+             enclosing: dict[int, ast.FunctionDef | ast.AsyncFunctionDef], paths: list[tuple[ast.stmt, list[ast.stmt]]],
+             aliases: dict[str, str], depth: int = 0) -> Iterator[list[ast.stmt]]:
     """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
     through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
-    arguments bound to the parameters (the first few calls)."""
+    arguments bound to the parameters (the first few calls), and so on up through the callers' own functions."""
+    function = enclosing.get(id(statement))
     if function is None or not _required(function):
         yield path
         return
@@ -494,11 +499,16 @@ def _ways_to(statement: ast.stmt, path: list[ast.stmt], function: ast.FunctionDe
     ways = 0
     for caller, caller_path in paths:
         for call in _calls_in(caller):
-            if isinstance(call.func, ast.Name) and call.func.id == function.name and ways < 2:
-                bound = _bound_arguments(function, call)
-                if bound is not None:
-                    ways += 1
-                    yield [*caller_path, *bound, *inside]
+            if not (isinstance(call.func, ast.Name) and call.func.id == function.name and ways < 2):
+                continue
+            bound = _bound_arguments(function, call)
+            if bound is None:
+                continue
+            callers_ways = _ways_to(caller, caller_path, enclosing, paths, aliases, depth + 1) \
+                if depth < MOST_CALLER_DEPTH else iter([caller_path])
+            way = next(callers_ways, caller_path)
+            ways += 1
+            yield [*way, *bound, *inside]
     if not ways:
         yield [*path, _unbound_marker(function)]
 

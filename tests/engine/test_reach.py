@@ -543,3 +543,20 @@ def test_a_class_built_through_its_alternative_constructor_is_built_at_that_call
     model = one_model(report)
     assert "built as in README.md:5: TinyNet.from_name('tiny-b0', num_classes=5)" in model["notes"], model["notes"]
     assert model["parameters"] == 3 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 16 * 5 + 5
+
+
+def test_a_head_that_reads_a_dict_of_features_and_a_backbone_looped_by_name(capsys) -> None:
+    """DeepLab-style parts: the head's forward reads `feature["low_level"]` and `feature["out"]`, so it gets a dict
+    with a tensor for the layer each key reaches; the backbone wrapper runs `for name, stage in
+    self.named_children()`, so the image reaches its stem (not the head registered first). Each is built where a
+    helper two calls below `segmenter_tiny()` builds it, its parameters bound through both calls."""
+    _, report, _ = check("feature_heads", capsys=capsys, target="seg/parts.py")
+    models = {m["name"]: m for m in report["models"]}
+    assert not report["errors"], report["errors"]
+    head = models["FeatureHead"]
+    assert "input {'low_level': [2, 8, 224, 224], 'out': [2, 16, 224, 224]}: a dict of the features the forward " \
+           "reads, each of the kind its first layer takes" in head["notes"], head["notes"]
+    assert "built as in seg/modeling.py:13-15: FeatureHead(2 * width, width, num_classes)" in head["notes"]
+    segmenter = models["Segmenter"]
+    assert segmenter["input_shapes"] == [[2, 3, 224, 224]], segmenter["notes"]
+    assert segmenter["parameters"] == head["parameters"] + models["FeatureGetter"]["parameters"]
