@@ -82,9 +82,11 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         try:
             return Construction(*_built(lambda: candidate.obj(**kwargs), options, _call_failure(candidate)))
         except LoadError as exc:
-            if kwargs or target is None or not isinstance(exc.__cause__, TypeError):
+            if kwargs or target is None or not candidate_sites(candidate, target):
                 raise
-            bare_failure = exc   # `def resnet(**kwargs): return ResNet(**kwargs)`: a site gives what it needs
+            # `def resnet(**kwargs): return ResNet(**kwargs)`, `EfficientNet(blocks_args=None)` asserting a list:
+            # the defaults were not meant to build it, and a site of the repository gives what it needs
+            bare_failure = exc
     failures: list[str] = []
     downloads: list[str] = []   # sites that got as far as a download: the repository builds it from fetched files
     for site in candidate_sites(candidate, target):

@@ -538,7 +538,8 @@ def test_the_view_through_a_method_leaves_the_users_agent_as_it_was() -> None:
 
 def test_a_class_built_through_its_alternative_constructor_is_built_at_that_call(capsys) -> None:
     """`TinyNet.from_name("tiny-b0", num_classes=5)` in the README: a classmethod that returns `cls(...)` is a
-    constructor of the class; the one that loads downloaded weights is not called."""
+    constructor of the class; the one that loads downloaded weights is not called. The constructor's defaults
+    (None) fail its own assertion, so the call with them gives way to the site."""
     _, report, _ = check("classmethod_builder", capsys=capsys, target="effnet/model.py")
     model = one_model(report)
     assert "built as in README.md:5: TinyNet.from_name('tiny-b0', num_classes=5)" in model["notes"], model["notes"]

@@ -5,8 +5,9 @@ SETTINGS = {"tiny-b0": (2, 16), "tiny-b1": (3, 24)}
 
 
 class TinyNet(nn.Module):
-    def __init__(self, depth, width, num_classes=10):
+    def __init__(self, depth=None, width=None, num_classes=10):
         super().__init__()
+        assert isinstance(depth, int), "depth should be an int"   # the defaults only mark "not given"
         layers = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU()]
         for _ in range(depth - 1):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
