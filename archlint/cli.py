@@ -498,6 +498,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the archlint command; returns the exit code (also for `python -m archlint`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # archlint never downloads: Hugging Face libraries asked for a model's files fail at once instead of retrying
+    # a refused connection for a minute (files in the local cache still load)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         parser = build_parser()
         args = parser.parse_args(_implicit_check(argv))

@@ -60,6 +60,8 @@ def import_error_cause(exc: BaseException) -> TargetCause:
         return TargetCause.MISSING_PACKAGE
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
+    if Cause.NETWORK in causes(exc):   # the module fetches files when imported (a tokenizer, a config)
+        return TargetCause.NEEDS_DOWNLOAD
     return TargetCause.IMPORT_FAILED
 
 

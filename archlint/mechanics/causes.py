@@ -54,7 +54,7 @@ def causes(exc: BaseException) -> frozenset[Cause]:
         found.add(Cause.NO_PARENT_PACKAGE)
     if isinstance(exc, FileNotFoundError) and exc.filename:
         found.add(Cause.MISSING_FILE)
-    if isinstance(exc, (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError)) or names & set(_NETWORK_TYPES):
+    if any(_is_network_error(link) for link in _chain(exc)):   # a library's own error raised from a refused connection
         found.add(Cause.NETWORK)
     if isinstance(exc, EOFError) and "reading a line" in message:
         found.add(Cause.TERMINAL_INPUT)
@@ -69,6 +69,23 @@ def causes(exc: BaseException) -> frozenset[Cause]:
     if any(word in lowered for word in _SHAPE_WORDS):
         found.add(Cause.SHAPE_MISMATCH)
     return frozenset(found)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError)) \
+        or bool(names & set(_NETWORK_TYPES))
+
+
+def _chain(exc: BaseException, most: int = 8) -> list[BaseException]:
+    """The exception and those it was raised from or while handling, nearest first."""
+    chain = [exc]
+    while len(chain) < most:
+        following = chain[-1].__cause__ or chain[-1].__context__
+        if following is None or following in chain:
+            break
+        chain.append(following)
+    return chain
 
 
 def classify(exc: BaseException) -> Cause:

@@ -13,6 +13,7 @@ from archlint.run.config import ModelEntry
 from archlint.load.construction import construction_site
 from archlint.load.models import LoadedModel, load_spec
 from archlint.load.options import LoadOptions
+from archlint.plugin.results import TargetCause
 from archlint.load.targets import ModelSpec, expand_targets, split_target
 from archlint.plugin.results import TargetError
 
@@ -325,3 +326,21 @@ def test_weights_a_backbone_downloads_under_an_imported_name_are_skipped_and_eve
     assert loaded.model.trunk[0].weight.abs().sum() > 0
     assert torch.hub.load_state_dict_from_url is original_loader and nn.Module.load_state_dict is original_load
     assert type(loaded.model).__init__.__globals__["load_url"] is original_loader
+
+
+def test_a_module_whose_import_fetches_files_needs_a_download_said_with_the_url(write):
+    """A library's own error raised from the refused connection (a hub client's OSError) is a download."""
+    write("hub_config.py", (
+        "import urllib.request\n\n"
+        "def config():\n"
+        "    try:\n"
+        "        return urllib.request.urlopen('https://files.invalid/config.json')\n"
+        "    except Exception as exc:\n"
+        "        raise OSError(\"We couldn't connect to load the files\") from exc\n\n"
+        "CONFIG = config()\n"))
+    path = write("fetches_config.py", "from torch import nn\nfrom hub_config import CONFIG\n\n"
+                                      "class Net(nn.Module):\n    pass\n")
+    [error] = errors_of(load_spec(ModelSpec(str(path))))
+    assert error.cause is TargetCause.NEEDS_DOWNLOAD, error
+    assert "it downloads https://files.invalid/config.json" in error.message or \
+        "it opens a network connection" in error.message, error.message
