@@ -177,14 +177,20 @@ class ModelAnalyses:
         if refusal:
             raise ProbeFailed(refusal)
 
-    def require_rf_memory(self) -> None:
-        """The empirical receptive field's float64 pass keeps every activation and its gradient: estimated from the
-        traced shapes, it must fit the memory budget, as the probe's must."""
+    def require_rf_budget(self) -> None:
+        """The empirical receptive field's float64 pass keeps every activation and its gradient, and runs the
+        model's layers in float64 forward and backward: estimated from the traced shapes, it must fit the memory
+        budget, as the probe's must, and its multiply-accumulates the time a lint may give it."""
         refusal = _past_memory_budget(rf_memory_estimate(self.graph, self.model), "its float64 backward pass",
                                       "activations and their gradients of one sample, from the traced shapes, plus "
                                       "float64 weights")
         if refusal:
             raise MeasurementUnavailable(refusal)
+        if self.model_macs > RF_MOST_MACS:   # a float64 backward costs about twice its forward
+            raise MeasurementUnavailable(
+                f"its float64 forward and backward pass would run about 3 × {self.model_macs / 1e9:.0f} G "
+                f"multiply-accumulates (the layers' count at this input, one sample), past the "
+                f"{RF_MOST_MACS / 1e9:.0f} G a lint gives it; pass a smaller --input-shape")
 
     @functools.cached_property
     def receptive_fields(self) -> dict[str, NodeRF]:
@@ -285,6 +291,11 @@ class ModelAnalyses:
         else:
             gradients = {"unavailable": "no rule that runs the probe was selected"}
         return PlotData(rf_rows(self.graph, self.receptive_fields), self.graph.parameter_split(), gradients)
+
+
+# Per-sample multiply-accumulates up to which the empirical receptive field's float64 pass is run: vgg16 at 224 px
+# (15.5 G) is measured; an ASPP head at 2048 channels on a 224 px map (735 G) took a minute.
+RF_MOST_MACS = 25_000_000_000
 
 
 def _past_memory_budget(needed: int, what: str, counted: str) -> str | None:

@@ -103,7 +103,7 @@ class CheckContext:
                      position: Mapping[int, int] | None = None) -> dict[int, tuple[int, int]]:
         """The input extent, per spatial axis of `node`'s output, that moves one output position (measured by
         a float64 backward pass on a copy of the model)."""
-        self.analyses.require_rf_memory()
+        self.analyses.require_rf_budget()
         return empirical_rf(self.copy_model(), node, axes, self.example_inputs, position)
 
     # -- what-ifs: copies and rewrites the rule makes, measured the same way -------------------------

@@ -264,6 +264,20 @@ def test_an_empirical_pass_past_the_memory_budget_is_not_run_and_says_so(monkeyp
                for u in finding.unmeasured), finding.unmeasured
 
 
+def test_an_empirical_pass_past_the_time_a_lint_gives_it_is_not_run_and_says_so(monkeypatch) -> None:
+    """Its float64 forward and backward cost about three times the model's multiply-accumulates: an ASPP head on
+    2048 channels at 224 px (753 G) took a minute, so past the limit it is said, with the count, not run."""
+    from archlint.analysis import shared
+
+    monkeypatch.setattr(shared, "RF_MOST_MACS", 1_000_000)
+    model = receptive_field_bad.build().eval()
+    report = archlint.check(model, receptive_field_bad.example_inputs(), select=["AL201"])
+    (finding,) = report.models[0].findings
+    assert not any(m.name.startswith("empirical") for m in finding.effect)
+    assert any("G multiply-accumulates (the layers' count at this input, one sample), past the 0 G a lint gives it"
+               in u for u in finding.unmeasured), finding.unmeasured
+
+
 def test_models_without_spatial_layers_or_with_token_mixing_are_not_flagged() -> None:
     mlp = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
     assert _finding(mlp, (torch.randn(2, 8),)).findings == []
