@@ -28,6 +28,11 @@ def first_layer(model: nn.Module) -> nn.Module | None:
     return reached if reached is not None else registered_first_layer(model)
 
 
+def layer_reached_by(model: nn.Module, argument: int) -> nn.Module | None:
+    """The layer forward's argument number `argument` (0: the first after self) reaches first, or None."""
+    return _reached(model, argument, 0)
+
+
 def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
     """For a forward whose first argument is a dict of features (`self.project(feature['low_level'])`,
     `self.aspp(feature['out'])`): the layer each key's value reaches first, in the order the keys are read; None
@@ -236,4 +241,4 @@ def _reads(node: ast.AST | None, names: set[str]) -> bool:
     return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
-__all__ = ["LAYERS", "first_layer", "layers_by_key", "registered_first_layer"]
+__all__ = ["LAYERS", "first_layer", "layer_reached_by", "layers_by_key", "registered_first_layer"]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer, layers_by_key
+from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -212,9 +212,22 @@ def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str) -> t
     names = _tensor_parameters(model)
     if len(names) <= 1:
         return (tensor,), note
-    made = [tensor] + [torch.randn(tensor.shape, generator=torch.Generator().manual_seed(i)).to(tensor)
-                       for i in range(1, len(names))]
-    return tuple(made), f"{note}, one for each of forward's {len(names)} arguments ({', '.join(names)})"
+    made = [tensor] + [_like_for(tensor, layer_reached_by(model, i), i) for i in range(1, len(names))]
+    if all(m.shape == tensor.shape for m in made):
+        return tuple(made), f"{note}, one for each of forward's {len(names)} arguments ({', '.join(names)})"
+    shapes = ", ".join(f"{name} {_said(tuple(m.shape))}" for name, m in zip(names, made))
+    return tuple(made), f"{note}; forward's arguments get {shapes}, each sized for the layer it reaches first"
+
+
+def _like_for(first: torch.Tensor, layer: nn.Module | None, seed: int) -> torch.Tensor:
+    """Another argument's tensor: the first one's shape, with the channels (a conv of the same rank) or features (a
+    linear layer) of the layer this argument reaches first."""
+    shape = list(first.shape)
+    if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and len(shape) == len(layer.kernel_size) + 2:
+        shape[1] = layer.in_channels
+    elif isinstance(layer, nn.Linear) and len(shape) >= 2:
+        shape[-1] = layer.in_features
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(first)
 
 
 def inputs_from_shape(shapes: list[tuple[int, ...]], dtype: torch.dtype = torch.float32, device: str = "cpu") -> tuple[Any, ...]:

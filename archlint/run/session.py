@@ -12,9 +12,10 @@ import contextlib
 import dataclasses
 import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from archlint.load.device import is_meta_model, lazy_layers
+from archlint.load.first_layer import layer_reached_by
 from archlint.load.inputs import InputInferenceError, alternative_inputs
 from archlint.load.models import LoadedModel, iter_models
 from archlint.load.options import LoadOptions
@@ -33,7 +34,7 @@ from archlint.run.config import Settings
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run
-from archlint.trace.fit import runs_on
+from archlint.trace.fit import channels_fitted, runs_on
 from archlint.trace.result import TraceFailure
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
@@ -86,11 +87,21 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
         return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
     said = next((note.text for note in loaded.notes if note.kind is NoteKind.INPUT), "the inferred input")
+    def chosen(inputs: tuple[Any, ...], why: str) -> LoadedModel:
+        # the guess's note gives way to the note of the input that runs
+        notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]
+        return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
+
+    reached = [layer_reached_by(loaded.model, i) for i in range(len(loaded.example_inputs))]
+    fitted_channels = channels_fitted(loaded.model, loaded.example_inputs, reached)
+    if fitted_channels is not None:
+        shapes = ", ".join(str([int(d) for d in t.shape]) for t in fitted_channels if hasattr(t, "shape"))
+        return chosen(fitted_channels, f"input {shapes}: each argument with the channels that make the first "
+                                       f"convolution it reaches receive its in_channels, the features joined to it on "
+                                       f"the way counted (a forward on meta tensors)")
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):
-            # the guess's note gives way to the note of the input that runs
-            notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]
-            return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
+            return chosen(inputs, why)
     return loaded   # nothing fits: the trace says why with the first guess
 
 

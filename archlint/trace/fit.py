@@ -59,3 +59,58 @@ def _forward(model: nn.Module, mode: Callable[[], Any], inputs: Sequence[Any]) -
     return True
 
 
+
+
+class _Arrived(Exception):
+    """Stops a forward once every watched layer has seen its input."""
+
+
+def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
+                    reached: Sequence[nn.Module | None]) -> tuple[Any, ...] | None:
+    """Inputs whose image arguments carry the channels that make the convolution each one reaches (`reached[i]`,
+    read from forward's code) receive its `in_channels`, or None when none is found that runs. An argument
+    concatenated with other features before that convolution (a decoder's `cat((x, low_level), dim=1)`, a U-Net
+    block's skip) needs fewer channels than the convolution takes: how many more arrive is measured with a hook on
+    a meta-tensor forward, not read from the code."""
+    current = list(inputs_for(model, example_inputs))
+    watched = {i: layer for i, layer in enumerate(reached) if isinstance(layer, nn.modules.conv._ConvNd)
+               and i < len(current) and isinstance(current[i], torch.Tensor) and current[i].dim() >= 3}
+    for _ in range(3):
+        arrived = _channels_arriving(model, current, watched)
+        wrong = {i: watched[i].in_channels - channels for i, channels in arrived.items()
+                 if channels != watched[i].in_channels}
+        if not wrong:
+            break
+        for i, missing in wrong.items():
+            shape = list(current[i].shape)
+            shape[1] += missing
+            if shape[1] <= 0:
+                return None
+            current[i] = torch.randn(shape, generator=torch.Generator().manual_seed(i)).to(current[i])
+    else:
+        return None
+    changed = any(c.shape != e.shape for c, e in zip(current, example_inputs) if isinstance(c, torch.Tensor))
+    return tuple(current) if changed and runs_on(model, current) else None
+
+
+def _channels_arriving(model: nn.Module, inputs: Sequence[Any], watched: dict[int, nn.Module]) -> dict[int, int]:
+    """The channels each watched layer receives in one forward on meta tensors (stopped once all have)."""
+    arrived: dict[int, int] = {}
+
+    def seen(index: int) -> Callable[..., None]:
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+            if args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2:
+                arrived.setdefault(index, int(args[0].shape[1]))
+            if len(arrived) == len(watched):
+                raise _Arrived
+        return hook
+
+    handles = [layer.register_forward_pre_hook(seen(i)) for i, layer in watched.items()]
+    try:
+        _forward(model, lambda: fake.on_meta(model), to_meta(inputs))
+    except Exception:   # _Arrived, or the forward failing after what was measured
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return arrived

@@ -561,3 +561,12 @@ def test_a_head_that_reads_a_dict_of_features_and_a_backbone_looped_by_name(caps
     segmenter = models["Segmenter"]
     assert segmenter["input_shapes"] == [[2, 3, 224, 224]], segmenter["notes"]
     assert segmenter["parameters"] == head["parameters"] + models["FeatureGetter"]["parameters"]
+
+
+def test_an_argument_joined_with_other_features_before_its_first_convolution_gets_the_channels_that_fit(capsys) -> None:
+    """`fuse(cat([x, reduce(low_level)]))`: x reaches a 40-channel convolution, but 8 of those channels come from
+    the other argument, so x needs 32; measured with a hook on a meta-tensor forward."""
+    _, report, _ = check("concat_inputs", capsys=capsys)
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 32, 224, 224], [2, 24, 224, 224]], model["notes"]
+    assert any("the features joined to it on the way counted" in n for n in model["notes"])
