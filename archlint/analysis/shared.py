@@ -144,18 +144,16 @@ class ModelAnalyses:
         return remembered(self._races, change, run)
 
     def _require_race_memory(self, settings: RaceSettings) -> None:
-        """Two trained copies (weights, gradients, two Adam moments each) and their activations at the race's batch
-        must fit the memory budget, as the probe's must."""
-        budget = memory_budget()
-        if budget is None:
-            return
+        """Two trained copies (weights, gradients, two Adam moments each) and their activations and gradients at
+        the race's batch must fit the memory budget, as the probe's must."""
         weights = sum(p.numel() * p.element_size() for p in self.model.parameters())
-        batch = max(1, int(next((x.shape[0] for x in self.example_inputs if hasattr(x, "shape") and x.dim()), 1)))
-        activations = probe_memory_estimate(self.graph, self.model, self.example_inputs) * settings.batch / batch
-        needed = int(2 * (4 * weights + activations))
-        if needed > budget:
-            raise MeasurementUnavailable(f"the race needs about {memory_size(needed)} for two trained copies, over the "
-                                         f"memory budget ({memory_budget_text(budget)})")
+        activations = 2 * _activation_bytes(self.graph, settings.batch, 4)
+        refusal = _past_memory_budget(2 * (4 * weights + activations), "the race",
+                                      f"two trained copies: weights, gradients and two Adam moments each, and "
+                                      f"activations and their gradients at batch {settings.batch}, from the traced "
+                                      f"shapes")
+        if refusal:
+            raise MeasurementUnavailable(refusal)
 
     def require_values(self, what: str) -> None:
         """Raise MeasurementUnavailable if the weights have no values (meta device)."""

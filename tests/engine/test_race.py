@@ -246,3 +246,16 @@ def test_the_batch_is_halved_until_the_race_fits(monkeypatch: pytest.MonkeyPatch
     result = race_module.run_race(model, model, _binary_inputs(), (4, 2), race_module.RaceSettings(steps=10), 30.0)
     assert tried == [16, 8, 4] and result.batch == 4
     assert result.budget.startswith("batch 4 (16 did not fit), 10 steps in")
+
+
+def test_a_race_past_the_memory_budget_is_not_run_and_says_what_it_counted(monkeypatch) -> None:
+    """Two trained copies with Adam's moments and the activations at the race's batch, estimated before any step
+    (the weights counted once per copy: scaled with the batch, vgg11 had been refused at 19.5 GiB)."""
+    monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", "64KiB")
+    report = archlint.check(_mlp("zeros"), _binary_inputs(), select=["constant-init"], **RACE)
+    findings = report.models[0].findings
+    assert findings
+    for finding in findings:
+        said = next(u for u in finding.unmeasured if u.startswith("race not run"))
+        assert "the race would need about" in said and "two Adam moments each" in said and "at batch 16" in said, said
+        assert not any(e.name.startswith("training loss") for e in finding.effect)
