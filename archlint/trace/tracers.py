@@ -15,6 +15,7 @@ and `F.dropout(x, training=self.training)` is told apart from an always-on `F.dr
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
 from torch import fx, nn
@@ -62,7 +63,7 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
     """
     attempts: list[TraceAttempt] = []
     errors: list[BaseException] = []
-    missing = _missing_forward(model)
+    missing = _missing_forward(model) or _required_keywords(model)
     if missing:
         raise TraceFailure([], missing)
     inputs = inputs_for(model, example_inputs)
@@ -94,6 +95,21 @@ def _missing_forward(model: nn.Module) -> str | None:
     misspelt = misspelt_forward(model)
     hint = f"; it has {misspelt}: a misspelling of forward?" if misspelt else why_no_method(model)
     return f"{type(model).__name__} defines no forward() method, so it cannot run{hint}"
+
+
+def _required_keywords(model: nn.Module) -> str | None:
+    """Why positional example inputs cannot run the forward: it requires keyword-only arguments."""
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    required = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    if not required:
+        return None
+    names = ", ".join(f"`{name}`" for name in required)
+    return (f"{type(model).__name__}.forward requires the keyword-only argument{'s' if len(required) > 1 else ''} "
+            f"{names}, and archlint feeds a model positional inputs: lint a small wrapper module whose forward(x, "
+            f"...) calls the model with {'them' if len(required) > 1 else 'it'}")
 
 
 def _branch_lines(errors: list[BaseException]) -> list[tuple[str, int]]:

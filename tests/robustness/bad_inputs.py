@@ -496,6 +496,10 @@ CASES_LIST += [
     _real_case("dict-batch", "forward takes the data loader's batch dict", "dict_batch_forward.py", LINTED,
                "note: input {'features': [2, 12]}: a dict of the features the forward reads, each of the kind its "
                "first layer takes"),
+    _real_case("required-keyword", "forward requires a keyword-only argument", "required_keyword_forward.py", ERROR,
+               f"error: {_R}required_keyword_forward.py:MaskedScorer: could not trace the model: MaskedScorer.forward "
+               "requires the keyword-only argument `mask`, and archlint feeds a model positional inputs: lint a small "
+               "wrapper module whose forward(x, ...) calls the model with it"),
     _real_case("lazy-layers", "lazy layers (LazyConv2d, LazyLinear)", "lazy_layers.py", LINTED,
                "note: lazy layers conv, fc took their shapes from one forward on the example input, run on a copy "
                "(the model itself is unchanged)"),
