@@ -19,7 +19,8 @@ Why it matters
     with a nonzero gradient for the centre position of the last spatial map, in float64 on a copy of
     the model in eval mode, with its all-zero parameters made nonzero (a residual branch whose
     last norm scale is 0 passes no gradient at initialisation, but is part of the architecture's
-    field after one training step). Global-pooling gates (squeeze-and-excitation) give every
+    field after one training step). That pass is estimated first and not run past the memory budget or
+    past 25 G multiply-accumulates per sample (a minute of CPU), which the finding says. Global-pooling gates (squeeze-and-excitation) give every
     position some whole-image context, but only as channel weights; the rule judges the spatial
     receptive field and says when such gates exist.
 
