@@ -97,9 +97,11 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         note = f"inputs inferred from first layer {type(layer).__name__}({layer.num_embeddings}, ...): integer tokens {_said(shape)}"
         return (tokens.to(make_device),), note
     declared = declared_image_size(model, arguments or {}, flags, inner_arguments)
-    if declared is not None and isinstance(layer, nn.Linear):
-        # an image model whose first layer is a Linear after a patch rearrangement (einops ViTs): the image
-        # it declares, with the channels it declares (3 by default)
+    # an image model whose first layer is a Linear after a patch rearrangement (einops ViTs): the image its own
+    # constructor declares (a script's `--img_size` flag is for the data, and an MLP generator reads a vector)
+    declared_by_model = declared_image_size(model, arguments or {}, {}, inner_arguments)
+    if declared_by_model is not None and isinstance(layer, nn.Linear):
+        declared = declared_by_model
         channels = next((arguments[k] for k in ("channels", "in_channels", "in_chans", "num_channels")
                          if isinstance((arguments or {}).get(k), int)), 3)
         shape = (DEFAULT_BATCH, channels, declared[0], declared[0])
@@ -221,8 +223,11 @@ def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str) -> t
 
 def _like_for(first: torch.Tensor, layer: nn.Module | None, seed: int) -> torch.Tensor:
     """Another argument's tensor: the first one's shape, with the channels (a conv of the same rank) or features (a
-    linear layer) of the layer this argument reaches first."""
+    linear layer) of the layer this argument reaches first; for an embedding, one id per sample (class labels)."""
     shape = list(first.shape)
+    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)) and shape:
+        ids = torch.randint(0, layer.num_embeddings, (shape[0],), generator=torch.Generator().manual_seed(seed))
+        return ids.to(first.device)
     if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and len(shape) == len(layer.kernel_size) + 2:
         shape[1] = layer.in_channels
     elif isinstance(layer, nn.Linear) and len(shape) >= 2:

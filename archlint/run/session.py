@@ -96,9 +96,9 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     fitted_channels = channels_fitted(loaded.model, loaded.example_inputs, reached)
     if fitted_channels is not None:
         shapes = ", ".join(str([int(d) for d in t.shape]) for t in fitted_channels if hasattr(t, "shape"))
-        return chosen(fitted_channels, f"input {shapes}: each argument with the channels that make the first "
-                                       f"convolution it reaches receive its in_channels, the features joined to it on "
-                                       f"the way counted (a forward on meta tensors)")
+        return chosen(fitted_channels, f"input {shapes}: each argument sized so that the first convolution or "
+                                       f"linear layer it reaches receives the channels or features it takes, those "
+                                       f"joined to it on the way counted (a forward on meta tensors)")
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):
             return chosen(inputs, why)

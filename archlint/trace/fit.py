@@ -67,30 +67,44 @@ class _Arrived(Exception):
 
 def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
                     reached: Sequence[nn.Module | None]) -> tuple[Any, ...] | None:
-    """Inputs whose image arguments carry the channels that make the convolution each one reaches (`reached[i]`,
-    read from forward's code) receive its `in_channels`, or None when none is found that runs. An argument
-    concatenated with other features before that convolution (a decoder's `cat((x, low_level), dim=1)`, a U-Net
-    block's skip) needs fewer channels than the convolution takes: how many more arrive is measured with a hook on
-    a meta-tensor forward, not read from the code."""
+    """Inputs whose arguments carry the channels (or features) that make the convolution (or linear layer) each one
+    reaches (`reached[i]`, read from forward's code) receive its `in_channels` (`in_features`), or None when none
+    is found that runs. An argument concatenated with other features before that layer (a decoder's
+    `cat((x, low_level), dim=1)`, a conditional GAN's `cat((label_emb(labels), noise), -1)`) needs fewer than the
+    layer takes: how many more arrive is measured with a hook on a meta-tensor forward, not read from the code."""
     current = list(inputs_for(model, example_inputs))
-    watched = {i: layer for i, layer in enumerate(reached) if isinstance(layer, nn.modules.conv._ConvNd)
-               and i < len(current) and isinstance(current[i], torch.Tensor) and current[i].dim() >= 3}
+    watched = {i: layer for i, layer in enumerate(reached) if i < len(current) and isinstance(current[i], torch.Tensor)
+               and current[i].is_floating_point() and _axis(layer, current[i]) is not None}
     for _ in range(3):
         arrived = _channels_arriving(model, current, watched)
-        wrong = {i: watched[i].in_channels - channels for i, channels in arrived.items()
-                 if channels != watched[i].in_channels}
+        wrong = {i: _takes(watched[i]) - size for i, size in arrived.items() if size != _takes(watched[i])}
         if not wrong:
             break
         for i, missing in wrong.items():
             shape = list(current[i].shape)
-            shape[1] += missing
-            if shape[1] <= 0:
+            axis = _axis(watched[i], current[i])
+            shape[axis] += missing
+            if shape[axis] <= 0:
                 return None
             current[i] = torch.randn(shape, generator=torch.Generator().manual_seed(i)).to(current[i])
     else:
         return None
     changed = any(c.shape != e.shape for c, e in zip(current, example_inputs) if isinstance(c, torch.Tensor))
     return tuple(current) if changed and runs_on(model, current) else None
+
+
+def _axis(layer: nn.Module | None, tensor: torch.Tensor) -> int | None:
+    """The axis of `tensor` that becomes the layer's input size: channels (1) for a conv of the tensor's rank, the
+    last axis for a linear layer."""
+    if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and tensor.dim() == len(layer.kernel_size) + 2:
+        return 1
+    if isinstance(layer, nn.Linear) and tensor.dim() >= 2:
+        return tensor.dim() - 1
+    return None
+
+
+def _takes(layer: nn.Module) -> int:
+    return layer.in_channels if isinstance(layer, nn.modules.conv._ConvNd) else layer.in_features
 
 
 def _channels_arriving(model: nn.Module, inputs: Sequence[Any], watched: dict[int, nn.Module]) -> dict[int, int]:
@@ -100,7 +114,8 @@ def _channels_arriving(model: nn.Module, inputs: Sequence[Any], watched: dict[in
     def seen(index: int) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
             if args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 2:
-                arrived.setdefault(index, int(args[0].shape[1]))
+                arrived.setdefault(index, int(args[0].shape[1] if isinstance(module, nn.modules.conv._ConvNd)
+                                              else args[0].shape[-1]))
             if len(arrived) == len(watched):
                 raise _Arrived
         return hook

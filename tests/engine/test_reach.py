@@ -566,7 +566,15 @@ def test_a_head_that_reads_a_dict_of_features_and_a_backbone_looped_by_name(caps
 def test_an_argument_joined_with_other_features_before_its_first_convolution_gets_the_channels_that_fit(capsys) -> None:
     """`fuse(cat([x, reduce(low_level)]))`: x reaches a 40-channel convolution, but 8 of those channels come from
     the other argument, so x needs 32; measured with a hook on a meta-tensor forward."""
-    _, report, _ = check("concat_inputs", capsys=capsys)
+    _, report, _ = check("concat_inputs", capsys=capsys, target="decoder.py")
     model = one_model(report)
     assert model["input_shapes"] == [[2, 32, 224, 224], [2, 24, 224, 224]], model["notes"]
-    assert any("the features joined to it on the way counted" in n for n in model["notes"])
+    assert any("those joined to it on the way counted" in n for n in model["notes"])
+
+
+def test_noise_joined_with_label_embeddings_gets_the_features_that_fit_and_labels_get_ids(capsys) -> None:
+    """A conditional GAN's `cat((label_emb(labels), noise), -1)` before a Linear(25): the labels are class ids (they
+    reach an embedding), the noise 25 - 5 = 20 features; the script's `--img_size` does not make it an image."""
+    _, report, _ = check("concat_inputs", capsys=capsys, target="cgan.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 20], [2]], model["notes"]
