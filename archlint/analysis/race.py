@@ -36,7 +36,7 @@ from archlint.mechanics.errors import describe_exception
 from archlint.mechanics.progress import Progress, progress_wanted
 from archlint.mechanics.state import preserved_rng
 from archlint.mechanics.tensors import tensors_in
-from archlint.plugin.findings import Race, RaceVerdict
+from archlint.plugin.findings import Race, RaceTask, RaceVerdict
 
 LOSSES = ("auto", "cross-entropy", "mse")
 MIN_STEPS = 5       # fewer steps than this say nothing about training: the race is not run
@@ -162,6 +162,35 @@ def synthetic_task(example_inputs: Sequence[Any], output_shape: Sequence[int], s
     return _Task(batches, loss, words)
 
 
+def far_regions_task(example_inputs: Sequence[Any], output_shape: Sequence[int], settings: RaceSettings,
+                     seed: int) -> _Task | None:
+    """For an image model with class logits: noise images in which one of two patches, half the width apart and a
+    quarter of it away from the side borders, is brighter, labelled by which one. A model can tell them apart only
+    if some output position sees both patches (or a border and a patch): a receptive field narrower than that
+    leaves it at chance (ln 2), so the task shows what a wider field buys. Fresh samples every step: nothing can be
+    memorised. None when the model is not an image classifier."""
+    first = example_inputs[0] if example_inputs else None
+    if not (isinstance(first, torch.Tensor) and first.dim() == 4 and first.is_floating_point()
+            and _is_logits(output_shape)) or len(example_inputs) > 1:
+        return None
+    channels, height, width = (int(d) for d in first.shape[1:])
+    side = max(2, width // 8)
+    generator = torch.Generator().manual_seed(seed)
+    count = settings.steps * settings.batch
+    images = torch.randn((count, channels, height, width), generator=generator, dtype=first.dtype)
+    labels = torch.randint(0, 2, (count,), generator=generator)
+    rows = slice(height // 2 - side // 2, height // 2 - side // 2 + side)
+    for label, centre in enumerate((width // 4, 3 * width // 4)):
+        columns = slice(centre - side // 2, centre - side // 2 + side)
+        images[labels == label, :, rows, columns] += 1.0
+    batches = [((images[i:i + settings.batch],), labels[i:i + settings.batch])
+               for i in range(0, count, settings.batch)]
+    words = (f"tell which of two {side}×{side} px patches {width // 2} px apart (columns {width // 4} and "
+             f"{3 * width // 4} of {width}) is brighter by 1 in noise images (cross-entropy), fresh samples each step, "
+             f"batch {settings.batch}: it needs a receptive field that spans both")
+    return _Task(batches, F.cross_entropy, words)
+
+
 def user_task(settings: RaceSettings, output_shape: Sequence[int]) -> _Task:
     """The user's batches (`--data module:function`): the first `steps` of them, the same for both models."""
     assert settings.data is not None
@@ -252,7 +281,8 @@ def _steps_that_fit(step_cost: float, left: float, seeds: int, wanted: int, done
 
 
 def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], output_shape: Sequence[int],
-             settings: RaceSettings, allowance: float, label: str = "") -> Race:
+             settings: RaceSettings, allowance: float, label: str = "",
+             task_kind: RaceTask = RaceTask.TRAINABILITY) -> Race:
     """Train `model` (as it is) and `fixed` side by side on the task over the settings' seeds, within `allowance`
     seconds: the steps are cut to what fits, measured on the first steps, and the batch halved (down to 2) while not
     even MIN_STEPS fit. Raises MeasurementUnavailable when the race cannot run or does not fit at batch 2."""
@@ -261,7 +291,7 @@ def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], 
     while True:
         try:
             race = _race_at(model, fixed, example_inputs, output_shape, dataclasses.replace(settings, batch=batch),
-                            allowance - (time.perf_counter() - started), label)
+                            allowance - (time.perf_counter() - started), label, task_kind)
         except _DidNotFit:
             if batch <= 2 or settings.data is not None:    # the user's batches are theirs
                 raise
@@ -273,7 +303,7 @@ def run_race(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], 
 
 
 def _race_at(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], output_shape: Sequence[int],
-             settings: RaceSettings, allowance: float, label: str) -> Race:
+             settings: RaceSettings, allowance: float, label: str, task_kind: RaceTask) -> Race:
     curves_before: list[list[float]] = []
     curves_after: list[list[float]] = []
     steps = settings.steps
@@ -284,7 +314,8 @@ def _race_at(model: nn.Module, fixed: nn.Module, example_inputs: Sequence[Any], 
     with preserved_rng(), Progress(len(settings.seeds) * steps, progress_wanted(), label=f"race {label}".strip()) as bar:
         for seed in settings.seeds:
             task = user_task(settings, output_shape) if settings.data else \
-                synthetic_task(example_inputs, output_shape, settings, seed)
+                task_kind is RaceTask.FAR_REGIONS and far_regions_task(example_inputs, output_shape, settings, seed) \
+                or synthetic_task(example_inputs, output_shape, settings, seed)
             words, batch = task.words, int(task.batches[0][1].shape[0])
             steps = min(steps, len(task.batches))
             try:

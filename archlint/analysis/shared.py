@@ -39,7 +39,7 @@ from archlint.mechanics.frames import innermost_frame
 from archlint.mechanics.profile import phase
 from archlint.mechanics.tensors import memory_budget, memory_budget_text, memory_size
 from archlint.plugin.changes import Change
-from archlint.plugin.findings import Race
+from archlint.plugin.findings import Race, RaceTask
 from archlint.plugin.results import PlotData
 
 
@@ -74,7 +74,7 @@ class ModelAnalyses:
         self.model = model
         self.tracer = tracer   # the tracer the model's graph came from: a fixed copy is traced with it first
         self.race_settings = race
-        self._races: dict[Change, Race | MeasurementUnavailable] = {}
+        self._races: dict[tuple[Change, RaceTask], Race | MeasurementUnavailable] = {}
         # δ at graph nodes read from the probe's train pass when it has them (the model as it is: the probe runs for
         # the other rules anyway); a fixed copy measures only what is asked, with the cheaper pass of its graph
         self.signals_from_probe = signals_from_probe
@@ -120,7 +120,8 @@ class ModelAnalyses:
                 self._fixing_seconds += time.perf_counter() - started
         return remembered(self._fixed, change, build)
 
-    def race(self, change: Change, pending: int = 1, label: str = "") -> Race:
+    def race(self, change: Change, pending: int = 1, label: str = "",
+             task: RaceTask = RaceTask.TRAINABILITY) -> Race:
         """The race of the model as it is against its verified fixed copy (see archlint.analysis.race), run once per
         change within its share of the run's budget (`pending`: the races still to run, this one included)."""
         def run() -> Race:
@@ -138,10 +139,10 @@ class ModelAnalyses:
             try:
                 with phase("race"):
                     return run_race(self.model, fixed.model, self.example_inputs, signature[0][0], settings,
-                                    allowance, label)
+                                    allowance, label, task)
             finally:
                 settings.clock.charge(time.perf_counter() - started)
-        return remembered(self._races, change, run)
+        return remembered(self._races, (change, task), run)
 
     def _require_race_memory(self, settings: RaceSettings) -> None:
         """Two trained copies (weights, gradients, two Adam moments each) and their activations and gradients at

@@ -27,6 +27,13 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+class RaceTask(str, enum.Enum):
+    """What the race trains both models on, when the user gives no data: a rule names the task its lesson needs."""
+
+    TRAINABILITY = "fit random targets"                  # can the model fit a fixed set of random inputs at all
+    FAR_REGIONS = "tell which of two far-apart patches is brighter"   # what the model can see: a receptive field
+
+
 @dataclass(frozen=True)
 class Fix:
     """A change suggested for this model: one sentence and a code snippet with its real numbers.
@@ -42,6 +49,7 @@ class Fix:
     verified: bool | None = None
     edit: str | None = None
     call_edit: CallEdit | None = None      # the same edit as data, for --diff / --fix over a whole file
+    race_task: RaceTask = RaceTask.TRAINABILITY   # what `--race` trains on to compare the model with its fix
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {"summary": self.summary, "snippet": self.snippet}

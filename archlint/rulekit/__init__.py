@@ -81,14 +81,14 @@ from archlint.analysis.receptive_field import (
 from archlint.plugin.changes import (
     AddShortcuts, AppendModule, Change, Combined, FollowMode, Reinitialise, RemoveModule, ReplaceModule,
 )
-from archlint.plugin.findings import Finding, Fix, Metric, Race, RaceVerdict, Severity
+from archlint.plugin.findings import Finding, Fix, Metric, Race, RaceTask, RaceVerdict, Severity
 from archlint.plugin.hookspecs import hookimpl
 from archlint.plugin.rule import Option, Rule
 from archlint.rulekit.context import CheckContext
 from archlint.rulekit.wording import code_path, dims_text, no_module_to_replace, sequential
 
 __all__ = [
-    "Race", "RaceVerdict", "VERIFIED", "no_module_to_replace", "sequential", "AddShortcuts", "AppendModule", "Change", "Combined", "FixedModel", "FollowMode",
+    "Race", "RaceTask", "RaceVerdict", "VERIFIED", "no_module_to_replace", "sequential", "AddShortcuts", "AppendModule", "Change", "Combined", "FixedModel", "FollowMode",
     "Reinitialise", "RemoveModule", "ReplaceModule", "block_cost", "block_window",
     "ActivationStats", "ArchGraph", "AxisRF", "ChainCost", "CheckContext", "ConvSpec", "DropoutCall", "Finding", "Fix",
     "LayerGradient", "LayerNode", "MeasurementUnavailable", "Metric", "NODE_KINDS", "NodeGradient", "NodeKind",

@@ -22,7 +22,7 @@ from archlint.analysis.rewrite import copy_sharing_large_weights
 from archlint.analysis.shared import ModelAnalyses, remembered
 from archlint.load.provenance import InitRecord
 from archlint.plugin.changes import Change
-from archlint.plugin.findings import Race
+from archlint.plugin.findings import Race, RaceTask
 from archlint.trace.result import MODULE_CALLS_ONLY
 
 T = TypeVar("T")
@@ -140,12 +140,12 @@ class CheckContext:
         except MeasurementUnavailable:
             return None
 
-    def race(self, change: Change) -> Race:
+    def race(self, change: Change, task: RaceTask = RaceTask.TRAINABILITY) -> Race:
         """A short training race of the model as it is against the verified fixed copy for `change` (`--race`): the
         strongest evidence a rule about training has. Raises MeasurementUnavailable when no race was asked for, the
         fix did not verify, or the race did not fit its budget."""
         # a rule races before the runner knows how many fixes will race after it: it takes half of what is left
-        return self.analyses.race(change, pending=2, label=self.model_name)
+        return self.analyses.race(change, pending=2, label=self.model_name, task=task)
 
     def graph_gradients(self, names: Sequence[str], rewritten: fx.GraphModule | None = None
                         ) -> tuple[dict[str, NodeGradient], str]:

@@ -244,13 +244,15 @@ def raced(findings: list[Finding], analyses: ModelAnalyses, name: str) -> list[F
     "training loss after N steps" effect; a rule that raced its fix itself has done so already."""
     to_race = [i for i, f in enumerate(findings) if f.fix is not None and f.fix.verified and f.race is None]
     done = list(findings)
-    changes = list(dict.fromkeys(findings[i].fix.change for i in to_race))   # findings sharing a change share a race
+    # findings sharing a change and a task share a race
+    changes = list(dict.fromkeys((findings[i].fix.change, findings[i].fix.race_task) for i in to_race))
     for index in to_race:
         finding = done[index]
         assert finding.fix is not None and finding.fix.change is not None
-        pending = len(changes) - changes.index(finding.fix.change)
+        pending = len(changes) - changes.index((finding.fix.change, finding.fix.race_task))
         try:
-            race = analyses.race(finding.fix.change, pending=pending, label=f"{name} {finding.code}")
+            race = analyses.race(finding.fix.change, pending=pending, label=f"{name} {finding.code}",
+                                 task=finding.fix.race_task)
         except MeasurementUnavailable as exc:
             done[index] = dataclasses.replace(finding, unmeasured=(*finding.unmeasured, f"race not run: {exc}"))
             continue

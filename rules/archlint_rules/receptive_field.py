@@ -52,7 +52,7 @@ from typing import Iterable, Mapping
 from torch import nn
 
 from archlint.rulekit import (
-    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option,
+    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, RaceTask,
     ReplaceModule, Rule, Severity, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
 )
 from archlint.rulekit.provisional import compute_receptive_fields
@@ -378,7 +378,7 @@ class ReceptiveField(Rule):
             unmeasured.append(empirical.why)
         return Finding.at(_location(graph, last), self.code, message,
                           fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet,
-                                  runnable.change if runnable else None),
+                                  runnable.change if runnable else None, race_task=RaceTask.FAR_REGIONS),
                           effect=tuple(effect), unmeasured=tuple(unmeasured))
 
 

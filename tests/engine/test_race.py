@@ -235,11 +235,11 @@ def test_the_batch_is_halved_until_the_race_fits(monkeypatch: pytest.MonkeyPatch
     real = race_module._race_at
     tried: list[int] = []
 
-    def only_small_batches(model, fixed, inputs, shape, settings, allowance, label):
+    def only_small_batches(model, fixed, inputs, shape, settings, allowance, label, task):
         tried.append(settings.batch)
         if settings.batch > 4:        # as a model whose step at batch 16 or 8 would not fit the budget
             raise race_module._DidNotFit("did not fit")
-        return real(model, fixed, inputs, shape, settings, allowance, label)
+        return real(model, fixed, inputs, shape, settings, allowance, label, task)
 
     monkeypatch.setattr(race_module, "_race_at", only_small_batches)
     model = _mlp("zeros")
@@ -259,3 +259,30 @@ def test_a_race_past_the_memory_budget_is_not_run_and_says_what_it_counted(monke
         said = next(u for u in finding.unmeasured if u.startswith("race not run"))
         assert "the race would need about" in said and "two Adam moments each" in said and "at batch 16" in said, said
         assert not any(e.name.startswith("training loss") for e in finding.effect)
+
+
+class _NarrowField(nn.Module):
+    """Three 3×3 convolutions (a 7 px receptive field) and a global-pooling head on 32 px images."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*[layer for i in range(3) for layer in (
+            nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())])
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def test_a_receptive_field_finding_races_on_a_task_that_needs_what_the_model_can_see() -> None:
+    """Which of two patches 16 px apart is brighter: a 7 px field cannot tell (its loss stays at ln 2, the patches
+    are away from the borders and the samples fresh each step), the fix's dilated convolution can."""
+    torch.manual_seed(0)
+    report = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    (finding,) = report.models[0].findings
+    assert finding.fix is not None and finding.fix.verified, finding.unmeasured
+    race = finding.race
+    assert race is not None, finding.unmeasured
+    assert race.task.startswith("tell which of two 4×4 px patches 16 px apart"), race.task
+    assert abs(race.final_before - math.log(2)) < 0.02, race.final_before
+    assert race.verdict is RaceVerdict.BETTER and race.final_after < race.final_before - 0.1, race.final_after
