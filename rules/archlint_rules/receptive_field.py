@@ -20,7 +20,9 @@ Why it matters
     the model in eval mode, with its all-zero parameters made nonzero (a residual branch whose
     last norm scale is 0 passes no gradient at initialisation, but is part of the architecture's
     field after one training step). That pass is estimated first and not run past the memory budget or
-    past 25 G multiply-accumulates per sample (a minute of CPU), which the finding says. Global-pooling gates (squeeze-and-excitation) give every
+    past 25 G multiply-accumulates per sample (a minute of CPU), which the finding says. With `--race`, the model
+    and its fix (a dilation or a stride) are trained on a task that needs a wide field (which of two far-apart
+    patches is brighter); a race that does not confirm the finding makes it info. Global-pooling gates (squeeze-and-excitation) give every
     position some whole-image context, but only as channel weights; the rule judges the spatial
     receptive field and says when such gates exist.
 
@@ -47,13 +49,13 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from torch import nn
 
 from archlint.rulekit import (
-    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, RaceTask,
-    ReplaceModule, Rule, Severity, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
+    VERIFIED, ArchGraph, CheckContext, Finding, Fix, LayerNode, MeasurementUnavailable, Metric, NodeRF, Option, Race,
+    RaceTask, RaceVerdict, ReplaceModule, Rule, Severity, dims_text, hookimpl, last_spatial_node, spatial_size, window_of,
 )
 from archlint.rulekit.provisional import compute_receptive_fields
 
@@ -376,10 +378,38 @@ class ReceptiveField(Rule):
             effect.append(empirical.metric)
         if empirical.why:
             unmeasured.append(empirical.why)
+        race = _race(ctx, runnable.change if runnable and fixed else None)
+        severity = None
+        if race is not None:
+            effect.append(race.metric())
+            message += "; " + _race_words(race)
+            if race.verdict is not RaceVerdict.BETTER:
+                severity = Severity.INFO   # the race, the strongest evidence, does not confirm that the field limits it
         return Finding.at(_location(graph, last), self.code, message,
                           fix=Fix(f"Grow the receptive field to ≥ {target} px: {options_text}.", snippet,
                                   runnable.change if runnable else None, race_task=RaceTask.FAR_REGIONS),
-                          effect=tuple(effect), unmeasured=tuple(unmeasured))
+                          effect=tuple(effect), unmeasured=tuple(unmeasured), race=race, severity=severity)
+
+
+def _race(ctx: CheckContext, change: Any) -> Race | None:
+    """The race of the model against its wider field on a task that needs one, when the run asked for races."""
+    if change is None:
+        return None
+    try:
+        return ctx.race(change, RaceTask.FAR_REGIONS)
+    except MeasurementUnavailable:
+        return None     # no race asked for, or it did not run: the runner says why for a verified fix
+
+
+def _race_words(race: Race) -> str:
+    before, after = f"{race.final_before:.3g}", f"{race.final_after:.3g}"
+    told = f"in a {race.steps}-step training race on a task that needs a wide field (which of two far patches is brighter)"
+    if race.verdict is RaceVerdict.BETTER:
+        return f"{told} the model reaches a loss of {before} and the wider field {after} (median of {len(race.seeds)} seeds)"
+    if race.verdict is RaceVerdict.WORSE:
+        return f"but {told} the wider field trains worse ({after} against {before}): the race does not confirm it (info)"
+    return (f"but {told} the wider field makes no difference within seed noise ({before} against {after}): the race "
+            f"does not confirm it (info)")
 
 
 def _axis_name(d: int, n: int) -> str:

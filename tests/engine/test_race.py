@@ -286,3 +286,22 @@ def test_a_receptive_field_finding_races_on_a_task_that_needs_what_the_model_can
     assert race.task.startswith("tell which of two 4×4 px patches 16 px apart"), race.task
     assert abs(race.final_before - math.log(2)) < 0.02, race.final_before
     assert race.verdict is RaceVerdict.BETTER and race.final_after < race.final_before - 0.1, race.final_after
+
+
+class _NarrowFieldFlattened(_NarrowField):
+    """The same narrow field with a flatten head: the head sees every position, so the field does not limit it."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * 32 * 32, 2))
+
+
+def test_a_receptive_field_finding_the_race_does_not_confirm_is_info_and_says_so() -> None:
+    torch.manual_seed(0)
+    report = archlint.check(_NarrowFieldFlattened(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    (finding,) = report.models[0].findings
+    assert finding.race is not None and finding.race.verdict is not RaceVerdict.BETTER, finding.race
+    assert str(finding.severity) == "info" and "the race does not confirm it (info)" in finding.message, finding.message
+    narrow = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    (confirmed,) = narrow.models[0].findings
+    assert str(confirmed.severity) == "warning" and "the wider field" in confirmed.message, confirmed.message
