@@ -23,6 +23,7 @@ The tensors the same code then feeds the model (`model(torch.randn(8, 3, 128, 12
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import copy
@@ -664,6 +665,7 @@ class _Run:
     namespace: dict[str, Any]
     failures: list[Failure]
     without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
+    placeholders: list[str] = field(default_factory=list)    # required command-line arguments given placeholders
 
 
 @dataclass(frozen=True)
@@ -814,13 +816,52 @@ def _where(site: Site, statements: list[ast.stmt]) -> str:
 
 
 @contextlib.contextmanager
-def _command_line(argv: list[str], document: Document) -> Iterator[None]:
-    saved = sys.argv
+def _command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
+    """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command
+    line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, so
+    the statements that build the model run: they are named in the list yielded (`DIR='.'`), for the report."""
+    saved, original = sys.argv, argparse.ArgumentParser.parse_known_args
     sys.argv = [str(document.path), *argv]
+    filled: list[str] = []
+
+    def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        return original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
+
+    argparse.ArgumentParser.parse_known_args = with_placeholders   # type: ignore[method-assign]
     try:
-        yield
+        yield filled
     finally:
         sys.argv = saved
+        argparse.ArgumentParser.parse_known_args = original   # type: ignore[method-assign]
+
+
+def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
+    """Values for the arguments `parser` requires that `given` lacks: a required flag, and the positionals when no
+    positional value is given; the first choice when there are choices, 1 for a number, else `.`."""
+    added: list[str] = []
+    positional_given = any(not token.startswith("-") for token in given)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) or action.nargs == 0:
+            continue
+        if action.option_strings:
+            if not action.required or any(token.split("=", 1)[0] in action.option_strings for token in given):
+                continue
+            value = _placeholder(action)
+            added += [action.option_strings[0], value]
+        elif not positional_given and action.nargs not in ("?", "*", argparse.REMAINDER):
+            value = _placeholder(action)
+            added.append(value)
+        else:
+            continue
+        filled.append(f"{action.option_strings[0] if action.option_strings else action.metavar or action.dest}={value!r}")
+    return added
+
+
+def _placeholder(action: argparse.Action) -> str:
+    if action.choices:
+        return str(next(iter(action.choices)))
+    return "1" if action.type in (int, float) else "."
 
 
 def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
@@ -863,13 +904,13 @@ def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
     (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
-    with _command_line(argv, site.document), user_stdout(), guarded():
+    with _command_line(argv, site.document) as placeholders, user_stdout(), guarded():
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
                 failures = _execute(statements, namespace, site.document)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
-        run = _Run(namespace, failures, unweighted)
+        run = _Run(namespace, failures, unweighted, placeholders)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
             if site.stand_in:
@@ -991,6 +1032,9 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"
             if run.without_weights:
                 where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
+            if run.placeholders:
+                where += (f" (placeholders for the command-line arguments the script requires: "
+                          f"{', '.join(dict.fromkeys(run.placeholders))})")
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built

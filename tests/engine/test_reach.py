@@ -578,3 +578,14 @@ def test_noise_joined_with_label_embeddings_gets_the_features_that_fit_and_label
     _, report, _ = check("concat_inputs", capsys=capsys, target="cgan.py")
     model = one_model(report)
     assert model["input_shapes"] == [[2, 20], [2]], model["notes"]
+
+
+def test_a_script_that_requires_its_data_on_the_command_line_builds_the_model_with_placeholders(capsys) -> None:
+    """`train.py DIR --dataset {cifar10,stl10}`: the model's statements do not read the data folder, so the required
+    arguments get placeholders (`.`, the first choice), named in the report."""
+    _, report, _ = check("required_arguments", capsys=capsys, target="model.py")
+    model = one_model(report)
+    assert any(n.startswith("built as in train.py:") and n.endswith(
+        "(placeholders for the command-line arguments the script requires: DIR='.', --dataset='cifar10')")
+        for n in model["notes"]), model["notes"]
+    assert model["input_shapes"] == [[2, 8]], model["notes"]
