@@ -163,7 +163,15 @@ def linear_features(node: LayerNode) -> tuple[int, int] | None:
 
 def model_macs(graph: ArchGraph) -> int:
     """Per-sample MACs summed over the conv and linear layers that can be counted."""
-    return sum(m for m in map(node_macs, graph.nodes(("conv", "linear"))) if m is not None)
+    return sum(m for m in map(_countable_macs, graph.nodes(("conv", "linear"))) if m is not None)
+
+
+def _countable_macs(node: LayerNode) -> int | None:
+    """node_macs, or None for a layer whose sizes the trace left symbolic (a functional call's argument node)."""
+    try:
+        return node_macs(node)
+    except (TypeError, ValueError):
+        return None
 
 
 def chain_cost(specs: Iterable[ConvSpec], input_size: Sequence[int]) -> ChainCost:

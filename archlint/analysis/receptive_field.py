@@ -97,7 +97,13 @@ class NodeRF:
 
 # -- hyper-parameters ------------------------------------------------------------------------------
 
+class _SymbolicArgument(Exception):
+    """A window argument the trace left as a value computed at run time (`F.avg_pool2d(x, x.size(3))`)."""
+
+
 def _per_axis(value: Any, n: int, default: int) -> tuple[int, ...]:
+    if isinstance(value, fx.Node) or isinstance(value, (tuple, list)) and any(isinstance(v, fx.Node) for v in value):
+        raise _SymbolicArgument
     if value is None or (isinstance(value, (tuple, list)) and len(value) == 0):
         return (default,) * n
     if isinstance(value, (tuple, list)):
@@ -171,7 +177,15 @@ def pad_window(node: LayerNode) -> Window | None:
 
 def window_of(node: LayerNode) -> Window | None:
     """Kernel, stride, padding and dilation of a conv / conv_transpose / pool / explicit padding node, per axis:
-    the one place that reads the geometry of a sliding-window op, from a module, a functional call or an aten op."""
+    the one place that reads the geometry of a sliding-window op, from a module, a functional call or an aten op.
+    None when it is not one, or when an argument is computed at run time (its window is not known)."""
+    try:
+        return _window_of(node)
+    except _SymbolicArgument:
+        return None
+
+
+def _window_of(node: LayerNode) -> Window | None:
     padding_op = pad_window(node)
     if padding_op is not None:
         return padding_op

@@ -1,6 +1,7 @@
 """Building a candidate: instantiate a class or call a factory, on the requested device."""
 from __future__ import annotations
 
+import inspect
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from archlint.load.sites import (
     Site,
     SiteFailed,
     SiteTarget,
+    WEIGHT_KEYWORDS,
     find_sites,
     site_factory,
     sites_scope,
@@ -82,6 +84,17 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         try:
             return Construction(*_built(lambda: candidate.obj(**kwargs), options, _call_failure(candidate)))
         except LoadError as exc:
+            unweighted = _weights_off(candidate.obj, kwargs)
+            if unweighted:   # `def resnet_orig(pretrained=True)` reading a weights file that is not here
+                try:
+                    model, note = _built(lambda: candidate.obj(**{**kwargs, **unweighted}), options,
+                                         _call_failure(candidate))
+                except LoadError:
+                    pass
+                else:
+                    said = ", ".join(f"{k}={v}" for k, v in unweighted.items())
+                    return Construction(model, note, how=f"called with {said}: the architecture, without the weights "
+                                                         f"its default loads (they could not be loaded here)")
             if kwargs or target is None or not candidate_sites(candidate, target):
                 raise
             # `def resnet(**kwargs): return ResNet(**kwargs)`, `EfficientNet(blocks_args=None)` asserting a list:
@@ -116,6 +129,17 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
     raise LoadError(f"{needs}; the repository's code that builds it failed at {(downloads or failures)[0]}{others}",
                     TargetCause.NEEDS_DOWNLOAD if downloads else TargetCause.NOT_BUILT)
+
+
+def _weights_off(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The weight keywords of a class or factory whose defaults load weights (`pretrained=True`), not given in
+    `kwargs`, set to no weights."""
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: WEIGHT_KEYWORDS[p.name] for p in parameters
+            if p.name in WEIGHT_KEYWORDS and p.name not in kwargs and p.default is not p.empty and p.default}
 
 
 def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -344,3 +344,17 @@ def test_a_module_whose_import_fetches_files_needs_a_download_said_with_the_url(
     assert error.cause is TargetCause.NEEDS_DOWNLOAD, error
     assert "it downloads https://files.invalid/config.json" in error.message or \
         "it opens a network connection" in error.message, error.message
+
+
+def test_a_factory_whose_pretrained_default_loads_weights_that_are_not_here_is_built_without_them(write):
+    """`def small_net(pretrained=True)` reading `state_dicts/small.pt` that a download script would fetch."""
+    path = write("small_net.py", (
+        "import os\nimport torch\nfrom torch import nn\n\n"
+        "def small_net(pretrained=True):\n"
+        "    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))\n"
+        "    if pretrained:\n"
+        "        net.load_state_dict(torch.load(os.path.join(os.path.dirname(__file__), 'state_dicts', 'small.pt')))\n"
+        "    return net\n"))
+    [loaded] = models_of(load_spec(ModelSpec(str(path)))).values()
+    assert "called with pretrained=False: the architecture, without the weights its default loads (they could not " \
+           "be loaded here)" in [note.text for note in loaded.notes]

@@ -602,3 +602,23 @@ def test_a_zero_initialised_branch_counts_in_the_measured_field() -> None:
         assert any(m.name.startswith("empirical") and m.before == "12×12" for m in finding.effect)
     finally:
         rf.wake_zero_parameters = original
+
+
+class _PooledBySize(nn.Module):
+    """A CIFAR ResNet's head: `F.avg_pool2d(out, out.size()[3])`, a window computed from the input at run time."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1))
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        out = self.features(x)
+        out = torch.nn.functional.avg_pool2d(out, out.size()[3])
+        return self.fc(out.view(out.size(0), -1))
+
+
+def test_a_pooling_window_computed_at_run_time_is_an_unknown_window_not_a_crash() -> None:
+    report = archlint.check(_PooledBySize(), torch.randn(2, 3, 64, 64), select=["AL201"])
+    (finding,) = report.models[0].findings
+    assert finding.code == "AL201" and "5×5" in finding.message, finding.message
