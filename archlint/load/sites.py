@@ -253,15 +253,23 @@ def _parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> lis
 
 
 def _slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
-    """The statements of `path` the names in `needed` depend on, in order."""
-    kept: list[ast.stmt] = []
+    """The statements of `path` the names in `needed` depend on, in order: until nothing more is added, since a
+    statement that changes an object in place may come after one that reads it (`FLAGS = flags.FLAGS`, then
+    `flags.DEFINE_integer("T", 1000, ...)`)."""
+    kept: set[int] = set()
     needed = set(needed) | {_UNBOUND}
-    for statement in reversed(path):
-        bound, changed = _bound_names(statement), _changed_names(statement)
-        if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
-            kept.append(statement)
-            needed |= _read_names(statement)
-    return kept[::-1]
+    while True:
+        added = False
+        for statement in reversed(path):
+            if id(statement) in kept:
+                continue
+            bound, changed = _bound_names(statement), _changed_names(statement)
+            if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
+                kept.add(id(statement))
+                needed |= _read_names(statement)
+                added = True
+        if not added:
+            return [statement for statement in path if id(statement) in kept]
 
 
 # -- finding sites ---------------------------------------------------------------------------------------------------
@@ -676,10 +684,12 @@ class Failure:
     download: bool = False
 
 
-def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document) -> list[Failure]:
+def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
+             before_each: Callable[[], None] = lambda: None) -> list[Failure]:
     """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`)."""
     failures = []
     for statement in statements:
+        before_each()
         code = compile(ast.Module([statement], type_ignores=[]), str(document.path), "exec")
         try:
             with kept_stderr() as stderr:
@@ -818,15 +828,21 @@ def _where(site: Site, statements: list[ast.stmt]) -> str:
 @contextlib.contextmanager
 def _command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
     """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command
-    line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, so
-    the statements that build the model run: they are named in the list yielded (`DIR='.'`), for the report."""
+    line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, and
+    a device that defaults to CUDA on a machine without one is the CPU, so the statements that build the model run:
+    what was given is named in the list yielded (`DIR='.'`, `--device='cpu'`), for the report."""
     saved, original = sys.argv, argparse.ArgumentParser.parse_known_args
     sys.argv = [str(document.path), *argv]
     filled: list[str] = []
 
     def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
         given = list(sys.argv[1:] if args is None else args)
-        return original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
+        parsed, rest = original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
+        for name, value in vars(parsed).items():
+            if isinstance(value, str) and CUDA_DEVICE.fullmatch(value) and not torch.cuda.is_available():
+                setattr(parsed, name, "cpu")
+                filled.append(f"--{name}='cpu' (no GPU here)")
+        return parsed, rest
 
     argparse.ArgumentParser.parse_known_args = with_placeholders   # type: ignore[method-assign]
     try:
@@ -834,6 +850,29 @@ def _command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
     finally:
         sys.argv = saved
         argparse.ArgumentParser.parse_known_args = original   # type: ignore[method-assign]
+        _unparse_absl_flags()
+
+
+CUDA_DEVICE = re.compile(r"cuda(:\d+)?")
+
+
+def _parse_absl_flags(filled: list[str]) -> None:
+    """absl's FLAGS, defined by the site's code but parsed only by the `app.run(main)` a slice never runs: parsed here
+    from the script's command line, with their defaults (unparsed again when the site is done)."""
+    flags = sys.modules.get("absl.flags")
+    if flags is None or flags.FLAGS.is_parsed():
+        return
+    try:
+        flags.FLAGS(sys.argv, known_only=True)
+    except Exception:   # a required flag or a bad value: the statement that reads it says so
+        return
+    filled.append("absl flags at their defaults")
+
+
+def _unparse_absl_flags() -> None:
+    flags = sys.modules.get("absl.flags")
+    if flags is not None and flags.FLAGS.is_parsed():
+        flags.FLAGS.unparse_flags()
 
 
 def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
@@ -907,9 +946,10 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     with _command_line(argv, site.document) as placeholders, user_stdout(), guarded():
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
-                failures = _execute(statements, namespace, site.document)
+                failures = _execute(statements, namespace, site.document, lambda: _parse_absl_flags(placeholders))
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
+        _parse_absl_flags(placeholders)
         run = _Run(namespace, failures, unweighted, placeholders)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
@@ -1033,8 +1073,7 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
             if run.without_weights:
                 where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
             if run.placeholders:
-                where += (f" (placeholders for the command-line arguments the script requires: "
-                          f"{', '.join(dict.fromkeys(run.placeholders))})")
+                where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built

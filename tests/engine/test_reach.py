@@ -582,10 +582,25 @@ def test_noise_joined_with_label_embeddings_gets_the_features_that_fit_and_label
 
 def test_a_script_that_requires_its_data_on_the_command_line_builds_the_model_with_placeholders(capsys) -> None:
     """`train.py DIR --dataset {cifar10,stl10}`: the model's statements do not read the data folder, so the required
-    arguments get placeholders (`.`, the first choice), named in the report."""
+    arguments get placeholders (`.`, the first choice), named in the report; `--device` defaulting to CUDA on a
+    machine without one is the CPU."""
+    import torch
+
     _, report, _ = check("required_arguments", capsys=capsys, target="model.py")
     model = one_model(report)
+    device = "" if torch.cuda.is_available() else ", --device='cpu' (no GPU here)"   # its default is "cuda"
     assert any(n.startswith("built as in train.py:") and n.endswith(
-        "(placeholders for the command-line arguments the script requires: DIR='.', --dataset='cifar10')")
+        f"(the script's command line completed: DIR='.', --dataset='cifar10'{device})")
         for n in model["notes"]), model["notes"]
     assert model["input_shapes"] == [[2, 8]], model["notes"]
+
+
+def test_absl_flags_a_slice_reads_are_parsed_with_their_defaults(capsys) -> None:
+    """`FLAGS = flags.FLAGS`, then `flags.DEFINE_integer("T", ...)`: the definitions change the object the alias
+    names after the alias is made (the slice keeps them), and `app.run(main)`, which would parse them, never runs."""
+    _, report, _ = check("absl_flags", capsys=capsys, target="model.py")
+    model = one_model(report)
+    assert any(n.startswith("built as in main.py:") and n.endswith(
+        "Denoiser(T=FLAGS.T, ch=FLAGS.ch) (the script's command line completed: absl flags at their defaults)")
+        for n in model["notes"]), model["notes"]
+    assert model["parameters"] == 100 * 8 + 3 * 8 * 9 + 8 + 8 * 3 * 9 + 3
