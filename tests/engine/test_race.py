@@ -261,6 +261,10 @@ def test_a_race_past_the_memory_budget_is_not_run_and_says_what_it_counted(monke
         assert not any(e.name.startswith("training loss") for e in finding.effect)
 
 
+# learning where two patches are takes more steps than fitting random targets: room for all 200 on a loaded machine
+WIDE_RACE = {"race": True, "race_budget": 150}
+
+
 class _NarrowField(nn.Module):
     """Three 3×3 convolutions (a 7 px receptive field) and a global-pooling head on 32 px images."""
 
@@ -278,13 +282,13 @@ def test_a_receptive_field_finding_races_on_a_task_that_needs_what_the_model_can
     """Which of two patches 16 px apart is brighter: a 7 px field cannot tell (its loss stays at ln 2, the patches
     are away from the borders and the samples fresh each step), the fix's dilated convolution can."""
     torch.manual_seed(0)
-    report = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    report = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **WIDE_RACE)
     (finding,) = report.models[0].findings
     assert finding.fix is not None and finding.fix.verified, finding.unmeasured
     race = finding.race
     assert race is not None, finding.unmeasured
     assert race.task.startswith("tell which of two 4×4 px patches 16 px apart"), race.task
-    assert abs(race.final_before - math.log(2)) < 0.02, race.final_before
+    assert race.steps >= 100 and abs(race.final_before - math.log(2)) < 0.03, (race.steps, race.final_before)
     assert race.verdict is RaceVerdict.BETTER and race.final_after < race.final_before - 0.1, race.final_after
 
 
@@ -298,10 +302,11 @@ class _NarrowFieldFlattened(_NarrowField):
 
 def test_a_receptive_field_finding_the_race_does_not_confirm_is_info_and_says_so() -> None:
     torch.manual_seed(0)
-    report = archlint.check(_NarrowFieldFlattened(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    report = archlint.check(_NarrowFieldFlattened(), torch.randn(2, 3, 32, 32), select=["receptive-field"],
+                            **WIDE_RACE)
     (finding,) = report.models[0].findings
     assert finding.race is not None and finding.race.verdict is not RaceVerdict.BETTER, finding.race
     assert str(finding.severity) == "info" and "the race does not confirm it (info)" in finding.message, finding.message
-    narrow = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **RACE)
+    narrow = archlint.check(_NarrowField(), torch.randn(2, 3, 32, 32), select=["receptive-field"], **WIDE_RACE)
     (confirmed,) = narrow.models[0].findings
     assert str(confirmed.severity) == "warning" and "the wider field" in confirmed.message, confirmed.message
