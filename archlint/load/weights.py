@@ -19,10 +19,6 @@ from torch import nn
 from archlint.load.sandbox import NetworkRefused
 
 
-class _NoWeights(dict):
-    """The state dict a skipped download gives: empty, and marked as such."""
-
-
 @contextlib.contextmanager
 def hub_weights(skip: bool) -> Iterator[list[str]]:
     """Inside the block, `torch.hub.load_state_dict_from_url` (under any name a module imported it by) refuses the
@@ -37,7 +33,7 @@ def hub_weights(skip: bool) -> Iterator[list[str]]:
         asked.append(url)
         if not skip:
             raise NetworkRefused("a download: archlint uses no network while it builds a model")
-        return _NoWeights()
+        return {}
 
     def load_unless_empty(self: nn.Module, state_dict: Any, *args: Any, **kwargs: Any) -> Any:
         if asked and hasattr(state_dict, "__len__") and len(state_dict) == 0:
