@@ -2,7 +2,7 @@
 
     python benchmarks/reach.py FOLDER... [-j 2] [--timeout 180] [--json out.json] [--reports DIR] [-- extra archlint flags]
 
-Every .py file under the folders that defines an `nn.Module` subclass is checked in its own `archlint check`
+Every .py file and notebook (its code cells) under the folders that defines an `nn.Module` subclass is checked in its own `archlint check`
 process (cwd = the file's folder, as a user would run it). A file reaches when at least one model was linted.
 Prints one line per file (with the process's wall time), then the reach, the causes of the misses, grouped,
 and the median time per file. `--reports DIR` keeps each file's JSON report (to compare two versions of
@@ -33,9 +33,27 @@ class Outcome:
     seconds: float = 0.0    # wall time of the whole `archlint check` process (python start and imports included)
 
 
+def source_of(path: Path) -> str:
+    """A file's Python: a notebook's code cells joined (IPython magics and shell lines dropped)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return text
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (json.JSONDecodeError, AttributeError):
+        return ""
+    lines = []
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            lines += [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
 def defines_module(path: Path) -> bool:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(source_of(path))
     except SyntaxError:
         return False
     for node in ast.walk(tree):
@@ -50,8 +68,9 @@ def defines_module(path: Path) -> bool:
 def model_files(folders: list[Path]) -> list[Path]:
     found = []
     for folder in folders:
-        for path in sorted(folder.rglob("*.py")):
-            if not any(part.startswith(".") for part in path.parts) and defines_module(path):
+        for path in sorted(p for suffix in ("*.py", "*.ipynb") for p in folder.rglob(suffix)):
+            if (not any(part.startswith(".") or part == ".ipynb_checkpoints" for part in path.parts)
+                    and defines_module(path)):
                 found.append(path)
     return found
 
