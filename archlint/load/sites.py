@@ -23,7 +23,6 @@ The tensors the same code then feeds the model (`model(torch.randn(8, 3, 128, 12
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import contextlib
 import copy
@@ -31,8 +30,6 @@ import functools
 import inspect
 import os
 import re
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,9 +37,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from archlint.load.discovery import is_main_guard, trains
-from archlint.load.flow import returned_from, walk_scope
-from archlint.load.inputs import forward_inputs
+from archlint.load.callers import UNBOUND, CallerFrame, Scope, bound_values, frame_of, scope_of, ways_to
+from archlint.load.command_line import command_line, command_lines, parse_absl_flags
+from archlint.load.discovery import trains
+from archlint.load.flow import returned_from
+from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
     OverBudget,
@@ -52,6 +51,15 @@ from archlint.load.sandbox import (
     kept_stderr,
     user_code_scope,
     user_stdout,
+)
+from archlint.load.weights import hub_weights
+from archlint.load.slicing import (
+    bound_names,
+    called_name,
+    calls_in,
+    program_slice,
+    read_names,
+    syntax_tree,
 )
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
@@ -148,130 +156,6 @@ class BuiltAtSite:
     inner_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)   # of models built for this one
 
 
-# -- reading code ----------------------------------------------------------------------------------------------------
-
-def _bound_names(node: ast.AST) -> set[str]:
-    """Names a statement binds (assignments, imports, defs, loop and with targets), nested functions excluded."""
-    names: set[str] = set()
-    for child in walk_scope(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
-            names.add(child.id)
-        elif isinstance(child, (ast.Import, ast.ImportFrom)):
-            for alias in child.names:
-                names.add((alias.asname or alias.name).split(".")[0] if alias.name != "*" else "*")
-        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child is not node:
-            names.add(child.name)
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        names.add(node.name)
-    return names
-
-
-def _base_name(node: ast.expr) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _changed_names(statement: ast.stmt) -> set[str]:
-    """Names a statement changes in place: `cfg.x = 1`, `d["k"] = v`, `parser.add_argument(...)`, `x.append(1)`."""
-    changed: set[str] = set()
-    for child in walk_scope(statement):
-        if isinstance(child, (ast.Attribute, ast.Subscript)) and isinstance(child.ctx, ast.Store):
-            base = _base_name(child)
-            if base:
-                changed.add(base)
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
-            isinstance(statement.value.func, ast.Attribute):
-        base = _base_name(statement.value.func.value)
-        if base:
-            changed.add(base)
-    return changed
-
-
-def _read_names(node: ast.AST) -> set[str]:
-    """Every name the node reads, in nested functions too (a helper defined in the slice reads globals when
-    called)."""
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
-
-
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
-
-
-def _paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
-    """(statement, the statements executed before it on the way there) for every simple statement of a block,
-    descending into compound statements: an `if` branch is taken, a loop's target bound to its first item, a
-    function's parameters bound to their defaults. A module's main guard is entered only for its own sites."""
-    before: list[ast.stmt] = []
-    for index, statement in enumerate(body):
-        # a module's function runs once the module is loaded: it sees the definitions below it too
-        defined_later = [s for s in body[index + 1:] if isinstance(s, _DEFINITIONS)] \
-            if top_level and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
-        for child_body, entry in _child_blocks(statement):
-            for inner, inner_before in _paths_to(child_body, False):
-                yield inner, [*before, *defined_later, *entry, *inner_before]
-        yield statement, list(before)
-        if not (top_level and is_main_guard(statement)):
-            before.append(statement)
-
-
-def _child_blocks(statement: ast.stmt) -> Iterator[tuple[list[ast.stmt], list[ast.stmt]]]:
-    """The blocks inside a compound statement, each with the statements that enter it."""
-    if isinstance(statement, ast.If):
-        yield statement.body, []
-        yield statement.orelse, []
-    elif isinstance(statement, (ast.For, ast.AsyncFor)):
-        first = ast.Assign(targets=[statement.target], value=ast.Call(
-            func=ast.Name("next", ast.Load()), args=[ast.Call(ast.Name("iter", ast.Load()), [statement.iter], [])],
-            keywords=[]))
-        yield statement.body, [ast.fix_missing_locations(ast.copy_location(first, statement))]
-    elif isinstance(statement, (ast.While, ast.With, ast.AsyncWith)):
-        entry = []
-        for item in getattr(statement, "items", []):
-            if item.optional_vars is not None:
-                entered = ast.Call(ast.Attribute(item.context_expr, "__enter__", ast.Load()), [], [])
-                entry.append(ast.fix_missing_locations(ast.copy_location(
-                    ast.Assign([item.optional_vars], entered), statement)))
-        yield statement.body, entry
-    elif isinstance(statement, ast.Try):
-        yield statement.body, []
-        for handler in statement.handlers:
-            yield handler.body, []
-    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        yield statement.body, _parameter_defaults(statement)
-    elif isinstance(statement, ast.ClassDef):   # its methods: `self.down1 = Down(64, 128)` in a model's __init__
-        yield statement.body, []
-
-
-def _parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
-    """`name = default` for each parameter that has one: a site in a function runs as if it were called bare."""
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
-    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
-    return [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(a.arg, ast.Store())], default), function))
-            for a, default in pairs]
-
-
-def _slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
-    """The statements of `path` the names in `needed` depend on, in order: until nothing more is added, since a
-    statement that changes an object in place may come after one that reads it (`FLAGS = flags.FLAGS`, then
-    `flags.DEFINE_integer("T", 1000, ...)`)."""
-    kept: set[int] = set()
-    needed = set(needed) | {_UNBOUND}
-    while True:
-        added = False
-        for statement in reversed(path):
-            if id(statement) in kept:
-                continue
-            bound, changed = _bound_names(statement), _changed_names(statement)
-            if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
-                kept.add(id(statement))
-                needed |= _read_names(statement)
-                added = True
-        if not added:
-            return [statement for statement in path if id(statement) in kept]
-
-
 # -- finding sites ---------------------------------------------------------------------------------------------------
 
 def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
@@ -283,11 +167,6 @@ def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
         return call.func.args[0], call.func.args[1]
     return None
 
-
-def _calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
-    for child in walk_scope(statement):
-        if isinstance(child, ast.Call):
-            yield child
 
 
 def _module_words(file: Path) -> frozenset[str]:
@@ -309,12 +188,12 @@ def find_sites(target: SiteTarget) -> list[Site]:
     sites: list[Site] = []
     registry_sites: list[Site] = []
     for document in documents_mentioning(file, words):
-        tree = _syntax_tree(document)
-        if tree is None:
+        scope = scope_of(document)
+        if scope is None:
             continue
         # in a document, calls of the model's own name before calls of a builder that returns it
-        found = sorted(_sites_in(document, tree, target, builders, document.path == file),
-                       key=lambda site: _called_name(site.call) not in target.names)
+        found = sorted(_sites_in(scope, target, builders, document.path == file),
+                       key=lambda site: called_name(site.call) not in target.names)
         for site in found:
             (sites if site.registry is None else registry_sites).append(site)
         if len(sites) >= MOST_SITES:
@@ -366,7 +245,7 @@ def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
         return []
     siblings = set()
     for document in documents_mentioning(file, frozenset({"__init__"})):
-        tree = _syntax_tree(document) if document.kind == "code" else None
+        tree = syntax_tree(document) if document.kind == "code" else None
         for node in ast.walk(tree) if tree is not None else []:
             init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None) \
                 if isinstance(node, ast.ClassDef) and node.name != target.obj.__name__ else None
@@ -378,11 +257,11 @@ def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
     stand_in = SiteTarget(target.obj, target.file, target.module)
     found: list[Site] = []
     for document in documents_mentioning(file, frozenset(siblings)):
-        tree = _syntax_tree(document)
-        if tree is None or document.path == file:
+        scope = scope_of(document) if document.path != file else None
+        if scope is None:
             continue
-        for site in _sites_in(document, tree, stand_in, frozenset(siblings), False):
-            if site.registry is None and _called_name(site.call) in siblings:
+        for site in _sites_in(scope, stand_in, frozenset(siblings), False):
+            if site.registry is None and called_name(site.call) in siblings:
                 site.stand_in = True
                 found.append(site)
         if len(found) >= MOST_STAND_IN_SITES:
@@ -402,7 +281,7 @@ def repository_builders(file: Path, names: frozenset[str]) -> frozenset[str]:
     for _ in range(MOST_BUILDER_DEPTH):
         found = set()
         for document in documents_mentioning(file, frozenset(known)):
-            tree = _syntax_tree(document) if document.kind == "code" else None
+            tree = syntax_tree(document) if document.kind == "code" else None
             for function in tree.body if tree is not None else []:
                 if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and function.name not in known \
                         and _returns_call_of(function, known) and not trains(function):
@@ -413,257 +292,35 @@ def repository_builders(file: Path, names: frozenset[str]) -> frozenset[str]:
     return frozenset(known - names)
 
 
-def _called_name(call: ast.Call) -> str | None:
-    return call.func.id if isinstance(call.func, ast.Name) else \
-        call.func.attr if isinstance(call.func, ast.Attribute) else None
-
-
 def _returns_call_of(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
     """A return value of the function flows from a call named one of `names`."""
-    return returned_from(function, lambda call: _called_name(call) in names or None) is not None
+    return returned_from(function, lambda call: called_name(call) in names or None) is not None
 
 
-@functools.lru_cache(maxsize=1024)
-def _syntax_tree(document: Document) -> ast.Module | None:
-    return parse_leniently(document.source)
 
 
-def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:
-    """The document's syntax tree; a top-level block that is not Python 3 (`print x`, `.cuda(async=True)` of
-    code written for an older Python) is left out, line numbers kept, so the rest can still build the model."""
-    lines = source.splitlines()
-    for _ in range(attempts):
-        try:
-            return ast.parse("\n".join(lines))
-        except SyntaxError as exc:
-            if not exc.lineno or exc.lineno > len(lines):
-                return None
-            start = exc.lineno - 1
-            while start > 0 and (not lines[start].strip() or lines[start][0].isspace()):
-                start -= 1
-            end = exc.lineno
-            while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
-                end += 1
-            lines[start:end] = [""] * (end - start)
-    return None
-
-
-def _sites_in(document: Document, tree: ast.Module, target: SiteTarget, builders: frozenset[str],
-              in_file: bool) -> Iterator[Site]:
+def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool) -> Iterator[Site]:
+    document, tree = scope.document, scope.tree
     module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
     names = target.names | builders
     mentions_name = any(re.search(rf"\b{re.escape(n)}\b", document.source) for n in names)
     if not in_file and any(isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name in target.names
                            for n in ast.walk(tree)):
         mentions_name = False   # a file with its own class of that name (variants side by side): not this model
-    paths = list(_paths_to(tree.body, True))
-    enclosing = _enclosing_functions(tree)
-    aliases = _aliases(tree)
-    for statement, path in paths:
+    for statement, path in scope.paths:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
                                   ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
             continue
-        for call in _calls_in(statement):
+        for call in calls_in(statement):
             registry = _registry_call(call) if not in_file else None
-            if not (_called_name(call) in names and mentions_name) and registry is None \
+            if not (called_name(call) in names and mentions_name) and registry is None \
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
-            if "self" in _read_names(call):   # built from an instance's state: it cannot run without one
+            if "self" in read_names(call):   # built from an instance's state: it cannot run without one
                 continue
-            for way in _ways_to(statement, path, enclosing, paths, aliases):
+            for way in ways_to(statement, path, scope):
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
-
-
-def _enclosing_functions(tree: ast.Module) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Statement id -> the innermost function around it."""
-    found: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for function in ast.walk(tree):   # breadth first: an inner function comes later and wins
-        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for node in ast.walk(function):
-                if isinstance(node, ast.stmt) and node is not function:
-                    found[id(node)] = function
-    return found
-
-
-MOST_CALLER_DEPTH = 3   # helpers of helpers followed up to a call that binds everything (`_load_model` -> `_segm`)
-
-
-def _ways_to(statement: ast.stmt, path: list[ast.stmt],
-             enclosing: dict[int, ast.FunctionDef | ast.AsyncFunctionDef], paths: list[tuple[ast.stmt, list[ast.stmt]]],
-             aliases: dict[str, str], depth: int = 0) -> Iterator[list[ast.stmt]]:
-    """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
-    through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
-    arguments bound to the parameters (the first few calls), and so on up through the callers' own functions."""
-    function = enclosing.get(id(statement))
-    if function is None or not _required(function):
-        yield path
-        return
-    inside = next((p for s, p in _paths_to(function.body, False) if s is statement), [])
-    parametrized = _parametrize_values(function, aliases)
-    if parametrized and not set(_required(function)) - _bound_by(parametrized):
-        # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
-        yield [*path[:len(path) - len(inside)], *parametrized, *inside]
-        return
-    ways = 0
-    for caller, caller_path in paths:
-        for call in _calls_in(caller):
-            if not (isinstance(call.func, ast.Name) and call.func.id == function.name and ways < 2):
-                continue
-            bound = _bound_arguments(function, call)
-            if bound is None:
-                continue
-            callers_ways = _ways_to(caller, caller_path, enclosing, paths, aliases, depth + 1) \
-                if depth < MOST_CALLER_DEPTH else iter([caller_path])
-            way = next(callers_ways, caller_path)
-            ways += 1
-            yield [*way, *bound, *inside]
-    if not ways:
-        yield [*path, _unbound_marker(function)]
-
-
-def _parametrize_values(function: ast.FunctionDef | ast.AsyncFunctionDef, aliases: dict[str, str]) -> list[ast.stmt]:
-    """`name = first value` for each `@pytest.mark.parametrize("name", [values])` (or `"a, b"`, `[(1, 2), ...]`) of
-    a test function, the decorator also by another name the module gives it (`param = pytest.mark.parametrize`)."""
-    bound: list[ast.stmt] = []
-    for decorator in function.decorator_list:
-        called = ast.unparse(decorator.func) if isinstance(decorator, ast.Call) else ""
-        if not (isinstance(decorator, ast.Call) and aliases.get(called, called).endswith("parametrize")
-                and len(decorator.args) >= 2 and isinstance(decorator.args[0], ast.Constant)
-                and isinstance(decorator.args[0].value, str)):
-            continue
-        names = [n.strip() for n in decorator.args[0].value.split(",") if n.strip()]
-        first = ast.Subscript(decorator.args[1], ast.Constant(0), ast.Load())
-        target: ast.expr = ast.Name(names[0], ast.Store()) if len(names) == 1 else \
-            ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
-        bound.append(ast.fix_missing_locations(ast.copy_location(ast.Assign([target], first), decorator)))
-    return bound
-
-
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    """Names the module binds, once, to another dotted name (`param = pytest.mark.parametrize`), as source text."""
-    found: dict[str, str] = {}
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
-                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, (ast.Name, ast.Attribute)):
-            found[statement.targets[0].id] = ast.unparse(statement.value)
-    return found
-
-
-def _bound_by(statements: list[ast.stmt]) -> set[str]:
-    return set().union(*(_bound_names(s) for s in statements)) if statements else set()
-
-
-_UNBOUND = "__archlint_unbound__"
-
-
-def _unbound_marker(function: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.stmt:
-    """A statement recording, for the error message, which parameters no call binds (`load_model(name)`)."""
-    required = _required(function)
-    said = f"{function.name}(), whose required parameter{'s' if len(required) > 1 else ''} " + \
-        ", ".join(f"`{r}`" for r in required)
-    marker = ast.Assign([ast.Name(_UNBOUND, ast.Store())], ast.Constant(said))
-    return ast.fix_missing_locations(ast.copy_location(marker, function))
-
-
-def _required(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    required = [a.arg for a in positional[:len(positional) - len(arguments.defaults)]]
-    required += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None]
-    return [r for r in required if r not in ("self", "cls")]
-
-
-def _bound_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> list[ast.stmt] | None:
-    """`parameter = argument` for a call of the function (defaults for the rest), or None when the call cannot be
-    bound statically (`*args`, `**kwargs` of unknown keys, a required parameter not given)."""
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(positional) and arguments.vararg is None:
-        return None
-    if any(k.arg is None for k in call.keywords):
-        return _bound_from_mapping(function, call)
-    values: dict[str, ast.expr] = {p.arg: a for p, a in zip(positional, call.args)}
-    extra = {k.arg: k.value for k in call.keywords if k.arg not in {p.arg for p in [*positional, *arguments.kwonlyargs]}}
-    values.update({k.arg: k.value for k in call.keywords if k.arg not in extra})
-    if extra and arguments.kwarg is None:
-        return None
-    if arguments.vararg is not None:
-        values[arguments.vararg.arg] = ast.Tuple(list(call.args[len(positional):]), ast.Load())
-    if arguments.kwarg is not None:
-        values[arguments.kwarg.arg] = ast.Dict([ast.Constant(k) for k in extra], list(extra.values()))
-    defaults = {s.targets[0].id: s for s in _parameter_defaults(function)}   # type: ignore[attr-defined]
-    if any(name not in values for name in _required(function)):
-        return None
-    bound = [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(n, ast.Store())], v), call))
-             for n, v in values.items()]
-    return bound + [s for n, s in defaults.items() if n not in values]
-
-
-_MAPPING = "__archlint_keywords__"
-
-
-def _bound_from_mapping(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> list[ast.stmt] | None:
-    """A call with `**mapping` (`create_model(**vars(args))`, `build(**config)`) bound as Python binds it, when it
-    runs: the keywords merged into one dict, then each parameter its keyword, else its default; a required one the
-    mapping lacks fails there (KeyError), and the site says so."""
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    if arguments.vararg is not None or arguments.kwarg is not None:
-        return None
-    merged = ast.Dict([None if k.arg is None else ast.Constant(k.arg) for k in call.keywords],
-                      [k.value for k in call.keywords])
-    given = {p.arg: a for p, a in zip(positional, call.args)}
-    defaults = {s.targets[0].id: s.value for s in _parameter_defaults(function)}   # type: ignore[attr-defined]
-    statements: list[ast.stmt] = [ast.Assign([ast.Name(_MAPPING, ast.Store())], merged)]
-    for parameter in [*positional, *arguments.kwonlyargs]:
-        name = parameter.arg
-        if name in given:
-            value: ast.expr = given[name]
-        else:
-            lookup = ast.Subscript(ast.Name(_MAPPING, ast.Load()), ast.Constant(name), ast.Load())
-            value = lookup if name not in defaults else ast.IfExp(
-                ast.Compare(ast.Constant(name), [ast.In()], [ast.Name(_MAPPING, ast.Load())]), lookup, defaults[name])
-        statements.append(ast.Assign([ast.Name(name, ast.Store())], value))
-    return [ast.fix_missing_locations(ast.copy_location(statement, call)) for statement in statements]
-
-
-# -- command lines ---------------------------------------------------------------------------------------------------
-
-_COMMAND = re.compile(r"(?:^|[\s;&|`])python[0-9.]*\s+(?:-u\s+)?(\S+\.py)\b(.*)")
-
-
-def command_lines(script: Path) -> list[list[str]]:
-    """The arguments the repository's READMEs and shell scripts run `script` with (`python cifar.py -a resnet
-    --depth 110`), in the order they appear, nearest documents first."""
-    root = repository_root(script)
-    found: list[list[str]] = []
-    candidates = sorted((p for p in _text_files(root)), key=lambda p: len(p.relative_to(root).parts))
-    for path in candidates:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            match = _COMMAND.search(line)
-            if match and Path(match.group(1)).name == script.name:
-                try:
-                    arguments = shlex.split(match.group(2).split("#")[0].split("|")[0].split("&&")[0].split(">")[0])
-                except ValueError:
-                    continue
-                if arguments not in found:
-                    found.append(arguments)
-    return found
-
-
-def _text_files(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
-        for name in files:
-            if name.endswith((".md", ".rst", ".sh", ".txt", ".markdown")):   # READMEs, TRAINING.md, run scripts
-                yield Path(folder) / name
-        if folder.count(os.sep) - str(root).count(os.sep) > 3:
-            dirs[:] = []
 
 
 # -- building at a site ---------------------------------------------------------------------------------------------
@@ -685,10 +342,15 @@ class Failure:
 
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
-             before_each: Callable[[], None] = lambda: None) -> list[Failure]:
-    """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`)."""
+             before_each: Callable[[], None] = lambda: None, unweighted: set[str] | None = None) -> list[Failure]:
+    """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`). A
+    caller frame's marker runs the frame (its document's slice, then its call's binding of the parameters)."""
     failures = []
     for statement in statements:
+        frame = frame_of(statement)
+        if frame is not None:
+            failures += _run_frame(frame, namespace, before_each, unweighted)
+            continue
         before_each()
         code = compile(ast.Module([statement], type_ignores=[]), str(document.path), "exec")
         try:
@@ -701,8 +363,29 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
             failures.append(Failure(f"{_position(document, statement.lineno)}: the script's command line: "
                                     f"{said[-1] if said else f'sys.exit({exc.code!r})'}"))
         except Exception as exc:
-            said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
-            failures.append(Failure(f"{_position(document, statement.lineno)}: {said}", Cause.NETWORK in causes(exc)))
+            failures.append(_failure(document, statement.lineno, exc))
+    return failures
+
+
+def _failure(document: Document, line: int, exc: Exception) -> Failure:
+    said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
+    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc))
+
+
+def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
+               unweighted: set[str] | None) -> list[Failure]:
+    """Run a caller's slice in its own document's namespace, then bind the called function's parameters in
+    `namespace` from the caller's call (weight keywords of the caller's code set to no weights too)."""
+    (*statements, call), changed = _without_weights([*frame.statements, frame.call])
+    if unweighted is not None:
+        unweighted |= changed
+    caller_namespace = _document_namespace(frame.document)
+    failures = _execute(statements, caller_namespace, frame.document, before_each, unweighted)
+    try:
+        args, kwargs = _arguments(call, caller_namespace, frame.document)
+        namespace.update(bound_values(frame, args, kwargs, namespace))
+    except Exception as exc:
+        failures.append(_failure(frame.document, call.lineno, exc))
     return failures
 
 
@@ -716,14 +399,16 @@ def _position(document: Document, line: int) -> str:
 
 
 def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
-    """The globals a site's statements run in: the model's module for a site in its own file; else a fresh module
-    named as the document's module is (`segment.build`), so that its relative imports work."""
-    if site.in_target_file:
-        return dict(vars(target.module))
-    package = _package_of(site.document.path)
-    name = f"{package}.{site.document.path.stem}" if package else "__archlint_site__"
-    return {"__name__": name, "__package__": package, "__file__": str(site.document.path),
-            "__builtins__": __builtins__}
+    """The globals a site's statements run in: the model's module for a site in its own file; else the document's
+    own (`_document_namespace`)."""
+    return dict(vars(target.module)) if site.in_target_file else _document_namespace(site.document)
+
+
+def _document_namespace(document: Document) -> dict[str, Any]:
+    """A fresh module named as the document's module is (`segment.build`), so that its relative imports work."""
+    package = _package_of(document.path)
+    name = f"{package}.{document.path.stem}" if package else "__archlint_site__"
+    return {"__name__": name, "__package__": package, "__file__": str(document.path), "__builtins__": __builtins__}
 
 
 def _package_of(path: Path) -> str | None:
@@ -739,7 +424,7 @@ def _package_of(path: Path) -> str | None:
 def _site_statements(site: Site) -> list[ast.stmt]:
     """The slice of a site: the statements its call depends on, then the bindings of the comprehensions around
     it."""
-    return [*_slice(site.path, _read_names(site.call) | _read_names_of_comprehensions(site)),
+    return [*program_slice(site.path, read_names(site.call) | _read_names_of_comprehensions(site)),
             *_comprehension_bindings(site)]
 
 
@@ -759,7 +444,7 @@ def _enclosing_comprehensions(site: Site) -> list[ast.comprehension]:
 
 
 def _read_names_of_comprehensions(site: Site) -> set[str]:
-    return set().union(*(_read_names(clause.iter) for clause in _enclosing_comprehensions(site)))
+    return set().union(*(read_names(clause.iter) for clause in _enclosing_comprehensions(site)))
 
 
 def _comprehension_bindings(site: Site) -> list[ast.stmt]:
@@ -818,89 +503,21 @@ def _where(site: Site, statements: list[ast.stmt]) -> str:
     first = min((s.lineno for s in work), default=site.line)
     last = getattr(site.statement, "end_lineno", site.line) or site.line
     start, end = _position(site.document, first), _position(site.document, last)
-    if last == first:
-        return start
     if site.document.kind == "notebook":   # `demo.ipynb:cell 4:line 2` to `cell 5:line 3`
-        return f"{start} to {end.split(':', 1)[1]}"
-    return f"{start}-{last}"
+        shown = f"{start} to {end.split(':', 1)[1]}"
+    else:
+        shown = start if last == first else f"{start}-{last}"
+    callers = _callers_said(statements)
+    return f"{shown}, called from {', then '.join(callers)}" if callers else shown
 
 
-@contextlib.contextmanager
-def _command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
-    """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command
-    line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, and
-    a device that defaults to CUDA on a machine without one is the CPU, so the statements that build the model run:
-    what was given is named in the list yielded (`DIR='.'`, `--device='cpu'`), for the report."""
-    saved, original = sys.argv, argparse.ArgumentParser.parse_known_args
-    sys.argv = [str(document.path), *argv]
-    filled: list[str] = []
+def _callers_said(statements: list[ast.stmt]) -> list[str]:
+    """Where the callers in other documents bound the parameters, nearest first (`models/__init__.py:12`)."""
+    frame = next((f for f in map(frame_of, statements) if f is not None), None)
+    if frame is None:
+        return []
+    return [_position(frame.document, frame.call.lineno), *_callers_said(frame.statements)]
 
-    def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
-        given = list(sys.argv[1:] if args is None else args)
-        parsed, rest = original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
-        for name, value in vars(parsed).items():
-            if isinstance(value, str) and CUDA_DEVICE.fullmatch(value) and not torch.cuda.is_available():
-                setattr(parsed, name, "cpu")
-                filled.append(f"--{name}='cpu' (no GPU here)")
-        return parsed, rest
-
-    argparse.ArgumentParser.parse_known_args = with_placeholders   # type: ignore[method-assign]
-    try:
-        yield filled
-    finally:
-        sys.argv = saved
-        argparse.ArgumentParser.parse_known_args = original   # type: ignore[method-assign]
-        _unparse_absl_flags()
-
-
-CUDA_DEVICE = re.compile(r"cuda(:\d+)?")
-
-
-def _parse_absl_flags(filled: list[str]) -> None:
-    """absl's FLAGS, defined by the site's code but parsed only by the `app.run(main)` a slice never runs: parsed here
-    from the script's command line, with their defaults (unparsed again when the site is done)."""
-    flags = sys.modules.get("absl.flags")
-    if flags is None or flags.FLAGS.is_parsed():
-        return
-    try:
-        flags.FLAGS(sys.argv, known_only=True)
-    except Exception:   # a required flag or a bad value: the statement that reads it says so
-        return
-    filled.append("absl flags at their defaults")
-
-
-def _unparse_absl_flags() -> None:
-    flags = sys.modules.get("absl.flags")
-    if flags is not None and flags.FLAGS.is_parsed():
-        flags.FLAGS.unparse_flags()
-
-
-def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
-    """Values for the arguments `parser` requires that `given` lacks: a required flag, and the positionals when no
-    positional value is given; the first choice when there are choices, 1 for a number, else `.`."""
-    added: list[str] = []
-    positional_given = any(not token.startswith("-") for token in given)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) or action.nargs == 0:
-            continue
-        if action.option_strings:
-            if not action.required or any(token.split("=", 1)[0] in action.option_strings for token in given):
-                continue
-            value = _placeholder(action)
-            added += [action.option_strings[0], value]
-        elif not positional_given and action.nargs not in ("?", "*", argparse.REMAINDER):
-            value = _placeholder(action)
-            added.append(value)
-        else:
-            continue
-        filled.append(f"{action.option_strings[0] if action.option_strings else action.metavar or action.dest}={value!r}")
-    return added
-
-
-def _placeholder(action: argparse.Action) -> str:
-    if action.choices:
-        return str(next(iter(action.choices)))
-    return "1" if action.type in (int, float) else "."
 
 
 def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
@@ -943,13 +560,14 @@ def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
     (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
-    with _command_line(argv, site.document) as placeholders, user_stdout(), guarded():
+    with command_line(argv, site.document) as placeholders, user_stdout(), guarded():
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
-                failures = _execute(statements, namespace, site.document, lambda: _parse_absl_flags(placeholders))
+                failures = _execute(statements, namespace, site.document, lambda: parse_absl_flags(placeholders),
+                                    unweighted)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
-        _parse_absl_flags(placeholders)
+        parse_absl_flags(placeholders)
         run = _Run(namespace, failures, unweighted, placeholders)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
@@ -980,7 +598,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             said = user_error_text(exc)
             if site.stand_in and not standing_in:   # another class's site that did not get as far as the model
                 raise NotThisModel(said) from exc
-            unbound = next((s for s in site.path if _UNBOUND in _bound_names(s)), None)
+            unbound = next((s for s in site.path if UNBOUND in bound_names(s)), None)
             if isinstance(exc, NameError) and unbound is not None:
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
                                  f"({said})") from exc
@@ -1066,6 +684,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 last = exc if last is None or isinstance(last, NotThisModel) else last
                 continue
             inputs, inputs_where = _fed_inputs(site, built, run.namespace)
+            if inputs is None:
+                inputs, inputs_where = _inputs_from_holder(site, built, run.namespace)
             where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
             where += f": {_shortened(ast.unparse(site.call))}"
             if site.stand_in:
@@ -1098,15 +718,11 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
     name = statement.targets[0].id
     later = _later_statements(site.tree, statement) if site.tree is not None else []
     for index, candidate in enumerate(later):
-        call = next((c for c in _calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
+        call = next((c for c in calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
                      and not any(isinstance(a, ast.Starred) for a in c.args)), None)
         if call is None:
             continue
-        # what the site's own slice did not run yet (`import torch` above it), and what comes between: never a
-        # statement that touches the model (`net.cuda()`, an optimiser of its parameters)
-        before = [s for s in [*site.path, *later[:index]] if name not in _read_names(s) | _bound_names(s)]
-        ran = {id(s) for s in _site_statements(site)}
-        statements = [s for s in _slice(before, _read_names(call) - {name}) if id(s) not in ran]
+        statements = _statements_between(site, later[:index], read_names(call), name)
         scope = {**namespace, name: None}
         try:
             with user_stdout(), guarded(), torch.no_grad(), cpu_budget(SLICE_CPU_SECONDS):
@@ -1122,11 +738,86 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
                     skip_with_none=True)[:1])
             except Exception:
                 return None, None
-        if values and isinstance(values[0], torch.Tensor) and all(isinstance(v, torch.Tensor) or v is None
-                                                                   for v in values):
+        if _tensors(values):
             return values, _position(site.document, call.lineno)
         return None, None
     return None, None
+
+
+class _Captured(Exception):
+    """Raised by the hook that captured a part's inputs: the rest of the holder's forward need not run."""
+
+
+def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tuple[Any, ...] | None, str | None]:
+    """The inputs a module built after the site around the model (`transformer = build_transformer(args)`, then
+    `model = DETR(backbone, transformer, ...)`) passes it in its own forward: the holder is built around a copy of
+    the model and run once on the inputs its own first layer takes, and a hook on the copy keeps what reached it.
+    The repository's code feeding its part, where a guess from the part's first layer cannot know the layout (a
+    feature map as [batch, channels, height, width] with its mask and position embeddings)."""
+    statement = site.statement
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name) and statement.value is site.call and site.tree is not None):
+        return None, None
+    name = statement.targets[0].id
+    later = _later_statements(site.tree, statement)
+    for index, candidate in enumerate(later):
+        holder_call = candidate.value if isinstance(candidate, ast.Assign) and len(candidate.targets) == 1 else None
+        if not (isinstance(holder_call, ast.Call) and any(
+                isinstance(a, ast.Name) and a.id == name for a in [*holder_call.args, *(k.value for k in holder_call.keywords)])):
+            continue
+        statements = _statements_between(site, later[:index], read_names(holder_call), name)
+        part = copy.deepcopy(model)   # the holder may change what it holds (frozen weights); the model stays as built
+        scope = {**namespace, name: part}
+        captured: list[tuple[Any, ...]] = []
+
+        def keep(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            captured.append(forward_inputs(module, args, kwargs, skip_with_none=True)[0])
+            raise _Captured
+
+        try:
+            # the holder's own weights do not matter here: a download it asks for is skipped, not refused
+            with hub_weights(skip=True), user_stdout(), guarded(), torch.no_grad(), cpu_budget(SLICE_CPU_SECONDS):
+                if _execute(statements, scope, site.document):
+                    return None, None
+                holder = _evaluate(holder_call, scope, site.document)
+                if not isinstance(holder, torch.nn.Module) or not any(m is part for m in holder.modules()):
+                    return None, None
+                inputs, _ = infer_inputs(holder.eval())
+                handle = part.register_forward_pre_hook(keep, with_kwargs=True)
+                try:
+                    holder(*inputs)
+                except _Captured:
+                    pass
+                finally:
+                    handle.remove()
+        except Exception:
+            return None, None
+        values = captured[0] if captured else ()
+        if _tensors(values):
+            return tuple(values), f"{_position(site.document, candidate.lineno)} ({type(holder).__name__}'s forward)"
+        return None, None
+    return None, None
+
+
+def _statements_between(site: Site, between: list[ast.stmt], needed: set[str], name: str) -> list[ast.stmt]:
+    """What a later use of the model `name` depends on that the site's own slice did not run (`import torch` above
+    it, statements between): never a statement that touches the model (`net.cuda()`, an optimiser of it)."""
+    before = [s for s in [*site.path, *between] if not _touches(s, name)]
+    ran = {id(s) for s in _site_statements(site)}
+    return [s for s in program_slice(before, needed - {name}) if id(s) not in ran]
+
+
+def _tensors(values: tuple[Any, ...]) -> bool:
+    """Inputs the loader can use: tensors (a first one), or None for an optional argument left out."""
+    return bool(values) and isinstance(values[0], torch.Tensor) and \
+        all(isinstance(v, torch.Tensor) or v is None for v in values)
+
+
+def _touches(statement: ast.stmt, name: str) -> bool:
+    """Whether running the statement reads or rebinds `name` (a class or function body only runs when called)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return statement.name == name
+    return name in read_names(statement) | bound_names(statement)
 
 
 def _required_given(model: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -400,7 +400,8 @@ def test_a_helper_of_another_file_that_returns_what_a_builder_built_is_a_site(ca
     the image goes to the convolutions, not to the timestep MLP registered first."""
     _, report, _ = check("helper_sites", capsys=capsys, target="denoiser/unet.py")
     [model] = [m for m in report["models"] if m["name"] == "UNet"]
-    assert any(n.startswith("built as in scripts/train.py:7-9: create_model_and_schedule(") for n in model["notes"]), \
+    assert any(n.startswith("built as in denoiser/script_util.py:15, called from scripts/train.py:9: UNet(")
+               for n in model["notes"]), \
         model["notes"]
     assert model["input_shapes"] == [[2, 3, 48, 48], [2]], model["notes"]
     assert model["parameters"] == 16 * 64 + 64 + 3 * 16 * 9 + 16 + 16 * 16 * 9 + 16 + 64 * 16 + 16 + 16 * 3 * 9 + 3
@@ -604,3 +605,33 @@ def test_absl_flags_a_slice_reads_are_parsed_with_their_defaults(capsys) -> None
         "Denoiser(T=FLAGS.T, ch=FLAGS.ch) (the script's command line completed: absl flags at their defaults)")
         for n in model["notes"]), model["notes"]
     assert model["parameters"] == 100 * 8 + 3 * 8 * 9 + 8 + 8 * 3 * 9 + 3
+
+
+def test_a_builder_bound_by_callers_in_other_files_up_to_the_scripts_main_guard(capsys) -> None:
+    # models/detector.py's build(args) is called by models/__init__.py's build_model(args), called by main.py's
+    # main(args), called in its main guard after parse_args(): each caller runs in its own module
+    _, report, _ = check("callers_across_files/detector", capsys=capsys, target="models/detector.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 16 * 16 + 16 + 16 * 64 + 5 * 16 + 2 * (16 * 16 * 9 + 16) + 16 * 16 + 16 + 16 * 4 + 4
+    assert any(n.startswith("built as in models/__init__.py:4-5, called from main.py:20: build(args)")
+               and "--data_path='.'" in n and "--device='cpu' (no GPU here)" in n for n in model["notes"])
+
+
+def test_a_part_gets_the_inputs_the_model_built_around_it_passes_it(capsys) -> None:
+    # encoder = build_encoder(args); model = Detector(encoder, ...): the encoder's forward takes a feature map, a
+    # boolean mask and position embeddings no first-layer guess can know; Detector's forward passes them
+    _, report, _ = check("callers_across_files/detector", capsys=capsys, target="models/encoder.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 16, 56, 56], [2, 56, 56], [1, 16, 56, 56], [5, 16]]
+    assert "as the code at models/detector.py:25 (Detector's forward) feeds it" in model["notes"][1]
+    assert model["notes"][0].startswith("built as in models/detector.py:23-24, called from models/__init__.py:5, "
+                                        "then main.py:20: build_encoder(args)")
+
+
+def test_networks_built_in_a_plain_class_bound_by_the_script_that_calls_the_class(capsys) -> None:
+    # Agent(**kwargs) in train.py calls Agent.__init__(state_dim, ...), which builds the Actor
+    _, report, _ = check("agent_class_caller", capsys=capsys, target="networks.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 11]] and model["parameters"] == 11 * 64 + 64 + 64 * 3 + 3
+    assert "built as in networks.py:18-19, called from train.py:11: Actor(state_dim, action_dim, max_action)" \
+        in model["notes"]

@@ -1,0 +1,309 @@
+"""The ways to a statement inside a function: through the calls that bind the function's parameters.
+
+A statement in a function with required parameters (`def build(args): ... model = DETR(backbone, ...)`) cannot run
+alone: its parameters are bound the way a caller binds them. Callers are looked for in the statement's document (a
+helper and the factory that calls it) and, when none is there, in the repository's documents that import the
+function from it (`from .detr import build`, `import TD3` then `TD3.TD3(**kwargs)`: calling a class calls its
+`__init__`), a few callers deep, up to a call whose own way needs no parameters: a script's main guard, a README
+example, a test. A caller in another document runs in that document's own namespace, so its way is carried as a
+`CallerFrame` on a marker statement: the executor runs the frame, then binds the function's parameters from the
+frame's call as Python would (defaults read in the function's own module).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from archlint.load.imports import Origin, calls_into, imported_names
+from archlint.load.repository import Document, documents_mentioning, repository_root
+from archlint.load.slicing import (
+    UNBOUND,
+    bound_names,
+    calls_in,
+    parameter_defaults,
+    paths_to,
+    program_slice,
+    read_names,
+    syntax_tree,
+)
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+MOST_CALLER_DEPTH = 5   # callers of callers: main.py -> models/__init__.py:build_model -> detr.py:build -> build_backbone
+MOST_WAYS = 2           # calls of a function followed (the nearest): each is a slice to run
+
+
+@dataclass(eq=False)
+class Scope:
+    """A document read for its ways: the paths to each statement, the function around each, the class around each
+    function, its module-level aliases and what its imports bind."""
+
+    document: Document
+    tree: ast.Module
+    paths: list[tuple[ast.stmt, list[ast.stmt]]]
+    enclosing: dict[int, FunctionNode]
+    owners: dict[int, ast.ClassDef]
+    aliases: dict[str, str]
+
+    @functools.cached_property
+    def imported(self) -> dict[str, list[Origin]]:
+        return imported_names(self.document.path, self.tree, repository_root(self.document.path))
+
+
+@functools.lru_cache(maxsize=256)
+def scope_of(document: Document) -> Scope | None:
+    tree = syntax_tree(document)
+    if tree is None:
+        return None
+    owners = {id(f): c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)
+              for f in c.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return Scope(document, tree, list(paths_to(tree.body, True)), enclosing_functions(tree), owners,
+                 module_aliases(tree))
+
+
+@dataclass(frozen=True, eq=False)
+class CallerFrame:
+    """A call of `function` in another document: the statements its arguments depend on (a slice of that document,
+    run in its own namespace), and the call."""
+
+    document: Document
+    statements: list[ast.stmt]
+    call: ast.Call
+    function: FunctionNode
+    method: bool   # an `__init__` called through its class: `self` is not among the call's arguments
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CallerFrame:   # a slice is copied with its markers, not its frames
+        return self
+
+
+def frame_of(statement: ast.stmt) -> CallerFrame | None:
+    """The caller frame a marker statement carries, if it is one."""
+    return getattr(statement, "caller_frame", None)
+
+
+def enclosing_functions(tree: ast.Module) -> dict[int, FunctionNode]:
+    """Statement id -> the innermost function around it."""
+    found: dict[int, FunctionNode] = {}
+    for function in ast.walk(tree):   # breadth first: an inner function comes later and wins
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.stmt) and node is not function:
+                    found[id(node)] = function
+    return found
+
+
+def _parametrize_values(function: FunctionNode, aliases: dict[str, str]) -> list[ast.stmt]:
+    """`name = first value` for each `@pytest.mark.parametrize("name", [values])` (or `"a, b"`, `[(1, 2), ...]`) of
+    a test function, the decorator also by another name the module gives it (`param = pytest.mark.parametrize`)."""
+    bound: list[ast.stmt] = []
+    for decorator in function.decorator_list:
+        called = ast.unparse(decorator.func) if isinstance(decorator, ast.Call) else ""
+        if not (isinstance(decorator, ast.Call) and aliases.get(called, called).endswith("parametrize")
+                and len(decorator.args) >= 2 and isinstance(decorator.args[0], ast.Constant)
+                and isinstance(decorator.args[0].value, str)):
+            continue
+        names = [n.strip() for n in decorator.args[0].value.split(",") if n.strip()]
+        first = ast.Subscript(decorator.args[1], ast.Constant(0), ast.Load())
+        target: ast.expr = ast.Name(names[0], ast.Store()) if len(names) == 1 else \
+            ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
+        bound.append(ast.fix_missing_locations(ast.copy_location(ast.Assign([target], first), decorator)))
+    return bound
+
+
+def module_aliases(tree: ast.Module) -> dict[str, str]:
+    """Names the module binds, once, to another dotted name (`param = pytest.mark.parametrize`), as source text."""
+    found: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, (ast.Name, ast.Attribute)):
+            found[statement.targets[0].id] = ast.unparse(statement.value)
+    return found
+
+
+def bound_by(statements: list[ast.stmt]) -> set[str]:
+    return set().union(*(bound_names(s) for s in statements)) if statements else set()
+
+
+
+
+def _unbound_marker(function: FunctionNode) -> ast.stmt:
+    """A statement recording, for the error message, which parameters no call binds (`load_model(name)`)."""
+    required = required_parameters(function)
+    said = f"{function.name}(), whose required parameter{'s' if len(required) > 1 else ''} " + \
+        ", ".join(f"`{r}`" for r in required)
+    marker = ast.Assign([ast.Name(UNBOUND, ast.Store())], ast.Constant(said))
+    return ast.fix_missing_locations(ast.copy_location(marker, function))
+
+
+def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int = 0) -> Iterator[list[ast.stmt]]:
+    """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
+    through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
+    arguments bound to the parameters (the first few calls), and so on up through the callers' own functions; with
+    no such call in the document, through the calls of the repository's documents that import it."""
+    function = scope.enclosing.get(id(statement))
+    if function is None or not required_parameters(function):
+        yield path
+        return
+    inside = next((p for s, p in paths_to(function.body, False) if s is statement), [])
+    parametrized = _parametrize_values(function, scope.aliases)
+    if parametrized and not set(required_parameters(function)) - bound_by(parametrized):
+        # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
+        yield [*path[:len(path) - len(inside)], *parametrized, *inside]
+        return
+    called_as = _called_as(function, scope)
+    ways = 0
+    for caller, caller_path in scope.paths if called_as else []:
+        for call in calls_in(caller):
+            if not (isinstance(call.func, ast.Name) and call.func.id == called_as and ways < MOST_WAYS):
+                continue
+            bound = _bound_arguments(function, call)
+            if bound is None:
+                continue
+            way = next(ways_to(caller, caller_path, scope, depth + 1), caller_path) \
+                if depth < MOST_CALLER_DEPTH else caller_path
+            ways += 1
+            yield [*way, *bound, *inside]
+    if not ways and called_as and depth < MOST_CALLER_DEPTH and _importable(function, scope):
+        for frame in _frames_elsewhere(scope, function, called_as, depth):
+            ways += 1
+            yield [*path[:len(path) - len(inside)], _frame_marker(frame), *inside]
+    if not ways:
+        yield [*path, _unbound_marker(function)]
+
+
+def _called_as(function: FunctionNode, scope: Scope) -> str | None:
+    """The name a call of the function uses: its own; its class's for an `__init__`; None for another method (it
+    is called on an instance, which a slice does not have)."""
+    owner = scope.owners.get(id(function))
+    if owner is None:
+        return function.name
+    return owner.name if function.name == "__init__" else None
+
+
+def _importable(function: FunctionNode, scope: Scope) -> bool:
+    """A module-level function, or the `__init__` of a module-level class: what another document can import."""
+    owner = scope.owners.get(id(function))
+    return function in scope.tree.body if owner is None else owner in scope.tree.body
+
+
+def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, depth: int) -> Iterator[CallerFrame]:
+    """The calls of the function in the repository's other documents that import it from this one, nearest
+    first, each with the slice of its own way."""
+    found = 0
+    for document in documents_mentioning(scope.document.path, frozenset({called_as})):
+        other = scope_of(document) if document.path != scope.document.path else None
+        for caller, caller_path in other.paths if other is not None else []:
+            for call in calls_in(caller):
+                if found >= MOST_WAYS or not calls_into(call.func, other.imported, scope.document.path, called_as):
+                    continue
+                way = next(ways_to(caller, caller_path, other, depth + 1), caller_path)
+                found += 1
+                yield CallerFrame(document, program_slice(way, read_names(call)), call, function,
+                                  scope.owners.get(id(function)) is not None)
+        if found >= MOST_WAYS:
+            return
+
+
+def _frame_marker(frame: CallerFrame) -> ast.stmt:
+    """A statement binding the function's parameters (for the slice) that carries the frame (for the executor)."""
+    names = [ast.Name(n, ast.Store()) for n in parameter_names(frame.function)]
+    marker = ast.Assign([ast.Tuple(names, ast.Store())], ast.Constant(None))
+    marker = ast.fix_missing_locations(ast.copy_location(marker, frame.function))
+    marker.caller_frame = frame   # type: ignore[attr-defined]
+    return marker
+
+
+def parameter_names(function: FunctionNode) -> list[str]:
+    arguments = function.args
+    every = [*_positional(function), arguments.vararg, *arguments.kwonlyargs, arguments.kwarg]
+    return [a.arg for a in every if a is not None]
+
+
+def bound_values(frame: CallerFrame, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 namespace: dict[str, Any]) -> dict[str, Any]:
+    """The function's parameters as Python binds them for a call with these values, its defaults evaluated in its
+    own module's `namespace`; a call that does not fit raises the TypeError Python would (named as the function)."""
+    arguments = copy.deepcopy(frame.function.args)
+    for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
+        if argument is not None:
+            argument.annotation = None   # an annotation may name what the slice never imported
+    returns = ast.Return(ast.Call(ast.Name("locals", ast.Load()), [], []))
+    definition = ast.FunctionDef(name=frame.function.name, args=arguments, body=[returns], decorator_list=[])
+    code = compile(ast.fix_missing_locations(ast.Module([definition], type_ignores=[])), "<archlint binding>", "exec")
+    scope = dict(namespace)
+    exec(code, scope)
+    values = scope[frame.function.name](*([None] if frame.method else []), *args, **kwargs)
+    if frame.method:
+        values.pop(frame.function.args.args[0].arg, None)
+    return values
+
+
+def _positional(function: FunctionNode) -> list[ast.arg]:
+    """The positional parameters a call gives values for: a method's `self`/`cls` is given by Python."""
+    positional = [*function.args.posonlyargs, *function.args.args]
+    return positional[1:] if positional and positional[0].arg in ("self", "cls") else positional
+
+
+def required_parameters(function: FunctionNode) -> list[str]:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    required = [a.arg for a in positional[:len(positional) - len(arguments.defaults)]]
+    required += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None]
+    return [r for r in required if r not in ("self", "cls")]
+
+
+def _bound_arguments(function: FunctionNode, call: ast.Call) -> list[ast.stmt] | None:
+    """`parameter = argument` for a call of the function (defaults for the rest), or None when the call cannot be
+    bound statically (`*args`, `**kwargs` of unknown keys, a required parameter not given)."""
+    arguments = function.args
+    positional = _positional(function)
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(positional) and arguments.vararg is None:
+        return None
+    if any(k.arg is None for k in call.keywords):
+        return _bound_from_mapping(function, call)
+    values: dict[str, ast.expr] = {p.arg: a for p, a in zip(positional, call.args)}
+    extra = {k.arg: k.value for k in call.keywords if k.arg not in {p.arg for p in [*positional, *arguments.kwonlyargs]}}
+    values.update({k.arg: k.value for k in call.keywords if k.arg not in extra})
+    if extra and arguments.kwarg is None:
+        return None
+    if arguments.vararg is not None:
+        values[arguments.vararg.arg] = ast.Tuple(list(call.args[len(positional):]), ast.Load())
+    if arguments.kwarg is not None:
+        values[arguments.kwarg.arg] = ast.Dict([ast.Constant(k) for k in extra], list(extra.values()))
+    defaults = {s.targets[0].id: s for s in parameter_defaults(function)}   # type: ignore[attr-defined]
+    if any(name not in values for name in required_parameters(function)):
+        return None
+    bound = [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(n, ast.Store())], v), call))
+             for n, v in values.items()]
+    return bound + [s for n, s in defaults.items() if n not in values]
+
+
+_MAPPING = "__archlint_keywords__"
+
+
+def _bound_from_mapping(function: FunctionNode, call: ast.Call) -> list[ast.stmt] | None:
+    """A call with `**mapping` (`create_model(**vars(args))`, `build(**config)`) bound as Python binds it, when it
+    runs: the keywords merged into one dict, then each parameter its keyword, else its default; a required one the
+    mapping lacks fails there (KeyError), and the site says so."""
+    arguments = function.args
+    positional = _positional(function)
+    if arguments.vararg is not None or arguments.kwarg is not None:
+        return None
+    merged = ast.Dict([None if k.arg is None else ast.Constant(k.arg) for k in call.keywords],
+                      [k.value for k in call.keywords])
+    given = {p.arg: a for p, a in zip(positional, call.args)}
+    defaults = {s.targets[0].id: s.value for s in parameter_defaults(function)}   # type: ignore[attr-defined]
+    statements: list[ast.stmt] = [ast.Assign([ast.Name(_MAPPING, ast.Store())], merged)]
+    for parameter in [*positional, *arguments.kwonlyargs]:
+        name = parameter.arg
+        if name in given:
+            value: ast.expr = given[name]
+        else:
+            lookup = ast.Subscript(ast.Name(_MAPPING, ast.Load()), ast.Constant(name), ast.Load())
+            value = lookup if name not in defaults else ast.IfExp(
+                ast.Compare(ast.Constant(name), [ast.In()], [ast.Name(_MAPPING, ast.Load())]), lookup, defaults[name])
+        statements.append(ast.Assign([ast.Name(name, ast.Store())], value))
+    return [ast.fix_missing_locations(ast.copy_location(statement, call)) for statement in statements]
+

@@ -1,0 +1,132 @@
+"""A script's command line: the arguments its READMEs and shell scripts run it with, and sys.argv, argparse and absl
+as the script sees them while a construction site's statements run."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from archlint.load.repository import Document, repository_root
+
+
+_COMMAND = re.compile(r"(?:^|[\s;&|`])python[0-9.]*\s+(?:-u\s+)?(\S+\.py)\b(.*)")
+
+
+def command_lines(script: Path) -> list[list[str]]:
+    """The arguments the repository's READMEs and shell scripts run `script` with (`python cifar.py -a resnet
+    --depth 110`), in the order they appear, nearest documents first."""
+    root = repository_root(script)
+    found: list[list[str]] = []
+    candidates = sorted((p for p in _text_files(root)), key=lambda p: len(p.relative_to(root).parts))
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            match = _COMMAND.search(line)
+            if match and Path(match.group(1)).name == script.name:
+                try:
+                    arguments = shlex.split(match.group(2).split("#")[0].split("|")[0].split("&&")[0].split(">")[0])
+                except ValueError:
+                    continue
+                if arguments not in found:
+                    found.append(arguments)
+    return found
+
+
+def _text_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+        for name in files:
+            if name.endswith((".md", ".rst", ".sh", ".txt", ".markdown")):   # READMEs, TRAINING.md, run scripts
+                yield Path(folder) / name
+        if folder.count(os.sep) - str(root).count(os.sep) > 3:
+            dirs[:] = []
+
+
+
+@contextlib.contextmanager
+def command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
+    """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command
+    line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, and
+    a device that defaults to CUDA on a machine without one is the CPU, so the statements that build the model run:
+    what was given is named in the list yielded (`DIR='.'`, `--device='cpu'`), for the report."""
+    saved, original = sys.argv, argparse.ArgumentParser.parse_known_args
+    sys.argv = [str(document.path), *argv]
+    filled: list[str] = []
+
+    def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        parsed, rest = original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
+        for name, value in vars(parsed).items():
+            if isinstance(value, str) and CUDA_DEVICE.fullmatch(value) and not torch.cuda.is_available():
+                setattr(parsed, name, "cpu")
+                filled.append(f"--{name}='cpu' (no GPU here)")
+        return parsed, rest
+
+    argparse.ArgumentParser.parse_known_args = with_placeholders   # type: ignore[method-assign]
+    try:
+        yield filled
+    finally:
+        sys.argv = saved
+        argparse.ArgumentParser.parse_known_args = original   # type: ignore[method-assign]
+        _unparse_absl_flags()
+
+
+CUDA_DEVICE = re.compile(r"cuda(:\d+)?")
+
+
+def parse_absl_flags(filled: list[str]) -> None:
+    """absl's FLAGS, defined by the site's code but parsed only by the `app.run(main)` a slice never runs: parsed here
+    from the script's command line, with their defaults (unparsed again when the site is done)."""
+    flags = sys.modules.get("absl.flags")
+    if flags is None or flags.FLAGS.is_parsed():
+        return
+    try:
+        flags.FLAGS(sys.argv, known_only=True)
+    except Exception:   # a required flag or a bad value: the statement that reads it says so
+        return
+    filled.append("absl flags at their defaults")
+
+
+def _unparse_absl_flags() -> None:
+    flags = sys.modules.get("absl.flags")
+    if flags is not None and flags.FLAGS.is_parsed():
+        flags.FLAGS.unparse_flags()
+
+
+def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
+    """Values for the arguments `parser` requires that `given` lacks: a required flag, and the positionals when no
+    positional value is given; the first choice when there are choices, 1 for a number, else `.`."""
+    added: list[str] = []
+    positional_given = any(not token.startswith("-") for token in given)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) or action.nargs == 0:
+            continue
+        if action.option_strings:
+            if not action.required or any(token.split("=", 1)[0] in action.option_strings for token in given):
+                continue
+            value = _placeholder(action)
+            added += [action.option_strings[0], value]
+        elif not positional_given and action.nargs not in ("?", "*", argparse.REMAINDER):
+            value = _placeholder(action)
+            added.append(value)
+        else:
+            continue
+        filled.append(f"{action.option_strings[0] if action.option_strings else action.metavar or action.dest}={value!r}")
+    return added
+
+
+def _placeholder(action: argparse.Action) -> str:
+    if action.choices:
+        return str(next(iter(action.choices)))
+    return "1" if action.type in (int, float) else "."
+

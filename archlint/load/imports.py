@@ -1,0 +1,77 @@
+"""Where a name in a document comes from: its import statements resolved as the interpreter would resolve them.
+
+A script's own folder is `sys.path[0]` and a repository's code is usually run from its root, so an absolute import
+(`import TD3`, `from models import build_model`) is looked for in the document's folder and in every folder above
+it up to the repository root; a relative one (`from .detr import build`) from the document's package. Only files of
+the repository are answers: an import of an installed package resolves to nothing here.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The file a local name is imported from and the name it has there ("" for a module imported whole)."""
+
+    file: Path
+    name: str
+
+
+def module_files(document: Path, module: str | None, level: int, root: Path) -> list[Path]:
+    """The repository files `module` can be, seen from `document`: `a/b.py` or `a/b/__init__.py` under each folder
+    the import may be resolved from."""
+    folder = document.resolve().parent
+    if level:
+        for _ in range(level - 1):
+            folder = folder.parent
+        bases = [folder]
+    else:
+        root = root.resolve()
+        bases = [folder, *(p for p in folder.parents if p == root or root in p.parents)]
+    parts = module.split(".") if module else []
+    found = []
+    for base in bases:
+        stem = base.joinpath(*parts)
+        for candidate in (stem.with_name(stem.name + ".py") if parts else None, stem / "__init__.py"):
+            if candidate is not None and candidate.is_file():
+                found.append(candidate.resolve())
+    return found
+
+
+def imported_names(document: Path, tree: ast.Module, root: Path) -> dict[str, list[Origin]]:
+    """Each name the document's imports bind (anywhere in it, functions included), with the repository files it
+    may come from; a dotted `import a.b` also under `a.b`."""
+    found: dict[str, list[Origin]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                files = module_files(document, alias.name, 0, root)
+                local = alias.asname or alias.name
+                found.setdefault(local, []).extend(Origin(f, "") for f in files)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                local = alias.asname or alias.name
+                origins = [Origin(f, alias.name) for f in module_files(document, node.module, node.level, root)]
+                submodule = f"{node.module}.{alias.name}" if node.module else alias.name
+                origins += [Origin(f, "") for f in module_files(document, submodule, node.level, root)]
+                found.setdefault(local, []).extend(origins)
+    return found
+
+
+def calls_into(func: ast.expr, imported: dict[str, list[Origin]], file: Path, name: str) -> bool:
+    """Whether a call's callee is `name` of the repository file `file`: `name` imported from it, or an attribute
+    `name` of the module `file` imported whole (`TD3.TD3`, `models.detr.build`)."""
+    file = file.resolve()
+    if isinstance(func, ast.Name):
+        return Origin(file, name) in imported.get(func.id, [])
+    if isinstance(func, ast.Attribute) and func.attr == name:
+        return Origin(file, "") in imported.get(ast.unparse(func.value), [])
+    return False
+
+
+__all__ = ["Origin", "calls_into", "imported_names", "module_files"]

@@ -1,0 +1,173 @@
+"""Reading a slice of code: which names a statement binds, changes and reads, the statements on the way to each
+statement of a block, and the statements a set of names depends on (a program slice)."""
+from __future__ import annotations
+
+import ast
+import functools
+from typing import Iterator
+
+from archlint.load.discovery import is_main_guard
+from archlint.load.flow import walk_scope
+from archlint.load.repository import Document
+
+UNBOUND = "__archlint_unbound__"   # bound by a statement saying which parameters no call binds (for the message)
+
+
+def bound_names(node: ast.AST) -> set[str]:
+    """Names a statement binds (assignments, imports, defs, loop and with targets), nested functions excluded."""
+    names: set[str] = set()
+    for child in walk_scope(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            names.add(child.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            for alias in child.names:
+                names.add((alias.asname or alias.name).split(".")[0] if alias.name != "*" else "*")
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child is not node:
+            names.add(child.name)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(node.name)
+    return names
+
+
+def _base_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def changed_names(statement: ast.stmt) -> set[str]:
+    """Names a statement changes in place: `cfg.x = 1`, `d["k"] = v`, `parser.add_argument(...)`, `x.append(1)`."""
+    changed: set[str] = set()
+    for child in walk_scope(statement):
+        if isinstance(child, (ast.Attribute, ast.Subscript)) and isinstance(child.ctx, ast.Store):
+            base = _base_name(child)
+            if base:
+                changed.add(base)
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
+            isinstance(statement.value.func, ast.Attribute):
+        base = _base_name(statement.value.func.value)
+        if base:
+            changed.add(base)
+    return changed
+
+
+def read_names(node: ast.AST) -> set[str]:
+    """Every name the node reads, in nested functions too (a helper defined in the slice reads globals when
+    called)."""
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:
+    """(statement, the statements executed before it on the way there) for every simple statement of a block,
+    descending into compound statements: an `if` branch is taken, a loop's target bound to its first item, a
+    function's parameters bound to their defaults. A module's main guard is entered only for its own sites."""
+    before: list[ast.stmt] = []
+    for index, statement in enumerate(body):
+        # a module's function runs once the module is loaded: it sees the definitions below it too
+        defined_later = [s for s in body[index + 1:] if isinstance(s, DEFINITIONS)] \
+            if top_level and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        for child_body, entry in _child_blocks(statement):
+            for inner, inner_before in paths_to(child_body, False):
+                yield inner, [*before, *defined_later, *entry, *inner_before]
+        yield statement, list(before)
+        if not (top_level and is_main_guard(statement)):
+            before.append(statement)
+
+
+def _child_blocks(statement: ast.stmt) -> Iterator[tuple[list[ast.stmt], list[ast.stmt]]]:
+    """The blocks inside a compound statement, each with the statements that enter it."""
+    if isinstance(statement, ast.If):
+        yield statement.body, []
+        yield statement.orelse, []
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        first = ast.Assign(targets=[statement.target], value=ast.Call(
+            func=ast.Name("next", ast.Load()), args=[ast.Call(ast.Name("iter", ast.Load()), [statement.iter], [])],
+            keywords=[]))
+        yield statement.body, [ast.fix_missing_locations(ast.copy_location(first, statement))]
+    elif isinstance(statement, (ast.While, ast.With, ast.AsyncWith)):
+        entry = []
+        for item in getattr(statement, "items", []):
+            if item.optional_vars is not None:
+                entered = ast.Call(ast.Attribute(item.context_expr, "__enter__", ast.Load()), [], [])
+                entry.append(ast.fix_missing_locations(ast.copy_location(
+                    ast.Assign([item.optional_vars], entered), statement)))
+        yield statement.body, entry
+    elif isinstance(statement, ast.Try):
+        yield statement.body, []
+        for handler in statement.handlers:
+            yield handler.body, []
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield statement.body, parameter_defaults(statement)
+    elif isinstance(statement, ast.ClassDef):   # its methods: `self.down1 = Down(64, 128)` in a model's __init__
+        yield statement.body, []
+
+
+def parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """`name = default` for each parameter that has one: a site in a function runs as if it were called bare."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    return [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(a.arg, ast.Store())], default), function))
+            for a, default in pairs]
+
+
+def program_slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
+    """The statements of `path` the names in `needed` depend on, in order: until nothing more is added, since a
+    statement that changes an object in place may come after one that reads it (`FLAGS = flags.FLAGS`, then
+    `flags.DEFINE_integer("T", 1000, ...)`)."""
+    kept: set[int] = set()
+    needed = set(needed) | {UNBOUND}
+    while True:
+        added = False
+        for statement in reversed(path):
+            if id(statement) in kept:
+                continue
+            bound, changed = bound_names(statement), changed_names(statement)
+            if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
+                kept.add(id(statement))
+                needed |= read_names(statement)
+                added = True
+        if not added:
+            return [statement for statement in path if id(statement) in kept]
+
+
+
+def calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
+    for child in walk_scope(statement):
+        if isinstance(child, ast.Call):
+            yield child
+
+
+
+def called_name(call: ast.Call) -> str | None:
+    return call.func.id if isinstance(call.func, ast.Name) else \
+        call.func.attr if isinstance(call.func, ast.Attribute) else None
+
+
+def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:
+    """The document's syntax tree; a top-level block that is not Python 3 (`print x`, `.cuda(async=True)` of
+    code written for an older Python) is left out, line numbers kept, so the rest can still build the model."""
+    lines = source.splitlines()
+    for _ in range(attempts):
+        try:
+            return ast.parse("\n".join(lines))
+        except SyntaxError as exc:
+            if not exc.lineno or exc.lineno > len(lines):
+                return None
+            start = exc.lineno - 1
+            while start > 0 and (not lines[start].strip() or lines[start][0].isspace()):
+                start -= 1
+            end = exc.lineno
+            while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+                end += 1
+            lines[start:end] = [""] * (end - start)
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def syntax_tree(document: Document) -> ast.Module | None:
+    return parse_leniently(document.source)
