@@ -84,7 +84,7 @@ def command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
 CUDA_DEVICE = re.compile(r"cuda(:\d+)?")
 
 
-def parse_absl_flags(filled: list[str]) -> None:
+def parse_absl_flags() -> None:
     """absl's FLAGS, defined by the site's code but parsed only by the `app.run(main)` a slice never runs: parsed here
     from the script's command line, with their defaults (unparsed again when the site is done)."""
     flags = sys.modules.get("absl.flags")
@@ -94,7 +94,14 @@ def parse_absl_flags(filled: list[str]) -> None:
         flags.FLAGS(sys.argv, known_only=True)
     except Exception:   # a required flag or a bad value: the statement that reads it says so
         return
-    filled.append("absl flags at their defaults")
+
+
+def reads_absl_flags(namespace: dict[str, Any]) -> bool:
+    """Whether code that ran in `namespace` holds absl's parsed FLAGS (or its flags module): absl is imported by
+    libraries too, and its FLAGS outlive the code that defined them, so only a site that holds them used them."""
+    flags = sys.modules.get("absl.flags")
+    return flags is not None and flags.FLAGS.is_parsed() and \
+        any(value is flags.FLAGS or value is flags for value in namespace.values())
 
 
 def _unparse_absl_flags() -> None:

@@ -35,10 +35,14 @@ from archlint.plugin.results import TargetCause
 # -- importing user code -------------------------------------------------------------------------------------
 
 def _is_user_module(module: Any, user_dirs: Sequence[str]) -> bool:
+    """A module loaded from the user's folders; a namespace package (a folder without __init__.py) has no file,
+    only its folders."""
     file = getattr(module, "__file__", None)
-    if not file:
-        return False
-    file = os.path.realpath(file)
+    places = [file] if file else [os.path.join(p, "") for p in getattr(module, "__path__", None) or []]
+    return any(_in_user_dirs(os.path.realpath(place), user_dirs) for place in places)
+
+
+def _in_user_dirs(file: str, user_dirs: Sequence[str]) -> bool:
     if file.startswith(ENGINE_DIR) or "site-packages" in file or "dist-packages" in file:
         return False
     return any(file.startswith(d.rstrip(os.sep) + os.sep) for d in user_dirs)

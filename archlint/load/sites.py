@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterator
 import torch
 
 from archlint.load.callers import UNBOUND, CallerFrame, Scope, bound_values, frame_of, scope_of, ways_to
-from archlint.load.command_line import command_line, command_lines, parse_absl_flags
+from archlint.load.command_line import command_line, command_lines, parse_absl_flags, reads_absl_flags
 from archlint.load.discovery import trains
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
@@ -563,11 +563,12 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     with command_line(argv, site.document) as placeholders, user_stdout(), guarded():
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
-                failures = _execute(statements, namespace, site.document, lambda: parse_absl_flags(placeholders),
-                                    unweighted)
+                failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
-        parse_absl_flags(placeholders)
+        parse_absl_flags()
+        if reads_absl_flags(namespace):
+            placeholders.append("absl flags at their defaults")
         run = _Run(namespace, failures, unweighted, placeholders)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
