@@ -1,7 +1,10 @@
 """A target or model that cannot be loaded, said in one line in the user's terms."""
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import inspect
+import traceback
 
 import torch
 
@@ -54,10 +57,41 @@ def _takes_var_keywords(cls: type) -> bool:
 
 
 
+def _version_conflict(exc: BaseException) -> tuple[str, str, str] | None:
+    """(the installed package whose code failed, the submodule it imports, the installed version of the package
+    that lacks it) when an installed package imports a submodule another installed package no longer has
+    (`taming` importing `pytorch_lightning.utilities.distributed`, gone from Lightning 2)."""
+    if not (isinstance(exc, ModuleNotFoundError) and exc.name and "." in exc.name):
+        return None
+    top = exc.name.split(".")[0]
+    try:
+        if importlib.util.find_spec(top) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)
+    importer = next((f.filename for f in reversed(frames) if "site-packages" in f.filename or
+                     "dist-packages" in f.filename), None)
+    if importer is None:
+        return None
+    package = importer.replace("dist-packages", "site-packages").split("site-packages", 1)[1].strip("/\\").split("/")[0]
+    package = package.removesuffix(".py")
+    if package == top or not package.isidentifier():
+        return None
+    distributions = importlib.metadata.packages_distributions().get(top, [top])
+    try:
+        version = importlib.metadata.version(distributions[0])
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return package, exc.name, f"{distributions[0]} {version}"
+
+
 def import_error_cause(exc: BaseException) -> TargetCause:
     """The kind of import failure, for the summary and the reach benchmark."""
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return TargetCause.MISSING_PACKAGE
+    if _version_conflict(exc) is not None:
+        return TargetCause.VERSION_CONFLICT
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
     if Cause.NETWORK in causes(exc):   # the module fetches files when imported (a tokenizer, a config)
@@ -73,6 +107,12 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
+    conflict = _version_conflict(exc)
+    if conflict is not None:
+        package, missing, installed = conflict
+        return (f"cannot import: the installed package {package!r} imports {missing}, which the installed "
+                f"{installed} does not have{user_frame_suffix(exc)}: the two installed versions do not fit "
+                f"together; install the version of {installed.split()[0]} that {package!r} was written for")
     if Cause.NO_PARENT_PACKAGE in causes(exc):
         return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the file imports "
                 "relatively (from .x import ...) but its folder has no __init__.py, so it is not part of a package; "

@@ -87,6 +87,7 @@ class TargetCause(enum.Enum):
     NO_SUCH_TARGET = "no such target"
     IMPORT_FAILED = "import failed"
     MISSING_PACKAGE = "missing package"
+    VERSION_CONFLICT = "version conflict"     # an installed package imports what another installed one no longer has
     EXITED_AT_IMPORT = "exited at import"
     NO_MODEL = "no model found"
     NEEDS_ARGUMENTS = "needs arguments"

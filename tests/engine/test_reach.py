@@ -151,6 +151,26 @@ def test_a_missing_package_says_what_to_install(tmp_path, capsys) -> None:
         "install it (pip install not_installed_anywhere) to lint this file")
 
 
+def test_an_installed_package_importing_what_another_no_longer_has_is_a_version_conflict(tmp_path, monkeypatch,
+                                                                                        capsys) -> None:
+    # an installed package written for an older pytest imports a submodule pytest does not have
+    installed = tmp_path / "site-packages"
+    (installed / "oldplugin").mkdir(parents=True)
+    (installed / "oldplugin" / "__init__.py").write_text("from pytest.gone_submodule import helper\n")
+    monkeypatch.syspath_prepend(str(installed))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "net.py").write_text("import torch\nimport oldplugin\n\n\nclass Net(torch.nn.Module):\n    pass\n")
+    code, out, _ = run_in(project, ["check", "net.py", "--format", "json"], capsys)
+    [error] = json.loads(out)["errors"]
+    import pytest as installed_pytest
+    assert code == 2 and error["cause"] == "version conflict"
+    assert error["message"].startswith(
+        f"cannot import: the installed package 'oldplugin' imports pytest.gone_submodule, which the installed pytest "
+        f"{installed_pytest.__version__} does not have"), error["message"]
+    assert error["message"].endswith("install the version of pytest that 'oldplugin' was written for")
+
+
 def test_recurrent_model_that_reshapes_its_input_gets_a_sequence_that_runs(capsys) -> None:
     _, report, _ = check("rnn_rows", capsys=capsys)
     assert one_model(report)["input_shapes"] == [[2, 28, 28]]
