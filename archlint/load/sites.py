@@ -722,6 +722,8 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
         call = next((c for c in calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
                      and not any(isinstance(a, ast.Starred) for a in c.args)), None)
         if call is None:
+            if name in bound_names(candidate):   # the name is another object from here on
+                return None, None
             continue
         statements = _statements_between(site, later[:index], read_names(call), name)
         scope = {**namespace, name: None}
@@ -765,6 +767,8 @@ def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any]) -> tu
         holder_call = candidate.value if isinstance(candidate, ast.Assign) and len(candidate.targets) == 1 else None
         if not (isinstance(holder_call, ast.Call) and any(
                 isinstance(a, ast.Name) and a.id == name for a in [*holder_call.args, *(k.value for k in holder_call.keywords)])):
+            if name in bound_names(candidate):   # the name is another object from here on (the next README example)
+                return None, None
             continue
         statements = _statements_between(site, later[:index], read_names(holder_call), name)
         part = copy.deepcopy(model)   # the holder may change what it holds (frozen weights); the model stays as built

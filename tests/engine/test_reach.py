@@ -655,3 +655,15 @@ def test_networks_built_in_a_plain_class_bound_by_the_script_that_calls_the_clas
     assert model["input_shapes"] == [[2, 11]] and model["parameters"] == 11 * 64 + 64 + 64 * 3 + 3
     assert "built as in networks.py:18-19, called from train.py:11: Actor(state_dim, action_dim, max_action)" \
         in model["notes"]
+
+
+def test_a_later_example_that_rebinds_the_models_name_does_not_feed_it(capsys) -> None:
+    # README's second example rebinds `model` to a Core and wraps that in a Doubler: the Wrapper built by the first
+    # example is not what the Doubler holds, so its input is its own first layer's, not the Doubler's batch of 4
+    _, report, _ = check("readme_rebound", capsys=capsys, target="wrap.py:Wrapper")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 8]], model["notes"]
+    # the Core of the first example gets what the Wrapper around it passes it
+    _, report, _ = check("readme_rebound", capsys=capsys, target="wrap.py:Core")
+    model = one_model(report)
+    assert "input [2, 8] as the code at README.md:8 (Wrapper's forward) feeds it" in model["notes"]
