@@ -520,12 +520,22 @@ def _callers_said(statements: list[ast.stmt]) -> list[str]:
 
 
 
+def _script_of(site: Site) -> Document:
+    """The document whose command line the site's code sees: its own, or its outermost caller's in another
+    document (`main.py`, whose main guard parses the arguments `models/detr.py`'s `build(args)` reads)."""
+    document, statements = site.document, site.path
+    while (frame := next((f for f in map(frame_of, statements) if f is not None), None)) is not None:
+        document, statements = frame.document, frame.statements
+    return document
+
+
 def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
     """The script's own defaults first, then the command lines its READMEs run it with; for a registry site, the
     command lines that name the model come first (they select its entry)."""
-    if site.document.kind != "code" or site.in_target_file:
+    script = _script_of(site)
+    if script.kind != "code" or site.in_target_file and script is site.document:
         return [[]]
-    lines = command_lines(site.document.path)[:MOST_COMMAND_LINES]
+    lines = command_lines(script.path)[:MOST_COMMAND_LINES]
     if site.registry is None:
         return [[], *lines]
     words = {w.lower() for w in target.names} | {target.obj.__name__.lower()}
@@ -560,7 +570,7 @@ def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
     (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
-    with command_line(argv, site.document) as placeholders, user_stdout(), guarded():
+    with command_line(argv, _script_of(site)) as placeholders, user_stdout(), guarded():
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
                 failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)

@@ -649,12 +649,13 @@ def test_a_part_gets_the_inputs_the_model_built_around_it_passes_it(capsys) -> N
 
 
 def test_networks_built_in_a_plain_class_bound_by_the_script_that_calls_the_class(capsys) -> None:
-    # Agent(**kwargs) in train.py calls Agent.__init__(state_dim, ...), which builds the Actor
+    # Agent(**kwargs) in train.py calls Agent.__init__(state_dim, ...), which builds the Actor; train.py's
+    # --state_dim has no default: the README's command line for train.py gives it
     _, report, _ = check("agent_class_caller", capsys=capsys, target="networks.py")
     model = one_model(report)
-    assert model["input_shapes"] == [[2, 11]] and model["parameters"] == 11 * 64 + 64 + 64 * 3 + 3
-    assert "built as in networks.py:18-19, called from train.py:11: Actor(state_dim, action_dim, max_action)" \
-        in model["notes"]
+    assert model["input_shapes"] == [[2, 17]] and model["parameters"] == 17 * 64 + 64 + 64 * 3 + 3
+    assert "built as in networks.py:18-19, called from train.py:11 (with `--state_dim 17`): " \
+           "Actor(state_dim, action_dim, max_action)" in model["notes"]
 
 
 def test_a_later_example_that_rebinds_the_models_name_does_not_feed_it(capsys) -> None:
