@@ -696,7 +696,7 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 continue
             inputs, inputs_where = _fed_inputs(site, built, run.namespace)
             if inputs is None:
-                inputs, inputs_where = _inputs_from_holder(site, built, run.namespace)
+                inputs, inputs_where = _inputs_from_holder(site, built, run.namespace, arguments)
             where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
             where += f": {_shortened(ast.unparse(site.call))}"
             if site.stand_in:
@@ -761,12 +761,15 @@ class _Captured(Exception):
     """Raised by the hook that captured a part's inputs: the rest of the holder's forward need not run."""
 
 
-def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tuple[Any, ...] | None, str | None]:
+def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any],
+                        arguments: dict[str, Any]) -> tuple[tuple[Any, ...] | None, str | None]:
     """The inputs a module built after the site around the model (`transformer = build_transformer(args)`, then
     `model = DETR(backbone, transformer, ...)`) passes it in its own forward: the holder is built around a copy of
     the model and run once on the inputs its own first layer takes, and a hook on the copy keeps what reached it.
     The repository's code feeding its part, where a guess from the part's first layer cannot know the layout (a
-    feature map as [batch, channels, height, width] with its mask and position embeddings)."""
+    feature map as [batch, channels, height, width] with its mask and position embeddings): only when that guess
+    does not run, and only what the holder changed on the way (a holder that passes its own input through knows
+    no more than the guess it was fed)."""
     statement = site.statement
     if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name) and statement.value is site.call and site.tree is not None):
@@ -780,6 +783,8 @@ def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any]) -> tu
             if name in bound_names(candidate):   # the name is another object from here on (the next README example)
                 return None, None
             continue
+        if _guess_runs(model, arguments):
+            return None, None
         statements = _statements_between(site, later[:index], read_names(holder_call), name)
         part = copy.deepcopy(model)   # the holder may change what it holds (frozen weights); the model stays as built
         scope = {**namespace, name: part}
@@ -808,10 +813,22 @@ def _inputs_from_holder(site: Site, model: Any, namespace: dict[str, Any]) -> tu
         except Exception:
             return None, None
         values = captured[0] if captured else ()
-        if _tensors(values):
+        passed_through = len(values) == len(inputs) and all(v is i for v, i in zip(values, inputs))
+        if _tensors(values) and not passed_through:
             return tuple(values), f"{_position(site.document, candidate.lineno)} ({type(holder).__name__}'s forward)"
         return None, None
     return None, None
+
+
+def _guess_runs(model: Any, arguments: dict[str, Any]) -> bool:
+    """Whether the model runs on the inputs its own first layer takes (on a copy: the model keeps its mode)."""
+    try:
+        inputs, _ = infer_inputs(model, "cpu", arguments)
+        with user_stdout(), guarded(), torch.no_grad(), cpu_budget(SLICE_CPU_SECONDS):
+            copy.deepcopy(model).eval()(*inputs)
+    except Exception:
+        return False
+    return True
 
 
 def _statements_between(site: Site, between: list[ast.stmt], needed: set[str], name: str) -> list[ast.stmt]:

@@ -8,7 +8,8 @@ class Core(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x):
-        return self.proj(x)
+        batch, length, features = x.shape   # a sequence of vectors
+        return self.proj(x).mean(1)
 
 
 class Wrapper(nn.Module):
