@@ -22,6 +22,7 @@ from archlint.load.repository import Document, documents_mentioning, repository_
 from archlint.load.slicing import (
     UNBOUND,
     bound_names,
+    called_name,
     calls_in,
     parameter_defaults,
     paths_to,
@@ -155,7 +156,7 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
     called_as = _called_as(function, scope)
     ways = 0
     for caller, caller_path in scope.paths if called_as else []:
-        for call in calls_in(caller):
+        for call in [*calls_in(caller), *_launched_calls(caller)]:
             if not (isinstance(call.func, ast.Name) and call.func.id == called_as and ways < MOST_WAYS):
                 continue
             bound = _bound_arguments(function, call)
@@ -171,6 +172,27 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
             yield [*path[:len(path) - len(inside)], _frame_marker(frame), *inside]
     if not ways:
         yield [*path, _unbound_marker(function)]
+
+
+def _launched_calls(statement: ast.stmt) -> Iterator[ast.Call]:
+    """The calls a launcher in the statement makes of the function handed to it, as calls: a distributed
+    training script's `mp.spawn(main_worker, nprocs=n, args=(ngpus, args))` calls `main_worker(0, ngpus, args)`
+    in each process (the first process's index is 0), `Process(target=train, args=(rank, args))` calls
+    `train(rank, args)`. Only a literal tuple of arguments is read."""
+    for call in calls_in(statement):
+        launcher = called_name(call)
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        if launcher == "spawn":
+            function = call.args[0] if call.args else keywords.get("fn")
+            given = call.args[1] if len(call.args) > 1 else keywords.get("args", ast.Tuple([], ast.Load()))
+            first: list[ast.expr] = [ast.Constant(0)]
+        elif launcher == "Process":
+            function, given, first = keywords.get("target"), keywords.get("args", ast.Tuple([], ast.Load())), []
+        else:
+            continue
+        if isinstance(function, ast.Name) and isinstance(given, ast.Tuple):
+            launched = ast.Call(ast.Name(function.id, ast.Load()), [*first, *given.elts], [])
+            yield ast.fix_missing_locations(ast.copy_location(launched, call))
 
 
 def _called_as(function: FunctionNode, scope: Scope) -> str | None:

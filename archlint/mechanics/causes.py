@@ -27,6 +27,7 @@ class Cause(enum.Enum):
     TERMINAL_INPUT = "a prompt on the terminal"                   # input() with no terminal
     LAYER_BEFORE_INIT = "a layer assigned before super().__init__()"
     BARE_ASSERT = "an assert without a message"
+    NO_PROCESS_GROUP = "torch.distributed without a process group"   # a forward that calls all_reduce/all_gather
     OTHER = "other"
 
 
@@ -62,6 +63,8 @@ def causes(exc: BaseException) -> frozenset[Cause]:
         found.add(Cause.LAYER_BEFORE_INIT)
     if isinstance(exc, AssertionError) and not message.strip():
         found.add(Cause.BARE_ASSERT)
+    if "process group has not been initialized" in lowered:
+        found.add(Cause.NO_PROCESS_GROUP)
     if "CUDA" in message or "NVIDIA" in message or "cuda" in message:
         found.add(Cause.CUDA_ONLY)
     if "same device" in message and "cuda" in message:

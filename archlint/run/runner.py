@@ -22,6 +22,7 @@ from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.race import RaceSettings
 from archlint.analysis.shared import ModelAnalyses
 from archlint.load.device import inputs_for, is_meta_model, lazy_layers
+from archlint.mechanics.distributed import one_process_group
 from archlint.mechanics.errors import describe_exception, user_error_text
 from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
 from archlint.mechanics.profile import phase
@@ -296,7 +297,23 @@ def with_edit(finding: Finding, analyses: ModelAnalyses) -> Finding:
 
 def lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None = None,
                 run: RunOptions | None = None, target: str = "", notes: Sequence[Note] = ()) -> ModelReport:
-    """Lint one built model with the run's plugin host. Raises TraceFailure if no tracer can handle it."""
+    """Lint one built model with the run's plugin host. Raises TraceFailure if no tracer can handle it. A forward
+    that calls torch.distributed collectives is linted again as the one process of a group of one."""
+    try:
+        return _lint_model(model, example_inputs, host, name, run, target, notes)
+    except TraceFailure as failure:
+        if not failure.needs_process_group:
+            raise
+        with one_process_group() as set_up:
+            if not set_up:
+                raise
+            said = Note(NoteKind.TRACE, "its forward calls torch.distributed: linted as the one process of a group "
+                                        "of one (in memory, world size 1), as it trains on one GPU")
+            return _lint_model(model, example_inputs, host, name, run, target, [*notes, said])
+
+
+def _lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHost, name: str | None,
+                run: RunOptions | None, target: str, notes: Sequence[Note]) -> ModelReport:
     run = run or RunOptions()
     name = name or type(model).__name__
     # A model built on the meta device is analysed there whatever was requested; its inputs follow it.

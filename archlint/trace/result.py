@@ -34,8 +34,9 @@ class TraceFailure(Exception):
     """No tracer could handle the model: the message is one line naming the reason; `attempts` has each."""
 
     def __init__(self, attempts: list[TraceAttempt], reason: str | None = None,
-                 cause: TargetCause = TargetCause.UNTRACEABLE):
+                 cause: TargetCause = TargetCause.UNTRACEABLE, needs_process_group: bool = False):
         self.attempts = attempts
+        self.needs_process_group = needs_process_group   # the forward calls torch.distributed with no group set up
         self.cause = cause      # NO_INPUT_FITS when the example input does not fit a layer
         self.reason = reason or next((a.detail for a in attempts if a.detail), "unknown reason")
         tried = ", ".join(a.tracer for a in attempts)

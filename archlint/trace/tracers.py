@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
+from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.entry_method import has_forward, misspelt_forward, why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
 from archlint.mechanics.state import eval_mode
@@ -85,7 +86,8 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
             return TraceResult(gm, name, lost, list(attempts))
     fits = not any(isinstance(exc, InputMismatch) for exc in errors)
     raise TraceFailure(attempts, failure_reason(attempts, errors, inputs),
-                       TargetCause.UNTRACEABLE if fits else TargetCause.NO_INPUT_FITS)
+                       TargetCause.UNTRACEABLE if fits else TargetCause.NO_INPUT_FITS,
+                       any(Cause.NO_PROCESS_GROUP in causes(exc) for exc in errors))
 
 
 def _missing_forward(model: nn.Module) -> str | None:

@@ -670,3 +670,17 @@ def test_a_later_example_that_rebinds_the_models_name_does_not_feed_it(capsys) -
     _, report, _ = check("readme_rebound", capsys=capsys, target="wrap.py:Core")
     model = one_model(report)
     assert not any("forward) feeds it" in n for n in model["notes"]) and len(model["input_shapes"][0]) == 3
+
+
+def test_a_model_built_in_a_spawned_worker_whose_forward_reduces_across_processes(capsys) -> None:
+    # torch.multiprocessing.spawn(main_worker, (args,), n) calls main_worker(0, args) in the first process; the
+    # forward's all_reduce runs in a group of one, which is gone afterwards
+    import torch.distributed as dist
+
+    _, report, _ = check("spawned_worker", capsys=capsys, target="train.py")
+    model = one_model(report)
+    assert model["parameters"] == 12 * 24 + 24 + 24 * 24 + 24
+    assert "built as in train.py:23-32: Twins(args.width)" in model["notes"], model["notes"]
+    assert any(n.startswith("its forward calls torch.distributed: linted as the one process of a group of one")
+               for n in model["notes"])
+    assert not dist.is_initialized()
