@@ -5,6 +5,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import traceback
+from pathlib import Path
 
 import torch
 
@@ -57,7 +58,40 @@ def _takes_var_keywords(cls: type) -> bool:
 
 
 
-def _version_conflict(exc: BaseException) -> tuple[str, str, str] | None:
+def _installed_package(filename: str) -> str | None:
+    """The installed package a traceback frame's file belongs to (`.../site-packages/taming/main.py` -> taming;
+    in a namespace package, its first subpackage: `google/protobuf/descriptor.py` -> google.protobuf)."""
+    normal = filename.replace("dist-packages", "site-packages")
+    if "site-packages" not in normal:
+        return None
+    root, inside = normal.split("site-packages", 1)
+    parts = inside.strip("/\\").split("/")
+    package = parts[0].removesuffix(".py")
+    namespace = Path(root + "site-packages", parts[0])
+    if len(parts) > 2 and namespace.is_dir() and not (namespace / "__init__.py").is_file():
+        package = f"{package}.{parts[1]}"
+    return package if package.replace(".", "_").isidentifier() else None
+
+
+# what an installed package raises for a reason of its own that is not the versions installed beside it
+_NOT_A_CONFLICT = frozenset({Cause.NETWORK, Cause.MISSING_FILE, Cause.CUDA_ONLY, Cause.OUT_OF_MEMORY,
+                             Cause.TERMINAL_INPUT})
+
+
+def _failing_installed_package(exc: BaseException) -> str | None:
+    """The installed package the user's code imported when installed code raised `exc` (the innermost frame is an
+    installed package's; the package named is the outermost one, the import the user wrote: `torchtext`, whose
+    load of its compiled library fails inside torch): it fails with what is installed beside it, not in the
+    user's code."""
+    if isinstance(exc, (SyntaxError, SystemExit, ModuleNotFoundError)) or causes(exc) & _NOT_A_CONFLICT:
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames or _installed_package(frames[-1].filename) is None:
+        return None
+    return next(p for p in (_installed_package(f.filename) for f in frames) if p)
+
+
+def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
     """(the installed package whose code failed, the submodule it imports, the installed version of the package
     that lacks it) when an installed package imports a submodule another installed package no longer has
     (`taming` importing `pytorch_lightning.utilities.distributed`, gone from Lightning 2)."""
@@ -70,13 +104,8 @@ def _version_conflict(exc: BaseException) -> tuple[str, str, str] | None:
     except (ImportError, ValueError):
         return None
     frames = traceback.extract_tb(exc.__traceback__)
-    importer = next((f.filename for f in reversed(frames) if "site-packages" in f.filename or
-                     "dist-packages" in f.filename), None)
-    if importer is None:
-        return None
-    package = importer.replace("dist-packages", "site-packages").split("site-packages", 1)[1].strip("/\\").split("/")[0]
-    package = package.removesuffix(".py")
-    if package == top or not package.isidentifier():
+    package = next((p for p in (_installed_package(f.filename) for f in reversed(frames)) if p), None)
+    if package is None or package == top:
         return None
     distributions = importlib.metadata.packages_distributions().get(top, [top])
     try:
@@ -90,7 +119,7 @@ def import_error_cause(exc: BaseException) -> TargetCause:
     """The kind of import failure, for the summary and the reach benchmark."""
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return TargetCause.MISSING_PACKAGE
-    if _version_conflict(exc) is not None:
+    if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None:
         return TargetCause.VERSION_CONFLICT
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
@@ -107,12 +136,17 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
-    conflict = _version_conflict(exc)
+    conflict = _missing_submodule(exc)
     if conflict is not None:
         package, missing, installed = conflict
         return (f"cannot import: the installed package {package!r} imports {missing}, which the installed "
                 f"{installed} does not have{user_frame_suffix(exc)}: the two installed versions do not fit "
                 f"together; install the version of {installed.split()[0]} that {package!r} was written for")
+    failing = _failing_installed_package(exc)
+    if failing is not None:
+        return (f"cannot import: the installed package {failing!r} raised {type(exc).__name__}: {first_line(exc)}"
+                f"{user_frame_suffix(exc)}: it does not work with the versions installed beside it (or needs what "
+                f"this machine lacks); install the versions the repository was written for")
     if Cause.NO_PARENT_PACKAGE in causes(exc):
         return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the file imports "
                 "relatively (from .x import ...) but its folder has no __init__.py, so it is not part of a package; "

@@ -171,6 +171,26 @@ def test_an_installed_package_importing_what_another_no_longer_has_is_a_version_
     assert error["message"].endswith("install the version of pytest that 'oldplugin' was written for")
 
 
+def test_an_installed_package_that_raises_when_imported_is_said_as_the_installed_packages(tmp_path, monkeypatch,
+                                                                                          capsys) -> None:
+    # an installed package written for another version of what it uses fails inside its own code
+    installed = tmp_path / "site-packages"
+    (installed / "envsplugin").mkdir(parents=True)
+    (installed / "envsplugin" / "__init__.py").write_text("import json\nREGISTRY = json.registry.env_specs\n")
+    monkeypatch.syspath_prepend(str(installed))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "net.py").write_text("import torch\nimport envsplugin\n\n\nclass Net(torch.nn.Module):\n    pass\n")
+    code, out, _ = run_in(project, ["check", "net.py", "--format", "json"], capsys)
+    [error] = json.loads(out)["errors"]
+    assert code == 2 and error["cause"] == "version conflict"
+    assert error["message"].startswith("cannot import: the installed package 'envsplugin' raised AttributeError: "
+                                       "module 'json' has no attribute 'registry' at "), error["message"]
+    assert error["message"].endswith("envsplugin/__init__.py:2: it does not work with the versions installed beside "
+                                     "it (or needs what this machine lacks); install the versions the repository "
+                                     "was written for")
+
+
 def test_recurrent_model_that_reshapes_its_input_gets_a_sequence_that_runs(capsys) -> None:
     _, report, _ = check("rnn_rows", capsys=capsys)
     assert one_model(report)["input_shapes"] == [[2, 28, 28]]
