@@ -79,14 +79,19 @@ _NOT_A_CONFLICT = frozenset({Cause.NETWORK, Cause.MISSING_FILE, Cause.CUDA_ONLY,
 
 
 def _failing_installed_package(exc: BaseException) -> str | None:
-    """The installed package the user's code imported when installed code raised `exc` (the innermost frame is an
-    installed package's; the package named is the outermost one, the import the user wrote: `torchtext`, whose
-    load of its compiled library fails inside torch): it fails with what is installed beside it, not in the
-    user's code."""
+    """The installed package the user's code imported when installed code raised `exc` during that import (the
+    innermost frame is an installed package's, the user's last one an import statement; the package named is the
+    outermost one, the import the user wrote: `torchtext`, whose load of its compiled library fails inside
+    torch): it fails with what is installed beside it, not in the user's code."""
     if isinstance(exc, (SyntaxError, SystemExit, ModuleNotFoundError)) or causes(exc) & _NOT_A_CONFLICT:
         return None
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames or _installed_package(frames[-1].filename) is None:
+        return None
+    # the user's last statement is an import (not a call of the package's API with values of the user's, which
+    # may be what is wrong): the package failed in its own module-level code
+    users = [f for f in frames if _installed_package(f.filename) is None]
+    if users and not (users[-1].line or "").lstrip().startswith(("import ", "from ")):
         return None
     return next(p for p in (_installed_package(f.filename) for f in frames) if p)
 

@@ -38,7 +38,10 @@ def _is_user_module(module: Any, user_dirs: Sequence[str]) -> bool:
     """A module loaded from the user's folders; a namespace package (a folder without __init__.py) has no file,
     only its folders."""
     file = getattr(module, "__file__", None)
-    places = [file] if file else [os.path.join(p, "") for p in getattr(module, "__path__", None) or []]
+    try:
+        places = [file] if file else [os.path.join(p, "") for p in getattr(module, "__path__", None) or []]
+    except (KeyError, TypeError):   # a namespace package whose parent is gone: not one of ours to remove
+        return False
     return any(_in_user_dirs(os.path.realpath(place), user_dirs) for place in places)
 
 
@@ -71,10 +74,11 @@ def user_code_scope(user_dirs: Sequence[str], own_modules: Sequence[str] = ()) -
     finally:
         _users_folders = saved_folders
         sys.path[:] = saved_path
-        for name in set(sys.modules) - before:
-            module = sys.modules.get(name)
-            if name in own_modules or _is_user_module(module, real_dirs):
-                del sys.modules[name]
+        # decided before any is removed: a namespace package's folders are recomputed from its parent's
+        doomed = [name for name in set(sys.modules) - before
+                  if name in own_modules or _is_user_module(sys.modules.get(name), real_dirs)]
+        for name in doomed:
+            del sys.modules[name]
 
 
 
