@@ -151,38 +151,39 @@ def test_a_missing_package_says_what_to_install(tmp_path, capsys) -> None:
         "install it (pip install not_installed_anywhere) to lint this file")
 
 
-def test_an_installed_package_importing_what_another_no_longer_has_is_a_version_conflict(tmp_path, monkeypatch,
-                                                                                        capsys) -> None:
-    # an installed package written for an older pytest imports a submodule pytest does not have
+def import_error_with_installed(package: str, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    """`archlint check net.py` for a model file that imports `package`, installed (on sys.path, in a folder named
+    site-packages) with `code` as its __init__.py: (exit code, the one error)."""
     installed = tmp_path / "site-packages"
-    (installed / "oldplugin").mkdir(parents=True)
-    (installed / "oldplugin" / "__init__.py").write_text("from pytest.gone_submodule import helper\n")
+    (installed / package).mkdir(parents=True)
+    (installed / package / "__init__.py").write_text(code)
     monkeypatch.syspath_prepend(str(installed))
     project = tmp_path / "project"
     project.mkdir()
-    (project / "net.py").write_text("import torch\nimport oldplugin\n\n\nclass Net(torch.nn.Module):\n    pass\n")
-    code, out, _ = run_in(project, ["check", "net.py", "--format", "json"], capsys)
+    (project / "net.py").write_text(f"import torch\nimport {package}\n\n\nclass Net(torch.nn.Module):\n    pass\n")
+    exit_code, out, _ = run_in(project, ["check", "net.py", "--format", "json"], capsys)
     [error] = json.loads(out)["errors"]
-    import pytest as installed_pytest
+    return exit_code, error
+
+
+def test_an_installed_package_importing_what_another_no_longer_has_is_a_version_conflict(tmp_path, monkeypatch,
+                                                                                        capsys) -> None:
+    # an installed package written for an older pytest imports a submodule pytest does not have
+    code, error = import_error_with_installed("oldplugin", "from pytest.gone_submodule import helper\n", tmp_path,
+                                              monkeypatch, capsys)
     assert code == 2 and error["cause"] == "version conflict"
     assert error["message"].startswith(
         f"cannot import: the installed package 'oldplugin' imports pytest.gone_submodule, which the installed pytest "
-        f"{installed_pytest.__version__} does not have"), error["message"]
+        f"{pytest.__version__} does not have"), error["message"]
     assert error["message"].endswith("install the version of pytest that 'oldplugin' was written for")
 
 
 def test_an_installed_package_that_raises_when_imported_is_said_as_the_installed_packages(tmp_path, monkeypatch,
                                                                                           capsys) -> None:
     # an installed package written for another version of what it uses fails inside its own code
-    installed = tmp_path / "site-packages"
-    (installed / "envsplugin").mkdir(parents=True)
-    (installed / "envsplugin" / "__init__.py").write_text("import json\nREGISTRY = json.registry.env_specs\n")
-    monkeypatch.syspath_prepend(str(installed))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "net.py").write_text("import torch\nimport envsplugin\n\n\nclass Net(torch.nn.Module):\n    pass\n")
-    code, out, _ = run_in(project, ["check", "net.py", "--format", "json"], capsys)
-    [error] = json.loads(out)["errors"]
+    code, error = import_error_with_installed("envsplugin", "import json\nREGISTRY = json.registry.env_specs\n",
+                                              tmp_path, monkeypatch, capsys)
     assert code == 2 and error["cause"] == "version conflict"
     assert error["message"].startswith("cannot import: the installed package 'envsplugin' raised AttributeError: "
                                        "module 'json' has no attribute 'registry' at "), error["message"]
@@ -704,3 +705,12 @@ def test_a_model_built_in_a_spawned_worker_whose_forward_reduces_across_processe
     assert any(n.startswith("its forward calls torch.distributed: linted as the one process of a group of one")
                for n in model["notes"])
     assert not dist.is_initialized()
+
+
+def test_a_part_whose_own_guess_runs_is_not_fed_by_its_holder(capsys) -> None:
+    # Tiny runs on the input its Linear takes: what Scaler passes it adds nothing (a holder's input is itself a
+    # guess), so the part keeps its own
+    _, report, _ = check("holder_guess_runs", capsys=capsys, target="nets.py:Tiny")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 8]]
+    assert "input shape [2, 8] (float32) inferred from first layer Linear" in model["notes"], model["notes"]
