@@ -2,9 +2,9 @@ from torch import nn
 
 
 class Tiny(nn.Module):
-    def __init__(self):
+    def __init__(self, features):
         super().__init__()
-        self.proj = nn.Linear(8, 4)
+        self.proj = nn.Linear(features, 4)
 
     def forward(self, x):
         return self.proj(x)
