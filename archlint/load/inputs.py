@@ -369,6 +369,21 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
             found.append(((tensor,), f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of "
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
+    return found + _class_maps(layer, dims, make_device)
+
+
+def _class_maps(layer: nn.modules.conv._ConvNd, dims: int, device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Maps of class ids below the first conv's channel count, which a model one-hot encodes before it (a
+    PixelCNN over a VQ-VAE's codes, a segmentation map as a condition): the common sizes, no channel axis."""
+    if dims != 2 or not layer.in_channels or layer.in_channels < 2:
+        return []
+    found = []
+    for size in COMMON_SIZES:
+        shape = (DEFAULT_BATCH, size, size)
+        ids = torch.randint(0, layer.in_channels, shape, generator=torch.Generator().manual_seed(0)).to(device)
+        found.append(((ids,), f"input shape {_said(shape)} (int64): maps of class ids below the first convolution's "
+                              f"{layer.in_channels} channels (which the model one-hot encodes), the first of the "
+                              f"common sizes that runs (an image did not)"))
     return found
 
 

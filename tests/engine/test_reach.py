@@ -714,3 +714,12 @@ def test_a_part_whose_own_guess_runs_is_not_fed_by_its_holder(capsys) -> None:
     model = one_model(report)
     assert model["input_shapes"] == [[2, 8]]
     assert "input shape [2, 8] (float32) inferred from first layer Linear" in model["notes"], model["notes"]
+
+
+def test_a_model_that_one_hot_encodes_its_input_gets_maps_of_class_ids(capsys) -> None:
+    # an image of the first conv's 16 channels does not run (one_hot needs ids); maps of ids below 16 do
+    _, report, _ = check("class_map_input", capsys=capsys, target="pixel.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 28, 28]]
+    assert any(n.startswith("input shape [2, 28, 28] (int64): maps of class ids below the first convolution's 16 "
+                            "channels") for n in model["notes"]), model["notes"]
