@@ -127,8 +127,6 @@ def bound_by(statements: list[ast.stmt]) -> set[str]:
     return set().union(*(bound_names(s) for s in statements)) if statements else set()
 
 
-
-
 def _unbound_marker(function: FunctionNode) -> ast.stmt:
     """A statement recording, for the error message, which parameters no call binds (`load_model(name)`)."""
     required = required_parameters(function)

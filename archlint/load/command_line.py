@@ -52,7 +52,6 @@ def _text_files(root: Path) -> Iterator[Path]:
             dirs[:] = []
 
 
-
 @contextlib.contextmanager
 def command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
     """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command

@@ -168,7 +168,6 @@ def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
     return None
 
 
-
 def _module_words(file: Path) -> frozenset[str]:
     """The names a document imports the model's module by: its stem and its package folders."""
     words = {file.stem}
@@ -295,8 +294,6 @@ def repository_builders(file: Path, names: frozenset[str]) -> frozenset[str]:
 def _returns_call_of(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
     """A return value of the function flows from a call named one of `names`."""
     return returned_from(function, lambda call: called_name(call) in names or None) is not None
-
-
 
 
 def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool) -> Iterator[Site]:
@@ -517,7 +514,6 @@ def _callers_said(statements: list[ast.stmt]) -> list[str]:
     if frame is None:
         return []
     return [_position(frame.document, frame.call.lineno), *_callers_said(frame.statements)]
-
 
 
 def _script_of(site: Site) -> Document:

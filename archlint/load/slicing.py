@@ -135,12 +135,10 @@ def program_slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
             return [statement for statement in path if id(statement) in kept]
 
 
-
 def calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
     for child in walk_scope(statement):
         if isinstance(child, ast.Call):
             yield child
-
 
 
 def called_name(call: ast.Call) -> str | None:
