@@ -75,6 +75,9 @@ def model_files(folders: list[Path]) -> list[Path]:
     return found
 
 
+ENVIRONMENT_CAUSES = ("missing package", "version conflict", "needs a download")
+
+
 def classify(errors: list[dict[str, str]]) -> str:
     """The cause of a file's misses, as the report types it: the first error's cause, else its kind."""
     if not errors:
@@ -130,6 +133,11 @@ def main() -> int:
         print(f"{o.cause:16} {o.models:2} {o.seconds:6.1f}s  {o.file}  {o.detail}")
     reached = sum(o.models > 0 for o in outcomes)
     print(f"\nreach: {reached}/{len(outcomes)} files with a linted model ({100 * reached / max(1, len(outcomes)):.0f}%)")
+    # what no reading of the repository supplies: packages not installed or whose installed versions do not fit,
+    # weights or data downloaded while the model is built
+    readable = [o for o in outcomes if o.cause not in ENVIRONMENT_CAUSES]
+    print(f"reach without {', '.join(ENVIRONMENT_CAUSES)}: {reached}/{len(readable)} "
+          f"({100 * reached / max(1, len(readable)):.0f}%)")
     for cause, count in collections.Counter(o.cause for o in outcomes if o.models == 0).most_common():
         print(f"  {cause}: {count}")
     if outcomes:
