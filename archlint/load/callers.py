@@ -60,8 +60,8 @@ def scope_of(document: Document) -> Scope | None:
         return None
     owners = {id(f): c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)
               for f in c.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    return Scope(document, tree, list(paths_to(tree.body, True)), enclosing_functions(tree), owners,
-                 module_aliases(tree))
+    return Scope(document, tree, list(paths_to(tree.body, True)), _enclosing_functions(tree), owners,
+                 _module_aliases(tree))
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +84,7 @@ def frame_of(statement: ast.stmt) -> CallerFrame | None:
     return getattr(statement, "caller_frame", None)
 
 
-def enclosing_functions(tree: ast.Module) -> dict[int, FunctionNode]:
+def _enclosing_functions(tree: ast.Module) -> dict[int, FunctionNode]:
     """Statement id -> the innermost function around it."""
     found: dict[int, FunctionNode] = {}
     for function in ast.walk(tree):   # breadth first: an inner function comes later and wins
@@ -113,7 +113,7 @@ def _parametrize_values(function: FunctionNode, aliases: dict[str, str]) -> list
     return bound
 
 
-def module_aliases(tree: ast.Module) -> dict[str, str]:
+def _module_aliases(tree: ast.Module) -> dict[str, str]:
     """Names the module binds, once, to another dotted name (`param = pytest.mark.parametrize`), as source text."""
     found: dict[str, str] = {}
     for statement in tree.body:
@@ -123,13 +123,13 @@ def module_aliases(tree: ast.Module) -> dict[str, str]:
     return found
 
 
-def bound_by(statements: list[ast.stmt]) -> set[str]:
+def _bound_by(statements: list[ast.stmt]) -> set[str]:
     return set().union(*(bound_names(s) for s in statements)) if statements else set()
 
 
 def _unbound_marker(function: FunctionNode) -> ast.stmt:
     """A statement recording, for the error message, which parameters no call binds (`load_model(name)`)."""
-    required = required_parameters(function)
+    required = _required_parameters(function)
     said = f"{function.name}(), whose required parameter{'s' if len(required) > 1 else ''} " + \
         ", ".join(f"`{r}`" for r in required)
     marker = ast.Assign([ast.Name(UNBOUND, ast.Store())], ast.Constant(said))
@@ -142,12 +142,12 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
     arguments bound to the parameters (the first few calls), and so on up through the callers' own functions; with
     no such call in the document, through the calls of the repository's documents that import it."""
     function = scope.enclosing.get(id(statement))
-    if function is None or not required_parameters(function):
+    if function is None or not _required_parameters(function):
         yield path
         return
     inside = next((p for s, p in paths_to(function.body, False) if s is statement), [])
     parametrized = _parametrize_values(function, scope.aliases)
-    if parametrized and not set(required_parameters(function)) - bound_by(parametrized):
+    if parametrized and not set(_required_parameters(function)) - _bound_by(parametrized):
         # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
         yield [*path[:len(path) - len(inside)], *parametrized, *inside]
         return
@@ -228,14 +228,14 @@ def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, dept
 
 def _frame_marker(frame: CallerFrame) -> ast.stmt:
     """A statement binding the function's parameters (for the slice) that carries the frame (for the executor)."""
-    names = [ast.Name(n, ast.Store()) for n in parameter_names(frame.function)]
+    names = [ast.Name(n, ast.Store()) for n in _parameter_names(frame.function)]
     marker = ast.Assign([ast.Tuple(names, ast.Store())], ast.Constant(None))
     marker = ast.fix_missing_locations(ast.copy_location(marker, frame.function))
     marker.caller_frame = frame   # type: ignore[attr-defined]
     return marker
 
 
-def parameter_names(function: FunctionNode) -> list[str]:
+def _parameter_names(function: FunctionNode) -> list[str]:
     arguments = function.args
     every = [*_positional(function), arguments.vararg, *arguments.kwonlyargs, arguments.kwarg]
     return [a.arg for a in every if a is not None]
@@ -266,7 +266,7 @@ def _positional(function: FunctionNode) -> list[ast.arg]:
     return positional[1:] if positional and positional[0].arg in ("self", "cls") else positional
 
 
-def required_parameters(function: FunctionNode) -> list[str]:
+def _required_parameters(function: FunctionNode) -> list[str]:
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]
     required = [a.arg for a in positional[:len(positional) - len(arguments.defaults)]]
@@ -293,7 +293,7 @@ def _bound_arguments(function: FunctionNode, call: ast.Call) -> list[ast.stmt] |
     if arguments.kwarg is not None:
         values[arguments.kwarg.arg] = ast.Dict([ast.Constant(k) for k in extra], list(extra.values()))
     defaults = {s.targets[0].id: s for s in parameter_defaults(function)}   # type: ignore[attr-defined]
-    if any(name not in values for name in required_parameters(function)):
+    if any(name not in values for name in _required_parameters(function)):
         return None
     bound = [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(n, ast.Store())], v), call))
              for n, v in values.items()]
