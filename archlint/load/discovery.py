@@ -15,7 +15,8 @@ from torch import nn
 
 from archlint.load.flow import returned_from, walk_scope
 from archlint.mechanics.frames import ENGINE_DIR
-from archlint.mechanics.source import display_path, function_definition
+from archlint.mechanics.source import display_path, function_definition, is_main_guard
+from archlint.mechanics.training import trains
 
 FACTORY_NAME = re.compile(r"^(build_\w+|make_\w+|create_\w+|\w+_model|get_model)$")
 
@@ -59,12 +60,6 @@ def _top_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
                 pending.extend(getattr(statement, block, []) or [])
         elif isinstance(statement, ast.ExceptHandler):
             pending.extend(statement.body)
-
-
-def is_main_guard(statement: ast.stmt) -> bool:
-    """`if __name__ == "__main__":`"""
-    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test) \
-        and "__name__" in ast.unparse(statement.test)
 
 
 def _assigned_names(statement: ast.stmt) -> list[str]:
@@ -165,8 +160,9 @@ def discover(module: Any, source: str) -> list[Candidate]:
                     defs[statement.name] = statement
         for name in _assigned_names(statement):
             obj = namespace.get(name)
+            # `m = model.to(device)` is the same model under a second name: linted once, as its first name
             if isinstance(obj, nn.Module) and not name.startswith("_") and \
-                    all(c.attr != name for c in candidates):
+                    all(c.attr != name and c.obj is not obj for c in candidates):
                 candidates.append(Candidate(name, "instance", obj, statement.lineno))
                 instance_statements.append(statement)
             elif isinstance(obj, functools.partial) and not name.startswith("_") and built_class(obj) is not None \
@@ -250,16 +246,6 @@ def _is_user_code(function: Any) -> bool:
         return False
     return not any(part in file for part in ("site-packages", "dist-packages")) and not file.startswith(ENGINE_DIR) \
         and not file.startswith(os.path.dirname(torch.__file__))
-
-
-def trains(definition: ast.AST) -> bool:
-    for loop in ast.walk(definition):
-        if isinstance(loop, (ast.For, ast.While, ast.AsyncFor)):
-            for call in ast.walk(loop):
-                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
-                        call.func.attr in ("backward", "step", "zero_grad"):
-                    return True
-    return False
 
 
 def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:

@@ -27,9 +27,10 @@ from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
 from archlint.load.repository import repository_root
 from archlint.load.targets import ModelSpec
-from archlint.mechanics.frames import ENGINE_DIR
+from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
 from archlint.mechanics.profile import phase
-from archlint.mechanics.source import display_path, notebook_source
+from archlint.mechanics.source import display_path, notebook_source, source_position
+from archlint.mechanics.training import module_level_training
 from archlint.plugin.results import TargetCause
 
 # -- importing user code -------------------------------------------------------------------------------------
@@ -150,27 +151,50 @@ def _refused_encoding(path: Path) -> str | None:
     return None
 
 
-def _exec_file(path: Path, name: str, as_package: bool) -> Any:
+def _exec_file(path: Path, name: str, as_package: bool) -> tuple[Any, tuple[int, ...]]:
+    """The file's module, and the lines of its module-level training, which was left out (none if the file was
+    imported as usual)."""
     if path.suffix == ".ipynb":
         return _exec_notebook(path, name)
     refused = _refused_encoding(path)
     if refused is not None:
         raise LoadError(refused, TargetCause.IMPORT_FAILED)
     if as_package:
-        return importlib.import_module(name)
+        return importlib.import_module(name), ()
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadError("cannot be imported as a Python module", TargetCause.IMPORT_FAILED)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module   # dataclasses and pickling look the module up while it runs
-    spec.loader.exec_module(module)
-    return module
+    tree = _parsed(path.read_text(encoding="utf-8", errors="replace"))
+    training = module_level_training(tree) if tree is not None else []
+    if not training:
+        spec.loader.exec_module(module)
+        return module, ()
+    return module, _exec_without(tree, training, str(path), module)
+
+
+def _parsed(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:   # Python's own import says so, in its words
+        return None
+
+
+def _exec_without(tree: ast.Module, left_out: list[ast.stmt], file: str, module: types.ModuleType) -> tuple[int, ...]:
+    """Run a module's code without some of its top-level statements (a script's training: linting never trains);
+    the first line of each one left out."""
+    skipped = {id(s) for s in left_out}
+    kept = ast.Module([s for s in tree.body if id(s) not in skipped], type_ignores=[])
+    exec(compile(kept, file, "exec"), module.__dict__)
+    return tuple(s.lineno for s in left_out)
 
 
 def _script_failure(exc: BaseException) -> bool:
-    """A failure of a script's module-level work (a dataset download, a training loop, a missing file), as
-    opposed to a file that cannot be Python (syntax), lacks a package, or exits on purpose."""
-    return isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
+    """A failure of a script's module-level work (a dataset download, a training loop, a missing file, work that
+    ran over its CPU budget), as opposed to a file that cannot be Python (syntax), lacks a package, or exits on
+    purpose."""
+    return isinstance(exc, OverBudget) or isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
 
 
 # Calls a definitions-only import still makes: building the command-line defaults and small values.
@@ -203,13 +227,19 @@ class ImportedModule:
 
     module: types.ModuleType
     failure: ImportFailure | None = None
+    training_left_out: tuple[int, ...] = ()   # first lines of the module-level training that was not run
 
     @property
     def note(self) -> str | None:
-        if self.failure is None:
-            return None
-        return (f"the file's module-level code failed ({self.failure.message}); linted from its definitions only "
-                "(imports, classes, functions, command-line defaults)")
+        if self.failure is not None:
+            return (f"the file's module-level code failed ({self.failure.message}); linted from its definitions "
+                    "only (imports, classes, functions, command-line defaults)")
+        if self.training_left_out:
+            file = self.module.__file__ or ""
+            first, *others = [source_position(file, line) for line in self.training_left_out]
+            where = ", ".join([first, *(other.removeprefix(display_path(file) + ":") for other in others)])
+            return f"the file's module-level training was not run ({where}): linting never trains"
+        return None
 
 
 def _definitions_only(path: Path, name: str) -> types.ModuleType | None:
@@ -239,7 +269,7 @@ def _definitions_only(path: Path, name: str) -> types.ModuleType | None:
     return module
 
 
-def _exec_notebook(path: Path, name: str) -> Any:
+def _exec_notebook(path: Path, name: str) -> tuple[Any, tuple[int, ...]]:
     """A notebook's code cells run as one module; its source is registered with linecache under the notebook's
     path, so construction sites, tracebacks and `# archlint: ignore` comments work as in a .py file."""
     source, _ = notebook_source(str(path))
@@ -247,8 +277,12 @@ def _exec_notebook(path: Path, name: str) -> Any:
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module
-    exec(compile(source, str(path), "exec"), module.__dict__)
-    return module
+    tree = _parsed(source)
+    training = module_level_training(tree) if tree is not None else []
+    if not training:
+        exec(compile(source, str(path), "exec"), module.__dict__)
+        return module, ()
+    return module, _exec_without(tree, training, str(path), module)
 
 
 def read_source(path: str) -> str:
@@ -256,6 +290,11 @@ def read_source(path: str) -> str:
     if path.endswith(".ipynb"):
         return notebook_source(path)[0]
     return Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+# Module-level code of the target file (imports, setup, its models' construction) gets this much CPU time; past it
+# (work that is not recognisably training: an evaluation, a dataset scan) the file is linted from its definitions.
+IMPORT_CPU_SECONDS = 120
 
 
 @contextlib.contextmanager
@@ -270,14 +309,20 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
     with user_code_scope(user_dirs, own), as_script(path or Path(name)):
         try:
-            with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"):
-                module = ImportedModule(_exec_file(path, name, as_package) if path else importlib.import_module(name))
+            with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
+                    cpu_budget(IMPORT_CPU_SECONDS):
+                if path:
+                    executed, training = _exec_file(path, name, as_package)
+                    module = ImportedModule(executed, training_left_out=training)
+                else:
+                    module = ImportedModule(importlib.import_module(name))
         except LoadError:
             raise
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's module-level code: anything can happen
-            message = import_error_message(exc, stderr.getvalue())
+            message = f"{exc}{user_frame_suffix(exc)}" if isinstance(exc, OverBudget) \
+                else import_error_message(exc, stderr.getvalue())
             definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
             if definitions is None:
                 raise LoadError(message, import_error_cause(exc)) from exc
@@ -420,7 +465,8 @@ def cpu_budget(seconds: float) -> Iterator[None]:
     """Inside the block, the process may use `seconds` of CPU time; then OverBudget is raised where the code is
     (a training loop that a slice would reach, a dataset scan). Only the main thread can keep the clock; elsewhere
     (the MCP server's worker threads) the block runs without one."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") or \
+            0 < signal.getitimer(signal.ITIMER_PROF)[0] <= seconds:   # an enclosing budget ends sooner: it keeps
         yield
         return
 

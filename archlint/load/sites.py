@@ -39,7 +39,7 @@ import torch
 
 from archlint.load.callers import UNBOUND, CallerFrame, Scope, bound_values, frame_of, scope_of, ways_to
 from archlint.load.command_line import command_line, command_lines, parse_absl_flags, reads_absl_flags
-from archlint.load.discovery import trains
+from archlint.mechanics.training import trains
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root

@@ -6,9 +6,9 @@ import ast
 import functools
 from typing import Iterator
 
-from archlint.load.discovery import is_main_guard
 from archlint.load.flow import walk_scope
 from archlint.load.repository import Document
+from archlint.mechanics.source import is_main_guard
 
 UNBOUND = "__archlint_unbound__"   # bound by a statement saying which parameters no call binds (for the message)
 

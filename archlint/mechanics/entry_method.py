@@ -22,9 +22,7 @@ from typing import Any, Callable
 from torch import nn
 
 from archlint.mechanics.source import display_path, function_definition
-
-TRAINING_CALLS = ("backward", "step", "zero_grad")
-
+from archlint.mechanics.training import TRAINING_CALLS
 
 @dataclass(frozen=True)
 class EntryMethod:

@@ -34,6 +34,12 @@ def function_definition(function: Any) -> ast.FunctionDef | ast.AsyncFunctionDef
 _MAGIC = ("%", "!", "?")
 
 
+def is_main_guard(statement: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`"""
+    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test) \
+        and "__name__" in ast.unparse(statement.test)
+
+
 def notebook_source(path: str) -> tuple[str, list[tuple[int, int]]]:
     """A .ipynb file's code cells as one Python source, and for each of its lines (cell number, line in cell),
     both counted from 1. IPython magics and shell lines become blank lines (line numbers stay put)."""

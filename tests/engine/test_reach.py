@@ -723,3 +723,62 @@ def test_a_model_that_one_hot_encodes_its_input_gets_maps_of_class_ids(capsys) -
     assert model["input_shapes"] == [[2, 28, 28]]
     assert any(n.startswith("input shape [2, 28, 28] (int64): maps of class ids below the first convolution's 16 "
                             "channels") for n in model["notes"]), model["notes"]
+
+
+def test_a_script_that_trains_at_module_level_is_imported_without_its_training(capsys) -> None:
+    # lecture style: setup, the model, then 5000 optimiser steps and a print of the last loss, no main guard; the
+    # model is built from what the setup read (the vocabulary of story.txt) and nothing of the training runs
+    _, report, _ = check("module_training", capsys=capsys, target="lecture.py")
+    model = one_model(report)       # `same_model = model.to("cpu")` is the same model: linted once
+    assert model["name"] == "model"
+    vocab = len(set((CASES / "module_training" / "story.txt").read_text()))
+    assert model["parameters"] == (vocab + 16) * 32 + 2 * 32 + 32 * 32 + 32 + 32 * vocab + vocab
+    assert "the file's module-level training was not run (lecture.py:42, 48): linting never trains" in \
+        model["notes"], model["notes"]
+
+
+def test_a_notebook_cell_that_calls_its_training_function_is_not_run(capsys) -> None:
+    # cell 7 calls fit(), whose loop steps an optimiser ten million times; cell 8 prints what only fit() returned
+    _, report, _ = check("module_training", capsys=capsys, target="regression.ipynb")
+    model = one_model(report)
+    assert model["parameters"] == 5 * 16 + 16 + 16 + 1
+    assert "the file's module-level training was not run (regression.ipynb:cell 7:line 1, cell 8:line 1): " \
+           "linting never trains" in model["notes"], model["notes"]
+
+
+def test_module_level_code_over_its_cpu_budget_falls_back_to_the_definitions(tmp_path, capsys, monkeypatch) -> None:
+    # a loop that is not recognisably training (no backward, no optimiser) still cannot hold the lint
+    import archlint.load.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "IMPORT_CPU_SECONDS", 2)
+    (tmp_path / "setup.cfg").write_text("")
+    (tmp_path / "busy.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "count = 0\nwhile count >= 0:\n    count += 1\n")
+    code, out, _ = run_in(tmp_path, ["check", "busy.py", "--format", "json", "--no-probe"], capsys)
+    model = one_model(json.loads(out))
+    assert code == 0 and model["parameters"] == 10
+    assert any(n.startswith("the file's module-level code failed (it ran for more than 2 s of CPU time")
+               for n in model["notes"]), model["notes"]
+
+
+@pytest.mark.parametrize("source, left_out", [
+    # a trainer's fit, and what reads its result
+    ("import x\nmodel = x.Net()\ntrainer = x.Trainer()\ntrainer.fit(model, data)\nscore = trainer.callback_metrics\n"
+     "best = model\n", [4]),
+    # a method of the file's own class that trains through another method, called on an instance
+    ("class Solver:\n    def step(self):\n        for b in self.data:\n            self.loss(b).backward()\n"
+     "    def train(self):\n        self.step()\n\nsolver = Solver()\nsolver.train()\n", [9]),
+    # a loop that builds layers, an evaluation loop and a main guard are not training
+    ("import torch\nlayers = []\nfor width in (8, 16):\n    layers.append(torch.nn.Linear(width, width))\n"
+     "with torch.no_grad():\n    for x in range(3):\n        print(x)\nif __name__ == '__main__':\n    train()\n", []),
+    # a name the training bound, bound again by setup, is setup's again
+    ("for epoch in range(9):\n    opt.step()\nloss = 0\nprint(loss)\nprint(epoch)\n", [1, 5]),
+])
+def test_module_level_training_is_read_from_the_syntax_tree(source, left_out) -> None:
+    import ast
+
+    from archlint.mechanics.training import module_level_training
+
+    assert [s.lineno for s in module_level_training(ast.parse(source))] == left_out
