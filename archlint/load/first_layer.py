@@ -56,6 +56,33 @@ def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
     return found or None
 
 
+def unpacked_rank(model: nn.Module) -> int | None:
+    """How many dimensions the forward says its first argument has, by unpacking its shape
+    (`b, c, _, _ = x.size()`, `B, N, C = x.shape`); None when it does not say."""
+    definition = function_definition(type(model).forward)
+    if definition is None:
+        return None
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    if not parameters:
+        return None
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple) \
+                and not any(isinstance(e, ast.Starred) for e in node.targets[0].elts) \
+                and _shape_of(node.value) == parameters[0]:
+            return len(node.targets[0].elts)
+    return None
+
+
+def _shape_of(node: ast.expr) -> str | None:
+    """The name in `name.shape` or `name.size()`, else None."""
+    if isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute) and \
+            node.func.attr == "size":
+        node = node.func
+    elif not (isinstance(node, ast.Attribute) and node.attr == "shape"):
+        return None
+    return node.value.id if isinstance(node.value, ast.Name) else None
+
+
 def registered_first_layer(model: nn.Module) -> nn.Module | None:
     return next((m for m in model.modules() if isinstance(m, LAYERS)), None)
 

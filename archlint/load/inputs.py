@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key
+from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key, unpacked_rank
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -355,7 +355,8 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
             dtype=dtype, device="meta" if device == "meta" else "cpu")
         return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
-            f"layer's {layer.in_features} features (a batch of single vectors did not run)"))]
+            f"layer's {layer.in_features} features (a batch of single vectors did not run)")),
+            *_maps_of_features(model, layer, dtype, device)]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
     dims = len(layer.kernel_size)
@@ -370,6 +371,26 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
     return found + _class_maps(layer, dims, make_device)
+
+
+def _maps_of_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,
+                      device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """For a model whose first layer is linear but whose forward unpacks a 4- or 5-dimensional input
+    (`b, c, _, _ = x.size()`: a squeeze-and-excitation block pools a feature map before its first Linear): feature
+    maps with the layer's features as channels, first as channels-first, then as channels-last (`B, H, W, C`)."""
+    rank = unpacked_rank(model)
+    if rank is None or rank < 4:
+        return []
+    spatial = (8,) * (rank - 2)
+    found = []
+    for shape, layout in (((DEFAULT_BATCH, layer.in_features, *spatial), "channels first"),
+                          ((DEFAULT_BATCH, *spatial, layer.in_features), "channels last")):
+        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
+            dtype=dtype, device="meta" if device == "meta" else "cpu")
+        found.append(_per_tensor_argument(model, tensor, (
+            f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): a map of the first layer's "
+            f"{layer.in_features} features ({layout}), since the forward unpacks {rank} dimensions of its input")))
+    return found
 
 
 def _class_maps(layer: nn.modules.conv._ConvNd, dims: int, device: str) -> list[tuple[tuple[Any, ...], str]]:

@@ -782,3 +782,15 @@ def test_module_level_training_is_read_from_the_syntax_tree(source, left_out) ->
     from archlint.mechanics.training import module_level_training
 
     assert [s.lineno for s in module_level_training(ast.parse(source))] == left_out
+
+
+@pytest.mark.parametrize("model_name, shape, layout", [("ChannelGate", [2, 24, 8, 8], "channels first"),
+                                                      ("GridMixer", [2, 8, 8, 12], "channels last")])
+def test_a_linear_first_model_gets_the_rank_its_forward_unpacks(capsys, model_name, shape, layout) -> None:
+    # neither a batch of vectors nor a sequence of them runs: the forward unpacks four dimensions
+    _, report, _ = check("unpacked_rank", capsys=capsys, target=f"blocks.py:{model_name}")
+    model = one_model(report)
+    assert model["input_shapes"] == [shape]
+    features = shape[1] if layout == "channels first" else shape[3]
+    assert any(n.startswith(f"input shape {shape} (float32): a map of the first layer's {features} features "
+                            f"({layout}), since the forward unpacks 4 dimensions") for n in model["notes"]), model["notes"]
