@@ -30,32 +30,56 @@ def trains(node: ast.AST) -> bool:
                for loop in ast.walk(node))
 
 
-def _training_functions(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """Names of the module's top-level functions, and of its classes' methods, that train, directly or through
-    another of them (`main()` calling `train(epoch)`, `solver.train()` calling `self.step()`)."""
-    functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    methods = {m.name: m for c in tree.body if isinstance(c, ast.ClassDef)
-               for m in c.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    training_functions = {name for name, f in functions.items() if trains(f)}
-    training_methods = {name for name, m in methods.items() if trains(m)}
-    changed = True
-    while changed:   # until no function or method is added: a call chain of any depth
-        changed = False
-        for names, definitions in ((training_functions, functions), (training_methods, methods)):
-            for name, definition in definitions.items():
-                if name not in names and _calls_training(definition, training_functions, training_methods):
-                    names.add(name)
+class _TrainingCode:
+    """The module's top-level functions and its classes' methods that train, directly or through another of them
+    (`main()` calling `train(epoch)`, `solver.train()` calling `self.step()`, whose loop calls backward). A method
+    is known by its receiver: `self` in its class, a name bound to an instance of the class (`solver = Solver()`),
+    or the instance itself (`Solver().train()`); `config.update(...)` is never a trainer's `update`."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
+        self.module_instances = self._instances(tree.body)
+        functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        methods = {(c.name, m.name): m for c in self.classes.values()
+                   for m in c.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.functions = {name for name, f in functions.items() if trains(f)}
+        self.methods = {key for key, m in methods.items() if trains(m)}
+        changed = True
+        while changed:   # until nothing is added: a call chain of any depth
+            changed = False
+            for name, function in functions.items():
+                if name not in self.functions and self.calls_training(function):
+                    self.functions.add(name)
                     changed = True
-    return training_functions, training_methods
+            for (owner, name), method in methods.items():
+                if (owner, name) not in self.methods and self.calls_training(method, owner):
+                    self.methods.add((owner, name))
+                    changed = True
 
+    def _instances(self, statements: list[ast.stmt]) -> dict[str, str]:
+        """Names bound to an instance of one of the module's classes: `solver = Solver(config)`."""
+        return {target.id: statement.value.func.id for statement in statements if isinstance(statement, ast.Assign)
+                and isinstance(statement.value, ast.Call) and isinstance(statement.value.func, ast.Name)
+                and statement.value.func.id in self.classes
+                for target in statement.targets if isinstance(target, ast.Name)}
 
-def _calls_training(node: ast.AST, functions: set[str], methods: set[str]) -> bool:
-    for call in _calls(node):
-        if isinstance(call.func, ast.Name) and call.func.id in functions:
-            return True
-        if _method_name(call) in methods:
-            return True
-    return False
+    def calls_training(self, node: ast.AST, owner: str | None = None) -> bool:
+        local = [n for n in ast.walk(node) if isinstance(n, ast.stmt)]
+        instances = {**self.module_instances, **self._instances(local), **({"self": owner} if owner else {})}
+        for call in _calls(node):
+            if isinstance(call.func, ast.Name) and call.func.id in self.functions:
+                return True
+            if isinstance(call.func, ast.Attribute) and (self._class_of(call.func.value, instances),
+                                                         call.func.attr) in self.methods:
+                return True
+        return False
+
+    def _class_of(self, receiver: ast.expr, instances: dict[str, str]) -> str | None:
+        if isinstance(receiver, ast.Name):
+            return instances.get(receiver.id)
+        if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id in self.classes:
+            return receiver.func.id
+        return None
 
 
 def _is_trainer_fit(statement: ast.stmt) -> bool:
@@ -69,14 +93,14 @@ def module_level_training(tree: ast.Module) -> list[ast.stmt]:
     own function or method that trains) and those after them that read what only the training bound (`print(loss)`,
     `plt.plot(losses)`). Definitions (which only define) and a main guard (which does not run on import) are never
     among them."""
-    functions, methods = _training_functions(tree)
+    code = _TrainingCode(tree)
     found: list[ast.stmt] = []
     from_training: set[str] = set()   # names whose last binding so far was in the training
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)) \
                 or is_main_guard(statement):
             from_training -= _stored(statement)
-        elif trains(statement) or _is_trainer_fit(statement) or _calls_training(statement, functions, methods) \
+        elif trains(statement) or _is_trainer_fit(statement) or code.calls_training(statement) \
                 or _loaded(statement) & from_training:
             found.append(statement)
             from_training |= _stored(statement)

@@ -770,6 +770,9 @@ def test_module_level_code_over_its_cpu_budget_falls_back_to_the_definitions(tmp
     # a method of the file's own class that trains through another method, called on an instance
     ("class Solver:\n    def step(self):\n        for b in self.data:\n            self.loss(b).backward()\n"
      "    def train(self):\n        self.step()\n\nsolver = Solver()\nsolver.train()\n", [9]),
+    # a method is known by its receiver: a dict's update is not the agent's training update
+    ("class Agent:\n    def update(self):\n        for b in self.data:\n            self.loss(b).backward()\n\n"
+     "cfg = {}\ncfg.update(a=1)\nAgent().update()\n", [8]),
     # a loop that builds layers, an evaluation loop and a main guard are not training
     ("import torch\nlayers = []\nfor width in (8, 16):\n    layers.append(torch.nn.Linear(width, width))\n"
      "with torch.no_grad():\n    for x in range(3):\n        print(x)\nif __name__ == '__main__':\n    train()\n", []),
