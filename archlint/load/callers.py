@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from archlint.load.imports import Origin, calls_into, imported_names
-from archlint.load.repository import Document, documents_mentioning, repository_root
+from archlint.load.repository import Document, documents_mentioning, read_document, repository_root
 from archlint.load.slicing import (
     UNBOUND,
     bound_names,
@@ -172,6 +172,123 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
         yield [*path, _unbound_marker(function)]
 
 
+def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scope) -> Iterator[list[ast.stmt]]:
+    """The ways to a statement in a method that reads the instance's attributes (`self.critic = Critic(self.hidden,
+    self.outputs)` in a solver's `build_model`): an instance of the class made without running its `__init__`
+    (`self`, bound by a marker the executor reads), then the statements of `__init__` the attributes come from
+    (`self.hidden = config.hidden`, with `__init__`'s parameters bound by the calls of the class), then the method's
+    own statements before it. A method of a class whose `__init__` is inherited is not followed (the base's
+    parameters are bound by calls of another class)."""
+    function = scope.enclosing.get(id(statement))
+    owner = scope.owners.get(id(function)) if function is not None else None
+    if owner is None or owner not in scope.tree.body or not _positional_with_self(function):
+        return
+    marker = _instance_marker(owner, function)
+    if function.name == "__init__":
+        for way in ways_to(statement, path, scope):
+            yield _before_body(way, function, [owner, marker])
+        return
+    init = _own_init(owner)
+    inside = next((p for s, p in paths_to(function.body, False) if s is statement), [])
+    if init is not None:
+        last = init.body[-1]
+        last_path = next(p for s, p in scope.paths if s is last)
+        for way in ways_to(last, last_path, scope):
+            yield [*_before_body(way, init, [owner, marker]), last, *inside]
+        return
+    outer = path[:len(path) - len(inside)]
+    inherited = _inherited_init(owner, scope)
+    if inherited is None:
+        yield [*outer, owner, marker, *inside]
+        return
+    for binding in _class_call_bindings(inherited, owner, scope):
+        # the base's __init__ runs on the instance as if it were the class's own (in the class's module)
+        yield _first_of_each([*outer, owner, marker, *binding, *inherited.body, *inside])
+
+
+def _own_init(owner: ast.ClassDef) -> FunctionNode | None:
+    return next((f for f in owner.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and f.name == "__init__" and f.body), None)
+
+
+def _inherited_init(owner: ast.ClassDef, scope: Scope, depth: int = 0) -> FunctionNode | None:
+    """The `__init__` a class inherits from a base of the repository (in its document, or imported from another),
+    nearest first; None when no base of the repository defines one."""
+    for base in owner.bases:
+        if not isinstance(base, ast.Name) or depth > 3:
+            continue
+        for base_class, base_scope in _classes_named(base.id, scope):
+            found = _own_init(base_class) or _inherited_init(base_class, base_scope, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _classes_named(name: str, scope: Scope) -> Iterator[tuple[ast.ClassDef, Scope]]:
+    """The module-level class a name of the document refers to: defined there, or imported from the repository."""
+    for statement in scope.tree.body:
+        if isinstance(statement, ast.ClassDef) and statement.name == name:
+            yield statement, scope
+    for origin in scope.imported.get(name, []):
+        document = read_document(origin.file) if origin.name else None
+        other = scope_of(document) if document is not None else None
+        for statement in other.tree.body if other is not None else []:
+            if isinstance(statement, ast.ClassDef) and statement.name == origin.name:
+                yield statement, other
+
+
+def _class_call_bindings(init: FunctionNode, owner: ast.ClassDef, scope: Scope) -> Iterator[list[ast.stmt]]:
+    """Statements binding an inherited `__init__`'s parameters as the calls of the class bind them: in the class's
+    document, else in the documents importing it; its defaults when it requires none."""
+    if not _required_parameters(init):
+        yield parameter_defaults(init)
+        return
+    ways = 0
+    for caller, caller_path in scope.paths:
+        for call in calls_in(caller):
+            bound = _bound_arguments(init, call) if isinstance(call.func, ast.Name) and \
+                call.func.id == owner.name and ways < MOST_WAYS else None
+            if bound is not None:
+                ways += 1
+                yield [*next(ways_to(caller, caller_path, scope, 1), caller_path), *bound]
+    if not ways:
+        for frame in _frames_elsewhere(scope, init, owner.name, 0, method=True):
+            ways += 1
+            yield [_frame_marker(frame)]
+    if not ways:
+        yield [_unbound_marker(init)]
+
+
+def _first_of_each(statements: list[ast.stmt]) -> list[ast.stmt]:
+    seen: set[int] = set()
+    return [s for s in statements if not (id(s) in seen or seen.add(id(s)))]   # type: ignore[func-returns-value]
+
+
+def _positional_with_self(function: FunctionNode) -> bool:
+    positional = [*function.args.posonlyargs, *function.args.args]
+    return bool(positional) and positional[0].arg == "self"
+
+
+def _instance_marker(owner: ast.ClassDef, function: FunctionNode) -> ast.stmt:
+    """`self = Class`, marked: the executor binds `self` to an instance of the class whose `__init__` did not run."""
+    marker = ast.Assign([ast.Name("self", ast.Store())], ast.Name(owner.name, ast.Load()))
+    marker = ast.fix_missing_locations(ast.copy_location(marker, function))
+    marker.bare_instance = True   # type: ignore[attr-defined]
+    return marker
+
+
+def is_instance_marker(statement: ast.stmt) -> bool:
+    return getattr(statement, "bare_instance", False)
+
+
+def _before_body(way: list[ast.stmt], function: FunctionNode, inserted: list[ast.stmt]) -> list[ast.stmt]:
+    """The way with statements inserted before the first of the function's own body (after its parameters are
+    bound), or at its end when none of them is on it."""
+    body = {id(s) for s in ast.walk(function) if isinstance(s, ast.stmt) and s is not function}
+    index = next((i for i, s in enumerate(way) if id(s) in body), len(way))
+    return [*way[:index], *inserted, *way[index:]]
+
+
 def _launched_calls(statement: ast.stmt) -> Iterator[ast.Call]:
     """The calls a launcher in the statement makes of the function handed to it, as calls: a distributed
     training script's `mp.spawn(main_worker, nprocs=n, args=(ngpus, args))` calls `main_worker(0, ngpus, args)`
@@ -208,9 +325,12 @@ def _importable(function: FunctionNode, scope: Scope) -> bool:
     return function in scope.tree.body if owner is None else owner in scope.tree.body
 
 
-def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, depth: int) -> Iterator[CallerFrame]:
-    """The calls of the function in the repository's other documents that import it from this one, nearest
-    first, each with the slice of its own way."""
+def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, depth: int,
+                      method: bool | None = None) -> Iterator[CallerFrame]:
+    """The calls of the function (by the name `called_as`; `method`: it is an `__init__` called through a class)
+    in the repository's other documents that import it from this one, nearest first, each with the slice of its
+    own way."""
+    method = scope.owners.get(id(function)) is not None if method is None else method
     found = 0
     for document in documents_mentioning(scope.document.path, frozenset({called_as})):
         other = scope_of(document) if document.path != scope.document.path else None
@@ -220,8 +340,7 @@ def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, dept
                     continue
                 way = next(ways_to(caller, caller_path, other, depth + 1), caller_path)
                 found += 1
-                yield CallerFrame(document, program_slice(way, read_names(call)), call, function,
-                                  scope.owners.get(id(function)) is not None)
+                yield CallerFrame(document, program_slice(way, read_names(call)), call, function, method)
         if found >= MOST_WAYS:
             return
 

@@ -24,6 +24,7 @@ The tensors the same code then feeds the model (`model(torch.randn(8, 3, 128, 12
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import copy
 import functools
@@ -33,13 +34,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
-from archlint.load.callers import UNBOUND, CallerFrame, Scope, bound_values, frame_of, scope_of, ways_to
+from archlint.load.callers import (
+    UNBOUND,
+    CallerFrame,
+    Scope,
+    bound_values,
+    frame_of,
+    is_instance_marker,
+    scope_of,
+    ways_through_instance,
+    ways_to,
+)
 from archlint.load.command_line import command_line, command_lines, parse_absl_flags, reads_absl_flags
-from archlint.mechanics.training import trains
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
@@ -54,6 +64,7 @@ from archlint.load.sandbox import (
 )
 from archlint.load.weights import hub_weights
 from archlint.load.slicing import (
+    SELF,
     bound_names,
     called_name,
     calls_in,
@@ -64,6 +75,7 @@ from archlint.load.slicing import (
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.source import function_definition, source_position
+from archlint.mechanics.training import trains
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
 MOST_COMMAND_LINES = 6  # command lines of a README tried per script
@@ -313,9 +325,9 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             if not (called_name(call) in names and mentions_name) and registry is None \
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
-            if "self" in read_names(call):   # built from an instance's state: it cannot run without one
-                continue
-            for way in ways_to(statement, path, scope):
+            # built from an instance's state: through an instance of its class, the attributes its __init__ sets
+            reads_instance = any(name == SELF or name.startswith(f"{SELF}.") for name in read_names(call))
+            for way in (ways_through_instance if reads_instance else ways_to)(statement, path, scope):
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
 
@@ -348,6 +360,12 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
         if frame is not None:
             failures += _run_frame(frame, namespace, before_each, unweighted)
             continue
+        if is_instance_marker(statement):
+            try:
+                namespace[SELF] = _bare_instance(_evaluate(statement.value, namespace, document))  # type: ignore[attr-defined]
+            except Exception as exc:
+                failures.append(Failure(f"{_position(document, statement.lineno)}: {user_error_text(exc)}"))
+            continue
         before_each()
         code = compile(ast.Module([statement], type_ignores=[]), str(document.path), "exec")
         try:
@@ -379,11 +397,32 @@ def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Calla
     caller_namespace = _document_namespace(frame.document)
     failures = _execute(statements, caller_namespace, frame.document, before_each, unweighted)
     try:
-        args, kwargs = _arguments(call, caller_namespace, frame.document)
+        args, kwargs = _arguments(call, caller_namespace, frame.document, failures)
         namespace.update(bound_values(frame, args, kwargs, namespace))
     except Exception as exc:
         failures.append(_failure(frame.document, call.lineno, exc))
     return failures
+
+
+class _Unavailable:
+    """An argument of a caller's call that its code could not compute (`Solver(loader, config)` when the data
+    folder that `loader` reads is not there): bound all the same, since the build may not need it (the solver's
+    networks take their sizes from `config`); using it raises, saying why it is missing."""
+
+    def __init__(self, expression: str, failure: Failure) -> None:
+        self._said = f"`{expression}` could not be computed ({failure.text})"
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(self._said)
+
+    def __iter__(self) -> Any:
+        raise RuntimeError(self._said)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(self._said)
+
+    def __bool__(self) -> bool:
+        raise RuntimeError(self._said)
 
 
 def _position(document: Document, line: int) -> str:
@@ -469,14 +508,25 @@ def _evaluate(node: ast.expr, namespace: dict[str, Any], document: Document) -> 
     return eval(compile(expression, str(document.path), "eval"), namespace)
 
 
-def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document,
+               failures: Sequence[Failure] = ()) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments evaluated; with the `failures` of the statements before it, an argument that is a
+    name those statements did not bind is unavailable (see `_Unavailable`) instead of failing the call."""
+    def value_of(node: ast.expr) -> Any:
+        if failures and isinstance(node, ast.Name) and node.id not in namespace and \
+                not hasattr(builtins, node.id):
+            return _Unavailable(node.id, failures[0])
+        return _evaluate(node, namespace, document)
+
     args: list[Any] = []
     for argument in call.args:
-        value = _evaluate(argument.value if isinstance(argument, ast.Starred) else argument, namespace, document)
-        args.extend(value if isinstance(argument, ast.Starred) else [value])
+        if isinstance(argument, ast.Starred):
+            args.extend(_evaluate(argument.value, namespace, document))
+        else:
+            args.append(value_of(argument))
     kwargs: dict[str, Any] = {}
     for keyword in call.keywords:
-        value = _evaluate(keyword.value, namespace, document)
+        value = _evaluate(keyword.value, namespace, document) if keyword.arg is None else value_of(keyword.value)
         if keyword.arg is None:
             kwargs.update(value)
         else:
@@ -618,6 +668,15 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
+
+
+def _bare_instance(cls: type) -> Any:
+    """An instance of the class whose `__init__` has not run (the slice sets the attributes a site reads); a
+    module's own `nn.Module.__init__` runs, so that assigning a submodule to it works."""
+    instance = cls.__new__(cls)
+    if isinstance(instance, torch.nn.Module):
+        torch.nn.Module.__init__(instance)
+    return instance
 
 
 def _accepted(callee: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

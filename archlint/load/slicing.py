@@ -29,10 +29,21 @@ def bound_names(node: ast.AST) -> set[str]:
     return names
 
 
+SELF = "self"   # an instance's attributes are names of their own in a slice: `self.hidden`, `self.args`
+
+
 def _base_name(node: ast.expr) -> str | None:
+    """The name an expression's object hangs from (`cfg` of `cfg.model.depth`); an attribute of `self` is its own
+    (`self.encoder.layers` -> `self.encoder`)."""
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if _self_attribute(node):
+            return f"{SELF}.{node.attr}"   # type: ignore[union-attr]
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _self_attribute(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == SELF
 
 
 def changed_names(statement: ast.stmt) -> set[str]:
@@ -53,8 +64,11 @@ def changed_names(statement: ast.stmt) -> set[str]:
 
 def read_names(node: ast.AST) -> set[str]:
     """Every name the node reads, in nested functions too (a helper defined in the slice reads globals when
-    called)."""
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+    called); an attribute of `self` read is its own name (`self.hidden`)."""
+    attributes = {id(child.value): f"{SELF}.{child.attr}" for child in ast.walk(node)
+                  if _self_attribute(child) and isinstance(child.ctx, ast.Load)}   # type: ignore[attr-defined]
+    return {attributes.get(id(child), child.id) for child in ast.walk(node)
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
 
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
@@ -127,7 +141,10 @@ def program_slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
             if id(statement) in kept:
                 continue
             bound, changed = bound_names(statement), changed_names(statement)
-            if "*" in bound or bound & needed or changed & needed or changed & {"sys", "os"}:
+            # an attribute of `self` needs `self` too; `self` itself (handed on whole) needs all its attributes
+            roots = needed | {name.split(".")[0] for name in needed}
+            whole_self = {c for c in changed if c.startswith(f"{SELF}.")} if SELF in needed else set()
+            if "*" in bound or bound & roots or changed & needed or whole_self or changed & {"sys", "os"}:
                 kept.add(id(statement))
                 needed |= read_names(statement)
                 added = True

@@ -797,3 +797,30 @@ def test_a_linear_first_model_gets_the_rank_its_forward_unpacks(capsys, model_na
     features = shape[1] if layout == "channels first" else shape[3]
     assert any(n.startswith(f"input shape {shape} (float32): a map of the first layer's {features} features "
                             f"({layout}), since the forward unpacks 4 dimensions") for n in model["notes"]), model["notes"]
+
+
+def test_a_network_built_in_a_solvers_method_from_attributes_its_init_sets(capsys) -> None:
+    # Solver.__init__(loader, config) keeps config's sizes on self, then build_model() builds Critic(self.hidden,
+    # self.outputs); main.py's call binds config to the argparse defaults, and loader (whose data file is not
+    # there) is not needed: the instance's __init__ never runs, only the statements setting what the site reads
+    _, report, _ = check("trainer_class", capsys=capsys, target="nets.py:Critic")
+    model = one_model(report)
+    assert model["parameters"] == 48 * 24 + 24 + 24 * 2 + 2
+    assert "built as in solver.py:8-16, called from main.py:17: Critic(self.hidden, self.outputs)" in model["notes"]
+
+
+def test_a_network_built_by_a_subclass_from_what_its_inherited_init_keeps(capsys) -> None:
+    # ForecastExperiment(args) runs Experiment.__init__ (imported from experiments/base.py), which keeps args on
+    # self; the subclass's _build_model reads self.args
+    _, report, _ = check("trainer_class", capsys=capsys, target="nets.py:Encoder")
+    model = one_model(report)
+    assert model["parameters"] == 7 * 48 + 48 + 2 * (48 * 48 + 48)
+    assert any(n.startswith("built as in experiments/forecast.py:4-7, called from main.py:18: Encoder(self.args.features")
+               for n in model["notes"]), model["notes"]
+
+
+def test_a_part_built_in_its_holders_init_from_an_attribute_set_before(capsys) -> None:
+    _, report, _ = check("trainer_class", capsys=capsys, target="heads.py:Head")
+    model = one_model(report)
+    assert model["parameters"] == 24 * 3 + 3
+    assert "built as in heads.py:14-18: Head(self.width, classes)" in model["notes"], model["notes"]
