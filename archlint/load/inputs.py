@@ -287,7 +287,7 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
     guessed = _guessed_alternatives(model, layer, dtype, device)
     first = [guess] if guess is not None and guess[0] else _first_guess(model, device) or fed_inputs[:1] or guessed[:1]
-    return fed_inputs + _by_kind(model, first) + guessed
+    return fed_inputs + _by_kind(model, first) + _split_channels(model, layer, first) + guessed
 
 
 def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -326,6 +326,31 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
                           (f" ({said[k]})" if k else "") for n, x, k in zip(names, tensors, ("", *kinds)))
         found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on "
                                 f"(the first: {first[0][1]})"))
+    return found
+
+
+def _split_channels(model: nn.Module, layer: nn.Module | None,
+                    first: list[tuple[tuple[Any, ...], str]]) -> list[tuple[tuple[Any, ...], str]]:
+    """For a forward of two tensors whose first conv takes both concatenated (`torch.cat([x, c], dim=1)`: a
+    generator conditioned on a label vector or map): an image of 3 (then 1) of the conv's channels, and the rest as
+    a vector per sample (broadcast over the image by the forward), then as a map of the image's size."""
+    names = _tensor_parameters(model)
+    if len(names) != 2 or not isinstance(layer, nn.modules.conv._ConvNd) or not first or not first[0][0]:
+        return []
+    lead = first[0][0][0]
+    if lead.dim() != len(layer.kernel_size) + 2 or lead.shape[1] != layer.in_channels:
+        return []
+    found = []
+    for image_channels in (3, 1):
+        rest = layer.in_channels - image_channels
+        if rest < 1:
+            continue
+        image = lead[:, :image_channels].clone()
+        for condition in ((lead.shape[0], rest), (lead.shape[0], rest, *lead.shape[2:])):
+            tensor = torch.rand(condition, generator=torch.Generator().manual_seed(1)).to(lead)
+            found.append(((image, tensor), f"inputs {names[0]}: {_said(tuple(image.shape))}, {names[1]}: "
+                                           f"{_said(condition)}: the first conv's {layer.in_channels} channels split "
+                                           f"between them (the forward concatenates them)"))
     return found
 
 

@@ -824,3 +824,15 @@ def test_a_part_built_in_its_holders_init_from_an_attribute_set_before(capsys) -
     model = one_model(report)
     assert model["parameters"] == 24 * 3 + 3
     assert "built as in heads.py:14-18: Head(self.width, classes)" in model["notes"], model["notes"]
+
+
+@pytest.mark.parametrize("model_name, shapes", [("LabelToImage", [[2, 3, 224, 224], [2, 4]]),
+                                               # any split of a map runs: the first, an RGB image, is taken
+                                               ("MapToImage", [[2, 3, 224, 224], [2, 4, 224, 224]])])
+def test_a_generator_that_concatenates_its_condition_gets_the_first_convs_channels_split(capsys, model_name,
+                                                                                          shapes) -> None:
+    _, report, _ = check("conditioned_inputs", capsys=capsys, target=f"generators.py:{model_name}")
+    model = one_model(report)
+    assert model["input_shapes"] == shapes
+    assert any(n.endswith("channels split between them (the forward concatenates them)") for n in model["notes"]), \
+        model["notes"]
