@@ -74,7 +74,7 @@ from archlint.load.slicing import (
 )
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
-from archlint.mechanics.source import function_definition, source_position
+from archlint.mechanics.source import function_definition, is_main_guard, source_position
 from archlint.mechanics.training import trains
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
@@ -440,6 +440,22 @@ def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
     return dict(vars(target.module)) if site.in_target_file else _document_namespace(site.document)
 
 
+_ADDED_GLOBALS = "__archlint_site_globals__"
+
+
+def _share_main_guard_globals(namespace: dict[str, Any], module: ModuleType) -> None:
+    """Names a site's slice bound that the model's module does not have (`args = parser.parse_args()` in its main
+    guard) are set in the module too: its functions and methods read them as globals (`self.fc = nn.Linear(dims[0],
+    args.hidden)`), and they see the module's own dictionary, not the copy the slice ran in. Names the module
+    itself bound are never changed; those set for an earlier site are set again."""
+    module_globals = vars(module)
+    added = module_globals.setdefault(_ADDED_GLOBALS, set())
+    for name, value in namespace.items():
+        if name not in module_globals or name in added:
+            module_globals[name] = value
+            added.add(name)
+
+
 def _document_namespace(document: Document) -> dict[str, Any]:
     """A fresh module named as the document's module is (`segment.build`), so that its relative imports work."""
     package = _package_of(document.path)
@@ -458,10 +474,35 @@ def _package_of(path: Path) -> str | None:
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:
-    """The slice of a site: the statements its call depends on, then the bindings of the comprehensions around
+    """The slice of a site: the statements its call depends on (with, for a site in the model's own file, the
+    globals its definitions read that only its main guard binds), then the bindings of the comprehensions around
     it."""
-    return [*program_slice(site.path, read_names(site.call) | _read_names_of_comprehensions(site)),
-            *_comprehension_bindings(site)]
+    needed = read_names(site.call) | _read_names_of_comprehensions(site)
+    path = site.path
+    if site.in_target_file and site.tree is not None and _main_guard_globals(site.tree):
+        # the main guard binds them before it calls anything (`args = parser.parse_args()`, then `main()`)
+        on_path = {id(s) for s in path}
+        guard = [s for g in site.tree.body if is_main_guard(g) for s in g.body if id(s) not in on_path]
+        needed |= _main_guard_globals(site.tree)
+        path = [*guard, *path]
+    return [*program_slice(path, needed), *_comprehension_bindings(site)]
+
+
+@functools.lru_cache(maxsize=64)
+def _main_guard_globals(tree: ast.Module) -> frozenset[str]:
+    """Names the module's functions and classes read that no module-level statement outside its main guard binds:
+    a script's `args`, parsed in `if __name__ == "__main__":` and read by its layers' `__init__` as a global."""
+    free: set[str] = set()
+    for definition in tree.body:
+        if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for function in ast.walk(definition):   # each function's names that are not its own
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                own = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+                own |= {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+                free |= {n for n in read_names(function) - own if "." not in n}
+    bound = set().union(*(bound_names(s) for s in tree.body if not is_main_guard(s)))
+    return frozenset(free - bound - set(dir(builtins)))
 
 
 def _enclosing_comprehensions(site: Site) -> list[ast.comprehension]:
@@ -622,6 +663,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
+        if site.in_target_file:
+            _share_main_guard_globals(namespace, target.module)
         parse_absl_flags()
         if reads_absl_flags(namespace):
             placeholders.append("absl flags at their defaults")

@@ -836,3 +836,13 @@ def test_a_generator_that_concatenates_its_condition_gets_the_first_convs_channe
     assert model["input_shapes"] == shapes
     assert any(n.endswith("channels split between them (the forward concatenates them)") for n in model["notes"]), \
         model["notes"]
+
+
+@pytest.mark.parametrize("script, where", [("script.py", "script.py:19"), ("in_guard.py", "in_guard.py:19-23")])
+def test_a_layer_that_reads_a_global_only_the_main_guard_binds(capsys, script, where) -> None:
+    # Scorer.__init__ reads `args`, parsed in `if __name__ == "__main__":`; the site is in main(), which the guard
+    # calls after parsing, or in the guard itself (where the call reads no `args`)
+    _, report, _ = check("main_guard_globals", capsys=capsys, target=f"{script}:Scorer")
+    model = one_model(report)
+    assert model["parameters"] == 12 * 20 + 20 + 20 * 3 + 3
+    assert f"built as in {where}: Scorer(12)" in model["notes"], model["notes"]
