@@ -177,8 +177,8 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
     self.outputs)` in a solver's `build_model`): an instance of the class made without running its `__init__`
     (`self`, bound by a marker the executor reads), then the statements of `__init__` the attributes come from
     (`self.hidden = config.hidden`, with `__init__`'s parameters bound by the calls of the class), then the method's
-    own statements before it. A method of a class whose `__init__` is inherited is not followed (the base's
-    parameters are bound by calls of another class)."""
+    own statements before it. An inherited `__init__` (an experiment class whose base keeps `self.args = args`)
+    runs as if it were the class's own, its parameters bound by the calls of the class."""
     function = scope.enclosing.get(id(statement))
     owner = scope.owners.get(id(function)) if function is not None else None
     if owner is None or owner not in scope.tree.body or not _positional_with_self(function):
@@ -260,8 +260,8 @@ def _class_call_bindings(init: FunctionNode, owner: ast.ClassDef, scope: Scope) 
 
 
 def _first_of_each(statements: list[ast.stmt]) -> list[ast.stmt]:
-    seen: set[int] = set()
-    return [s for s in statements if not (id(s) in seen or seen.add(id(s)))]   # type: ignore[func-returns-value]
+    """The statements in order, each once (a caller's path and the class's module path share their imports)."""
+    return list({id(s): s for s in statements}.values())
 
 
 def _positional_with_self(function: FunctionNode) -> bool:
