@@ -16,6 +16,7 @@ import torch
 from archlint.load.repository import Document, repository_root
 
 
+MOST_COMMAND_LINES = 6   # of a script's, from its READMEs and shell scripts, tried in order
 _COMMAND = re.compile(r"(?:^|[\s;&|`])python[0-9.]*\s+(?:-u\s+)?(\S+\.py)\b(.*)")
 
 

@@ -176,7 +176,8 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
     arguments = site.arguments if site else dict(candidate.defaults)
     model, through = model_to_lint(built.model)
     inputs, inferred = example_inputs_for(model, module, entry, options, arguments, site)
-    notes = [Note(kind, text) for kind, text in ((NoteKind.BUILD, imported_module.note), (NoteKind.BUILD, built.note),
+    notes = [Note(NoteKind.BUILD, text) for text in imported_module.notes]
+    notes += [Note(kind, text) for kind, text in ((NoteKind.BUILD, built.note),
                                                  (NoteKind.BUILD, f"built as in {site.where}" if site else built.how),
                                                  (NoteKind.BUILD, candidate.note), (NoteKind.BUILD, through),
                                                  (NoteKind.INPUT, inferred)) if text]

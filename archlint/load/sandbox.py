@@ -19,13 +19,14 @@ import signal
 import sys
 import threading
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
+from archlint.load.command_line import MOST_COMMAND_LINES, command_line, command_lines
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
-from archlint.load.repository import repository_root
+from archlint.load.repository import Document, repository_root
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
 from archlint.mechanics.profile import phase
@@ -221,6 +222,13 @@ class ImportFailure:
     cause: TargetCause
 
 
+class CommandLine(NamedTuple):
+    """The arguments a script was imported with, and the placeholders given for what they lacked."""
+
+    argv: tuple[str, ...]
+    placeholders: tuple[str, ...]
+
+
 @dataclass
 class ImportedModule:
     """The target's module; `failure` when only its definitions ran (its module-level code failed)."""
@@ -228,6 +236,21 @@ class ImportedModule:
     module: types.ModuleType
     failure: ImportFailure | None = None
     training_left_out: tuple[int, ...] = ()   # first lines of the module-level training that was not run
+    command_line: CommandLine | None = None   # the arguments it was imported with, when it required some
+
+    @property
+    def notes(self) -> list[str]:
+        return [note for note in (self._command_line_note, self.note) if note]
+
+    @property
+    def _command_line_note(self) -> str | None:
+        if self.command_line is None:
+            return None
+        argv, filled = self.command_line
+        given = f"with `{' '.join(argv)}` as the repository's READMEs or scripts run it" if argv else \
+            "with no arguments"
+        return (f"the file parses its command line at import and requires arguments: imported {given}"
+                + (f", placeholders for what that lacks ({', '.join(filled)})" if filled else ""))
 
     @property
     def note(self) -> str | None:
@@ -311,23 +334,58 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         try:
             with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
                     cpu_budget(IMPORT_CPU_SECONDS):
-                if path:
-                    executed, training = _exec_file(path, name, as_package)
-                    module = ImportedModule(executed, training_left_out=training)
-                else:
-                    module = ImportedModule(importlib.import_module(name))
+                module = _import_target(path, name, as_package, stderr) if path else \
+                    ImportedModule(importlib.import_module(name))
         except LoadError:
             raise
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's module-level code: anything can happen
-            message = f"{exc}{user_frame_suffix(exc)}" if isinstance(exc, OverBudget) \
-                else import_error_message(exc, stderr.getvalue())
-            definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
-            if definitions is None:
-                raise LoadError(message, import_error_cause(exc)) from exc
-            module = ImportedModule(definitions, ImportFailure(message, import_error_cause(exc)))
+            module = _definitions_after(exc, path, name, stderr.getvalue())
         yield module
+
+
+def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO) -> ImportedModule:
+    """The file imported as if run with no arguments; if its module-level argparse stops it for arguments it
+    requires, as the repository's READMEs and scripts run it, then with placeholders for what it requires. Past
+    the command line, a failure of the script's own work is linted from its definitions (under that command
+    line)."""
+    try:
+        executed, training = _exec_file(path, name, as_package)
+        return ImportedModule(executed, training_left_out=training)
+    except SystemExit as exc:
+        if as_package or ": error: " not in stderr.getvalue():
+            raise
+        stopped, said = exc, stderr.getvalue()
+    for argv in [*command_lines(path)[:MOST_COMMAND_LINES], []]:
+        stderr.seek(0)
+        stderr.truncate()   # argparse's usage text: the report says which command line was used instead
+        with command_line(argv, Document(path, "")) as filled:
+            try:
+                executed, training = _exec_file(path, name, as_package)
+            except SystemExit:
+                continue
+            except BaseException as exc:   # past argparse: the script's own work failed
+                failed = _definitions_after(exc, path, name, stderr.getvalue())
+                return replace(failed, command_line=CommandLine(tuple(argv), tuple(filled)))
+            return ImportedModule(executed, training_left_out=training,
+                                  command_line=CommandLine(tuple(argv), tuple(filled)))
+    stderr.seek(0)
+    stderr.truncate()
+    stderr.write(said)   # the first refusal is the one to explain
+    raise stopped
+
+
+def _definitions_after(exc: BaseException, path: Path | None, name: str, stderr: str) -> ImportedModule:
+    """The file's definitions, after its module-level code failed; a LoadError when that is not a script's work
+    failing (syntax, a missing package, an exit) or its definitions do not run either."""
+    if isinstance(exc, (LoadError, KeyboardInterrupt)):
+        raise exc
+    message = f"{exc}{user_frame_suffix(exc)}" if isinstance(exc, OverBudget) else import_error_message(exc, stderr)
+    definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
+    if definitions is None:
+        raise LoadError(message, import_error_cause(exc)) from exc
+    return ImportedModule(definitions, ImportFailure(message, import_error_cause(exc)))
 
 
 @contextlib.contextmanager

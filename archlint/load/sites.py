@@ -49,7 +49,13 @@ from archlint.load.callers import (
     ways_through_instance,
     ways_to,
 )
-from archlint.load.command_line import command_line, command_lines, parse_absl_flags, reads_absl_flags
+from archlint.load.command_line import (
+    MOST_COMMAND_LINES,
+    command_line,
+    command_lines,
+    parse_absl_flags,
+    reads_absl_flags,
+)
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.load.repository import Document, documents_mentioning, repository_root
@@ -78,7 +84,6 @@ from archlint.mechanics.source import function_definition, is_main_guard, source
 from archlint.mechanics.training import trains
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
-MOST_COMMAND_LINES = 6  # command lines of a README tried per script
 SLICE_CPU_SECONDS = 60  # the statements before a site's call (the call itself is the model's build)
 
 

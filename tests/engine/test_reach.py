@@ -81,12 +81,22 @@ def test_script_sees_no_flags_and_uses_its_defaults(capsys) -> None:
     assert one_model(report)["parameters"] == 4 * 12 + 12     # --hidden default 12, not archlint's argv
 
 
-def test_script_with_a_required_flag_gets_one_line(capsys) -> None:
-    code, report, err = check("script_required", capsys=capsys)
+def test_script_with_a_required_flag_is_imported_with_a_placeholder_for_it(capsys) -> None:
+    code, report, err = check("script_required", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert code == 0 and model["parameters"] == 10
+    assert "the file parses its command line at import and requires arguments: imported with no arguments, " \
+           "placeholders for what that lacks (--data='.')" in model["notes"], model["notes"]
+    assert "usage:" not in err and "required" not in err     # argparse's refusal is replaced by the note
+
+
+def test_script_whose_command_line_no_placeholder_satisfies_gets_one_line(capsys) -> None:
+    # --vocabulary is a file argparse opens: '.' is a folder, so every command line tried is refused
+    code, report, err = check("script_required", capsys=capsys, target="reads_file.py")
     [error] = report["errors"]
     assert code == 2 and error["message"].startswith(
-        "the file parses its command line at import and stopped: the following arguments are required: --data "
-        "at net.py:7")
+        "the file parses its command line at import and stopped: the following arguments are required: "
+        "--vocabulary at reads_file.py:7"), error["message"]
     assert "usage:" not in err     # argparse's usage text is replaced by that line
 
 
@@ -846,3 +856,11 @@ def test_a_layer_that_reads_a_global_only_the_main_guard_binds(capsys, script, w
     model = one_model(report)
     assert model["parameters"] == 12 * 20 + 20 + 20 * 3 + 3
     assert f"built as in {where}: Scorer(12)" in model["notes"], model["notes"]
+
+
+def test_script_with_a_required_flag_is_imported_as_its_readme_runs_it(capsys) -> None:
+    _, report, _ = check("script_required", capsys=capsys, target="train.py")
+    model = one_model(report)
+    assert model["parameters"] == 4 * 40 + 40      # --hidden 40 from the README's command line, not the default 16
+    assert "the file parses its command line at import and requires arguments: imported with `--data ./images " \
+           "--hidden 40` as the repository's READMEs or scripts run it" in model["notes"], model["notes"]
