@@ -160,8 +160,9 @@ def discover(module: Any, source: str) -> list[Candidate]:
                     defs[statement.name] = statement
         for name in _assigned_names(statement):
             obj = namespace.get(name)
-            # `m = model.to(device)` is the same model under a second name: linted once, as its first name
-            if isinstance(obj, nn.Module) and not name.startswith("_") and \
+            # `m = model.to(device)` is the same model under a second name: linted once, as its first name; a
+            # script's `criterion = nn.CrossEntropyLoss()` (a library module without weights) is not a model
+            if isinstance(obj, nn.Module) and not name.startswith("_") and not _weightless_library_module(obj) and \
                     all(c.attr != name and c.obj is not obj for c in candidates):
                 candidates.append(Candidate(name, "instance", obj, statement.lineno))
                 instance_statements.append(statement)
@@ -175,6 +176,11 @@ def discover(module: Any, source: str) -> list[Candidate]:
         if definition is not None:
             defs[candidate.attr] = definition     # what it calls are its parts, as for a factory written out
     return _one_factory_per_class(_top_level_models(candidates, defs, instance_statements), module)
+
+
+def _weightless_library_module(obj: nn.Module) -> bool:
+    """An instance of a library's class (torch's losses, activations, pooling) that holds no parameters."""
+    return next(obj.parameters(), None) is None and not _is_user_code(type(obj))
 
 
 def _bound_partial(obj: Any, module: Any) -> bool:

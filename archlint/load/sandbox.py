@@ -26,6 +26,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 from archlint.load.command_line import MOST_COMMAND_LINES, command_line, command_lines
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
+from archlint.load.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, repository_root
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
@@ -220,6 +221,7 @@ class ImportFailure:
 
     message: str
     cause: TargetCause
+    ran: str = "its definitions only (imports, classes, functions, command-line defaults)"   # what was linted
 
 
 class CommandLine(NamedTuple):
@@ -237,10 +239,13 @@ class ImportedModule:
     failure: ImportFailure | None = None
     training_left_out: tuple[int, ...] = ()   # first lines of the module-level training that was not run
     command_line: CommandLine | None = None   # the arguments it was imported with, when it required some
+    kept_on_cpu: tuple[str, ...] = ()         # where its code moved a model or tensor to CUDA, without a GPU here
 
     @property
     def notes(self) -> list[str]:
-        return [note for note in (self._command_line_note, self.note) if note]
+        cpu = f"moved to CUDA at {', '.join(self.kept_on_cpu)}: kept on the CPU (no GPU here)" \
+            if self.kept_on_cpu else None
+        return [note for note in (self._command_line_note, self.note, cpu) if note]
 
     @property
     def _command_line_note(self) -> str | None:
@@ -255,8 +260,7 @@ class ImportedModule:
     @property
     def note(self) -> str | None:
         if self.failure is not None:
-            return (f"the file's module-level code failed ({self.failure.message}); linted from its definitions "
-                    "only (imports, classes, functions, command-line defaults)")
+            return f"the file's module-level code failed ({self.failure.message}); linted from {self.failure.ran}"
         if self.training_left_out:
             file = self.module.__file__ or ""
             first, *others = [source_position(file, line) for line in self.training_left_out]
@@ -330,7 +334,7 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         name, folder, as_package = _module_name_for(path)
         # the repository's root too: its scripts run from there, and import its top-level packages from there
         user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
-    with user_code_scope(user_dirs, own), as_script(path or Path(name)):
+    with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu:
         try:
             with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
                     cpu_budget(IMPORT_CPU_SECONDS):
@@ -341,8 +345,9 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's module-level code: anything can happen
-            module = _definitions_after(exc, path, name, stderr.getvalue())
-        yield module
+            with guarded(), cpu_budget(IMPORT_CPU_SECONDS):
+                module = _definitions_after(exc, path, name, stderr.getvalue())
+        yield replace(module, kept_on_cpu=tuple(on_cpu))
 
 
 def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO) -> ImportedModule:
@@ -382,10 +387,43 @@ def _definitions_after(exc: BaseException, path: Path | None, name: str, stderr:
     if isinstance(exc, (LoadError, KeyboardInterrupt)):
         raise exc
     message = f"{exc}{user_frame_suffix(exc)}" if isinstance(exc, OverBudget) else import_error_message(exc, stderr)
+    if path and path.suffix == ".ipynb" and _script_failure(exc):
+        notebook = _notebook_past_failures(path, name)
+        if notebook is not None:
+            return ImportedModule(notebook, ImportFailure(message, import_error_cause(exc), _PAST_FAILURES))
     definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
     if definitions is None:
         raise LoadError(message, import_error_cause(exc)) from exc
     return ImportedModule(definitions, ImportFailure(message, import_error_cause(exc)))
+
+
+_PAST_FAILURES = "what ran past it (each statement on its own, as cells are run again after an error; a statement " \
+                 "that failed or needed what failed left out, training never run)"
+
+
+def _notebook_past_failures(path: Path, name: str) -> types.ModuleType | None:
+    """A notebook whose code failed (a dataset to download, a folder to write), run again one statement at a time
+    as a person re-runs its cells: a statement that fails is left out and the next runs; its training never runs.
+    None if no statement built anything (no class, no instance)."""
+    source, _ = notebook_source(str(path))
+    tree = _parsed(source)
+    if tree is None:
+        return None
+    training = {id(s) for s in module_level_training(tree)}
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    ran = False
+    with user_stdout(), recording_sites():
+        for statement in (s for s in tree.body if id(s) not in training):
+            try:
+                exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
+                ran |= not isinstance(statement, (ast.Import, ast.ImportFrom, ast.FunctionDef))
+            except Exception:
+                continue
+            except BaseException:   # it exits or ran over its budget: what ran so far is what there is
+                break
+    return module if ran else None
 
 
 @contextlib.contextmanager

@@ -58,6 +58,7 @@ from archlint.load.command_line import (
 )
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
+from archlint.load.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
     OverBudget,
@@ -345,6 +346,7 @@ class _Run:
     failures: list[Failure]
     without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
     placeholders: list[str] = field(default_factory=list)    # required command-line arguments given placeholders
+    kept_on_cpu: list[str] = field(default_factory=list)     # where the code moved the model to CUDA (no GPU here)
 
 
 @dataclass(frozen=True)
@@ -662,7 +664,8 @@ def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
     (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
-    with command_line(argv, _script_of(site)) as placeholders, user_stdout(), guarded():
+    with command_line(argv, _script_of(site)) as placeholders, user_stdout(), guarded(), \
+            cuda_stays_on_cpu() as on_cpu:
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
                 failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)
@@ -673,7 +676,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
         parse_absl_flags()
         if reads_absl_flags(namespace):
             placeholders.append("absl flags at their defaults")
-        run = _Run(namespace, failures, unweighted, placeholders)
+        run = _Run(namespace, failures, unweighted, placeholders, on_cpu)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
             if site.stand_in:
@@ -808,6 +811,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
             if run.placeholders:
                 where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
+            if run.kept_on_cpu:
+                where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built

@@ -864,3 +864,30 @@ def test_script_with_a_required_flag_is_imported_as_its_readme_runs_it(capsys) -
     assert model["parameters"] == 4 * 40 + 40      # --hidden 40 from the README's command line, not the default 16
     assert "the file parses its command line at import and requires arguments: imported with `--data ./images " \
            "--hidden 40` as the repository's READMEs or scripts run it" in model["notes"], model["notes"]
+
+
+def test_a_model_moved_to_cuda_as_it_is_built_stays_on_the_cpu_without_a_gpu(capsys) -> None:
+    import torch
+    from torch import nn
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the move happens")
+    to, cuda = nn.Module.to, torch.Tensor.cuda
+    _, report, _ = check("cuda_script", capsys=capsys, target="train.py")
+    assert not report["errors"], report["errors"]
+    models = {m["name"]: m for m in report["models"]}
+    assert set(models) == {"model", "backup"}     # `criterion = nn.CrossEntropyLoss()` is not a model
+    assert models["model"]["parameters"] == 3 * 16 * 9 + 16 + 16 * 10 + 10
+    assert models["backup"]["parameters"] == 3 * 8 * 9 + 8 + 8 * 10 + 10
+    assert "moved to CUDA at train.py:18, train.py:19: kept on the CPU (no GPU here)" in models["model"]["notes"]
+    assert nn.Module.to is to and torch.Tensor.cuda is cuda     # put back afterwards
+
+
+def test_a_notebook_whose_early_cell_fails_is_linted_from_what_runs_past_it(capsys) -> None:
+    # cell 2 writes a folder (refused) and reads a data file that is not there; the model's cells do not need
+    # them, so the notebook's own `net` is linted, as a person re-running the cells after the error would see it
+    _, report, _ = check("module_training", capsys=capsys, target="tutorial.ipynb")
+    model = one_model(report)
+    assert model["name"] == "net" and model["parameters"] == 6 * 12 + 12 + 12 + 1
+    assert any(n.startswith("the file's module-level code failed (") and "linted from what ran past it" in n
+               for n in model["notes"]), model["notes"]

@@ -1,0 +1,70 @@
+"""Moves to CUDA kept on the CPU, on a machine without a GPU.
+
+Research scripts and notebooks say where their model runs as they build it (`model = Net().cuda()`,
+`device = "cuda"; net.to(device)`). Where a tensor or a module lives does not change the architecture archlint
+lints, so on a machine without a GPU such a move leaves it where it is (a dtype given with it still applies) and
+the place is named in the report.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from archlint.mechanics.frames import is_user_file
+from archlint.mechanics.source import display_path
+
+
+@contextlib.contextmanager
+def cuda_stays_on_cpu() -> Iterator[list[str]]:
+    """Inside the block, without a GPU, `.cuda()` and `.to("cuda")` of modules and tensors keep them on the CPU;
+    the list yielded gets the places of the user's code that asked (`train.py:41`)."""
+    places: list[str] = []
+    if torch.cuda.is_available():
+        yield places
+        return
+    patched = {(nn.Module, "cuda"): _staying(places), (torch.Tensor, "cuda"): _staying(places),
+               (nn.Module, "to"): _moving_without_cuda(nn.Module.to, places),
+               (torch.Tensor, "to"): _moving_without_cuda(torch.Tensor.to, places)}
+    saved = {key: getattr(*key) for key in patched}
+    for (owner, name), replacement in patched.items():
+        setattr(owner, name, replacement)
+    try:
+        yield places
+    finally:
+        for (owner, name), original in saved.items():
+            setattr(owner, name, original)
+
+
+def _staying(places: list[str]) -> Callable[..., Any]:
+    def cuda(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _note_place(places)
+        return self
+    return cuda
+
+
+def _moving_without_cuda(original: Callable[..., Any], places: list[str]) -> Callable[..., Any]:
+    def to(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            device, dtype, _, memory_format = torch._C._nn._parse_to(*args, **kwargs)
+        except (TypeError, RuntimeError):
+            return original(self, *args, **kwargs)   # a call torch itself refuses: its own error
+        if device is None or device.type != "cuda":
+            return original(self, *args, **kwargs)
+        _note_place(places)
+        rest = {k: v for k, v in (("dtype", dtype), ("memory_format", memory_format)) if v is not None}
+        return original(self, **rest) if rest else self
+    return to
+
+
+def _note_place(places: list[str]) -> None:
+    frame = sys._getframe(2)
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is not None:
+        place = f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+        if place not in places:
+            places.append(place)
