@@ -37,19 +37,17 @@ def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
     """For a forward whose first argument is a dict of features (`self.project(feature['low_level'])`,
     `self.aspp(feature['out'])`): the layer each key's value reaches first, in the order the keys are read; None
     when the argument is not read by constant keys or a key reaches no layer."""
-    definition = function_definition(type(model).forward)
-    if definition is None:
+    read = _forward_and_its_input(model)
+    if read is None:
         return None
-    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
-    if not parameters:
-        return None
+    definition, argument = read
     keys = list(dict.fromkeys(
         node.slice.value for node in ast.walk(definition) if isinstance(node, ast.Subscript)
-        and isinstance(node.value, ast.Name) and node.value.id == parameters[0]
+        and isinstance(node.value, ast.Name) and node.value.id == argument
         and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)))
     found = {}
     for key in keys:
-        layer = _Reading(model, definition, 0).follow({f"{parameters[0]}[{key!r}]"})
+        layer = _Reading(model, definition, 0).follow({f"{argument}[{key!r}]"})
         if layer is None:
             return None
         found[key] = layer
@@ -59,18 +57,25 @@ def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
 def unpacked_rank(model: nn.Module) -> int | None:
     """How many dimensions the forward says its first argument has, by unpacking its shape
     (`b, c, _, _ = x.size()`, `B, N, C = x.shape`); None when it does not say."""
+    read = _forward_and_its_input(model)
+    if read is None:
+        return None
+    definition, argument = read
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple) \
+                and not any(isinstance(e, ast.Starred) for e in node.targets[0].elts) \
+                and _shape_of(node.value) == argument:
+            return len(node.targets[0].elts)
+    return None
+
+
+def _forward_and_its_input(model: nn.Module) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+    """The forward's syntax tree and the name of its first argument after self, or None."""
     definition = function_definition(type(model).forward)
     if definition is None:
         return None
     parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
-    if not parameters:
-        return None
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple) \
-                and not any(isinstance(e, ast.Starred) for e in node.targets[0].elts) \
-                and _shape_of(node.value) == parameters[0]:
-            return len(node.targets[0].elts)
-    return None
+    return (definition, parameters[0]) if parameters else None
 
 
 def _shape_of(node: ast.expr) -> str | None:

@@ -105,7 +105,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         channels = next((arguments[k] for k in ("channels", "in_channels", "in_chans", "num_channels")
                          if isinstance((arguments or {}).get(k), int)), 3)
         shape = (DEFAULT_BATCH, channels, declared[0], declared[0])
-        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+        tensor = _noise(shape, dtype, make_device)
         return _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the image size the model declares "
             f"({declared[1]}), {channels} channels"))
@@ -113,7 +113,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.input_size) if layer.batch_first else \
             (DEFAULT_SEQUENCE, DEFAULT_BATCH, layer.input_size)
         layout = "batch, sequence, features (batch_first)" if layer.batch_first else "sequence, batch, features"
-        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+        tensor = _noise(shape, dtype, make_device)
         return _per_tensor_argument(model, tensor, f"input shape {_said(shape)} ({layout}) inferred from first layer "
                                                    f"{type(layer).__name__}({layer.input_size}, ...)")
     if isinstance(layer, nn.Linear):
@@ -127,11 +127,11 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         # a lazy conv (LazyConv2d) learns its channels at the first forward: an image's 3 is the guess
         shape = (DEFAULT_BATCH, layer.in_channels or 3, *spatial)
         if declared is not None:
-            tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+            tensor = _noise(shape, dtype, make_device)
             return _per_tensor_argument(model, tensor, (
                 f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) at the image size the model declares "
                 f"({declared[1]}), channels from first layer {type(layer).__name__}"))
-    tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+    tensor = _noise(shape, dtype, make_device)
     note = f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
     return _per_tensor_argument(model, tensor, note)
 
@@ -360,8 +360,7 @@ def fed_input(model: nn.Module, shape: tuple[int, ...], where: str, device: str 
     tensor argument of forward, with the sentence saying where the shape came from and why it was used."""
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
-    tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(
-        dtype=dtype, device="meta" if device == "meta" else "cpu")
+    tensor = _noise(full, dtype, device)
     return _per_tensor_argument(model, tensor, f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the "
                                                f"user's code makes it ({where}){'; ' + why if why else ''}")
 
@@ -376,8 +375,7 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         # the guess was an image (a declared size): the first layer's own shape; or vectors in a sequence
         # (batch, positions, features), as a policy or token-mixing model whose forward works on dim=2 takes them
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.in_features)
-        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
-            dtype=dtype, device="meta" if device == "meta" else "cpu")
+        tensor = _noise(shape, dtype, device)
         return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)")),
@@ -391,7 +389,7 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         for size in COMMON_SIZES:
             spatial = (size,) * dims if dims < 3 else (16, size, size)
             shape = (DEFAULT_BATCH, channels, *spatial)
-            tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype, device=make_device)
+            tensor = _noise(shape, dtype, make_device)
             found.append(((tensor,), f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of "
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
@@ -410,12 +408,16 @@ def _maps_of_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,
     found = []
     for shape, layout in (((DEFAULT_BATCH, layer.in_features, *spatial), "channels first"),
                           ((DEFAULT_BATCH, *spatial, layer.in_features), "channels last")):
-        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
-            dtype=dtype, device="meta" if device == "meta" else "cpu")
-        found.append(_per_tensor_argument(model, tensor, (
+        found.append(_per_tensor_argument(model, _noise(shape, dtype, device), (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): a map of the first layer's "
             f"{layer.in_features} features ({layout}), since the forward unpacks {rank} dimensions of its input")))
     return found
+
+
+def _noise(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> torch.Tensor:
+    """A seeded random input of that shape, on the meta device for a meta model, else on the CPU."""
+    return torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
+        dtype=dtype, device="meta" if device == "meta" else "cpu")
 
 
 def _class_maps(layer: nn.modules.conv._ConvNd, dims: int, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -441,9 +443,7 @@ def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
     for length in dict.fromkeys((layer.input_size, *COMMON_SIZES)):
         shape = (DEFAULT_BATCH, length, layer.input_size) if layer.batch_first else \
             (length, DEFAULT_BATCH, layer.input_size)
-        tensor = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(
-            dtype=dtype, device="meta" if device == "meta" else "cpu")
-        found.append(_per_tensor_argument(model, tensor, (
+        found.append(_per_tensor_argument(model, _noise(shape, dtype, device), (
             f"input shape {_said(shape)}: the first sequence length the model runs on (tried its feature size "
             f"{layer.input_size}, then {', '.join(map(str, COMMON_SIZES))}; the default {DEFAULT_SEQUENCE} did not)")))
     return found
@@ -477,8 +477,7 @@ def inputs_from_source(model: nn.Module, source: str, file: str, device: str = "
         if fits:
             dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
             full = (max(DEFAULT_BATCH, shape[0]) if shape[0] <= 32 else DEFAULT_BATCH, *shape[1:])
-            tensor = torch.randn(full, generator=torch.Generator().manual_seed(0)).to(
-                dtype=dtype, device="meta" if device == "meta" else "cpu")
+            tensor = _noise(full, dtype, device)
             return (tensor,), f"input shape {list(full)} ({str(dtype).replace('torch.', '')}) as the file's own code " \
                               f"builds it ({source_position(file, line)})"
     return None
