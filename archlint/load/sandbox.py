@@ -29,7 +29,7 @@ from archlint.load.errors import LoadError, import_error_cause, import_error_mes
 from archlint.load.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, repository_root
 from archlint.load.targets import ModelSpec
-from archlint.mechanics.frames import ENGINE_DIR, user_frame_suffix
+from archlint.mechanics.frames import ENGINE_DIR, is_user_file, user_frame_suffix
 from archlint.mechanics.profile import phase
 from archlint.mechanics.source import display_path, notebook_source, source_position
 from archlint.mechanics.training import module_level_training
@@ -529,9 +529,31 @@ def _refusal(event: str, args: tuple[Any, ...]) -> str | None:
             return f"writes {display_path(real)} (archlint never writes files while it builds a model)"
     elif event in _NETWORK_EVENTS:
         return "a download: archlint uses no network while it builds a model"
-    elif event in _PROCESS_EVENTS or event.startswith(("os.exec", "os.spawn", "os.posix_spawn")):
+    elif (event in _PROCESS_EVENTS or event.startswith(("os.exec", "os.spawn", "os.posix_spawn"))) and \
+            not _library_being_imported():
         return "starts a process, which archlint does not do to build a model"
     return None
+
+
+_INSTALLED = re.compile(r"[/\\\\](site|dist)-packages[/\\\\]")
+
+
+def _library_being_imported() -> bool:
+    """An installed library is running its own module code, as it is imported: a probe it makes then (glfw asking
+    a child interpreter for its shared library's version, `ctypes.util.find_library` running ldconfig) is not the
+    repository's work and is let through."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:   # the guard's own frames
+        frame = frame.f_back
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if _INSTALLED.search(file):
+            if frame.f_code.co_name == "<module>":
+                return True
+        elif is_user_file(file) or file.startswith(ENGINE_DIR):   # the repository's code (or archlint) asked first
+            return False
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager

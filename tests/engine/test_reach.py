@@ -891,3 +891,30 @@ def test_a_notebook_whose_early_cell_fails_is_linted_from_what_runs_past_it(caps
     assert model["name"] == "net" and model["parameters"] == 6 * 12 + 12 + 12 + 1
     assert any(n.startswith("the file's module-level code failed (") and "linted from what ran past it" in n
                for n in model["notes"]), model["notes"]
+
+
+def test_a_process_an_installed_library_starts_as_it_is_imported_is_let_through(tmp_path, capsys, monkeypatch) -> None:
+    # a library probing its shared library in a child interpreter at import (glfw does, under MuJoCo's gym
+    # environments) is not the repository's work; the repository's own subprocess call still is refused
+    installed = tmp_path / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    (installed / "probing_library.py").write_text(
+        "import subprocess, sys\nVERSION = subprocess.run([sys.executable, '-c', 'print(3)'], capture_output=True, "
+        "text=True).stdout.strip()\n")
+    monkeypatch.syspath_prepend(str(installed))
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    (repository / "setup.cfg").write_text("")
+    model_code = ("import torch.nn as nn\nimport probing_library\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                  "        super().__init__()\n        self.fc = nn.Linear(int(probing_library.VERSION), 2)\n\n"
+                  "    def forward(self, x):\n        return self.fc(x)\n")
+    (repository / "net.py").write_text(model_code)
+    (repository / "own.py").write_text(model_code + "\nimport subprocess\nsubprocess.run(['true'])\n")
+    _, out, _ = run_in(repository, ["check", "net.py", "--format", "json", "--no-probe"], capsys)
+    assert one_model(json.loads(out))["parameters"] == 3 * 2 + 2
+    import sys
+
+    assert sys.modules.pop("probing_library", None) is not None   # imported again by the next file
+    _, out, _ = run_in(repository, ["check", "own.py", "--format", "json", "--no-probe"], capsys)
+    model = one_model(json.loads(out))
+    assert any("starts a process, which archlint does not do" in n for n in model["notes"]), model["notes"]
