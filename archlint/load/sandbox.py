@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import types
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Sequence
 
@@ -239,7 +239,7 @@ class ImportedModule:
     failure: ImportFailure | None = None
     training_left_out: tuple[int, ...] = ()   # first lines of the module-level training that was not run
     command_line: CommandLine | None = None   # the arguments it was imported with, when it required some
-    kept_on_cpu: tuple[str, ...] = ()         # where its code moved a model or tensor to CUDA, without a GPU here
+    kept_on_cpu: list[str] = field(default_factory=list)   # where its code moved to CUDA, without a GPU here
 
     @property
     def notes(self) -> list[str]:
@@ -347,7 +347,7 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         except BaseException as exc:  # the user's module-level code: anything can happen
             with guarded(), cpu_budget(IMPORT_CPU_SECONDS):
                 module = _definitions_after(exc, path, name, stderr.getvalue())
-        yield replace(module, kept_on_cpu=tuple(on_cpu))
+        yield replace(module, kept_on_cpu=on_cpu)   # the models' constructors, run in this block, add theirs
 
 
 def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO) -> ImportedModule:

@@ -879,7 +879,7 @@ def test_a_model_moved_to_cuda_as_it_is_built_stays_on_the_cpu_without_a_gpu(cap
     assert set(models) == {"model", "backup"}     # `criterion = nn.CrossEntropyLoss()` is not a model
     assert models["model"]["parameters"] == 3 * 16 * 9 + 16 + 16 * 10 + 10
     assert models["backup"]["parameters"] == 3 * 8 * 9 + 8 + 8 * 10 + 10
-    assert "moved to CUDA at train.py:18, train.py:19: kept on the CPU (no GPU here)" in models["model"]["notes"]
+    assert "moved to CUDA at train.py:17, train.py:18: kept on the CPU (no GPU here)" in models["model"]["notes"]
     assert nn.Module.to is to and torch.Tensor.cuda is cuda     # put back afterwards
 
 

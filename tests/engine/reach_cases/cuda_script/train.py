@@ -1,5 +1,4 @@
 """Written for a machine with a GPU: the device is hard-coded and the model moved there as it is built."""
-import torch
 from torch import nn
 
 device = "cuda"

@@ -1,5 +1,4 @@
 """Blocks whose first layer is linear but whose input is a map: the forward says its rank by unpacking the shape."""
-import torch
 from torch import nn
 
 
