@@ -93,7 +93,9 @@ def check(path: Path, timeout: float, extra: list[str], reports: Path | None = N
 
 
 def _check(path: Path, timeout: float, extra: list[str], reports: Path | None) -> Outcome:
-    command = [sys.executable, "-m", "archlint", "check", path.name, "--format", "json", "--exit-zero", *extra]
+    # -P: the file's folder is not put first on sys.path, as the `archlint` command does not put it there either (a
+    # repository's own token.py or types.py would shadow the standard library's for archlint itself)
+    command = [sys.executable, "-P", "-m", "archlint", "check", path.name, "--format", "json", "--exit-zero", *extra]
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=path.parent, timeout=timeout,
                               env={**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"})

@@ -38,6 +38,8 @@ def _base_name(node: ast.expr) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         if _self_attribute(node):
             return f"{SELF}.{node.attr}"   # type: ignore[union-attr]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return None   # what a function returns is a new object (`super().__init__()` changes no name)
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
 

@@ -918,3 +918,26 @@ def test_a_process_an_installed_library_starts_as_it_is_imported_is_let_through(
     _, out, _ = run_in(repository, ["check", "own.py", "--format", "json", "--no-probe"], capsys)
     model = one_model(json.loads(out))
     assert any("starts a process, which archlint does not do" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_part_built_in_another_files_holder_from_an_attribute_its_init_set(capsys) -> None:
+    # Holder.__init__ (holder.py) calls super().__init__(), then sets self.width, then builds Scale(self.width):
+    # the holder's class statement runs in the slice, and its super() call, meaningless outside the class, does not
+    _, report, _ = check("trainer_class", capsys=capsys, target="parts.py:Scale")
+    model = one_model(report)
+    assert model["parameters"] == 15 * 15 + 15
+    assert "built as in holder.py:7-11: Scale(self.width)" in model["notes"], model["notes"]
+
+
+@pytest.mark.parametrize("statement, changed", [
+    ("super().__init__()", set()),                                     # a function's result is a new object
+    ("parser.add_argument_group('data').add_argument('--root')", {"parser"}),   # a method's result may be its own
+    ("self.layers.append(block)", {"self.layers"}),                     # an attribute of self is its own name
+    ("cfg.model.depth = 12", {"cfg"}),
+])
+def test_the_names_a_statement_changes(statement, changed) -> None:
+    import ast
+
+    from archlint.load.slicing import changed_names
+
+    assert changed_names(ast.parse(statement).body[0]) == changed
