@@ -26,7 +26,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 from archlint.load.command_line import MOST_COMMAND_LINES, command_line, command_lines
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
-from archlint.load.no_gpu import cuda_stays_on_cpu
+from archlint.mechanics.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, repository_root
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.frames import ENGINE_DIR, is_user_file, user_frame_suffix

@@ -58,7 +58,7 @@ from archlint.load.command_line import (
 )
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
-from archlint.load.no_gpu import cuda_stays_on_cpu
+from archlint.mechanics.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, documents_mentioning, repository_root
 from archlint.load.sandbox import (
     OverBudget,

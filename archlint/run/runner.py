@@ -25,6 +25,7 @@ from archlint.load.device import inputs_for, is_meta_model, lazy_layers
 from archlint.mechanics.distributed import one_process_group
 from archlint.mechanics.errors import describe_exception, user_error_text
 from archlint.mechanics.frames import TORCH_DIR, innermost_frame, is_engine_file
+from archlint.mechanics.no_gpu import cuda_stays_on_cpu
 from archlint.mechanics.profile import phase
 from archlint.mechanics.state import preserved_rng, preserved_training_flags
 from archlint.mechanics.tensors import WEIGHT_COPY_LIMIT_BYTES, tensors_in
@@ -326,11 +327,14 @@ def _lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHos
     with preserved_model_state(model):
         watch = TensorWatch(model)
         try:
-            with phase("trace"):
+            with phase("trace"), cuda_stays_on_cpu() as moved:
                 traced = trace_model(model, inputs, plugin_trace=host.manager.hook.archlint_trace)
         except BaseException:
             watch.restore()   # a failed trace must not leave the model changed either
             raise
+        if moved:
+            report.notes.append(Note(NoteKind.TRACE, f"its forward moves tensors to CUDA at {', '.join(moved)}: kept "
+                                                     f"on the CPU (no GPU here)"))
         report.notes.extend(Note(NoteKind.TRACE, text) for text in watch.note_forward_writes(traced.tracer))
         report.tracer = traced.tracer
         report.trace_attempts = [dataclasses.asdict(a) for a in traced.attempts]

@@ -941,3 +941,15 @@ def test_the_names_a_statement_changes(statement, changed) -> None:
     from archlint.load.slicing import changed_names
 
     assert changed_names(ast.parse(statement).body[0]) == changed
+
+
+def test_a_forward_that_moves_its_input_to_cuda_is_traced_on_the_cpu_and_said(capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the move happens")
+    _, report, _ = check("cuda_script", capsys=capsys, target="forward_move.py")
+    model = one_model(report)
+    assert model["parameters"] == 4 * 3 + 3
+    assert "its forward moves tensors to CUDA at a line the traced graph does not show: kept on the CPU (no GPU " \
+           "here)" in model["notes"], model["notes"]

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from archlint.mechanics.frames import is_user_file
+from archlint.mechanics.frames import ENGINE_DIR, is_user_file
 from archlint.mechanics.source import display_path
 
 
@@ -60,11 +60,16 @@ def _moving_without_cuda(original: Callable[..., Any], places: list[str]) -> Cal
     return to
 
 
+UNPLACED = "a line the traced graph does not show"   # fx and torch.export run generated code, not the forward
+
+
 def _note_place(places: list[str]) -> None:
+    """The line of the user's code that asked, the nearest on the stack before archlint's own code."""
     frame = sys._getframe(2)
-    while frame is not None and not is_user_file(frame.f_code.co_filename):
+    while frame is not None and not is_user_file(frame.f_code.co_filename) and \
+            not frame.f_code.co_filename.startswith(ENGINE_DIR):
         frame = frame.f_back
-    if frame is not None:
-        place = f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno}"
-        if place not in places:
-            places.append(place)
+    user = frame is not None and is_user_file(frame.f_code.co_filename)
+    place = f"{display_path(frame.f_code.co_filename)}:{frame.f_lineno}" if user else UNPLACED  # type: ignore[union-attr]
+    if place not in places:
+        places.append(place)
