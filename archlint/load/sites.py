@@ -447,20 +447,12 @@ def _namespace(site: Site, target: SiteTarget) -> dict[str, Any]:
     return dict(vars(target.module)) if site.in_target_file else _document_namespace(site.document)
 
 
-_ADDED_GLOBALS = "__archlint_site_globals__"
-
-
-def _share_main_guard_globals(namespace: dict[str, Any], module: ModuleType) -> None:
-    """Names a site's slice bound that the model's module does not have (`args = parser.parse_args()` in its main
-    guard) are set in the module too: its functions and methods read them as globals (`self.fc = nn.Linear(dims[0],
-    args.hidden)`), and they see the module's own dictionary, not the copy the slice ran in. Names the module
-    itself bound are never changed; those set for an earlier site are set again."""
-    module_globals = vars(module)
-    added = module_globals.setdefault(_ADDED_GLOBALS, set())
-    for name, value in namespace.items():
-        if name not in module_globals or name in added:
-            module_globals[name] = value
-            added.add(name)
+def _share_main_guard_globals(namespace: dict[str, Any], module: ModuleType, tree: ast.Module) -> None:
+    """The globals only the main guard binds (`args = parser.parse_args()`), as the site's slice bound them, set in
+    the model's module: its functions and methods read them there (`self.fc = nn.Linear(dims[0], args.hidden)`),
+    not in the copy the slice ran in. No other name of the module is touched."""
+    for name in _main_guard_globals(tree) & namespace.keys():
+        setattr(module, name, namespace[name])
 
 
 def _document_namespace(document: Document) -> dict[str, Any]:
@@ -671,8 +663,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
-        if site.in_target_file:
-            _share_main_guard_globals(namespace, target.module)
+        if site.in_target_file and site.tree is not None:
+            _share_main_guard_globals(namespace, target.module, site.tree)
         parse_absl_flags()
         if reads_absl_flags(namespace):
             placeholders.append("absl flags at their defaults")
