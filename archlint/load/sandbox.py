@@ -26,6 +26,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 from archlint.load.command_line import MOST_COMMAND_LINES, command_line, command_lines
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
+from archlint.load.implicit_imports import implicit_imports_note, implicit_relative_imports
 from archlint.mechanics.no_gpu import cuda_stays_on_cpu
 from archlint.load.repository import Document, repository_root
 from archlint.load.targets import ModelSpec
@@ -46,6 +47,11 @@ def _is_user_module(module: Any, user_dirs: Sequence[str]) -> bool:
     except (KeyError, TypeError):   # a namespace package whose parent is gone: not one of ours to remove
         return False
     return any(_in_user_dirs(os.path.realpath(place), user_dirs) for place in places)
+
+
+def _is_users_file(file: str) -> bool:
+    """A file of the folders of the code being linted (see user_code_scope)."""
+    return _in_user_dirs(os.path.realpath(file), _users_folders)
 
 
 def _in_user_dirs(file: str, user_dirs: Sequence[str]) -> bool:
@@ -240,12 +246,14 @@ class ImportedModule:
     training_left_out: tuple[int, ...] = ()   # first lines of the module-level training that was not run
     command_line: CommandLine | None = None   # the arguments it was imported with, when it required some
     kept_on_cpu: list[str] = field(default_factory=list)   # where its code moved to CUDA, without a GPU here
+    implicit_imports: list[str] = field(default_factory=list)   # Python 2 relative imports resolved beside the file
 
     @property
     def notes(self) -> list[str]:
         cpu = f"moved to CUDA at {', '.join(self.kept_on_cpu)}: kept on the CPU (no GPU here)" \
             if self.kept_on_cpu else None
-        return [note for note in (self._command_line_note, self.note, cpu) if note]
+        return [note for note in (self._command_line_note, self.note, cpu,
+                                  implicit_imports_note(self.implicit_imports)) if note]
 
     @property
     def _command_line_note(self) -> str | None:
@@ -334,7 +342,8 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         name, folder, as_package = _module_name_for(path)
         # the repository's root too: its scripts run from there, and import its top-level packages from there
         user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
-    with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu:
+    with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu, \
+            implicit_relative_imports(_is_users_file) as implicit:
         try:
             with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
                     cpu_budget(IMPORT_CPU_SECONDS):
@@ -347,7 +356,8 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         except BaseException as exc:  # the user's module-level code: anything can happen
             with guarded(), cpu_budget(IMPORT_CPU_SECONDS):
                 module = _definitions_after(exc, path, name, stderr.getvalue())
-        yield replace(module, kept_on_cpu=on_cpu)   # the models' constructors, run in this block, add theirs
+        # the models' constructors, run in this block, add theirs
+        yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit)
 
 
 def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO) -> ImportedModule:

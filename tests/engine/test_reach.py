@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -953,3 +954,17 @@ def test_a_forward_that_moves_its_input_to_cuda_is_traced_on_the_cpu_and_said(ca
     assert model["parameters"] == 4 * 3 + 3
     assert "its forward moves tensors to CUDA at a line the traced graph does not show: kept on the CPU (no GPU " \
            "here)" in model["notes"], model["notes"]
+
+
+def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(capsys) -> None:
+    # `import layers` in common/__init__.py meant common/layers.py in Python 2; Python 3 looks for a top-level
+    # `layers` and the whole package failed to import ("install the package 'layers'")
+    _, report, _ = check("python2_imports", capsys=capsys, target="agent.py")
+    model = one_model(report)
+    assert model["name"] == "model" and model["parameters"] == 8 * 32 + 32 + 32 * 4 + 4 + 4
+    assert any(n.startswith("`import layers` at common/__init__.py:1, `import buffers` at common/__init__.py:2: "
+                            "imported from the importing file's own folder, as Python 2 did") for n in model["notes"]), \
+        model["notes"]
+    _, report, _ = check("python2_imports", capsys=capsys, target="common/layers.py")
+    assert one_model(report)["name"] == "ScaledLinear"
+    assert "layers" not in sys.modules and not any(type(f).__name__ == "_BesideTheImporter" for f in sys.meta_path)

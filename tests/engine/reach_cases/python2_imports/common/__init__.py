@@ -1,0 +1,2 @@
+import layers
+import buffers
