@@ -114,13 +114,39 @@ def _parametrize_values(function: FunctionNode, aliases: dict[str, str]) -> list
 
 
 def _module_aliases(tree: ast.Module) -> dict[str, str]:
-    """Names the module binds, once, to another dotted name (`param = pytest.mark.parametrize`), as source text."""
+    """Names the document binds once, and only to another dotted name (`param = pytest.mark.parametrize`,
+    `Exp = Exp_Informer`), as source text: calling the name calls what it names."""
+    stored: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored[node.id] = stored.get(node.id, 0) + 1
     found: dict[str, str] = {}
-    for statement in tree.body:
+    for statement in ast.walk(tree):
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
-                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, (ast.Name, ast.Attribute)):
+                isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, (ast.Name, ast.Attribute)) \
+                and stored.get(statement.targets[0].id) == 1:
             found[statement.targets[0].id] = ast.unparse(statement.value)
     return found
+
+
+def _callee(func: ast.expr, aliases: dict[str, str]) -> ast.expr:
+    """What a call's callee names once the document's aliases are followed (`Exp(args)` calls `Exp_Informer`)."""
+    for _ in range(3):   # an alias of an alias
+        if not (isinstance(func, ast.Name) and func.id in aliases):
+            break
+        func = ast.parse(aliases[func.id], mode="eval").body
+    return func
+
+
+def _calls_name(call: ast.Call, name: str | None, aliases: dict[str, str]) -> bool:
+    callee = _callee(call.func, aliases)
+    return isinstance(callee, ast.Name) and callee.id == name
+
+
+def called_through_aliases(call: ast.Call, scope: Scope) -> str | None:
+    """The name a call calls, its document's aliases followed (`Net = ResNet; Net(depth=18)` calls `ResNet`)."""
+    callee = _callee(call.func, scope.aliases)
+    return callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
 
 
 def _bound_by(statements: list[ast.stmt]) -> set[str]:
@@ -155,7 +181,7 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
     ways = 0
     for caller, caller_path in scope.paths if called_as else []:
         for call in [*calls_in(caller), *_launched_calls(caller)]:
-            if not (isinstance(call.func, ast.Name) and call.func.id == called_as and ways < MOST_WAYS):
+            if not (_calls_name(call, called_as, scope.aliases) and ways < MOST_WAYS):
                 continue
             bound = _bound_arguments(function, call)
             if bound is None:
@@ -246,8 +272,8 @@ def _class_call_bindings(init: FunctionNode, owner: ast.ClassDef, scope: Scope) 
     ways = 0
     for caller, caller_path in scope.paths:
         for call in calls_in(caller):
-            bound = _bound_arguments(init, call) if isinstance(call.func, ast.Name) and \
-                call.func.id == owner.name and ways < MOST_WAYS else None
+            bound = _bound_arguments(init, call) if _calls_name(call, owner.name, scope.aliases) and \
+                ways < MOST_WAYS else None
             if bound is not None:
                 ways += 1
                 yield [*next(ways_to(caller, caller_path, scope, 1), caller_path), *bound]
@@ -336,7 +362,8 @@ def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, dept
         other = scope_of(document) if document.path != scope.document.path else None
         for caller, caller_path in other.paths if other is not None else []:
             for call in calls_in(caller):
-                if found >= MOST_WAYS or not calls_into(call.func, other.imported, scope.document.path, called_as):
+                if found >= MOST_WAYS or not calls_into(_callee(call.func, other.aliases), other.imported,
+                                                        scope.document.path, called_as):
                     continue
                 way = next(ways_to(caller, caller_path, other, depth + 1), caller_path)
                 found += 1

@@ -42,6 +42,7 @@ from archlint.load.callers import (
     UNBOUND,
     CallerFrame,
     Scope,
+    called_through_aliases,
     bound_values,
     frame_of,
     is_instance_marker,
@@ -328,7 +329,7 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             continue
         for call in calls_in(statement):
             registry = _registry_call(call) if not in_file else None
-            if not (called_name(call) in names and mentions_name) and registry is None \
+            if not (called_through_aliases(call, scope) in names and mentions_name) and registry is None \
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
             # built from an instance's state: through an instance of its class, the attributes its __init__ sets
