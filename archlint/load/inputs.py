@@ -16,6 +16,7 @@ from archlint.mechanics.source import source_position
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
 DEFAULT_BATCH = 2
 DEFAULT_SEQUENCE = 16
+DEFAULT_FEATURES = 16   # the last axis of an input for a module that has nothing to size it from (an activation)
 
 
 class InputInferenceError(Exception):
@@ -90,7 +91,7 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
         return _dict_of_features(by_key, dtype, make_device)
     layer = first_layer(model)
     if layer is None:
-        raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found); pass --input-shape")
+        return _layerless_inputs(model, dtype, make_device)[0]
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE)
         tokens = torch.randint(0, layer.num_embeddings, shape, generator=torch.Generator().manual_seed(0))
@@ -367,6 +368,11 @@ def fed_input(model: nn.Module, shape: tuple[int, ...], where: str, device: str 
 
 def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torch.dtype,
                           device: str) -> list[tuple[tuple[Any, ...], str]]:
+    if layer is None:
+        try:
+            return _layerless_inputs(model, dtype, "meta" if device == "meta" else "cpu")[1:]
+        except InputInferenceError:   # no forward to run
+            return []
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
@@ -394,6 +400,45 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
     return found + _class_maps(layer, dims, make_device)
+
+
+def _layerless_inputs(model: nn.Module, dtype: torch.dtype, device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Inputs for a module without a layer archlint knows, in the order to try them: a layer of its own kept as
+    its weights (`weight_mu`, `a_2` of a hand-written linear or layer norm) takes what they multiply or scale, as
+    torch lays weights out (a matrix is [out, in], a conv's weight [out, in, *kernel], a vector scales the last
+    axis); a module without parameters (an activation, an attention over given projections) any tensor, the same
+    for each of its tensor arguments."""
+    if getattr(type(model).forward, "__name__", "") == "_forward_unimplemented":
+        raise InputInferenceError("cannot infer an input shape (no Conv/Linear/Embedding layer found, and the model "
+                                  "defines no forward()); pass --input-shape")
+    first = next(iter(model.named_parameters()), None)
+    shapes: list[tuple[tuple[int, ...], str]] = []
+    if first is not None:
+        name, weight = first
+        size = _said(tuple(weight.shape))
+        said = f"its first parameter `{name}` {size}"
+        if weight.dim() == 2:
+            shapes += [((DEFAULT_BATCH, weight.shape[1]), f"the {weight.shape[1]} features {said} multiplies as "
+                                                          f"torch lays out a linear weight [out, in]"),
+                       ((DEFAULT_BATCH, weight.shape[0]), f"the {weight.shape[0]} features {said} multiplies as "
+                                                          f"[in, out] (x @ W)")]
+        elif weight.dim() == 1:
+            shapes.append(((DEFAULT_BATCH, weight.shape[0]), f"the {weight.shape[0]} features {said} scales"))
+        elif weight.dim() - 2 in DEFAULT_SPATIAL:
+            shapes.append(((DEFAULT_BATCH, weight.shape[1], *DEFAULT_SPATIAL[weight.dim() - 2]),
+                           f"maps of the {weight.shape[1]} channels {said} convolves, as torch lays out a conv "
+                           f"weight [out, in, *kernel]"))
+    nothing = "no layer archlint knows and no parameter" if first is None else "the first that runs"
+    shapes += [((DEFAULT_BATCH, DEFAULT_FEATURES), f"a batch of {DEFAULT_FEATURES} features ({nothing})"),
+               ((DEFAULT_BATCH, DEFAULT_SEQUENCE, DEFAULT_FEATURES),
+                f"a batch of {DEFAULT_SEQUENCE} vectors of {DEFAULT_FEATURES} features ({nothing})"),
+               ((DEFAULT_BATCH, 3, 32, 32), f"a batch of 3-channel 32 px images ({nothing})")]
+    kind = str(dtype).replace("torch.", "")
+    first_said: dict[tuple[int, ...], str] = {}
+    for shape, why in shapes:   # a square weight's two readings are one shape, said the first way
+        first_said.setdefault(shape, why)
+    return [_per_tensor_argument(model, _noise(shape, dtype, device), f"input shape {_said(shape)} ({kind}): {why}")
+            for shape, why in first_said.items()]
 
 
 def _maps_of_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,

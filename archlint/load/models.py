@@ -150,16 +150,17 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
     # a script's command-line defaults (`opt.img_size`) say what image it is for, like constructor arguments do
     flags = {k: v for value in vars(module).values() if isinstance(value, argparse.Namespace)
              for k, v in vars(value).items()}
+    if first_layer(model) is None and file and file.endswith(SOURCE_SUFFIXES):
+        # no layer to infer from (a model of functional ops): the first shape the user's code makes is the guess,
+        # checked like any guess before the lint (the session tries the others)
+        fed = fed_shapes(Path(file))
+        if fed and not keyword_only_forward(model):
+            return fed_input(model, *fed[0], device, "the model has no Conv/Linear/Embedding layer to infer one from")
     try:
         return infer_inputs(model, device, {**(arguments or {}), **dict(entry.kwargs if entry else ())}, flags,
                             site.inner_arguments if site else None)
     except InputInferenceError as exc:
-        # no layer to infer from (a model of functional ops): the first shape the user's code makes is the guess,
-        # checked like any guess before the lint (the session tries the others)
-        fed = fed_shapes(Path(file)) if file and file.endswith(SOURCE_SUFFIXES) else []
-        if not fed or keyword_only_forward(model):
-            raise LoadError(str(exc), TargetCause.NO_INPUT_FITS) from None
-        return fed_input(model, *fed[0], device, "the model has no Conv/Linear/Embedding layer to infer one from")
+        raise LoadError(str(exc), TargetCause.NO_INPUT_FITS) from None
 
 
 

@@ -348,6 +348,7 @@ class _Run:
     without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
     placeholders: list[str] = field(default_factory=list)    # required command-line arguments given placeholders
     kept_on_cpu: list[str] = field(default_factory=list)     # where the code moved the model to CUDA (no GPU here)
+    stand_ins: list[tuple[str, str]] = field(default_factory=list)   # (`len(vocab)` = 100, why): see _stood_in
 
 
 @dataclass(frozen=True)
@@ -359,14 +360,15 @@ class Failure:
 
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
-             before_each: Callable[[], None] = lambda: None, unweighted: set[str] | None = None) -> list[Failure]:
+             before_each: Callable[[], None] = lambda: None, unweighted: set[str] | None = None,
+             stand_ins: list[tuple[str, str]] | None = None) -> list[Failure]:
     """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`). A
     caller frame's marker runs the frame (its document's slice, then its call's binding of the parameters)."""
     failures = []
     for statement in statements:
         frame = frame_of(statement)
         if frame is not None:
-            failures += _run_frame(frame, namespace, before_each, unweighted)
+            failures += _run_frame(frame, namespace, before_each, unweighted, stand_ins)
             continue
         if is_instance_marker(statement):
             try:
@@ -396,16 +398,16 @@ def _failure(document: Document, line: int, exc: Exception) -> Failure:
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
-               unweighted: set[str] | None) -> list[Failure]:
+               unweighted: set[str] | None, stand_ins: list[tuple[str, str]] | None) -> list[Failure]:
     """Run a caller's slice in its own document's namespace, then bind the called function's parameters in
     `namespace` from the caller's call (weight keywords of the caller's code set to no weights too)."""
     (*statements, call), changed = _without_weights([*frame.statements, frame.call])
     if unweighted is not None:
         unweighted |= changed
     caller_namespace = _document_namespace(frame.document)
-    failures = _execute(statements, caller_namespace, frame.document, before_each, unweighted)
+    failures = _execute(statements, caller_namespace, frame.document, before_each, unweighted, stand_ins)
     try:
-        args, kwargs = _arguments(call, caller_namespace, frame.document, failures)
+        args, kwargs = _arguments(call, caller_namespace, frame.document, failures, stand_ins, unavailable=True)
         namespace.update(bound_values(frame, args, kwargs, namespace))
     except Exception as exc:
         failures.append(_failure(frame.document, call.lineno, exc))
@@ -549,15 +551,27 @@ def _evaluate(node: ast.expr, namespace: dict[str, Any], document: Document) -> 
     return eval(compile(expression, str(document.path), "eval"), namespace)
 
 
-def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document,
-               failures: Sequence[Failure] = ()) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The call's arguments evaluated; with the `failures` of the statements before it, an argument that is a
-    name those statements did not bind is unavailable (see `_Unavailable`) instead of failing the call."""
+def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document, failures: Sequence[Failure] = (),
+               stand_ins: list[tuple[str, str]] | None = None,
+               unavailable: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments evaluated. With the `failures` of the statements before it: a size counted from what
+    they could not compute is stood in (see `_stood_in`, said in `stand_ins`); with `unavailable`, an argument
+    that is a name they did not bind is unavailable (see `_Unavailable`) instead of failing the call."""
     def value_of(node: ast.expr) -> Any:
-        if failures and isinstance(node, ast.Name) and node.id not in namespace and \
+        if unavailable and failures and isinstance(node, ast.Name) and node.id not in namespace and \
                 not hasattr(builtins, node.id):
             return _Unavailable(node.id, failures[0])
-        return _evaluate(node, namespace, document)
+        try:
+            return _evaluate(node, namespace, document)
+        except Exception:
+            if not failures or stand_ins is None:
+                raise
+            stood_in, said = _stood_in(node, namespace, document)
+            if not said:
+                raise
+            value = _evaluate(stood_in, namespace, document)
+            stand_ins.extend((f"{s} = {STAND_IN_COUNT}", failures[0].text) for s in said)
+            return value
 
     args: list[Any] = []
     for argument in call.args:
@@ -573,6 +587,54 @@ def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document,
         else:
             kwargs[keyword.arg] = value
     return tuple(args), kwargs
+
+
+# A size the repository counts from its data (`len(vocab)`, `features.shape[1]`, `labels.max().item() + 1`) when
+# the data is not here: the architecture does not depend on its value, so it is built with this one, and said.
+STAND_IN_COUNT = 100
+
+
+def _stand_ins_said(stand_ins: list[tuple[str, str]]) -> str:
+    """`len(vocab)` = 100, `x.shape[1]` = 100 (train.py:20: FileNotFoundError: ...): grouped by their cause."""
+    by_cause: dict[str, list[str]] = {}
+    for said, cause in stand_ins:
+        if said not in by_cause.setdefault(cause, []):
+            by_cause[cause].append(said)
+    return "; ".join(f"{', '.join(said)} ({cause})" for cause, said in by_cause.items())
+
+
+def _counts(node: ast.expr) -> bool:
+    """Whether the expression is an integer count whatever the data: `len(x)`, `int(x)`, `x.shape[i]`,
+    `x.size(i)`, `x.size()[i]`, `x.item()` (the Python number of a one-element tensor)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in ("len", "int") and len(node.args) == 1 and not node.keywords
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "size" and len(node.args) == 1 or node.func.attr == "item" and not node.args
+    if isinstance(node, ast.Subscript):
+        value = node.value
+        return isinstance(value, ast.Attribute) and value.attr == "shape" or \
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size" \
+            and not value.args
+    return False
+
+
+def _stood_in(node: ast.expr, namespace: dict[str, Any], document: Document) -> tuple[ast.expr, list[str]]:
+    """The expression with each count in it that cannot be computed replaced by STAND_IN_COUNT, and those counts'
+    source (`len(vocab)`)."""
+    said: list[str] = []
+
+    class StandIn(ast.NodeTransformer):
+        def visit(self, child: ast.AST) -> ast.AST:
+            if isinstance(child, ast.expr) and _counts(child):
+                try:
+                    _evaluate(child, namespace, document)
+                    return child
+                except Exception:
+                    said.append(f"`{ast.unparse(child)}`")
+                    return ast.copy_location(ast.Constant(STAND_IN_COUNT), child)
+            return self.generic_visit(child)
+
+    return StandIn().visit(copy.deepcopy(node)), said
 
 
 def _registry_entry(registry: Any, target: SiteTarget) -> Any:
@@ -661,7 +723,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             cuda_stays_on_cpu() as on_cpu:
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
-                failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted)
+                stand_ins: list[tuple[str, str]] = []
+                failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted, stand_ins)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
         if site.in_target_file and site.tree is not None:
@@ -669,7 +732,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
         parse_absl_flags()
         if reads_absl_flags(namespace):
             placeholders.append("absl flags at their defaults")
-        run = _Run(namespace, failures, unweighted, placeholders, on_cpu)
+        run = _Run(namespace, failures, unweighted, placeholders, on_cpu, stand_ins)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
             if site.stand_in:
@@ -689,7 +752,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
                 if callee is None:
                     raise NotThisModel("the registry there does not hold this model")
-            args, kwargs = _arguments(call, namespace, site.document)
+            args, kwargs = _arguments(call, namespace, site.document, failures, stand_ins)
             if standing_in:   # the keywords the other class took and this one does not know stay out
                 kwargs = _accepted(callee, kwargs)
             built = callee(*args, **kwargs)
@@ -806,6 +869,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
             if run.kept_on_cpu:
                 where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
+            if run.stand_ins:
+                where += f" (sizes counted from what the code could not read stood in: {_stand_ins_said(run.stand_ins)})"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
                                        _inner_arguments(site, arguments, run.namespace))
             return built

@@ -31,6 +31,7 @@ from archlint.plugin.results import (
     TargetError,
 )
 from archlint.run.config import Settings
+from archlint.run.holder_inputs import holder_fed_inputs
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run
@@ -102,6 +103,11 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):
             return chosen(inputs, why)
+    if device != "meta":
+        with phase("holder inputs"):
+            fed = holder_fed_inputs(loaded.model, fitted)
+        if fed is not None:
+            return chosen(*fed)
     return loaded   # nothing fits: the trace says why with the first guess
 
 

@@ -70,14 +70,16 @@ class _LeafOnFailureTracer(_Tracer):
 
 
 def absent_arguments(model: nn.Module, inputs: tuple[Any, ...]) -> dict[str, None]:
-    """The forward's parameters given None (a skipped optional argument before one that is given): traced as the
-    constant they are, so `if self_cond is not None:` takes the branch the call takes."""
+    """The forward's parameters given None (a skipped optional argument before one that is given) or not given at
+    all with None as their default (`mask=None` after the inputs): traced as the constant they are, so
+    `if mask is not None:` takes the branch the call takes."""
     try:
         parameters = [p for p in inspect.signature(model.forward).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         return {}
-    return {p.name: None for p, x in zip(parameters, inputs) if x is None}
+    skipped = {p.name: None for p, x in zip(parameters, inputs) if x is None}
+    return {**skipped, **{p.name: None for p in parameters[len(inputs):] if p.default is None}}
 
 
 def symbolic_trace(model: nn.Module, leaves: frozenset[str] = frozenset(),

@@ -981,3 +981,51 @@ def test_a_class_called_through_an_alias_is_followed_to_its_calls(capsys) -> Non
     assert any(n.startswith("built as in exp/forecast.py:2-7, called from main.py:17") for n in models["Forecaster"]["notes"])
     assert models["Smoother"]["parameters"] == 7 * 7 * 5 + 7
     assert "built as in main.py:6-14: Filter(args.enc_in)" in models["Smoother"]["notes"]
+
+
+def test_modules_without_a_known_layer_get_inputs_from_their_own_weights_or_any_tensor(capsys) -> None:
+    # a linear layer kept as its own weights takes what its [out, in] weight multiplies; a hand-written norm what
+    # its gain scales; an activation and an attention over given projections any tensor, one per argument (the
+    # attention's `mask=None` traced as the None it is, not as a tensor that `if mask is not None:` would take)
+    _, report, _ = check("layerless", capsys=capsys, target="layers.py")
+    assert not report["errors"], report["errors"]
+    models = {m["name"]: m for m in report["models"]}
+    assert set(models) == {"noisy", "norm", "Swish", "ScaledAttention"}
+    assert models["noisy"]["input_shapes"] == [[2, 12]] and models["noisy"]["parameters"] == 2 * 5 * 12 + 5
+    assert "input shape [2, 12] (float32): the 12 features its first parameter `weight_mu` [5, 12] multiplies as " \
+           "torch lays out a linear weight [out, in]" in models["noisy"]["notes"]
+    assert models["norm"]["input_shapes"] == [[2, 8]]
+    assert models["Swish"]["input_shapes"] == [[2, 16]] and models["Swish"]["tracer"] == "fx"
+    assert models["ScaledAttention"]["input_shapes"] == [[2, 16]] * 3
+
+
+def test_sizes_counted_from_data_that_is_not_here_are_stood_in_and_said(capsys) -> None:
+    # the data a training script counts its sizes from (`features.shape[1]`, `labels.max().item() + 1`,
+    # `len(vocab)`) is not in the repository: the architecture does not depend on their values, so it is built
+    # with 100 for each, through a caller's frame too (the embedding a model builds with its `vocab_size`)
+    _, report, _ = check("counted_sizes", capsys=capsys, target="graph.py")
+    model = one_model(report)
+    assert model["parameters"] == 100 * 16 + 16 + 16 * 101 + 101
+    assert any(n.startswith("built as in train.py:8-21: NodeClassifier(") and n.endswith(
+        "(sizes counted from what the code could not read stood in: `features.shape[1]` = 100, "
+        "`labels.max().item()` = 100 (train.py:20: FileNotFoundError: data/citations/nodes.content not found.))")
+        for n in model["notes"]), model["notes"]
+    _, report, _ = check("counted_sizes", capsys=capsys, target="text/embedding.py")
+    model = one_model(report)
+    assert model["parameters"] == 100 * 24 + 2 * 24     # the dim main.py gives, the vocabulary stood in
+    assert any("called from main.py:19" in n and "`len(vocab)` = 100 (main.py:18: FileNotFoundError" in n
+               for n in model["notes"]), model["notes"]
+
+
+def test_a_part_whose_inputs_have_roles_gets_what_its_holder_feeds_it(capsys) -> None:
+    # a block takes its sequence and a [batch, 1, length, length] mask; its attention the same: no guess from a
+    # first Linear knows the mask, the repository's Encoder makes it; the attention's holder (Block) is a part too
+    _, report, _ = check("holder_fed", capsys=capsys, target="attention.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 16, 32], [2, 1, 16, 16]]
+    assert "inputs [2, 16, 32], [2, 1, 16, 16] as Block's forward feeds its MaskedAttention (block.py:Block)" \
+        in model["notes"], model["notes"]
+    assert model["tracer"] == "fx"
+    _, report, _ = check("holder_fed", capsys=capsys, target="block.py")
+    assert "inputs [2, 16, 32], [2, 1, 16, 16] as Encoder's forward feeds its Block (model.py:Encoder)" \
+        in one_model(report)["notes"]
