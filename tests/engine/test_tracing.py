@@ -395,8 +395,8 @@ def nx_has_path(graph: Any, source: str, target: str) -> bool:
 
 
 class OptionalMask(nn.Module):
-    """fx sees the optional `mask` as a proxy, so `mask is not None` holds and `~mask` runs on None during shape
-    propagation (timm's gemma4_vit): an error with no tensor input, which is not the example input's fault."""
+    """An optional `mask=None` the call does not give (timm's gemma4_vit): traced as the None it is, so fx takes
+    the branch the call takes (as a proxy, `mask is not None` held and `~mask` ran on None)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -408,8 +408,24 @@ class OptionalMask(nn.Module):
         return self.fc(x)
 
 
-def test_an_error_without_tensor_inputs_is_not_blamed_on_the_input() -> None:
+class OptionalFlagMask(OptionalMask):
+    """The same with `False` as the default: fx sees a proxy, `mask is not False` holds and `mask.float()` runs on
+    False during shape propagation: an error with no tensor input, which is not the example input's fault."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | bool = False) -> torch.Tensor:
+        if mask is not False:
+            x = x * mask.float()
+        return self.fc(x)
+
+
+def test_an_optional_argument_the_call_leaves_at_none_is_traced_as_none() -> None:
     result = trace_model(OptionalMask().eval(), (torch.randn(2, 8),))
+    assert tracers_tried(result) == [("fx", True)]
+    assert not any("masked_fill" in str(node.target) for node in result.graph_module.graph.nodes)
+
+
+def test_an_error_without_tensor_inputs_is_not_blamed_on_the_input() -> None:
+    result = trace_model(OptionalFlagMask().eval(), (torch.randn(2, 8),))
     assert tracers_tried(result)[-1] == ("export", True) and ("fx", False) in tracers_tried(result)
 
 
