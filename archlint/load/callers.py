@@ -129,6 +129,11 @@ def _module_aliases(tree: ast.Module) -> dict[str, str]:
     return found
 
 
+def followed_alias(node: ast.expr, scope: Scope) -> ast.expr:
+    """What a name of the document names once its aliases are followed (`Exp` names `Exp_Informer`)."""
+    return _callee(node, scope.aliases)
+
+
 def _callee(func: ast.expr, aliases: dict[str, str]) -> ast.expr:
     """What a call's callee names once the document's aliases are followed (`Exp(args)` calls `Exp_Informer`)."""
     for _ in range(3):   # an alias of an alias

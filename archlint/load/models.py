@@ -212,6 +212,7 @@ class SkippedCandidate:
     what: str      # `class Wide` or `factory build_wide`
     reason: str    # needs arguments (...); how to give them
     unbuilt: UnbuiltModel
+    is_class: bool = False
 
     def note(self) -> Note:
         return Note(NoteKind.SKIPPED, f"skipped {self.what}: {self.reason}", self.unbuilt)
@@ -227,7 +228,7 @@ def _skipped(candidate: Candidate, spec: ModelSpec) -> SkippedCandidate:
     return SkippedCandidate(f"{kind} {candidate.attr}",
                             f"needs arguments ({shown}) and no code of the repository builds it; lint it with a models "
                             f"entry (target = \"{spec.target}:{candidate.attr}\", kwargs = {{...}}), which "
-                            f"`archlint check --add-models` writes", unbuilt)
+                            f"`archlint check --add-models` writes", unbuilt, kind == "class")
 
 
 def unbuilt_model(candidate: Candidate, spec: ModelSpec) -> UnbuiltModel:
@@ -245,6 +246,21 @@ def unbuilt_model(candidate: Candidate, spec: ModelSpec) -> UnbuiltModel:
     return UnbuiltModel(f"{spec.target}:{candidate.attr}", tuple(described))
 
 
+# A class no code of the repository builds on its own may be a part a model of the repository builds
+# (`LoadOptions.part_builder`); a few per file, since each is a load of its holder.
+HOLDERS_MAY_BUILD = (TargetCause.NEEDS_ARGUMENTS, TargetCause.NOT_BUILT)
+MOST_PARTS_BY_HOLDERS = 4
+
+
+def _built_by_holder(target: str, options: LoadOptions) -> LoadedModel | None:
+    if options.part_builder is None:
+        return None
+    try:
+        return options.part_builder(target)
+    except LoadError:
+        return None
+
+
 def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterator[LoadedModel | TargetError]:
     """Load the spec's models one at a time (the file is imported once); failures are TargetErrors."""
     label = str(spec)
@@ -257,6 +273,11 @@ def iter_models(spec: ModelSpec, options: LoadOptions = LoadOptions()) -> Iterat
                     candidate = classify_attribute(found, spec.attr)
                     yield _load_candidate(candidate, spec, imported_module, options)
                 except LoadError as exc:
+                    built = _built_by_holder(str(spec), options) if exc.cause in HOLDERS_MAY_BUILD and \
+                        candidate is not None and candidate.kind == "class" else None
+                    if built is not None:
+                        yield built
+                        return
                     if candidate is not None and exc.cause is TargetCause.NEEDS_ARGUMENTS:
                         exc.unbuilt = unbuilt_model(candidate, dataclasses.replace(spec, attr=None))
                     yield exc.target_error(label)
@@ -309,18 +330,36 @@ def _buildable_without_arguments(candidate: Candidate, module: Any) -> bool:
 def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
                        options: LoadOptions) -> Iterator[LoadedModel | TargetError]:
     plan = plan_models(spec, imported_module, options.entries)
-    candidates, buildable, skipped = plan.candidates, plan.buildable, plan.skipped
+    candidates, buildable = plan.candidates, plan.buildable
+    # a class no code builds on its own may be a part a model of the repository builds (a few per file: each is a
+    # load of its holder)
+    by_holders = {id(s): _built_by_holder(s.unbuilt.target, options)
+                  for s in [s for s in plan.skipped if s.is_class][:MOST_PARTS_BY_HOLDERS]}
+    skipped = [s for s in plan.skipped if by_holders.get(id(s)) is None]
     loaded_any = False
+    for loaded in (m for m in by_holders.values() if m is not None):
+        if not loaded_any:
+            loaded.notes.extend(s.note() for s in skipped)
+        loaded_any = True
+        yield loaded
     for candidate in buildable:
+        failure: LoadError | None = None
         try:
             loaded = _load_candidate(candidate, spec, imported_module, options)
         except LoadError as exc:
+            built = _built_by_holder(f"{spec.target}:{candidate.attr}", options) \
+                if exc.cause in HOLDERS_MAY_BUILD and candidate.kind == "class" else None
+            if built is None:
+                failure = exc
+            else:
+                loaded = built
+        if failure is not None:
             failed = imported_module.failure
             # a model of a definitions-only module that does not build needed the failed module-level code
-            needs = exc.cause in (TargetCause.NEEDS_ARGUMENTS, TargetCause.NOT_BUILT) and \
+            needs = failure.cause in (TargetCause.NEEDS_ARGUMENTS, TargetCause.NOT_BUILT) and \
                 bool(required_parameters(candidate.obj)) and not failed
-            yield TargetError(f"{spec.target}:{candidate.attr}", failed.message if failed else str(exc),
-                              ErrorKind.LOAD, failed.cause if failed else exc.cause,
+            yield TargetError(f"{spec.target}:{candidate.attr}", failed.message if failed else str(failure),
+                              ErrorKind.LOAD, failed.cause if failed else failure.cause,
                               (unbuilt_model(candidate, spec),) if needs else ())
             continue
         if not loaded_any:

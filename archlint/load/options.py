@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from archlint.load.device import DEFAULT_META_ABOVE
 from archlint.load.targets import split_target
@@ -32,6 +32,9 @@ class LoadOptions:
     entries: tuple[ModelEntry, ...] = ()
     device: str = "cpu"
     meta_above: int = DEFAULT_META_ABOVE
+    # `file.py:Class` -> the part as a model of the repository holding it builds it (a LoadedModel), or None: for a
+    # class no code builds on its own. Given by the run (a module-level function, so the options stay picklable).
+    part_builder: Callable[[str], Any] | None = None
 
 
 

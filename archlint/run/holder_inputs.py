@@ -1,30 +1,36 @@
-"""A part's inputs as the model that holds it feeds them.
+"""A part as the model that holds it builds and feeds it.
 
 A repository's parts (an attention layer taking query, key, value and a mask; a transformer block taking its
 sequence and a mask; a head reading a backbone's feature map) take inputs whose roles no guess from their first
 layer can know. The repository says them all the same: a model of the repository builds the part in its
 `__init__` and feeds it in its `forward`. When no guessed input runs, that holder is loaded as archlint loads any
 target (its file, its construction sites, its own inputs, its own holder's when it is a part too), run once, and
-what reaches the part's first call is kept: the part is linted on those inputs when they run on it.
+what reaches the part's first call is kept: the part is linted on those inputs when they run on it. A part whose
+own construction needs what only its holder computes (`SublayerConnection(size, dropout)` given the block's sizes)
+is taken from the holder the same way: a copy of its first instance there, on the inputs of that call.
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import copy
 import inspect
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
 
-from archlint.load.callers import called_through_aliases, scope_of
+from archlint.load.callers import Scope, followed_alias, scope_of
 from archlint.load.imports import calls_into
 from archlint.load.inputs import forward_inputs
 from archlint.load.models import LoadedModel, batch_of_two_to_thirty_two, iter_models
 from archlint.load.repository import documents_mentioning
 from archlint.load.sandbox import cpu_budget, guarded, user_stdout
-from archlint.load.slicing import calls_in
-from archlint.load.targets import ModelSpec
+from archlint.load.targets import ModelSpec, split_target
+from archlint.plugin.results import Note, NoteKind
 from archlint.mechanics.source import display_path
 from archlint.trace.fit import runs_on
 
@@ -36,7 +42,20 @@ _depth = 0           # holders being loaded in this process, around the current 
 
 
 class _Captured(Exception):
-    """Raised by the hook that kept the part's inputs: the rest of the holder's forward need not run."""
+    """Raised by the hook that kept the part's first call: the rest of the holder's forward need not run."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A part's class as any import of its file makes it: its name and the file its methods were compiled from."""
+
+    name: str
+    file: str
+
+    def is_class_of(self, module: nn.Module) -> bool:
+        source = _source_of(type(module))
+        return type(module).__qualname__ == self.name and source is not None and \
+            os.path.realpath(source) == os.path.realpath(self.file)
 
 
 def holder_fed_inputs(part: nn.Module,
@@ -44,85 +63,102 @@ def holder_fed_inputs(part: nn.Module,
     """Inputs that run on `part`, as the first holder of its class that loads feeds its first instance, and the
     sentence saying so; None when no holder is found, loads or feeds inputs the part runs on. `fit` gives a
     loaded holder inputs that run on it (the session's own fitting, holders of the holder included)."""
-    global _depth
-    cls = type(part)
-    file = _source_of(cls)
-    if file is None or _depth >= MOST_DEPTH:
+    file = _source_of(type(part))
+    if file is None:
         return None
-    _depth += 1
-    try:
-        for spec in _holder_specs(cls, Path(file))[:MOST_HOLDERS]:
-            found = _fed_by(spec, cls, part, fit)
-            if found is not None:
-                return found
-    finally:
-        _depth -= 1
+    with contextlib.closing(_first_calls(_Part(type(part).__qualname__, file), fit)) as calls:
+        for holder, (_, inputs) in calls:
+            fed, resized = batch_of_two_to_thirty_two(inputs)
+            if runs_on(part, fed):
+                return fed, f"inputs {_shapes(fed)} as {_fed_by(holder, type(part).__name__)}{resized}"
     return None
 
 
-def _holder_specs(cls: type, file: Path) -> list[ModelSpec]:
-    """The repository's module-level classes whose code calls the part's class (`self.attention =
-    MultiHeadAttention(...)`), nearest document first; the part's own class left out."""
+def part_from_holders(target: str, fit: Callable[[LoadedModel], LoadedModel]) -> LoadedModel | None:
+    """The part `file.py:Class` that no code of the repository builds on its own (its sizes are computed by the
+    model holding it), as the first holder of its class that loads builds it and feeds it: a copy of that instance,
+    on the inputs of its first call; None when no holder builds and runs it."""
+    file, name = split_target(target)
+    if name is None or not file.endswith(".py"):
+        return None
+    with contextlib.closing(_first_calls(_Part(name, str(Path(file).resolve())), fit)) as calls:
+        for holder, (instance, inputs) in calls:
+            part = copy.deepcopy(instance).train()   # as its constructor left it (the holder ran in eval mode)
+            fed, resized = batch_of_two_to_thirty_two(inputs)
+            notes = [Note(NoteKind.BUILD, f"built as {holder.name} builds it, its first {name} "
+                                          f"({display_path(holder.target)}): no code of the repository builds "
+                                          f"{name} on its own"),
+                     Note(NoteKind.INPUT, f"inputs {_shapes(fed)} as {_fed_by(holder, name)}{resized}")]
+            return LoadedModel(name, target, part, fed, notes, file)
+    return None
+
+
+def _first_calls(part: _Part, fit: Callable[[LoadedModel], LoadedModel]
+                 ) -> Iterator[tuple[LoadedModel, tuple[nn.Module, tuple[Any, ...]]]]:
+    """For each holder of the part that loads (nearest first, at most MOST_HOLDERS), the holder and its first
+    instance of the part with what the holder's forward passed it."""
+    global _depth
+    if _depth >= MOST_DEPTH:
+        return
+    _depth += 1
+    try:
+        for spec in _holder_specs(part)[:MOST_HOLDERS]:
+            models = iter_models(spec)
+            try:
+                holder = next((m for m in models if isinstance(m, LoadedModel)), None)
+                if holder is None:
+                    continue
+                holder = fit(holder)
+                call = _first_call(holder.model, holder.example_inputs, part)
+            finally:
+                models.close()   # the holder's file is imported until here
+            if call is not None:
+                yield holder, call
+    finally:
+        _depth -= 1
+
+
+def _holder_specs(part: _Part) -> list[ModelSpec]:
+    """The repository's module-level classes whose code refers to the part's class (calls it, `self.attention =
+    MultiHeadAttention(...)`, or takes it as a value, `norm_layer=ScaleNorm`), nearest document first; the part's
+    own class left out. Whether a holder holds one is for its build to say."""
+    file = Path(part.file)
     found: list[ModelSpec] = []
-    for document in documents_mentioning(file, frozenset({cls.__name__})):
+    for document in documents_mentioning(file, frozenset({part.name})):
         scope = scope_of(document) if document.kind == "code" else None
         if scope is None:
             continue
         same_file = document.path.resolve() == file.resolve()
         for statement in scope.tree.body:
-            if not isinstance(statement, ast.ClassDef) or same_file and statement.name == cls.__name__:
+            if not isinstance(statement, ast.ClassDef) or same_file and statement.name == part.name:
                 continue
-            if any(_calls_part(call, scope, cls.__name__, file, same_file) for call in _calls_of(statement)):
+            if any(_names_part(node, scope, part.name, file, same_file) for node in ast.walk(statement)):
                 found.append(ModelSpec(str(document.path), statement.name))
     return found
 
 
-def _calls_of(node: ast.ClassDef) -> Iterator[ast.Call]:
-    for statement in ast.walk(node):
-        if isinstance(statement, ast.stmt):
-            yield from calls_in(statement)
-
-
-def _calls_part(call: ast.Call, scope: Any, name: str, file: Path, same_file: bool) -> bool:
-    if called_through_aliases(call, scope) != name:
+def _names_part(node: ast.AST, scope: Scope, name: str, file: Path, same_file: bool) -> bool:
+    """Whether the node is a name of the part's class (an alias of the document's followed): defined in the same
+    document, or imported from the part's file."""
+    if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
         return False
-    return same_file or calls_into(call.func, scope.imported, file, name)
+    named = followed_alias(node, scope)
+    if not (isinstance(named, ast.Name) and named.id == name or isinstance(named, ast.Attribute) and named.attr == name):
+        return False
+    return same_file or calls_into(named, scope.imported, file, name)
 
 
-def _fed_by(spec: ModelSpec, cls: type, part: nn.Module,
-            fit: Callable[[LoadedModel], LoadedModel]) -> tuple[tuple[Any, ...], str] | None:
-    models = iter_models(spec)
-    try:
-        holder = next((m for m in models if isinstance(m, LoadedModel)), None)
-        if holder is None:
-            return None
-        holder = fit(holder)
-        captured = _captured(holder.model, holder.example_inputs, cls)
-    finally:
-        models.close()   # the holder's file is imported until here
-    if not captured:
-        return None
-    inputs, resized = batch_of_two_to_thirty_two(captured)
-    if not runs_on(part, inputs):
-        return None
-    shapes = ", ".join("None" if t is None else str(list(t.shape)) if isinstance(t, torch.Tensor) else repr(t)
-                       for t in inputs)
-    return inputs, (f"inputs {shapes} as {holder.name}'s forward feeds its {cls.__name__} "
-                    f"({display_path(spec.target)}:{spec.attr}){resized}")
-
-
-def _captured(holder: nn.Module, inputs: tuple[Any, ...], cls: type) -> tuple[Any, ...] | None:
-    """What the holder's forward passes to the first module of the part's class (the class as the holder's import
-    made it: matched by name and file), or None."""
-    source = _source_of(cls)
-    kept: list[tuple[Any, ...]] = []
+def _first_call(holder: nn.Module, inputs: tuple[Any, ...],
+                part: _Part) -> tuple[nn.Module, tuple[Any, ...]] | None:
+    """The first module of the part's class the holder's forward calls, and what it passes it (positional, as the
+    part's forward orders them), or None."""
+    kept: list[tuple[nn.Module, tuple[Any, ...]]] = []
 
     def keep(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        kept.append(forward_inputs(module, args, kwargs, skip_with_none=True)[0])
+        kept.append((module, forward_inputs(module, args, kwargs, skip_with_none=True)[0]))
         raise _Captured
 
-    handles = [m.register_forward_pre_hook(keep, with_kwargs=True) for m in holder.modules()
-               if type(m).__qualname__ == cls.__qualname__ and _source_of(type(m)) == source]
+    handles = [m.register_forward_pre_hook(keep, with_kwargs=True) for m in holder.modules() if part.is_class_of(m)]
     if not handles:
         return None
     try:
@@ -135,7 +171,16 @@ def _captured(holder: nn.Module, inputs: tuple[Any, ...], cls: type) -> tuple[An
     finally:
         for handle in handles:
             handle.remove()
-    return kept[0] if kept and any(isinstance(v, torch.Tensor) for v in kept[0]) else None
+    return kept[0] if kept and any(isinstance(v, torch.Tensor) for v in kept[0][1]) else None
+
+
+def _fed_by(holder: LoadedModel, name: str) -> str:
+    return f"{holder.name}'s forward feeds its {name} ({display_path(holder.target)})"
+
+
+def _shapes(inputs: tuple[Any, ...]) -> str:
+    return ", ".join("None" if t is None else str(list(t.shape)) if isinstance(t, torch.Tensor) else repr(t)
+                     for t in inputs)
 
 
 def _source_of(cls: type) -> str | None:
@@ -145,4 +190,4 @@ def _source_of(cls: type) -> str | None:
     return methods[0].__code__.co_filename if methods else None
 
 
-__all__ = ["holder_fed_inputs"]
+__all__ = ["holder_fed_inputs", "part_from_holders"]

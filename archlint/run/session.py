@@ -31,7 +31,7 @@ from archlint.plugin.results import (
     TargetError,
 )
 from archlint.run.config import Settings
-from archlint.run.holder_inputs import holder_fed_inputs
+from archlint.run.holder_inputs import holder_fed_inputs, part_from_holders
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run
@@ -69,7 +69,13 @@ class LintJob:
 
 def load_options(settings: Settings) -> LoadOptions:
     return LoadOptions(input_shapes=settings.input_shapes, dtype=settings.dtype, entries=tuple(settings.models),
-                       device=settings.run.device, meta_above=settings.meta_above)
+                       device=settings.run.device, meta_above=settings.meta_above, part_builder=built_by_holders)
+
+
+def built_by_holders(target: str) -> LoadedModel | None:
+    """The part `file.py:Class` as a model of its repository builds and feeds it (see holder_inputs)."""
+    with phase("holder build"):
+        return part_from_holders(target, fitted)
 
 
 def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:

@@ -1029,3 +1029,15 @@ def test_a_part_whose_inputs_have_roles_gets_what_its_holder_feeds_it(capsys) ->
     _, report, _ = check("holder_fed", capsys=capsys, target="block.py")
     assert "inputs [2, 16, 32], [2, 1, 16, 16] as Encoder's forward feeds its Block (model.py:Encoder)" \
         in one_model(report)["notes"]
+
+
+def test_a_part_no_code_builds_on_its_own_is_built_as_its_holder_builds_it(capsys) -> None:
+    # `norm_layer=ScaleNorm` then `self.norm1 = norm_layer(dim)`: no call of ScaleNorm anywhere, its size is the
+    # block's; the block (itself fed by the encoder) builds it and feeds it
+    _, report, _ = check("holder_fed", capsys=capsys, target="norm.py")
+    model = one_model(report)
+    assert model["name"] == "ScaleNorm" and model["parameters"] == 2 * 32
+    assert model["input_shapes"] == [[2, 16, 32]]
+    assert "built as Block builds it, its first ScaleNorm (block.py:Block): no code of the repository builds " \
+           "ScaleNorm on its own" in model["notes"], model["notes"]
+    assert "inputs [2, 16, 32] as Block's forward feeds its ScaleNorm (block.py:Block)" in model["notes"]

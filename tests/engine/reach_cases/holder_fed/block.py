@@ -1,12 +1,13 @@
 import torch.nn as nn
 
 from attention import MaskedAttention
+from norm import ScaleNorm
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads):
+    def __init__(self, dim, heads, norm_layer=ScaleNorm):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = norm_layer(dim)
         self.attention = MaskedAttention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))

@@ -7,7 +7,8 @@ class Encoder(nn.Module):
     def __init__(self, vocab=50, dim=32, heads=4, depth=2):
         super().__init__()
         self.embed = nn.Embedding(vocab, dim, padding_idx=0)
-        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(depth)])
+        shape = (dim, heads)
+        self.blocks = nn.ModuleList([Block(*shape) for _ in range(depth)])
 
     def forward(self, ids):
         mask = (ids > 0).unsqueeze(1).repeat(1, ids.size(1), 1).unsqueeze(1)
