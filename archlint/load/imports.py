@@ -8,6 +8,7 @@ the repository are answers: an import of an installed package resolves to nothin
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,42 @@ def imported_names(document: Path, tree: ast.Module, root: Path) -> dict[str, li
                 origins = [Origin(f, alias.name) for f in module_files(document, node.module, node.level, root)]
                 submodule = f"{node.module}.{alias.name}" if node.module else alias.name
                 origins += [Origin(f, "") for f in module_files(document, submodule, node.level, root)]
-                found.setdefault(local, []).extend(origins)
+                found.setdefault(local, []).extend(_with_reexports(origins, root))
     return found
+
+
+MOST_REEXPORTS = 3   # a package re-exporting what its subpackage re-exports
+
+
+def _with_reexports(origins: list[Origin], root: Path, depth: int = 0) -> list[Origin]:
+    """The origins, and where each name really is when the file it is imported from imports it in turn (a
+    package's `__init__.py` re-exporting `from .sublayer import SublayerConnection`)."""
+    found = list(origins)
+    for origin in origins:
+        if not origin.name or depth >= MOST_REEXPORTS:
+            continue
+        tree = _parsed(origin.file, _modified(origin.file))
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == origin.name for a in node.names):
+                name = next(a.name for a in node.names if (a.asname or a.name) == origin.name)
+                further = [Origin(f, name) for f in module_files(origin.file, node.module, node.level, root)]
+                found += [o for o in _with_reexports(further, root, depth + 1) if o not in found]
+    return found
+
+
+def _modified(file: Path) -> int:
+    try:
+        return file.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(file: Path, modified: int) -> ast.Module | None:   # `modified`: a changed file is read again
+    try:
+        return ast.parse(file.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
 def calls_into(func: ast.expr, imported: dict[str, list[Origin]], file: Path, name: str) -> bool:

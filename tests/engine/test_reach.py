@@ -1041,3 +1041,12 @@ def test_a_part_no_code_builds_on_its_own_is_built_as_its_holder_builds_it(capsy
     assert "built as Block builds it, its first ScaleNorm (block.py:Block): no code of the repository builds " \
            "ScaleNorm on its own" in model["notes"], model["notes"]
     assert "inputs [2, 16, 32] as Block's forward feeds its ScaleNorm (block.py:Block)" in model["notes"]
+
+
+def test_callers_are_found_through_a_package_that_reexports_the_class(capsys) -> None:
+    # model.py imports Residual from the `layers` package, whose __init__.py re-exports it from residual.py: the
+    # call there binds Residual's `size`, which ChannelNorm is built with
+    _, report, _ = check("reexport", capsys=capsys, target="pkg/layers/norm.py")
+    model = one_model(report)
+    assert model["parameters"] == 20
+    assert "built as in pkg/layers/residual.py:7-9, called from pkg/model.py:9: ChannelNorm(size)" in model["notes"]

@@ -1,0 +1,2 @@
+from .norm import ChannelNorm
+from .residual import Residual
