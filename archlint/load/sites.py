@@ -93,9 +93,10 @@ class SiteFailed(Exception):
     """A site whose code did not build the model; the message says where and why in one line; `download` when
     the cause was a download the sandbox refused."""
 
-    def __init__(self, message: str = "", download: bool = False):
+    def __init__(self, message: str = "", download: bool = False, missing: str | None = None):
         super().__init__(message)
         self.download = download
+        self.missing = missing   # a relative path the code could not open from here
 
 
 class NotThisModel(SiteFailed):
@@ -357,6 +358,7 @@ class Failure:
 
     text: str
     download: bool = False
+    missing: str | None = None   # a relative path the statement could not open from the working directory
 
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
@@ -394,7 +396,17 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
 
 def _failure(document: Document, line: int, exc: Exception) -> Failure:
     said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
-    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc))
+    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), _missing_relative(exc))
+
+
+def _missing_relative(exc: BaseException) -> str | None:
+    """The relative path a FileNotFoundError (or one it was raised from) could not open, or None."""
+    while exc is not None:
+        name = getattr(exc, "filename", None) if isinstance(exc, FileNotFoundError) else None
+        if isinstance(name, str) and name and not os.path.isabs(name):
+            return name
+        exc = exc.__cause__ or exc.__context__   # type: ignore[assignment]
+    return None
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
@@ -767,8 +779,9 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
                                  f"({said})") from exc
             if failures:   # the statement that failed first is the cause; the call's error its consequence
-                raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download) from exc
-            raise SiteFailed(said, Cause.NETWORK in causes(exc)) from exc
+                raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download,
+                                 failures[0].missing) from exc
+            raise SiteFailed(said, Cause.NETWORK in causes(exc), _missing_relative(exc)) from exc
     if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
         built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
     built = the_model_among(built) if not isinstance(target.obj, type) else built
@@ -851,8 +864,17 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
     def build() -> Any:
         last: SiteFailed | None = None
         for argv in variants:
+            ran_from: tuple[Path, str] | None = None
             try:
-                built, arguments, run = _build_once(site, target, argv)
+                try:
+                    built, arguments, run = _build_once(site, target, argv)
+                except SiteFailed as exc:
+                    # a script reads its files relative to where its README runs it: its folder, or the root
+                    ran_from = _folder_holding(exc.missing, site)
+                    if ran_from is None:
+                        raise
+                    with contextlib.chdir(ran_from[0]):
+                        built, arguments, run = _build_once(site, target, argv)
             except SiteFailed as exc:
                 last = exc if last is None or isinstance(last, NotThisModel) else last
                 continue
@@ -869,6 +891,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
                 where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
             if run.kept_on_cpu:
                 where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
+            if ran_from is not None:
+                where += f" (run from {_position_of_folder(ran_from[0])}, where the `{ran_from[1]}` it reads is)"
             if run.stand_ins:
                 where += f" (sizes counted from what the code could not read stood in: {_stand_ins_said(run.stand_ins)})"
             build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
@@ -881,6 +905,23 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
 
     build.result = None  # type: ignore[attr-defined]
     return build
+
+
+def _folder_holding(missing: str | None, site: Site) -> tuple[Path, str] | None:
+    """The folder a script is run from in which the relative path it could not open exists (its own folder, then
+    the repository's root), with the path; None when neither has it."""
+    if missing is None:
+        return None
+    script = _script_of(site).path.resolve()
+    for folder in dict.fromkeys((script.parent, site.document.path.resolve().parent, repository_root(script))):
+        if folder != Path.cwd() and (folder / missing).exists():
+            return folder, missing
+    return None
+
+
+def _position_of_folder(folder: Path) -> str:
+    shown = os.path.relpath(folder)
+    return "." if shown == "." else shown + os.sep
 
 
 # -- what the site feeds the model ----------------------------------------------------------------------------------

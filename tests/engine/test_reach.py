@@ -1050,3 +1050,15 @@ def test_callers_are_found_through_a_package_that_reexports_the_class(capsys) ->
     model = one_model(report)
     assert model["parameters"] == 20
     assert "built as in pkg/layers/residual.py:7-9, called from pkg/model.py:9: ChannelNorm(size)" in model["notes"]
+
+
+def test_a_script_reading_a_file_relative_to_where_its_readme_runs_it_is_run_from_there(capsys) -> None:
+    # the README runs `cd flow; python train.py -c config.json`; archlint runs from the repository's root, where
+    # `config.json` is not: the site runs again from the script's folder, where it is, and says so
+    before = os.getcwd()
+    _, report, _ = check("relative_config", capsys=capsys, target="flow/glow.py")
+    assert os.getcwd() == before
+    models = {m["name"]: m for m in report["models"]}
+    assert models["Flow"]["parameters"] == 3 * (3 * 16 * 3 + 16 + 16 * 6 * 3 + 6)
+    assert "built as in flow/train.py:10 (with `-c config.json`): Flow(**flow_config) (run from flow/, where the " \
+           "`config.json` it reads is)" in models["Flow"]["notes"], models["Flow"]["notes"]
