@@ -17,12 +17,20 @@ from archlint.load.repository import Document, repository_root
 
 
 MOST_COMMAND_LINES = 6   # of a script's, from its READMEs and shell scripts, tried in order
-_COMMAND = re.compile(r"(?:^|[\s;&|`])python[0-9.]*\s+(?:-u\s+)?(\S+\.py)\b(.*)")
+# `python [-u] train.py ARGS`, also behind a launcher and its own options (`python -m torch.distributed.launch
+# --nproc_per_node 8 main.py ARGS`, `torchrun --nproc_per_node=8 main.py ARGS`, `accelerate launch train.py ARGS`)
+_COMMAND = re.compile(r"(?:^|[\s;&|`])(?:python[0-9.]*|torchrun|accelerate\s+launch|deepspeed)\s+(?:[^#|;&]*?\s)?"
+                      r"(\S+\.py)\b(.*)")
+# a shell script's variables (`model_name=DLinear`, `export SEQ=96`, `for model in DLinear NLinear; do`), read in order
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=(\S*)\s*$")
+_LOOP = re.compile(r"^\s*for\s+([A-Za-z_]\w*)\s+in\s+([^;]+?)\s*(?:;\s*do\b.*)?$")
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 
 def command_lines(script: Path) -> list[list[str]]:
     """The arguments the repository's READMEs and shell scripts run `script` with (`python cifar.py -a resnet
-    --depth 110`), in the order they appear, nearest documents first."""
+    --depth 110`), in the order they appear, nearest documents first; a shell script's variables are expanded as
+    the shell would on the script's first pass (a loop's first value)."""
     root = repository_root(script)
     found: list[list[str]] = []
     candidates = sorted((p for p in _text_files(root)), key=lambda p: len(p.relative_to(root).parts))
@@ -31,16 +39,33 @@ def command_lines(script: Path) -> list[list[str]]:
             text = path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
         except OSError:
             continue
+        variables: dict[str, str] = {}
         for line in text.splitlines():
+            _read_variables(line, variables)
             match = _COMMAND.search(line)
             if match and Path(match.group(1)).name == script.name:
+                expanded = _VARIABLE.sub(lambda v: variables.get(v.group(1) or v.group(2), v.group(0)), match.group(2))
                 try:
-                    arguments = shlex.split(match.group(2).split("#")[0].split("|")[0].split("&&")[0].split(">")[0])
+                    arguments = shlex.split(expanded.split("#")[0].split("|")[0].split("&&")[0].split(">")[0])
                 except ValueError:
                     continue
                 if arguments not in found:
                     found.append(arguments)
     return found
+
+
+def _read_variables(line: str, variables: dict[str, str]) -> None:
+    assigned, loop = _ASSIGNMENT.match(line), _LOOP.match(line)
+    try:
+        if assigned:
+            value = _VARIABLE.sub(lambda v: variables.get(v.group(1) or v.group(2), v.group(0)), assigned.group(2))
+            variables[assigned.group(1)] = " ".join(shlex.split(value))
+        elif loop:
+            values = shlex.split(loop.group(2))
+            if values:
+                variables[loop.group(1)] = values[0]
+    except ValueError:   # an unbalanced quote: not a value to use
+        return
 
 
 def _text_files(root: Path) -> Iterator[Path]:

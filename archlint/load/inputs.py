@@ -382,10 +382,17 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         # (batch, positions, features), as a policy or token-mixing model whose forward works on dim=2 takes them
         shape = (DEFAULT_BATCH, DEFAULT_SEQUENCE, layer.in_features)
         tensor = _noise(shape, dtype, device)
+        # or the features along the sequence's first axis, which the forward moves last (`x.permute(0, 2, 1)`:
+        # a forecaster mapping its input window to the forecast, channel by channel)
+        across = (DEFAULT_BATCH, layer.in_features, DEFAULT_SEQUENCE)
         return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)")),
-            *_maps_of_features(model, layer, dtype, device)]
+            *_maps_of_features(model, layer, dtype, device),
+            _per_tensor_argument(model, _noise(across, dtype, device), (
+                f"input shape {_said(across)} ({str(dtype).replace('torch.', '')}): the first layer's "
+                f"{layer.in_features} features along the input's second axis, {DEFAULT_SEQUENCE} of them (the forward "
+                f"moves that axis last; a sequence of vectors did not run)"))]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
     dims = len(layer.kernel_size)

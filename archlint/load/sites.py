@@ -699,7 +699,8 @@ def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
     lines = command_lines(script.path)[:MOST_COMMAND_LINES]
     if site.registry is None:
         return [[], *lines]
-    words = {w.lower() for w in target.names} | {target.obj.__name__.lower()}
+    # a registry of modules is keyed by the module's name (`model_dict["DLinear"].Model(args)`)
+    words = {w.lower() for w in target.names} | {target.obj.__name__.lower(), target.file.stem.lower()}
     naming = [a for a in lines if any(token.lower().strip("'\"") in words for token in a)]
     return [*naming, [], *[a for a in lines if a not in naming]]
 

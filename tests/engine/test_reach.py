@@ -1062,3 +1062,23 @@ def test_a_script_reading_a_file_relative_to_where_its_readme_runs_it_is_run_fro
     assert models["Flow"]["parameters"] == 3 * (3 * 16 * 3 + 16 + 16 * 6 * 3 + 6)
     assert "built as in flow/train.py:10 (with `-c config.json`): Flow(**flow_config) (run from flow/, where the " \
            "`config.json` it reads is)" in models["Flow"]["notes"], models["Flow"]["notes"]
+
+
+def test_a_shell_scripts_variables_are_expanded_in_the_command_lines_it_runs(capsys) -> None:
+    # scripts/linear.sh sets `model_name=Linear`, `seq_len=336` and loops `for pred_len in 96 192`, then runs
+    # `python -u run.py --model $model_name --seq_len $seq_len --pred_len ${pred_len}`: the registry keyed by the
+    # required --model selects this module's Model, sized by the script's first pass
+    _, report, _ = check("shell_variables", capsys=capsys, target="models/Linear.py")
+    model = one_model(report)
+    assert model["parameters"] == 336 * 96 + 96
+    assert "built as in exp.py:5-11, called from run.py:12 (with `--model Linear --seq_len 336 --pred_len 96`): " \
+           "model_dict[self.args.model].Model(self.args)" in model["notes"], model["notes"]
+    assert model["input_shapes"] == [[2, 336, 16]]     # the window along axis 1, which the forward moves last
+
+
+def test_launcher_lines_name_the_script_they_run() -> None:
+    from archlint.load.command_line import _COMMAND
+    line = "python -m torch.distributed.launch --nproc_per_node 8 --master_port 12345 main.py --cfg configs/t.yaml"
+    assert _COMMAND.search(line).groups() == ("main.py", " --cfg configs/t.yaml")
+    assert _COMMAND.search("torchrun --nproc_per_node=8 main.py --cfg x").group(1) == "main.py"
+    assert _COMMAND.search("accelerate launch train.py --lr 1e-4").group(1) == "train.py"
