@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from archlint.mechanics.source import notebook_source
 
@@ -184,8 +184,17 @@ def documents_mentioning(file: Path, words: frozenset[str]) -> Iterator[Document
             yield document
 
 
+def folder_holding(relative: str | None, folders: Sequence[Path]) -> Path | None:
+    """The first of the folders a script may be run from (its own, the repository's root) in which the relative
+    path exists, other than the working directory (where it did not); None if none has it."""
+    if relative is None:
+        return None
+    return next((f for f in dict.fromkeys(folders) if f != Path.cwd() and (f / relative).exists()), None)
+
+
 def _kind(path: Path) -> str:
     return "code" if path.suffix == ".py" else "notebook" if path.suffix == ".ipynb" else "text"
 
 
-__all__ = ["Document", "distance", "document_paths", "documents_mentioning", "read_document", "repository_root"]
+__all__ = ["Document", "distance", "document_paths", "documents_mentioning", "folder_holding", "read_document",
+           "repository_root"]

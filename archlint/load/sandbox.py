@@ -28,8 +28,9 @@ from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
 from archlint.load.implicit_imports import implicit_imports_note, implicit_relative_imports
 from archlint.mechanics.no_gpu import cuda_stays_on_cpu
-from archlint.load.repository import Document, repository_root
+from archlint.load.repository import Document, folder_holding, repository_root
 from archlint.load.targets import ModelSpec
+from archlint.mechanics.errors import missing_relative_path
 from archlint.mechanics.frames import ENGINE_DIR, is_user_file, user_frame_suffix
 from archlint.mechanics.profile import phase
 from archlint.mechanics.source import display_path, notebook_source, source_position
@@ -247,13 +248,16 @@ class ImportedModule:
     command_line: CommandLine | None = None   # the arguments it was imported with, when it required some
     kept_on_cpu: list[str] = field(default_factory=list)   # where its code moved to CUDA, without a GPU here
     implicit_imports: list[str] = field(default_factory=list)   # Python 2 relative imports resolved beside the file
+    ran_from: Path | None = None   # the folder it was imported from, where a relative path its code reads is
 
     @property
     def notes(self) -> list[str]:
         cpu = f"moved to CUDA at {', '.join(self.kept_on_cpu)}: kept on the CPU (no GPU here)" \
             if self.kept_on_cpu else None
+        ran_from = f"imported from {os.path.relpath(self.ran_from)}{os.sep}, where the files its module-level code " \
+            "reads by relative paths are" if self.ran_from is not None else None
         return [note for note in (self._command_line_note, self.note, cpu,
-                                  implicit_imports_note(self.implicit_imports)) if note]
+                                  implicit_imports_note(self.implicit_imports), ran_from) if note]
 
     @property
     def _command_line_note(self) -> str | None:
@@ -344,20 +348,36 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
     with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu, \
             implicit_relative_imports(_is_users_file) as implicit:
-        try:
-            with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
-                    cpu_budget(IMPORT_CPU_SECONDS):
-                module = _import_target(path, name, as_package, stderr) if path else \
-                    ImportedModule(importlib.import_module(name))
-        except LoadError:
-            raise
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # the user's module-level code: anything can happen
+        module, failure, said = _attempt_import(path, name, as_package)
+        # a script reads its files relative to where it is run: its folder, or the repository's root (only its
+        # import runs there: the spec's own paths are relative to where archlint runs)
+        ran_from = folder_holding(missing_relative_path(failure), (path.parent, repository_root(path))) \
+            if failure is not None and path is not None else None
+        if ran_from is not None:
+            with contextlib.chdir(ran_from):
+                module, failure, said = _attempt_import(path, name, as_package)
+        if module is None:
             with guarded(), cpu_budget(IMPORT_CPU_SECONDS):
-                module = _definitions_after(exc, path, name, stderr.getvalue())
+                module = _definitions_after(failure, path, name, said)
         # the models' constructors, run in this block, add theirs
-        yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit)
+        yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit, ran_from=ran_from)
+
+
+def _attempt_import(path: Path | None, name: str,
+                    as_package: bool) -> tuple[ImportedModule | None, BaseException | None, str]:
+    """The target imported (see _import_target), or the failure of its module-level code with what it wrote to
+    stderr; a LoadError (the file cannot be linted at all) is raised."""
+    stderr = io.StringIO()
+    try:
+        with kept_stderr() as stderr, user_stdout(), recording_sites(), guarded(), phase("import target"), \
+                cpu_budget(IMPORT_CPU_SECONDS):
+            module = _import_target(path, name, as_package, stderr) if path else \
+                ImportedModule(importlib.import_module(name))
+        return module, None, ""
+    except (LoadError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # the user's module-level code: anything can happen
+        return None, exc, stderr.getvalue()
 
 
 def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO) -> ImportedModule:

@@ -60,7 +60,7 @@ from archlint.load.command_line import (
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.mechanics.no_gpu import cuda_stays_on_cpu
-from archlint.load.repository import Document, documents_mentioning, repository_root
+from archlint.load.repository import Document, documents_mentioning, folder_holding, repository_root
 from archlint.load.sandbox import (
     OverBudget,
     Refused,
@@ -81,7 +81,7 @@ from archlint.load.slicing import (
     syntax_tree,
 )
 from archlint.mechanics.causes import Cause, causes
-from archlint.mechanics.errors import first_line, user_error_text
+from archlint.mechanics.errors import first_line, missing_relative_path, user_error_text
 from archlint.mechanics.source import function_definition, is_main_guard, source_position
 from archlint.mechanics.training import trains
 
@@ -396,17 +396,7 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
 
 def _failure(document: Document, line: int, exc: Exception) -> Failure:
     said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
-    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), _missing_relative(exc))
-
-
-def _missing_relative(exc: BaseException) -> str | None:
-    """The relative path a FileNotFoundError (or one it was raised from) could not open, or None."""
-    while exc is not None:
-        name = getattr(exc, "filename", None) if isinstance(exc, FileNotFoundError) else None
-        if isinstance(name, str) and name and not os.path.isabs(name):
-            return name
-        exc = exc.__cause__ or exc.__context__   # type: ignore[assignment]
-    return None
+    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), missing_relative_path(exc))
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
@@ -782,7 +772,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download,
                                  failures[0].missing) from exc
-            raise SiteFailed(said, Cause.NETWORK in causes(exc), _missing_relative(exc)) from exc
+            raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc)) from exc
     if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
         built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
     built = the_model_among(built) if not isinstance(target.obj, type) else built
@@ -911,13 +901,9 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
 def _folder_holding(missing: str | None, site: Site) -> tuple[Path, str] | None:
     """The folder a script is run from in which the relative path it could not open exists (its own folder, then
     the repository's root), with the path; None when neither has it."""
-    if missing is None:
-        return None
     script = _script_of(site).path.resolve()
-    for folder in dict.fromkeys((script.parent, site.document.path.resolve().parent, repository_root(script))):
-        if folder != Path.cwd() and (folder / missing).exists():
-            return folder, missing
-    return None
+    folder = folder_holding(missing, (script.parent, site.document.path.resolve().parent, repository_root(script)))
+    return (folder, missing) if folder is not None and missing is not None else None
 
 
 def _position_of_folder(folder: Path) -> str:

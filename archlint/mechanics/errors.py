@@ -52,6 +52,17 @@ def user_error_text(exc: BaseException) -> str:
     return f"{describe_exception(exc)}{user_frame_suffix(exc)}" + (f": {explanation}" if explanation else "")
 
 
+def missing_relative_path(exc: BaseException | None) -> str | None:
+    """The relative path a FileNotFoundError (or one it was raised from) could not open, or None: where the code
+    was run from decides whether it exists."""
+    while exc is not None:
+        name = getattr(exc, "filename", None) if isinstance(exc, FileNotFoundError) else None
+        if isinstance(name, str) and name and not os.path.isabs(name):
+            return name
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _downloaded_url(exc: BaseException) -> str | None:
     """The `url` a failed download was fetching (torch.hub, urllib and requests keep it in a local)."""
     tb = exc.__traceback__

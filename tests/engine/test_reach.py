@@ -1082,3 +1082,15 @@ def test_launcher_lines_name_the_script_they_run() -> None:
     assert _COMMAND.search(line).groups() == ("main.py", " --cfg configs/t.yaml")
     assert _COMMAND.search("torchrun --nproc_per_node=8 main.py --cfg x").group(1) == "main.py"
     assert _COMMAND.search("accelerate launch train.py --lr 1e-4").group(1) == "train.py"
+
+
+def test_a_file_whose_module_level_code_reads_a_relative_path_is_run_from_where_it_is(capsys) -> None:
+    # text_encoder.py reads symbols.txt at import, beside it: run from the repository's root, the import fails;
+    # imported from its folder, it does
+    before = os.getcwd()
+    _, report, _ = check("relative_config", capsys=capsys, target="flow/text_encoder.py")
+    assert os.getcwd() == before
+    model = one_model(report)
+    assert model["parameters"] == 5 * 8 + 8 * 8 * 5 + 8
+    assert f"imported from flow{os.sep}, where the files its module-level code reads by relative paths are" \
+        in model["notes"], model["notes"]
