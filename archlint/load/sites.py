@@ -349,7 +349,7 @@ class _Run:
     without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
     placeholders: list[str] = field(default_factory=list)    # required command-line arguments given placeholders
     kept_on_cpu: list[str] = field(default_factory=list)     # where the code moved the model to CUDA (no GPU here)
-    stand_ins: list[tuple[str, str]] = field(default_factory=list)   # (`len(vocab)` = 100, why): see _stood_in
+    stand_ins: list[tuple[str, Failure]] = field(default_factory=list)   # (`len(vocab)` = 100, why): _stood_in
 
 
 @dataclass(frozen=True)
@@ -363,7 +363,7 @@ class Failure:
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
              before_each: Callable[[], None] = lambda: None, unweighted: set[str] | None = None,
-             stand_ins: list[tuple[str, str]] | None = None) -> list[Failure]:
+             stand_ins: list[tuple[str, Failure]] | None = None) -> list[Failure]:
     """Run statements one at a time; a failing one is skipped and said (`train.py:12: FileNotFoundError: ...`). A
     caller frame's marker runs the frame (its document's slice, then its call's binding of the parameters)."""
     failures = []
@@ -390,8 +390,32 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
             failures.append(Failure(f"{_position(document, statement.lineno)}: the script's command line: "
                                     f"{said[-1] if said else f'sys.exit({exc.code!r})'}"))
         except Exception as exc:
-            failures.append(_failure(document, statement.lineno, exc))
+            failure = _failure(document, statement.lineno, exc)
+            # a size counted from what failed (`opt.vocab_size = len(vocab)`): stood in, said with its cause
+            stood_in = _ran_with_stand_ins(statement, namespace, document) if stand_ins is not None else []
+            if stood_in and stand_ins is not None:
+                stand_ins.extend((said, failures[0] if failures else failure) for said in stood_in)
+                continue
+            failures.append(failure)
     return failures
+
+
+def _ran_with_stand_ins(statement: ast.stmt, namespace: dict[str, Any], document: Document) -> list[str]:
+    """An assignment whose value counts what could not be computed, executed with those counts stood in; the
+    counts said (`len(vocab)` = 100), or [] when it has none or still fails."""
+    if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or statement.value is None:
+        return []
+    value, said = _stood_in(statement.value, namespace, document)
+    if not said:
+        return []
+    replaced = copy.copy(statement)
+    replaced.value = value
+    try:
+        exec(compile(ast.fix_missing_locations(ast.Module([replaced], type_ignores=[])), str(document.path), "exec"),
+             namespace)
+    except Exception:
+        return []
+    return [f"{s} = {STAND_IN_COUNT}" for s in said]
 
 
 def _failure(document: Document, line: int, exc: Exception) -> Failure:
@@ -400,7 +424,7 @@ def _failure(document: Document, line: int, exc: Exception) -> Failure:
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
-               unweighted: set[str] | None, stand_ins: list[tuple[str, str]] | None) -> list[Failure]:
+               unweighted: set[str] | None, stand_ins: list[tuple[str, Failure]] | None) -> list[Failure]:
     """Run a caller's slice in its own document's namespace, then bind the called function's parameters in
     `namespace` from the caller's call (weight keywords of the caller's code set to no weights too)."""
     (*statements, call), changed = _without_weights([*frame.statements, frame.call])
@@ -554,7 +578,7 @@ def _evaluate(node: ast.expr, namespace: dict[str, Any], document: Document) -> 
 
 
 def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document, failures: Sequence[Failure] = (),
-               stand_ins: list[tuple[str, str]] | None = None,
+               stand_ins: list[tuple[str, Failure]] | None = None,
                unavailable: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The call's arguments evaluated. With the `failures` of the statements before it: a size counted from what
     they could not compute is stood in (see `_stood_in`, said in `stand_ins`); with `unavailable`, an argument
@@ -572,7 +596,7 @@ def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document, fa
             if not said:
                 raise
             value = _evaluate(stood_in, namespace, document)
-            stand_ins.extend((f"{s} = {STAND_IN_COUNT}", failures[0].text) for s in said)
+            stand_ins.extend((f"{s} = {STAND_IN_COUNT}", failures[0]) for s in said)
             return value
 
     args: list[Any] = []
@@ -596,12 +620,12 @@ def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document, fa
 STAND_IN_COUNT = 100
 
 
-def _stand_ins_said(stand_ins: list[tuple[str, str]]) -> str:
+def _stand_ins_said(stand_ins: list[tuple[str, Failure]]) -> str:
     """`len(vocab)` = 100, `x.shape[1]` = 100 (train.py:20: FileNotFoundError: ...): grouped by their cause."""
     by_cause: dict[str, list[str]] = {}
     for said, cause in stand_ins:
-        if said not in by_cause.setdefault(cause, []):
-            by_cause[cause].append(said)
+        if said not in by_cause.setdefault(cause.text, []):
+            by_cause[cause.text].append(said)
     return "; ".join(f"{', '.join(said)} ({cause})" for cause, said in by_cause.items())
 
 
@@ -726,7 +750,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             cuda_stays_on_cpu() as on_cpu:
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
-                stand_ins: list[tuple[str, str]] = []
+                stand_ins: list[tuple[str, Failure]] = []
                 failures = _execute(statements, namespace, site.document, parse_absl_flags, unweighted, stand_ins)
         except OverBudget as exc:
             raise SiteFailed(f"the code before the call: {exc}") from None
@@ -855,17 +879,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
     def build() -> Any:
         last: SiteFailed | None = None
         for argv in variants:
-            ran_from: tuple[Path, str] | None = None
             try:
-                try:
-                    built, arguments, run = _build_once(site, target, argv)
-                except SiteFailed as exc:
-                    # a script reads its files relative to where its README runs it: its folder, or the root
-                    ran_from = _folder_holding(exc.missing, site)
-                    if ran_from is None:
-                        raise
-                    with contextlib.chdir(ran_from[0]):
-                        built, arguments, run = _build_once(site, target, argv)
+                built, arguments, run, ran_from = _built_where_it_reads(site, target, argv)
             except SiteFailed as exc:
                 last = exc if last is None or isinstance(last, NotThisModel) else last
                 continue
@@ -896,6 +911,28 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
 
     build.result = None  # type: ignore[attr-defined]
     return build
+
+
+def _built_where_it_reads(site: Site, target: SiteTarget,
+                          argv: list[str]) -> tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None]:
+    """Built at the site; when its code could not open a relative path that is where the README runs the script
+    (its folder, or the root), built again from there (a build that stood in for what it read, or failed)."""
+    built: tuple[Any, dict[str, Any], _Run] | None = None
+    try:
+        built = _build_once(site, target, argv)
+        missing = next((f.missing for _, f in built[2].stand_ins if f.missing), None)
+    except SiteFailed as exc:
+        failed, missing = exc, exc.missing
+    ran_from = _folder_holding(missing, site)
+    if ran_from is not None:
+        try:
+            with contextlib.chdir(ran_from[0]):
+                return (*_build_once(site, target, argv), ran_from)
+        except SiteFailed:
+            pass
+    if built is None:
+        raise failed
+    return (*built, None)
 
 
 def _folder_holding(missing: str | None, site: Site) -> tuple[Path, str] | None:

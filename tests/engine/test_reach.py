@@ -1004,12 +1004,19 @@ def test_sizes_counted_from_data_that_is_not_here_are_stood_in_and_said(capsys) 
     # `len(vocab)`) is not in the repository: the architecture does not depend on their values, so it is built
     # with 100 for each, through a caller's frame too (the embedding a model builds with its `vocab_size`)
     _, report, _ = check("counted_sizes", capsys=capsys, target="graph.py")
-    model = one_model(report)
+    assert not report["errors"], report["errors"]
+    models = {m["name"]: m for m in report["models"]}
+    model = models["NodeClassifier"]
     assert model["parameters"] == 100 * 16 + 16 + 16 * 101 + 101
     assert any(n.startswith("built as in train.py:8-21: NodeClassifier(") and n.endswith(
         "(sizes counted from what the code could not read stood in: `features.shape[1]` = 100, "
         "`labels.max().item()` = 100 (train.py:20: FileNotFoundError: data/citations/nodes.content not found.))")
         for n in model["notes"]), model["notes"]
+    # an assignment counting what failed (`opt.n_nodes = len(graph["nodes"])` after the pickle was not there)
+    assert models["EdgeScorer"]["parameters"] == 100 * 12 + 12 + 1
+    assert any(n.endswith("(sizes counted from what the code could not read stood in: `len(graph['nodes'])` = 100 "
+                          "(score.py:11: FileNotFoundError: [Errno 2] No such file or directory: 'data/graph.pkl'))")
+               for n in models["EdgeScorer"]["notes"]), models["EdgeScorer"]["notes"]
     _, report, _ = check("counted_sizes", capsys=capsys, target="text/embedding.py")
     model = one_model(report)
     assert model["parameters"] == 100 * 24 + 2 * 24     # the dim main.py gives, the vocabulary stood in
