@@ -249,7 +249,7 @@ def unbuilt_model(candidate: Candidate, spec: ModelSpec) -> UnbuiltModel:
 # A class no code of the repository builds on its own may be a part a model of the repository builds
 # (`LoadOptions.part_builder`); a few per file, since each is a load of its holder.
 HOLDERS_MAY_BUILD = (TargetCause.NEEDS_ARGUMENTS, TargetCause.NOT_BUILT)
-MOST_PARTS_BY_HOLDERS = 4
+MOST_PARTS_BY_HOLDERS = 3
 
 
 def _built_by_holder(target: str, options: LoadOptions) -> LoadedModel | None:
@@ -330,18 +330,8 @@ def _buildable_without_arguments(candidate: Candidate, module: Any) -> bool:
 def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
                        options: LoadOptions) -> Iterator[LoadedModel | TargetError]:
     plan = plan_models(spec, imported_module, options.entries)
-    candidates, buildable = plan.candidates, plan.buildable
-    # a class no code builds on its own may be a part a model of the repository builds (a few per file: each is a
-    # load of its holder)
-    by_holders = {id(s): _built_by_holder(s.unbuilt.target, options)
-                  for s in [s for s in plan.skipped if s.is_class][:MOST_PARTS_BY_HOLDERS]}
-    skipped = [s for s in plan.skipped if by_holders.get(id(s)) is None]
+    candidates, buildable, skipped = plan.candidates, plan.buildable, plan.skipped
     loaded_any = False
-    for loaded in (m for m in by_holders.values() if m is not None):
-        if not loaded_any:
-            loaded.notes.extend(s.note() for s in skipped)
-        loaded_any = True
-        yield loaded
     for candidate in buildable:
         failure: LoadError | None = None
         try:
@@ -366,9 +356,21 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
             loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
         loaded_any = True
         yield loaded
+    if loaded_any or (not candidates and spec.exclude):
+        return
+    # a file none of whose models builds on its own: its classes may be parts a model of the repository builds (a
+    # few per file: each is a load of its holder)
+    by_holders = {id(s): _built_by_holder(s.unbuilt.target, options)
+                  for s in [s for s in skipped if s.is_class][:MOST_PARTS_BY_HOLDERS]}
+    skipped = [s for s in skipped if by_holders.get(id(s)) is None]
+    for loaded in (m for m in by_holders.values() if m is not None):
+        if not loaded_any:
+            loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
+        loaded_any = True
+        yield loaded
     # In a directory scan, a file of building blocks (or helpers) is not an error; a file whose models could not
     # be built is not an error either, but it is counted and said (never silent)
-    if loaded_any or (not candidates and spec.exclude):
+    if loaded_any:
         return
     if spec.from_directory:
         if skipped:

@@ -34,11 +34,13 @@ from archlint.plugin.results import Note, NoteKind
 from archlint.mechanics.source import display_path
 from archlint.trace.fit import runs_on
 
-MOST_HOLDERS = 2     # holder classes tried, nearest first (each is a load of its own)
+MOST_HOLDERS = 2     # holder classes tried per part, nearest first (each is a load of its own)
 MOST_DEPTH = 2       # a block's holder may be a part too (attention <- block <- model)
+MOST_LOADS = 4       # holder loads for one part, its holders' own holders included
 HOLDER_CPU_SECONDS = 60
 
 _depth = 0           # holders being loaded in this process, around the current one
+_loads_left = 0      # of the part asked about at depth 0
 
 
 class _Captured(Exception):
@@ -97,12 +99,17 @@ def _first_calls(part: _Part, fit: Callable[[LoadedModel], LoadedModel]
                  ) -> Iterator[tuple[LoadedModel, tuple[nn.Module, tuple[Any, ...]]]]:
     """For each holder of the part that loads (nearest first, at most MOST_HOLDERS), the holder and its first
     instance of the part with what the holder's forward passed it."""
-    global _depth
+    global _depth, _loads_left
     if _depth >= MOST_DEPTH:
         return
+    if _depth == 0:
+        _loads_left = MOST_LOADS
     _depth += 1
     try:
         for spec in _holder_specs(part)[:MOST_HOLDERS]:
+            if _loads_left <= 0:
+                return
+            _loads_left -= 1
             models = iter_models(spec)
             try:
                 holder = next((m for m in models if isinstance(m, LoadedModel)), None)
