@@ -32,6 +32,8 @@ from archlint.load.sandbox import cpu_budget, guarded, user_stdout
 from archlint.load.targets import ModelSpec, split_target
 from archlint.plugin.results import Note, NoteKind
 from archlint.mechanics.source import display_path
+from archlint.mechanics.tensors import memory_budget
+from archlint.trace.fake import RunBudget
 from archlint.trace.fit import runs_on
 
 MOST_HOLDERS = 2     # holder classes tried per part, nearest first (each is a load of its own)
@@ -169,7 +171,9 @@ def _first_call(holder: nn.Module, inputs: tuple[Any, ...],
     if not handles:
         return None
     try:
-        with user_stdout(), guarded(), torch.no_grad(), cpu_budget(HOLDER_CPU_SECONDS):
+        # a real forward of the user's model: under the run's memory budget, as every real run of archlint is
+        with user_stdout(), guarded(), torch.no_grad(), cpu_budget(HOLDER_CPU_SECONDS), \
+                RunBudget(HOLDER_CPU_SECONDS, max_growth_bytes=memory_budget()):
             holder.eval()(*inputs)
     except KeyboardInterrupt:
         raise
