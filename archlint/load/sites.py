@@ -877,40 +877,61 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
     variants = _argv_variants(site, target)
 
     def build() -> Any:
-        last: SiteFailed | None = None
-        for argv in variants:
-            try:
-                built, arguments, run, ran_from = _built_where_it_reads(site, target, argv)
-            except SiteFailed as exc:
-                last = exc if last is None or isinstance(last, NotThisModel) else last
-                continue
-            inputs, inputs_where = _fed_inputs(site, built, run.namespace)
-            if inputs is None:
-                inputs, inputs_where = _inputs_from_holder(site, built, run.namespace, arguments)
-            where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
-            where += f": {_shortened(ast.unparse(site.call))}"
-            if site.stand_in:
-                where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"
-            if run.without_weights:
-                where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
-            if run.placeholders:
-                where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
-            if run.kept_on_cpu:
-                where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
-            if ran_from is not None:
-                where += f" (run from {_position_of_folder(ran_from[0])}, where the `{ran_from[1]}` it reads is)"
-            if run.stand_ins:
-                where += f" (sizes counted from what the code could not read stood in: {_stand_ins_said(run.stand_ins)})"
-            build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
-                                       _inner_arguments(site, arguments, run.namespace))
-            return built
-        said = str(last)
-        if not re.match(r"\S+:\d+", said):   # a cause already placed (`train.py:13: ...`) keeps its own place
-            said = f"{_position(site.document, site.line)}: {said}"
-        raise type(last or SiteFailed())(said, bool(last and last.download))
+        built, arguments, run, ran_from, argv = _preferred_build(site, target, variants)
+        inputs, inputs_where = _fed_inputs(site, built, run.namespace)
+        if inputs is None:
+            inputs, inputs_where = _inputs_from_holder(site, built, run.namespace, arguments)
+        where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
+        where += f": {_shortened(ast.unparse(site.call))}"
+        if site.stand_in:
+            where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"
+        if run.without_weights:
+            where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
+        if run.placeholders:
+            where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
+        if run.kept_on_cpu:
+            where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
+        if ran_from is not None:
+            where += f" (run from {_position_of_folder(ran_from[0])}, where the `{ran_from[1]}` it reads is)"
+        if run.stand_ins:
+            where += f" (sizes counted from what the code could not read stood in: {_stand_ins_said(run.stand_ins)})"
+        build.result = BuiltAtSite(built, where, arguments, inputs, inputs_where,  # type: ignore[attr-defined]
+                                   _inner_arguments(site, arguments, run.namespace))
+        return built
 
     build.result = None  # type: ignore[attr-defined]
     return build
+
+
+MOST_TRIES_AFTER_STAND_INS = 2   # command lines tried after a build with stand-ins: one may give what was stood in
+
+
+def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
+                     ) -> tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None, list[str]]:
+    """The first command line's build that needed no stand-ins, else the first one built with them; a SiteFailed
+    saying the most telling failure when none builds."""
+    last: SiteFailed | None = None
+    with_stand_ins: tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None, list[str]] | None = None
+    tries_after = 0
+    for argv in variants:
+        if with_stand_ins is not None:
+            if tries_after == MOST_TRIES_AFTER_STAND_INS:
+                break
+            tries_after += 1
+        try:
+            built, arguments, run, ran_from = _built_where_it_reads(site, target, argv)
+        except SiteFailed as exc:
+            last = exc if last is None or isinstance(last, NotThisModel) else last
+            continue
+        if not run.stand_ins:
+            return built, arguments, run, ran_from, argv
+        with_stand_ins = with_stand_ins or (built, arguments, run, ran_from, argv)
+    if with_stand_ins is not None:
+        return with_stand_ins
+    said = str(last)
+    if not re.match(r"\S+:\d+", said):   # a cause already placed (`train.py:13: ...`) keeps its own place
+        said = f"{_position(site.document, site.line)}: {said}"
+    raise type(last or SiteFailed())(said, bool(last and last.download))
 
 
 def _built_where_it_reads(site: Site, target: SiteTarget,
