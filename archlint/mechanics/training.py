@@ -96,17 +96,39 @@ def module_level_training(tree: ast.Module) -> list[ast.stmt]:
     code = _TrainingCode(tree)
     found: list[ast.stmt] = []
     from_training: set[str] = set()   # names whose last binding so far was in the training
+    variables: dict[str, set[str]] = {}   # names the module's own statements bound, with the names each read
+    trained: set[str] = set()             # variables the training read: the model it trained, its optimizer
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)) \
                 or is_main_guard(statement):
             from_training -= _stored(statement)
+            for name in _stored(statement):
+                variables.pop(name, None)
         elif trains(statement) or _is_trainer_fit(statement) or code.calls_training(statement) \
-                or _loaded(statement) & from_training:
+                or _loaded(statement) & from_training or _uses_what_was_trained(statement, trained):
             found.append(statement)
             from_training |= _stored(statement)
+            trained = _with_what_derives_from(trained | (_loaded(statement) & variables.keys()), variables)
         else:
             from_training -= _stored(statement)
+            variables.update({name: _loaded(statement) for name in _stored(statement)})
     return found
+
+
+def _with_what_derives_from(names: set[str], variables: dict[str, set[str]]) -> set[str]:
+    """The names, and the variables bound from them (`m = model.to(device)` is the trained model too)."""
+    found = set(names)
+    while True:
+        more = {name for name, read in variables.items() if read & found} - found
+        if not more:
+            return found
+        found |= more
+
+
+def _uses_what_was_trained(statement: ast.stmt, trained: set[str]) -> bool:
+    """A statement after the training that binds nothing and uses what it trained (`print(decode(m.generate(
+    context, 500)))`, `evaluate(model)`): the trained model's use, which building it does not need."""
+    return isinstance(statement, ast.Expr) and bool(_loaded(statement) & trained)
 
 
 def _stored(statement: ast.stmt) -> set[str]:

@@ -737,14 +737,15 @@ def test_a_model_that_one_hot_encodes_its_input_gets_maps_of_class_ids(capsys) -
 
 
 def test_a_script_that_trains_at_module_level_is_imported_without_its_training(capsys) -> None:
-    # lecture style: setup, the model, then 5000 optimiser steps and a print of the last loss, no main guard; the
-    # model is built from what the setup read (the vocabulary of story.txt) and nothing of the training runs
+    # lecture style: setup, the model, then 5000 optimiser steps, a print of the last loss and a sample from the
+    # trained model (through its other name), no main guard; the model is built from what the setup read (the
+    # vocabulary of story.txt) and nothing of the training or of the trained model's use runs
     _, report, _ = check("module_training", capsys=capsys, target="lecture.py")
     model = one_model(report)       # `same_model = model.to("cpu")` is the same model: linted once
     assert model["name"] == "model"
     vocab = len(set((CASES / "module_training" / "story.txt").read_text()))
     assert model["parameters"] == (vocab + 16) * 32 + 2 * 32 + 32 * 32 + 32 + 32 * vocab + vocab
-    assert "the file's module-level training was not run (lecture.py:42, 48): linting never trains" in \
+    assert "the file's module-level training was not run (lecture.py:42, 48, 58): linting never trains" in \
         model["notes"], model["notes"]
 
 

@@ -46,3 +46,13 @@ for step in range(steps):
     loss.backward()
     optimiser.step()
 print(f"final loss {loss.item():.3f}")
+
+
+def sample(net, length):
+    ids = torch.zeros((1, 1), dtype=torch.long)
+    for _ in range(length):
+        ids = torch.cat([ids, net(ids[:, -context:])[:, -1:].argmax(-1)], dim=1)
+    return ids
+
+
+print(sample(same_model, 10**9))      # the trained model's use: takes hours, and building it does not need it
