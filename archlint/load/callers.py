@@ -224,8 +224,11 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
     if init is not None:
         last = init.body[-1]
         last_path = next(p for s, p in scope.paths if s is last)
+        # `super().__init__(args)`: the base's __init__ (of the repository) runs on the instance, its parameters
+        # bound by that call, as if its statements were the class's own
+        base = _base_init_run(init, owner, scope)
         for way in ways_to(last, last_path, scope):
-            yield [*_before_body(way, init, [owner, marker]), last, *inside]
+            yield _first_of_each([*_before_body(way, init, [owner, marker]), *base, last, *inside])
         return
     outer = path[:len(path) - len(inside)]
     inherited = _inherited_init(owner, scope)
@@ -235,6 +238,28 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
     for binding in _class_call_bindings(inherited, owner, scope):
         # the base's __init__ runs on the instance as if it were the class's own (in the class's module)
         yield _first_of_each([*outer, owner, marker, *binding, *inherited.body, *inside])
+
+
+def _base_init_run(init: FunctionNode, owner: ast.ClassDef, scope: Scope) -> list[ast.stmt]:
+    """The statements of the base's `__init__` that an `__init__` runs by `super().__init__(...)` (or
+    `Base.__init__(self, ...)`), after the bindings of its parameters from that call; [] when it calls none of
+    the repository's."""
+    for statement in init.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__"):
+            continue
+        receiver = call.func.value
+        if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == "super":
+            given = call
+        elif isinstance(receiver, ast.Name) and call.args and isinstance(call.args[0], ast.Name) \
+                and call.args[0].id == "self":
+            given = ast.Call(call.func, call.args[1:], call.keywords)
+        else:
+            continue
+        inherited = _inherited_init(owner, scope)
+        bound = _bound_arguments(inherited, given) if inherited is not None else None
+        return [*bound, *inherited.body] if bound is not None and inherited is not None else []
+    return []
 
 
 def _own_init(owner: ast.ClassDef) -> FunctionNode | None:

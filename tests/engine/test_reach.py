@@ -972,14 +972,16 @@ def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(cap
 
 
 def test_a_class_called_through_an_alias_is_followed_to_its_calls(capsys) -> None:
-    # `Exp = ExpForecast; exp = Exp(args)` binds the experiment's __init__ (inherited: `self.args = args`) whose
-    # `_build_model` builds the model; `Filter = Smoother; smoother = Filter(args.enc_in)` is a site of Smoother
+    # `Exp = ExpForecast; exp = Exp(args)` binds the experiment's __init__, whose `super().__init__(args)` runs the
+    # base's (`self.args = args`), whose `_build_model` builds the model; `Filter = Smoother;
+    # smoother = Filter(args.enc_in)` is a site of Smoother
     _, report, _ = check("class_alias", capsys=capsys, target="models.py")
     assert not report["errors"], report["errors"]
     models = {m["name"]: m for m in report["models"]}
     assert set(models) == {"Forecaster", "Smoother"}
     assert models["Forecaster"]["parameters"] == 7 * 16 + 16 + 2 * 3 * 16 * 16 + 2 * 3 * 16 + 16 * 7 + 7
-    assert any(n.startswith("built as in exp/forecast.py:2-7, called from main.py:17") for n in models["Forecaster"]["notes"])
+    assert any(n.startswith("built as in exp/forecast.py:3-10, called from main.py:17")
+               for n in models["Forecaster"]["notes"]), models["Forecaster"]["notes"]
     assert models["Smoother"]["parameters"] == 7 * 7 * 5 + 7
     assert "built as in main.py:6-14: Filter(args.enc_in)" in models["Smoother"]["notes"]
 

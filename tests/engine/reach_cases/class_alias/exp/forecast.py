@@ -3,6 +3,9 @@ from models import Forecaster
 
 
 class ExpForecast(ExpBase):
+    def __init__(self, args):
+        super(ExpForecast, self).__init__(args)
+
     def _build_model(self):
         return Forecaster(self.args.enc_in, self.args.d_model, self.args.out_len)
 
