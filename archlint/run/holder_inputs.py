@@ -161,15 +161,20 @@ def _first_call(holder: nn.Module, inputs: tuple[Any, ...],
                 part: _Part) -> tuple[nn.Module, tuple[Any, ...]] | None:
     """The first module of the part's class the holder's forward calls, and what it passes it (positional, as the
     part's forward orders them), or None."""
-    kept: list[tuple[nn.Module, tuple[Any, ...]]] = []
+    kept: list[tuple[nn.Module, tuple[Any, ...], dict[str, Any]]] = []
 
-    def keep(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        kept.append((module, forward_inputs(module, args, kwargs, skip_with_none=True)[0]))
-        raise _Captured
+    def kept_on_call(module: nn.Module) -> Callable[..., Any]:
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            kept.append((module, args, kwargs))
+            raise _Captured
+        return forward
 
-    handles = [m.register_forward_pre_hook(keep, with_kwargs=True) for m in holder.modules() if part.is_class_of(m)]
-    if not handles:
+    # on the instance, not as a hook: a holder that calls `block.forward(x, mask)` skips the hooks
+    parts = [m for m in holder.modules() if part.is_class_of(m)]
+    if not parts:
         return None
+    for module in parts:
+        module.forward = kept_on_call(module)   # type: ignore[method-assign]
     try:
         # a real forward of the user's model: under the run's memory budget, as every real run of archlint is
         with user_stdout(), guarded(), torch.no_grad(), cpu_budget(HOLDER_CPU_SECONDS), \
@@ -180,9 +185,13 @@ def _first_call(holder: nn.Module, inputs: tuple[Any, ...],
     except BaseException:   # _Captured, or the holder's forward failing or running over its budget before the part
         pass
     finally:
-        for handle in handles:
-            handle.remove()
-    return kept[0] if kept and any(isinstance(v, torch.Tensor) for v in kept[0][1]) else None
+        for module in parts:
+            del module.forward
+    if not kept:
+        return None
+    module, args, kwargs = kept[0]
+    given = forward_inputs(module, args, kwargs, skip_with_none=True)[0]   # in its own forward's order
+    return (module, given) if any(isinstance(v, torch.Tensor) for v in given) else None
 
 
 def _fed_by(holder: LoadedModel, name: str) -> str:
@@ -190,7 +199,7 @@ def _fed_by(holder: LoadedModel, name: str) -> str:
 
 
 def _shapes(inputs: tuple[Any, ...]) -> str:
-    return ", ".join("None" if t is None else str(list(t.shape)) if isinstance(t, torch.Tensor) else repr(t)
+    return ", ".join(str(list(t.shape)) if isinstance(t, torch.Tensor) else "a function" if callable(t) else repr(t)
                      for t in inputs)
 
 
