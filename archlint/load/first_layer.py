@@ -69,6 +69,35 @@ def unpacked_rank(model: nn.Module) -> int | None:
     return None
 
 
+def split_features(model: nn.Module) -> int | None:
+    """How many features the forward's first argument has along its last axis when the forward splits it into
+    parts of sizes it keeps (`torch.split(x, [self.input_ch, self.input_ch_views], dim=-1)`,
+    `x.split([3, 3], -1)`): their sum; None when it does not split it so."""
+    read = _forward_and_its_input(model)
+    if read is None:
+        return None
+    definition, argument = read
+    for node in ast.walk(definition):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "split"):
+            continue
+        given = [*node.args, *(k.value for k in node.keywords if k.arg in ("split_size_or_sections", "dim"))]
+        if isinstance(node.func.value, ast.Name) and node.func.value.id == argument:
+            sizes, dims = given[:1], given[1:]
+        elif given and isinstance(given[0], ast.Name) and given[0].id == argument:
+            sizes, dims = given[1:2], given[2:]
+        else:
+            continue
+        if not sizes or not isinstance(sizes[0], (ast.List, ast.Tuple)) or not dims or ast.unparse(dims[0]) != "-1":
+            continue   # (torch.split's own default is the first axis)
+        try:
+            values = [eval(compile(ast.Expression(e), "<split>", "eval"), {"self": model}) for e in sizes[0].elts]
+        except Exception:
+            continue
+        if all(isinstance(v, int) and v > 0 for v in values):
+            return sum(values)
+    return None
+
+
 def _forward_and_its_input(model: nn.Module) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
     """The forward's syntax tree and the name of its first argument after self, or None."""
     definition = function_definition(type(model).forward)

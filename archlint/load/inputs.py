@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key, unpacked_rank
+from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key, split_features, unpacked_rank
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -385,7 +385,8 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         # or the features along the sequence's first axis, which the forward moves last (`x.permute(0, 2, 1)`:
         # a forecaster mapping its input window to the forecast, channel by channel)
         across = (DEFAULT_BATCH, layer.in_features, DEFAULT_SEQUENCE)
-        return [infer_inputs(model, device), _per_tensor_argument(model, tensor, (
+        return [infer_inputs(model, device), *_split_features(model, layer, dtype, device),
+                _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)")),
             *_maps_of_features(model, layer, dtype, device),
@@ -446,6 +447,20 @@ def _layerless_inputs(model: nn.Module, dtype: torch.dtype, device: str) -> list
         first_said.setdefault(shape, why)
     return [_per_tensor_argument(model, _noise(shape, dtype, device), f"input shape {_said(shape)} ({kind}): {why}")
             for shape, why in first_said.items()]
+
+
+def _split_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,
+                    device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """For a forward that splits its input's last axis into parts of sizes it keeps before its first Linear
+    (positions and view directions, `torch.split(x, [self.input_ch, self.input_ch_views], dim=-1)`): vectors of
+    their sum."""
+    features = split_features(model)
+    if features is None or features == layer.in_features:
+        return []
+    shape = (DEFAULT_BATCH, features)
+    return [_per_tensor_argument(model, _noise(shape, dtype, device), (
+        f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the {features} features the forward splits "
+        f"its input into before its first layer (of {layer.in_features})"))]
 
 
 def _maps_of_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,

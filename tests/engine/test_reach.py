@@ -1104,3 +1104,12 @@ def test_a_file_whose_module_level_code_reads_a_relative_path_is_run_from_where_
     assert model["parameters"] == 5 * 8 + 8 * 8 * 5 + 8
     assert f"imported from flow{os.sep}, where the files its module-level code reads by relative paths are" \
         in model["notes"], model["notes"]
+
+
+def test_a_forward_that_splits_its_input_before_its_first_layer_gets_the_sum_of_the_parts(capsys) -> None:
+    # `torch.split(x, [self.points, self.views], dim=-1)`: the first Linear takes 3 features, the input has 6
+    _, report, _ = check("split_input", capsys=capsys, target="field.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 6]] and model["tracer"] == "fx"
+    assert "input shape [2, 6] (float32): the 6 features the forward splits its input into before its first layer " \
+           "(of 3)" in model["notes"], model["notes"]
