@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import inspect
+import re
 import traceback
 from pathlib import Path
 
@@ -120,11 +121,31 @@ def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
     return package, exc.name, f"{distributions[0]} {version}"
 
 
+def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | None:
+    """(the name, the installed module it was imported from, the installed distribution and its version) when a
+    `from module import name` failed because the installed package does not have the name (the repository was
+    written for another version: `from torch.functional import align_tensors`, gone from torch 2)."""
+    if not isinstance(exc, ImportError) or isinstance(exc, ModuleNotFoundError) or not exc.name or \
+            not isinstance(exc.path, str) or _installed_package(exc.path) is None:
+        return None
+    match = re.match(r"cannot import name '([^']+)'", str(exc))
+    if match is None:
+        return None
+    top = exc.name.split(".")[0]
+    distribution = importlib.metadata.packages_distributions().get(top, [top])[0]
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return match.group(1), exc.name, f"{distribution} {version}"
+
+
 def import_error_cause(exc: BaseException) -> TargetCause:
     """The kind of import failure, for the summary and the reach benchmark."""
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return TargetCause.MISSING_PACKAGE
-    if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None:
+    if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None or \
+            _name_installed_package_lacks(exc) is not None:
         return TargetCause.VERSION_CONFLICT
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
@@ -147,6 +168,12 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
         return (f"cannot import: the installed package {package!r} imports {missing}, which the installed "
                 f"{installed} does not have{user_frame_suffix(exc)}: the two installed versions do not fit "
                 f"together; install the version of {installed.split()[0]} that {package!r} was written for")
+    lacked = _name_installed_package_lacks(exc)
+    if lacked is not None:
+        name, module, installed = lacked
+        return (f"cannot import: the code imports {name} from {module}, which the installed {installed} does not "
+                f"have{user_frame_suffix(exc)}: it was written for another version; install the version of "
+                f"{installed.split()[0]} the repository was written for")
     failing = _failing_installed_package(exc)
     if failing is not None:
         return (f"cannot import: the installed package {failing!r} raised {type(exc).__name__}: {first_line(exc)}"

@@ -1113,3 +1113,15 @@ def test_a_forward_that_splits_its_input_before_its_first_layer_gets_the_sum_of_
     assert model["input_shapes"] == [[2, 6]] and model["tracer"] == "fx"
     assert "input shape [2, 6] (float32): the 6 features the forward splits its input into before its first layer " \
            "(of 3)" in model["notes"], model["notes"]
+
+
+def test_a_name_the_installed_package_no_longer_has_is_a_version_conflict(tmp_path, capsys) -> None:
+    # code written for an older pytest imports a name the installed one does not have
+    (tmp_path / "net.py").write_text("import torch\nfrom _pytest.python import gone_helper\n\n\n"
+                                     "class Net(torch.nn.Module):\n    pass\n")
+    code, out, _ = run_in(tmp_path, ["check", "net.py", "--format", "json"], capsys)
+    [error] = json.loads(out)["errors"]
+    assert code == 2 and error["cause"] == "version conflict"
+    assert error["message"] == (f"cannot import: the code imports gone_helper from _pytest.python, which the installed "
+                                f"pytest {pytest.__version__} does not have at net.py:2: it was written for another "
+                                f"version; install the version of pytest the repository was written for"), error
