@@ -705,20 +705,21 @@ def _script_of(site: Site) -> Document:
 
 
 def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
-    """The script's own defaults first, then the command lines its READMEs and scripts run it with, those that name
-    the model first; for a registry site, those naming it come before the defaults (they select its entry)."""
+    """The script's own defaults first, then the command lines its READMEs and scripts run it with; for a registry
+    site, the command lines that name the model come first (they select its entry)."""
     script = _script_of(site)
     if script.kind != "code" or site.in_target_file and script is site.document:
         return [[]]
     every = command_lines(script.path)
-    # the command lines that name the model first, from all of them (a script per model, deep in scripts/, may be
-    # the one that names it); a registry of modules is keyed by the module's name (`model_dict["DLinear"]`)
+    if site.registry is None:
+        return [[], *every[:MOST_COMMAND_LINES]]
+    # a registry site: the command lines that name the model select its entry, so they come first, from all of
+    # them (a script per model, deep in scripts/, may be the one that names it); a registry of modules is keyed
+    # by the module's name (`model_dict["DLinear"]`)
     words = {w.lower() for w in target.names} | {target.obj.__name__.lower(), target.file.stem.lower()}
     naming = [a for a in every if any(token.lower().strip("'\"") in words for token in a)]
     lines = [*naming, *[a for a in every if a not in naming]][:MOST_COMMAND_LINES]
-    if site.registry is None:
-        return [[], *lines]
-    return [*lines[:len(naming)], [], *lines[len(naming):]]   # a registry site: they select its entry
+    return [*lines[:len(naming)], [], *lines[len(naming):]]
 
 
 # Keywords that ask for downloaded weights (`models.resnet50(pretrained=True)` around which a README builds its
