@@ -257,7 +257,7 @@ def _built_by_holder(target: str, options: LoadOptions) -> LoadedModel | None:
         return None
     try:
         return options.part_builder(target)
-    except LoadError:
+    except Exception:   # a holder that fails to load or run leaves the part's own answer as it was
         return None
 
 
