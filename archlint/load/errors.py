@@ -113,12 +113,17 @@ def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
     package = next((p for p in (_installed_package(f.filename) for f in reversed(frames)) if p), None)
     if package is None or package == top:
         return None
-    distributions = importlib.metadata.packages_distributions().get(top, [top])
+    installed = _installed_version(top)
+    return (package, exc.name, installed) if installed is not None else None
+
+
+def _installed_version(top: str) -> str | None:
+    """`torch 2.14.1`: the installed distribution that provides the top-level package, and its version."""
+    distribution = importlib.metadata.packages_distributions().get(top, [top])[0]
     try:
-        version = importlib.metadata.version(distributions[0])
+        return f"{distribution} {importlib.metadata.version(distribution)}"
     except importlib.metadata.PackageNotFoundError:
         return None
-    return package, exc.name, f"{distributions[0]} {version}"
 
 
 def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | None:
@@ -131,13 +136,8 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     match = re.match(r"cannot import name '([^']+)'", str(exc))
     if match is None:
         return None
-    top = exc.name.split(".")[0]
-    distribution = importlib.metadata.packages_distributions().get(top, [top])[0]
-    try:
-        version = importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    return match.group(1), exc.name, f"{distribution} {version}"
+    installed = _installed_version(exc.name.split(".")[0])
+    return (match.group(1), exc.name, installed) if installed is not None else None
 
 
 def import_error_cause(exc: BaseException) -> TargetCause:
