@@ -62,6 +62,7 @@ class AxisRF:
     hi: Fraction        # last input coordinate output position 0 depends on
     jump: Fraction      # input pixels between neighbouring output positions (effective stride)
     input_size: int     # size of the input along this axis
+    origin: int = -1    # the input's axis (negative dim) these positions are, wherever a permute moved them
 
     @property
     def rf(self) -> int:
@@ -242,13 +243,42 @@ def _spatial_size(shape: Sequence[int] | None, dim: int) -> int | None:
     return int(shape[dim])
 
 
-def _input_rf(node: LayerNode) -> NodeRF | None:
+def input_positions(graph: ArchGraph, node: LayerNode) -> tuple[int, ...] | None:
+    """The position axes of an input (negative dims), read from the graph: the axes that reach the spatial axes of
+    the first window (conv, pool) the input meets through permutes and shape-keeping ops. A series given channels
+    last (B, L, C) and convolved after `x.permute(0, 2, 1)` has its positions on axis -2; an input that meets no
+    window, or meets it through a reshape, keeps torch's channels-first layout (B, C, *positions)."""
     shape = node.out_shape
     if shape is None or len(shape) < 3:
         return None
-    spatial = len(shape) - 2
-    axes = {d: AxisRF(Fraction(0), Fraction(0), Fraction(1), int(shape[d])) for d in range(-spatial, 0)}
-    return NodeRF(axes)
+    rank = len(shape)
+    default = tuple(range(-(rank - 2), 0))
+    seen: set[str] = set()
+    frontier: list[tuple[LayerNode, list[int]]] = [(node, list(range(rank)))]   # dim i of the node is input dim origin[i]
+    while frontier:
+        current, origin = frontier.pop(0)
+        for following in graph.successors(current):
+            if following.name in seen or following.out_shape is None or len(following.out_shape) != rank:
+                continue
+            seen.add(following.name)
+            window = window_of(following) if following.kind in ("conv", "conv_transpose", "pool") else None
+            if window is not None:
+                return tuple(sorted(origin[d] - rank for d in range(rank - len(window.kernel), rank)))
+            if following.type_name in _PERMUTE_NAMES:
+                perm = _permutation(following)
+                if perm is None:
+                    return default
+                frontier.append((following, [origin[p] for p in perm]))
+            elif tuple(following.out_shape) == tuple(current.out_shape or ()):
+                frontier.append((following, origin))
+    return default
+
+
+def _input_rf(node: LayerNode, positions: tuple[int, ...] | None) -> NodeRF | None:
+    shape = node.out_shape
+    if shape is None or positions is None:
+        return None
+    return NodeRF({d: AxisRF(Fraction(0), Fraction(0), Fraction(1), int(shape[d]), d) for d in positions})
 
 
 def _apply_window(state: NodeRF, window: Window) -> NodeRF:
@@ -397,8 +427,6 @@ def _global_node(state: NodeRF) -> NodeRF:
 
 def _propagate(node: LayerNode, inputs: list[tuple[NodeRF, Sequence[int] | None]],
                override: Mapping[str, tuple[int, ...]] | None) -> NodeRF | None:
-    if node.kind == "input":
-        return _input_rf(node)
     if not inputs:
         return None
     first = inputs[0][0]
@@ -589,9 +617,12 @@ def compute_receptive_fields(graph: ArchGraph, overrides: Overrides | None = Non
     overrides = overrides or {}
     result: dict[str, NodeRF] = {}
     for node in graph.nodes():
-        names = _tensor_inputs(node) or [p.name for p in graph.predecessors(node)]
-        inputs = [(result[n], graph[n].out_shape) for n in names if n in result and n in graph]
-        state = _propagate(node, inputs, overrides.get(node.name))
+        if node.kind == "input":
+            state = _input_rf(node, input_positions(graph, node))
+        else:
+            names = _tensor_inputs(node) or [p.name for p in graph.predecessors(node)]
+            inputs = [(result[n], graph[n].out_shape) for n in names if n in result and n in graph]
+            state = _propagate(node, inputs, overrides.get(node.name))
         if state is not None and (state.axes or state.global_context):
             result[node.name] = state
     return result
@@ -732,13 +763,15 @@ def _run_to_node(module: fx.GraphModule, example_inputs: Sequence[Any]) -> tuple
 
 
 def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], example_inputs: Sequence[Any],
-                 position: Mapping[int, int] | None = None) -> dict[int, tuple[int, int]]:
+                 position: Mapping[int, int] | None = None,
+                 input_axes: Sequence[int] | None = None) -> dict[int, tuple[int, int]]:
     """Input extent (per spatial axis, keyed by negative dim) whose gradient is nonzero for one position.
 
     Runs `model_copy` (a copy the caller owns: it is put in eval mode and float64) up to `node`,
     sums the non-spatial dims at `position` along `axes` (negative dims of the node's output; the
     centre by default) for the first sample, backpropagates,
-    and returns the [first, last] input coordinates with a nonzero gradient. float64 keeps
+    and returns the [first, last] input coordinates with a nonzero gradient along `input_axes` (the input's
+    position axes, negative dims, as `input_positions` reads them; channels-first by default). float64 keeps
     rounding noise far below any real contribution; a structurally zero gradient is exactly 0.
     """
     if node.fx_node is None:
@@ -761,18 +794,20 @@ def empirical_rf(model_copy: nn.Module, node: LayerNode, axes: Iterable[int], ex
     image = next(x for x in inputs if isinstance(x, torch.Tensor) and x.requires_grad and x.dim() >= 3)
     if not bool(torch.isfinite(image.grad).all()):
         raise MeasurementUnavailable("the input gradient is NaN or infinite (the model's values are not finite)")
-    grad = image.grad[0].abs().sum(dim=0)       # spatial map of the first sample
+    grad = image.grad[0].abs()       # the first sample, without its batch axis
+    rank = grad.dim() + 1
+    positions = list(input_axes) if input_axes is not None else list(range(-(rank - 2), 0))
     extents = {}
-    spatial = grad.dim()
-    for axis in range(spatial):
-        others = [a for a in range(spatial) if a != axis]
+    for axis in positions:
+        others = [a for a in range(-(rank - 1), 0) if a != axis]
         profile = grad.amax(dim=others) if others else grad
         nonzero = torch.nonzero(profile > 0).flatten()
-        extents[axis - spatial] = (int(nonzero.min()), int(nonzero.max())) if len(nonzero) else (0, -1)
+        extents[axis] = (int(nonzero.min()), int(nonzero.max())) if len(nonzero) else (0, -1)
     return extents
 
 
 __all__ = [
-    "AxisRF", "NodeRF", "Window", "block_window", "window_of", "compute_receptive_fields", "last_spatial_node", "rf_rows",
+    "AxisRF", "NodeRF", "Window", "block_window", "window_of", "compute_receptive_fields", "input_positions",
+    "last_spatial_node", "rf_rows",
     "rf_table", "format_rf_table", "empirical_rf", "wake_zero_parameters",
 ]

@@ -210,27 +210,29 @@ def keyword_only_forward(model: nn.Module) -> str | None:
     return None
 
 
-def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str) -> tuple[tuple[Any, ...], str]:
+def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str,
+                         channels_last: bool = False) -> tuple[tuple[Any, ...], str]:
     """One input per required tensor argument of forward (a siamese net's two images), the same shape each."""
     names = _tensor_parameters(model)
     if len(names) <= 1:
         return (tensor,), note
-    made = [tensor] + [_like_for(tensor, layer_reached_by(model, i), i) for i in range(1, len(names))]
+    made = [tensor] + [_like_for(tensor, layer_reached_by(model, i), i, channels_last) for i in range(1, len(names))]
     if all(m.shape == tensor.shape for m in made):
         return tuple(made), f"{note}, one for each of forward's {len(names)} arguments ({', '.join(names)})"
     shapes = ", ".join(f"{name} {_said(tuple(m.shape))}" for name, m in zip(names, made))
     return tuple(made), f"{note}; forward's arguments get {shapes}, each sized for the layer it reaches first"
 
 
-def _like_for(first: torch.Tensor, layer: nn.Module | None, seed: int) -> torch.Tensor:
-    """Another argument's tensor: the first one's shape, with the channels (a conv of the same rank) or features (a
-    linear layer) of the layer this argument reaches first; for an embedding, one id per sample (class labels)."""
+def _like_for(first: torch.Tensor, layer: nn.Module | None, seed: int, channels_last: bool = False) -> torch.Tensor:
+    """Another argument's tensor: the first one's shape, with the channels (a conv of the same rank, on the axis
+    the first one has them) or features (a linear layer) of the layer this argument reaches first; for an
+    embedding, one id per sample (class labels)."""
     shape = list(first.shape)
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)) and shape:
         ids = torch.randint(0, layer.num_embeddings, (shape[0],), generator=torch.Generator().manual_seed(seed))
         return ids.to(first.device)
     if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and len(shape) == len(layer.kernel_size) + 2:
-        shape[1] = layer.in_channels
+        shape[-1 if channels_last else 1] = layer.in_channels
     elif isinstance(layer, nn.Linear) and len(shape) >= 2:
         shape[-1] = layer.in_features
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(first)
@@ -407,7 +409,25 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
             found.append(((tensor,), f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of "
                                      f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
                                      f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
-    return found + _class_maps(layer, dims, make_device)
+    return found + _class_maps(layer, dims, make_device) + _channels_last(model, layer, dtype, make_device)
+
+
+def _channels_last(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
+                   device: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Inputs with the first conv's channels on the last axis (B, *positions, C), which the forward moves to axis 1
+    before it (`conv(x.permute(0, 2, 1))`: a forecaster's series of time steps, each a vector of variables; an
+    image stored height, width, channels), at the common sizes; every other argument on the same layout."""
+    dims = len(layer.kernel_size)
+    found = []
+    for size in COMMON_SIZES:
+        if size == layer.in_channels:   # channels first and last would be the same shape
+            continue
+        shape = (DEFAULT_BATCH, *((size,) * dims if dims < 3 else (16, size, size)), layer.in_channels)
+        found.append(_per_tensor_argument(model, _noise(shape, dtype, device), (
+            f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first conv's {layer.in_channels} "
+            f"channels last, the first of the common sizes that runs (the forward moves them to axis 1; channels "
+            f"first did not run)"), channels_last=True))
+    return found
 
 
 def _layerless_inputs(model: nn.Module, dtype: torch.dtype, device: str) -> list[tuple[tuple[Any, ...], str]]:

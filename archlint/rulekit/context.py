@@ -17,7 +17,7 @@ from archlint.analysis.graph import ArchGraph, LayerNode
 from archlint.analysis.measurement import MeasurementUnavailable
 from archlint.analysis.probe.gradients import NodeGradient
 from archlint.analysis.probe.results import ProbeResult
-from archlint.analysis.receptive_field import NodeRF, empirical_rf
+from archlint.analysis.receptive_field import NodeRF, empirical_rf, input_positions
 from archlint.analysis.rewrite import copy_sharing_large_weights
 from archlint.analysis.shared import ModelAnalyses, remembered
 from archlint.load.provenance import InitRecord
@@ -104,7 +104,9 @@ class CheckContext:
         """The input extent, per spatial axis of `node`'s output, that moves one output position (measured by
         a float64 backward pass on a copy of the model)."""
         self.analyses.require_rf_budget()
-        return empirical_rf(self.copy_model(), node, axes, self.example_inputs, position)
+        image = next((n for n in self.graph.inputs() if n.out_shape is not None and len(n.out_shape) >= 3), None)
+        return empirical_rf(self.copy_model(), node, axes, self.example_inputs, position,
+                            input_positions(self.graph, image) if image is not None else None)
 
     # -- what-ifs: copies and rewrites the rule makes, measured the same way -------------------------
 

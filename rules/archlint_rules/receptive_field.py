@@ -91,6 +91,17 @@ def _axis_index(window_len: int, d: int) -> int | None:
     return i if 0 <= i < window_len else None
 
 
+def _window_indices(rfs: Mapping[str, NodeRF], node: LayerNode, window_len: int, last_state: NodeRF,
+                    deficient: list[int]) -> list[int | None]:
+    """The index into `node`'s window of each deficient axis of the last map, matched by the input axis both come
+    from (a permute between them, as in a series kept channels last, moves the axis to another dim)."""
+    here = rfs.get(node.name)
+    if here is None:
+        return [_axis_index(window_len, d) for d in deficient]
+    by_origin = {a.origin: d for d, a in here.axes.items()}
+    return [_axis_index(window_len, by_origin.get(last_state.axes[d].origin, 0)) for d in deficient]
+
+
 def _dominates(graph: ArchGraph, node: LayerNode, last: LayerNode) -> bool:
     """Every path from the inputs to `last` passes `node`: changing its stride cannot break a merge."""
     if node.name == last.name:
@@ -104,16 +115,29 @@ def _candidates(graph: ArchGraph, last: LayerNode, kinds: tuple[str, ...]) -> li
     return list(reversed(found))[:_MAX_CANDIDATES]
 
 
+def _channel_axis(node: LayerNode, state: NodeRF) -> int | None:
+    """The axis of `node`'s map that is neither the batch nor a position: 1 channels first, the last for a map kept
+    channels last (a series of time steps after a Linear over its variables); None when that is not one axis."""
+    if not node.out_shape:
+        return None
+    rank = len(node.out_shape)
+    rest = [i for i in range(1, rank) if i - rank not in state.axes]
+    return rest[0] if len(rest) == 1 else None
+
+
 def _more_layers(state: NodeRF, last: LayerNode, deficient: list[int], target: int) -> Change:
     count = max(math.ceil((target - state.axes[d].rf) / (2 * state.axes[d].jump)) for d in deficient)
     after = {d: math.ceil(a.hi - a.lo + 2 * count * a.jump) + 1 for d, a in state.axes.items()}
     spatial = len(state.axes)
-    channels = last.out_shape[1] if last.out_shape and len(last.out_shape) > 1 else "C"
+    channel_axis = _channel_axis(last, state)
+    channels = last.out_shape[channel_axis] if last.out_shape and channel_axis is not None else "C"
     jumps = dims_text(f"{float(state.axes[d].jump):g}" for d in sorted(state.axes))
+    moved = (f"# `{last.display_name}` has its channels on axis {channel_axis}: move them to axis 1 before these "
+             f"(x.movedim({channel_axis}, 1)) and back after\n") if channel_axis not in (1, None) else ""
     snippet = (
         f"# after `{last.display_name}` ({channels} channels, jump {jumps} px): "
         f"{count} more 3x3 convs, RF {dims_text(a.rf for a in state.ordered_axes())} → "
-        f"{dims_text(after[d] for d in sorted(after))}\n"
+        f"{dims_text(after[d] for d in sorted(after))}\n{moved}"
         f"extra = nn.Sequential(*[\n"
         f"    nn.Sequential(nn.Conv{spatial}d({channels}, {channels}, kernel_size=3, padding=1, bias=False),\n"
         f"                  nn.BatchNorm{spatial}d({channels}), nn.ReLU(inplace=True))\n"
@@ -136,13 +160,14 @@ def _changed_module(node: LayerNode, **attrs: tuple[int, ...]) -> tuple[str, Rep
     return change.snippet(), change
 
 
-def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], target: int) -> Change | None:
+def _stride_change(graph: ArchGraph, rfs: Mapping[str, NodeRF], last: LayerNode, deficient: list[int],
+                   target: int) -> Change | None:
     """The latest stride-1 window op (k > 1) whose stride 2 alone reaches the target."""
     for node in _candidates(graph, last, ("conv", "pool")):
         window = window_of(node)
         assert window is not None
         n = len(window.kernel)
-        idx = [_axis_index(n, d) for d in deficient]
+        idx = _window_indices(rfs, node, n, rfs[last.name], deficient)
         if any(i is None or window.stride[i] != 1 or window.kernel[i] < 2 for i in idx):
             continue
         stride = tuple(2 if i in idx else s for i, s in enumerate(window.stride))
@@ -154,15 +179,15 @@ def _stride_change(graph: ArchGraph, last: LayerNode, deficient: list[int], targ
     return None
 
 
-def _dilation_change(graph: ArchGraph, last: LayerNode, deficient: list[int], target: int,
-                     max_dilation: int) -> Change | None:
+def _dilation_change(graph: ArchGraph, rfs: Mapping[str, NodeRF], last: LayerNode, deficient: list[int],
+                     target: int, max_dilation: int) -> Change | None:
     """The latest odd-kernel conv module whose smallest dilation ≤ max_dilation reaches the target."""
     for node in _candidates(graph, last, ("conv",)):
         window = window_of(node)
         if node.layer_module is None or window is None or window.transposed:
             continue
         n = len(window.kernel)
-        idx = [_axis_index(n, d) for d in deficient]
+        idx = _window_indices(rfs, node, n, rfs[last.name], deficient)
         if any(i is None or window.kernel[i] < 3 or window.kernel[i] % 2 == 0 for i in idx):
             continue
         for factor in range(2, max_dilation + 1):
@@ -329,14 +354,14 @@ class ReceptiveField(Rule):
 
     def _finding(self, ctx: CheckContext, last: LayerNode, state: NodeRF, deficient: list[int], target: int,
                  min_side: int, empirical: Empirical) -> Finding:
-        graph = ctx.graph
+        graph, rfs = ctx.graph, ctx.receptive_fields
         axes = state.ordered_axes()
         rf_text = dims_text(a.rf for a in axes)
         size_text = dims_text(a.input_size for a in axes)
         coverage = min(a.rf for a in axes) / min_side
         layers = _more_layers(state, last, deficient, target)
-        stride = _stride_change(graph, last, deficient, target)
-        dilation = _dilation_change(graph, last, deficient, target, int(ctx.options["max_dilation"]))
+        stride = _stride_change(graph, rfs, last, deficient, target)
+        dilation = _dilation_change(graph, rfs, last, deficient, target, int(ctx.options["max_dilation"]))
         changes = [c for c in (layers, stride, dilation) if c is not None]
 
         message = (

@@ -1125,3 +1125,14 @@ def test_a_name_the_installed_package_no_longer_has_is_a_version_conflict(tmp_pa
     assert error["message"] == (f"cannot import: the code imports gone_helper from _pytest.python, which the installed "
                                 f"pytest {pytest.__version__} does not have at net.py:2: it was written for another "
                                 f"version; install the version of pytest the repository was written for"), error
+
+
+def test_a_series_kept_channels_last_gets_its_variables_last_and_its_time_features_beside(capsys) -> None:
+    # the first conv's 7 channels are the series' variables on its last axis (the forward permutes them to
+    # axis 1); the second argument reaches a Linear over 4 time features, on the same layout
+    _, report, _ = check("channels_last", capsys=capsys, target="forecaster.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 28, 7], [2, 28, 4]], model["notes"]
+    assert any("the first conv's 7 channels last" in note for note in model["notes"]), model["notes"]
+    [field] = [f for f in model["findings"] if f["rule"] == "receptive-field"]
+    assert "on a 28 input" in field["message"] and "along length" in field["message"], field["message"]

@@ -19,7 +19,9 @@ from torch import nn
 
 import archlint
 from archlint.analysis.graph import build_graph
-from archlint.analysis.receptive_field import compute_receptive_fields, format_rf_table, last_spatial_node, rf_table
+from archlint.analysis.receptive_field import (
+    compute_receptive_fields, format_rf_table, input_positions, last_spatial_node, rf_table,
+)
 from archlint_rules.receptive_field import ReceptiveField
 from archlint.trace.tracers import trace_model
 
@@ -398,6 +400,44 @@ def test_channels_last_map_is_measured_not_a_crash() -> None:
     empirical = next(m for m in finding.effect if m.name.startswith("empirical"))
     assert empirical.before == "4×4"   # each position reads its own patch: formula and measurement agree
     assert "is 4×4 px on a 64×64 input" in finding.message
+
+
+class SeriesChannelsLast(nn.Module):
+    """A forecaster's layout: 40 time steps of 6 variables (B, L, C), moved to (B, C, L) for two convolutions
+    (kernels 3 and 5: a field of 7 steps) and back for a Linear over the channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv1d(6, 16, 3, padding=1)
+        self.mix = nn.Conv1d(16, 16, 5, padding=2)
+        self.head = nn.Linear(16, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mix(torch.relu(self.embed(x.permute(0, 2, 1))))
+        return self.head(y.transpose(1, 2))
+
+
+def test_a_series_given_channels_last_is_measured_along_its_time_axis() -> None:
+    torch.manual_seed(0)
+    model = SeriesChannelsLast().eval()
+    x = torch.randn(2, 40, 6)
+    graph = build_graph(trace_model(model, (x,)).graph_module, model)
+    [series] = graph.inputs()
+    assert input_positions(graph, series) == (-2,)   # the time axis reaches the convs' positions, not the variables
+    last = last_spatial_node(graph, compute_receptive_fields(graph))
+    assert last is not None and last.name == "head"
+    result = _finding(model, (x,))
+    (finding,) = result.findings
+    assert "is 7 px on a 40 input" in finding.message and "along length" in finding.message, finding.message
+    empirical = next(m for m in finding.effect if m.name.startswith("empirical"))
+    # independent: the gradient of one output step reaches 7 input steps along time (axis 1 of the input)
+    x64 = x.double().requires_grad_(True)
+    ones_model(model)(x64)[0, 20].sum().backward()
+    steps = torch.nonzero(x64.grad[0].abs().sum(1)).flatten()
+    assert empirical.before == "7" == str(int(steps.max() - steps.min() + 1))
+    # the dilation the fix proposes is on the time axis of `mix`, and its snippet moves the channels for new convs
+    # (kernel 5 at dilation 5: 3 + 4·5 = 23 ≥ 20 steps; dilation 4 would give 19)
+    assert "dilation 5 in `mix`" in finding.fix.summary and "x.movedim(2, 1)" in finding.fix.snippet
 
 
 class GlobalGate(nn.Module):
