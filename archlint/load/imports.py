@@ -12,6 +12,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from archlint.load.repository import folders_up_to
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -30,8 +32,7 @@ def module_files(document: Path, module: str | None, level: int, root: Path) -> 
             folder = folder.parent
         bases = [folder]
     else:
-        root = root.resolve()
-        bases = [folder, *(p for p in folder.parents if p == root or root in p.parents)]
+        bases = folders_up_to(folder, root)
     parts = module.split(".") if module else []
     found = []
     for base in bases:

@@ -72,6 +72,13 @@ def repository_root(path: Path) -> Path:
     return root
 
 
+def folders_up_to(folder: Path, root: Path) -> list[Path]:
+    """`folder` and every folder above it up to `root`, nearest first: where a script in `folder` may be run from,
+    so where its absolute imports resolve (a sub-project's `layers/` before the repository root's)."""
+    folder, root = folder.resolve(), root.resolve()
+    return [folder, *(p for p in folder.parents if p == root or root in p.parents)]
+
+
 def _fenced_python(text: str) -> str:
     """The python code of a markdown or reStructuredText document, every other line blank (lines keep their
     numbers): fenced blocks tagged python/py (or untagged ones), `.. code-block:: python` blocks, `>>>` examples."""

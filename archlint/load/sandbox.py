@@ -28,7 +28,8 @@ from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
 from archlint.load.implicit_imports import implicit_imports_note, implicit_relative_imports
 from archlint.mechanics.no_gpu import cuda_stays_on_cpu
-from archlint.load.repository import Document, folder_holding, repository_root
+from archlint.load.imports import module_files
+from archlint.load.repository import Document, documents_mentioning, folder_holding, folders_up_to, repository_root
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.errors import missing_relative_path
 from archlint.mechanics.frames import ENGINE_DIR, is_user_file, user_frame_suffix
@@ -117,16 +118,23 @@ def _module_name_for(path: Path) -> tuple[str, str, bool]:
 
 
 def _namespace_module(path: Path) -> tuple[str, str, bool] | None:
-    """A file that imports relatively (`from .convnext import Block`) in a folder without __init__.py is a module of
-    a namespace package (PEP 420) named from the repository's root, where its scripts import it from
-    (`import models.convnext_isotropic`); None for a file that does not import relatively."""
+    """A file in a folder without __init__.py that the repository's code imports by its folder's name
+    (`from layers.Embed import DataEmbedding`) is that module of a namespace package (PEP 420), imported from the
+    folder above, where those scripts run: its own folder is then not on sys.path, so a `utils.py` beside it does
+    not hide the `utils/` package its imports mean. One that imports relatively (`from .convnext import Block`)
+    is named from the repository's root, where its scripts import it from (`import models.convnext_isotropic`).
+    None for any other file."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         return None
-    if not any(isinstance(node, ast.ImportFrom) and node.level > 0 for node in ast.walk(tree)):
-        return None
     root = repository_root(path)
+    if not any(isinstance(node, ast.ImportFrom) and node.level > 0 for node in ast.walk(tree)):
+        dotted = f"{path.parent.name}.{path.stem}"
+        if path.parent != root and dotted.replace(".", "").isidentifier() and not _taken(path.parent.name, root) \
+                and _imported_as(path, dotted, root):
+            return dotted, str(path.parent.parent), True
+        return None
     try:
         parts = path.relative_to(root).with_suffix("").parts
     except ValueError:
@@ -134,6 +142,33 @@ def _namespace_module(path: Path) -> tuple[str, str, bool] | None:
     if len(parts) < 2 or not all(part.isidentifier() for part in parts):
         return None
     return ".".join(parts), str(root), True
+
+
+def _taken(name: str, root: Path) -> bool:
+    """A top-level name already imported, or an installed package's, outside the repository: a folder of that name
+    cannot be imported as a package without hiding it."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return not _is_user_module(module, [str(root)])
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    places = [spec.origin or "", *(spec.submodule_search_locations or [])] if spec is not None else []
+    return any(place and not os.path.realpath(place).startswith(str(root) + os.sep) for place in places)
+
+
+def _imported_as(path: Path, dotted: str, root: Path) -> bool:
+    """Some other file of the repository imports `dotted` (`import a.b`, `from a.b import x`, `from a import b`),
+    and that import resolves to `path` from where that file is."""
+    folder, stem = dotted.split(".")
+    statement = re.compile(rf"^\s*(?:from\s+{folder}\.{stem}\s+import|import\s+{folder}\.{stem}\b|"
+                           rf"from\s+{folder}\s+import\s+[^#\n]*\b{stem}\b)", re.MULTILINE)
+    for document in documents_mentioning(path, frozenset({stem})):
+        if document.path.suffix == ".py" and document.path != path.resolve() and statement.search(document.source) \
+                and module_files(document.path, dotted, 0, root)[:1] == [path.resolve()]:
+            return True
+    return False
 
 
 def _refused_encoding(path: Path) -> str | None:
@@ -344,8 +379,10 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
     else:
         path = Path(spec.target).resolve()
         name, folder, as_package = _module_name_for(path)
-        # the repository's root too: its scripts run from there, and import its top-level packages from there
-        user_dirs, own = list(dict.fromkeys([folder, str(repository_root(path))])), [name]
+        # the folders above it too, nearest first, up to the repository's root: its scripts run from one of them
+        # and import its top-level packages from there (a sub-project's own `layers/` before the root's)
+        above = folders_up_to(Path(folder), repository_root(path))   # a package's own folders stay off sys.path
+        user_dirs, own = list(dict.fromkeys([folder, *map(str, above)])), [name]
     with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu, \
             implicit_relative_imports(_is_users_file) as implicit:
         module, failure, said = _attempt_import(path, name, as_package)

@@ -1136,3 +1136,12 @@ def test_a_series_kept_channels_last_gets_its_variables_last_and_its_time_featur
     assert any("the first conv's 7 channels last" in note for note in model["notes"]), model["notes"]
     [field] = [f for f in model["findings"] if f["rule"] == "receptive-field"]
     assert "on a 28 input" in field["message"] and "along length" in field["message"], field["message"]
+
+
+def test_a_sub_project_imports_its_own_packages_as_its_scripts_do(capsys) -> None:
+    # forecast/ is a project inside the repository: its models import `layers.blocks` from forecast/, and
+    # blocks.py imports `utils.masking` from forecast/utils/, though a utils.py sits beside it and the root has
+    # a utils/ folder of its own (folders without __init__.py, as such repositories publish them)
+    _, report, _ = check("subproject", capsys=capsys, target="forecast/layers/blocks.py")
+    model = one_model(report)
+    assert model["name"] == "CausalBlock" and model["parameters"] == 4 * 16 * 16 + 4 * 16 + 2 * 16, model

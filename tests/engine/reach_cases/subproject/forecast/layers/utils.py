@@ -1,0 +1,2 @@
+def same_padding(kernel_size):
+    return kernel_size // 2

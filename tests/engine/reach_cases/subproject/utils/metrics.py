@@ -1,0 +1,2 @@
+def mean_error(a, b):
+    return (a - b).abs().mean()
