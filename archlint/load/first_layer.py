@@ -98,6 +98,71 @@ def split_features(model: nn.Module) -> int | None:
     return None
 
 
+MOST_FLAG_DEPTH = 2   # functions a flag is followed into (the forward passes `CUDA` on to a helper that tests it)
+
+
+def flag_arguments(model: nn.Module) -> frozenset[int]:
+    """Positions (0: the first after self) of the forward's required parameters that it uses only as truth values
+    (`if CUDA:`, `not train`), itself or in the functions it passes them to: flags, not tensors, which a tensor of
+    several values would make ambiguous."""
+    forward = type(model).forward
+    definition = function_definition(forward)
+    if definition is None:
+        return frozenset()
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    return frozenset(i for i, name in enumerate(parameters)
+                     if _only_tested(type(model), forward, definition, name, 0))
+
+
+def _only_tested(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
+                 depth: int) -> bool:
+    """`name` is read in `definition`, and every read is a condition or an argument of a function that uses it
+    only so."""
+    parents = {id(child): node for node in ast.walk(definition) for child in ast.iter_child_nodes(node)}
+    reads = [n for n in ast.walk(definition) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    return bool(reads) and all(_tested(owner, function, read, parents, depth) for read in reads)
+
+
+def _tested(owner: type | None, function: Any, read: ast.Name, parents: dict[int, ast.AST], depth: int) -> bool:
+    parent = parents.get(id(read))
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and parent.test is read:
+        return True
+    if isinstance(parent, ast.BoolOp) or isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
+        return True
+    keyword = parent if isinstance(parent, ast.keyword) else None
+    call = parents.get(id(parent)) if keyword is not None else parent
+    if not isinstance(call, ast.Call) or depth >= MOST_FLAG_DEPTH or any(isinstance(a, ast.Starred) for a in call.args):
+        return False
+    callee, bound = _callee_of(owner, function, call.func)
+    target = function_definition(callee) if callee is not None else None
+    if target is None:
+        return False
+    parameters = [a.arg for a in [*target.args.posonlyargs, *target.args.args]][1 if bound else 0:]
+    if keyword is not None:
+        if keyword.arg not in parameters and keyword.arg not in [a.arg for a in target.args.kwonlyargs]:
+            return False
+        inner = keyword.arg
+    else:
+        index = next(i for i, a in enumerate(call.args) if a is read) if read in call.args else None
+        if index is None or index >= len(parameters):
+            return False
+        inner = parameters[index]
+    return _only_tested(owner if bound else None, callee, target, inner, depth + 1)
+
+
+def _callee_of(owner: type | None, function: Any, func: ast.expr) -> tuple[Any, bool]:
+    """The Python function a call names (a global of the calling function's module, or `self.method`), and whether
+    it is bound (its first parameter is self); (None, False) when it is something else."""
+    if isinstance(func, ast.Name):
+        found = getattr(function, "__globals__", {}).get(func.id)
+        return (found, False) if inspect.isfunction(found) else (None, False)
+    if owner is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id == "self":
+        found = inspect.getattr_static(owner, func.attr, None)
+        return (found, True) if inspect.isfunction(found) else (None, False)
+    return None, False
+
+
 def _forward_and_its_input(model: nn.Module) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
     """The forward's syntax tree and the name of its first argument after self, or None."""
     definition = function_definition(type(model).forward)
@@ -302,4 +367,4 @@ def _reads(node: ast.AST | None, names: set[str]) -> bool:
     return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
-__all__ = ["LAYERS", "first_layer", "layer_reached_by", "layers_by_key", "registered_first_layer"]
+__all__ = ["LAYERS", "first_layer", "flag_arguments", "layer_reached_by", "layers_by_key", "registered_first_layer"]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer, layer_reached_by, layers_by_key, split_features, unpacked_rank
+from archlint.load.first_layer import first_layer, flag_arguments, layer_reached_by, layers_by_key, split_features, unpacked_rank
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -216,10 +216,17 @@ def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str,
     names = _tensor_parameters(model)
     if len(names) <= 1:
         return (tensor,), note
-    made = [tensor] + [_like_for(tensor, layer_reached_by(model, i), i, channels_last) for i in range(1, len(names))]
-    if all(m.shape == tensor.shape for m in made):
-        return tuple(made), f"{note}, one for each of forward's {len(names)} arguments ({', '.join(names)})"
-    shapes = ", ".join(f"{name} {_said(tuple(m.shape))}" for name, m in zip(names, made))
+    flags = flag_arguments(model)
+    if flags:   # a flag the forward only tests (`if CUDA:`) is False: the plain path, on the CPU
+        note += f"; {', '.join(f'`{names[i]}`' for i in sorted(flags) if i < len(names))} given False (the forward " \
+                f"uses it only as a condition)"
+    made = [tensor] + [False if i in flags else _like_for(tensor, layer_reached_by(model, i), i, channels_last)
+                       for i in range(1, len(names))]
+    tensors = [(name, m) for name, m in zip(names, made) if isinstance(m, torch.Tensor)]
+    if all(m.shape == tensor.shape for _, m in tensors):
+        return tuple(made), (f"{note}, one for each of forward's {len(tensors)} {'tensor ' if flags else ''}arguments "
+                             f"({', '.join(name for name, _ in tensors)})" if len(tensors) > 1 else note)
+    shapes = ", ".join(f"{name} {_said(tuple(m.shape))}" for name, m in tensors)
     return tuple(made), f"{note}; forward's arguments get {shapes}, each sized for the layer it reaches first"
 
 
@@ -406,9 +413,10 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
             spatial = (size,) * dims if dims < 3 else (16, size, size)
             shape = (DEFAULT_BATCH, channels, *spatial)
             tensor = _noise(shape, dtype, make_device)
-            found.append(((tensor,), f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of "
-                                     f"the common sizes {', '.join(map(str, COMMON_SIZES))} that the model runs on "
-                                     f"(the first layer's default {DEFAULT_SPATIAL[dims][0]} px did not)"))
+            found.append(_per_tensor_argument(model, tensor, (
+                f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of the common sizes "
+                f"{', '.join(map(str, COMMON_SIZES))} that the model runs on (the first layer's default "
+                f"{DEFAULT_SPATIAL[dims][0]} px did not)")))
     return found + _class_maps(layer, dims, make_device) + _channels_last(model, layer, dtype, make_device)
 
 

@@ -103,7 +103,7 @@ def _package_root(path: Path) -> Path | None:
     return root
 
 
-def _module_name_for(path: Path) -> tuple[str, str, bool]:
+def module_name_for(path: Path) -> tuple[str, str, bool]:
     """(module name, folder to put on sys.path, is a package module)."""
     root = _package_root(path)
     if root is not None:
@@ -378,7 +378,7 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         user_dirs, own, name, path, as_package = [os.getcwd()], [], spec.target, None, True
     else:
         path = Path(spec.target).resolve()
-        name, folder, as_package = _module_name_for(path)
+        name, folder, as_package = module_name_for(path)
         # the folders above it too, nearest first, up to the repository's root: its scripts run from one of them
         # and import its top-level packages from there (a sub-project's own `layers/` before the root's)
         above = folders_up_to(Path(folder), repository_root(path))   # a package's own folders stay off sys.path

@@ -67,6 +67,7 @@ from archlint.load.sandbox import (
     cpu_budget,
     guarded,
     kept_stderr,
+    module_name_for,
     user_code_scope,
     user_stdout,
 )
@@ -485,20 +486,12 @@ def _share_main_guard_globals(namespace: dict[str, Any], module: ModuleType, tre
 
 
 def _document_namespace(document: Document) -> dict[str, Any]:
-    """A fresh module named as the document's module is (`segment.build`), so that its relative imports work."""
-    package = _package_of(document.path)
-    name = f"{package}.{document.path.stem}" if package else "__archlint_site__"
-    return {"__name__": name, "__package__": package, "__file__": str(document.path), "__builtins__": __builtins__}
-
-
-def _package_of(path: Path) -> str | None:
-    """The dotted package a .py file belongs to (its folders with __init__.py), or None."""
-    parts: list[str] = []
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and path.suffix == ".py":
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts) or None
+    """A fresh module named as the document's module is (`segment.build`; `models.modeling` for a folder without
+    __init__.py whose files import each other relatively), so that its relative imports work."""
+    name, _, in_package = module_name_for(document.path) if document.path.suffix == ".py" else ("", "", False)
+    package = name.rpartition(".")[0] or None if in_package else None
+    return {"__name__": name if package else "__archlint_site__", "__package__": package,
+            "__file__": str(document.path), "__builtins__": __builtins__}
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:

@@ -69,29 +69,29 @@ class _LeafOnFailureTracer(_Tracer):
             return super().call_module(m, forward, args, kwargs)
 
 
-def absent_arguments(model: nn.Module, inputs: tuple[Any, ...]) -> dict[str, None]:
-    """The forward's parameters given None (a skipped optional argument before one that is given) or not given at
-    all with None as their default (`mask=None` after the inputs): traced as the constant they are, so
-    `if mask is not None:` takes the branch the call takes."""
+def constant_arguments(model: nn.Module, inputs: tuple[Any, ...]) -> dict[str, None | bool]:
+    """The forward's parameters given None (a skipped optional argument before one that is given) or a flag
+    (`CUDA=False`), or not given at all with None as their default (`mask=None` after the inputs): traced as the
+    constant they are, so `if mask is not None:` and `if CUDA:` take the branch the call takes."""
     try:
         parameters = [p for p in inspect.signature(model.forward).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         return {}
-    skipped = {p.name: None for p, x in zip(parameters, inputs) if x is None}
+    skipped = {p.name: x for p, x in zip(parameters, inputs) if x is None or isinstance(x, bool)}
     return {**skipped, **{p.name: None for p in parameters[len(inputs):] if p.default is None}}
 
 
 def symbolic_trace(model: nn.Module, leaves: frozenset[str] = frozenset(),
                    inputs: tuple[Any, ...] = ()) -> fx.GraphModule:
     tracer = _Tracer(leaves)
-    graph = tracer.trace(model, concrete_args=absent_arguments(model, inputs) or None)
+    graph = tracer.trace(model, concrete_args=constant_arguments(model, inputs) or None)
     return fx.GraphModule(tracer.root, graph, type(model).__name__)
 
 
 def trace_with_leaves(model: nn.Module, inputs: tuple[Any, ...] = ()) -> tuple[fx.GraphModule, list[tuple[str, str]]]:
     tracer = _LeafOnFailureTracer()
-    graph = tracer.trace(model, concrete_args=absent_arguments(model, inputs) or None)
+    graph = tracer.trace(model, concrete_args=constant_arguments(model, inputs) or None)
     if not tracer.failed_leaves:
         raise RuntimeError("no submodule failed, so leaves cannot help")
     gm = fx.GraphModule(tracer.root, graph, type(model).__name__)

@@ -1145,3 +1145,21 @@ def test_a_sub_project_imports_its_own_packages_as_its_scripts_do(capsys) -> Non
     _, report, _ = check("subproject", capsys=capsys, target="forecast/layers/blocks.py")
     model = one_model(report)
     assert model["name"] == "CausalBlock" and model["parameters"] == 4 * 16 * 16 + 4 * 16 + 2 * 16, model
+
+
+def test_a_forward_argument_used_only_as_a_condition_is_a_flag(capsys) -> None:
+    # `forward(x, CUDA)` passes CUDA on to a helper that only tests it (`if CUDA: grid = grid.cuda()`): a tensor
+    # there is ambiguous, the flag is given False (the CPU path)
+    _, report, _ = check("flag_argument", capsys=capsys, target="detector.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 3, 224, 224]] and model["tracer"] == "fx", model   # traced as a constant
+    assert any("`CUDA` given False (the forward uses it only as a condition)" in n for n in model["notes"]), model
+
+
+def test_a_site_in_a_folder_without_init_imports_its_siblings_relatively(capsys) -> None:
+    # Stem is built in models/net.py, which imports it with `from .parts import Stem`: the site runs as the module
+    # models.net of the namespace package models/, so that import works there as it does for the repository
+    _, report, _ = check("namespace_site", capsys=capsys, target="models/parts.py")
+    model = one_model(report)
+    assert model["name"] == "Stem" and model["parameters"] == 3 * 24 * 49 + 24 + 2 * 24, model
+    assert any("models/net.py:7" in n for n in model["notes"]), model["notes"]
