@@ -972,7 +972,7 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
     without touching the model; else None."""
     statement = site.statement
     if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name) and statement.value is site.call):
+            and isinstance(statement.targets[0], ast.Name) and _the_module(statement.value, site.call)):
         return None, None
     name = statement.targets[0].id
     later = _later_statements(site.tree, statement) if site.tree is not None else []
@@ -1003,6 +1003,21 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
             return values, _position(site.document, call.lineno)
         return None, None
     return None, None
+
+
+# nn.Module methods that return the module itself: `model = Net(...).to(device)` binds the model that was built
+_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16", "type",
+                           "requires_grad_", "apply", "to_empty", "share_memory"})
+
+
+def _the_module(value: ast.expr, call: ast.Call) -> bool:
+    """`value` is the site's call, or a chain of the module's methods that return it (`Net(...).to(device).eval()`)."""
+    while value is not call:
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr in _RETURNS_SELF):
+            return False
+        value = value.func.value
+    return True
 
 
 class _Captured(Exception):

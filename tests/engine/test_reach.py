@@ -1163,3 +1163,12 @@ def test_a_site_in_a_folder_without_init_imports_its_siblings_relatively(capsys)
     model = one_model(report)
     assert model["name"] == "Stem" and model["parameters"] == 3 * 24 * 49 + 24 + 2 * 24, model
     assert any("models/net.py:7" in n for n in model["notes"]), model["notes"]
+
+
+def test_the_inputs_a_readme_feeds_a_model_it_moved_to_a_device(capsys) -> None:
+    # `model = SpeechEncoder(...).to(device)` binds the model built at the site: what the README then feeds it (a
+    # spectrogram the forward unsqueezes itself, and the lengths) are its inputs
+    _, report, _ = check("readme_device", capsys=capsys, target="encoder.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[3, 200, 40], [3]], model["notes"]
+    assert "input [3, 200, 40], [3] as the code at README.md:12 feeds it" in model["notes"], model["notes"]
