@@ -546,14 +546,36 @@ def _sequence_lengths(model: nn.Module, layer: nn.RNNBase, dtype: torch.dtype,
 
 def _id_lengths(model: nn.Module, layer: nn.Embedding | nn.EmbeddingBag,
                 device: str) -> list[tuple[tuple[Any, ...], str]]:
-    """Sequence lengths to try for a model that starts with an embedding: shorter ones first (a context of a
-    few tokens, `block_size`), then longer."""
+    """Sequence lengths to try for a model that starts with an embedding: the rows of its position tables first (a
+    text encoder adds its 77 learned positions to every sequence), then shorter ones (a context of a few tokens,
+    `block_size`), then longer."""
     found = []
-    for length in (8, 4, 2, 1, 32, 64, 128, 256, 512):
+    tables = _table_lengths(model, layer)
+    for length in dict.fromkeys((*tables, 8, 4, 2, 1, 32, 64, 128, 256, 512)):
         ids = torch.randint(0, layer.num_embeddings, (DEFAULT_BATCH, length), generator=torch.Generator().manual_seed(0))
+        why = f"the {length} positions of its table `{tables[length]}`" if length in tables else \
+            "the first sequence length the model runs on"
         found.append(_per_tensor_argument(model, ids.to("meta" if device == "meta" else "cpu"), (
-            f"input shape {[DEFAULT_BATCH, length]} (int64 ids below {layer.num_embeddings}): the first sequence "
-            f"length the model runs on (the default {DEFAULT_SEQUENCE} did not)")))
+            f"input shape {[DEFAULT_BATCH, length]} (int64 ids below {layer.num_embeddings}): {why} (the default "
+            f"{DEFAULT_SEQUENCE} did not run)")))
+    return found
+
+
+MOST_TABLE_ROWS = 4096   # longer tables are a vocabulary or a cache, not positions to fill
+
+
+def _table_lengths(model: nn.Module, embedding: nn.Embedding | nn.EmbeddingBag) -> dict[int, str]:
+    """The rows of the model's position tables, with the table's name: parameters, buffers or other embeddings of
+    [N, width] or [1, N, width] for the embedding's width, which an embedded sequence of N positions is added to."""
+    width = embedding.embedding_dim
+    found: dict[int, str] = {}
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        shape = tuple(tensor.shape)
+        if tensor is embedding.weight or len(shape) not in (2, 3) or shape[-1] != width or \
+                (len(shape) == 3 and shape[0] != 1):
+            continue
+        if 1 < shape[-2] <= MOST_TABLE_ROWS:
+            found.setdefault(int(shape[-2]), name)
     return found
 
 

@@ -1172,3 +1172,12 @@ def test_the_inputs_a_readme_feeds_a_model_it_moved_to_a_device(capsys) -> None:
     model = one_model(report)
     assert model["input_shapes"] == [[3, 200, 40], [3]], model["notes"]
     assert "input [3, 200, 40], [3] as the code at README.md:12 feeds it" in model["notes"], model["notes"]
+
+
+def test_ids_as_long_as_the_model_s_position_table(capsys) -> None:
+    # the learned positions [20, 32] are added to every embedded sequence: only sequences of 20 ids run
+    _, report, _ = check("position_table", capsys=capsys, target="text_encoder.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 20]], model["notes"]
+    assert "input shape [2, 20] (int64 ids below 1000): the 20 positions of its table `position` (the default 16 " \
+           "did not run)" in model["notes"], model["notes"]
