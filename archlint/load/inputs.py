@@ -297,7 +297,10 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
     guessed = _guessed_alternatives(model, layer, dtype, device)
     first = [guess] if guess is not None and guess[0] else _first_guess(model, device) or fed_inputs[:1] or guessed[:1]
-    return fed_inputs + _by_kind(model, first) + _split_channels(model, layer, first) + guessed
+    # a module without a layer archlint knows has several readings of its weights: each may lead the other kinds
+    leads = first + (guessed if layer is None else [])
+    return fed_inputs + [kind for lead in leads for kind in _by_kind(model, [lead])] + \
+        _split_channels(model, layer, first) + guessed
 
 
 def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -308,14 +311,17 @@ def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], s
 
 
 # The kinds of tensor a forward argument other than the first may need, besides another of the first's shape:
-# a vector of timesteps or scales (a timestep MLP), class ids (an nn.Embedding), a sequence of ids.
+# a vector of timesteps or scales (a timestep MLP), class ids (an nn.Embedding), a sequence of ids; beside node
+# features (a 2-D first argument: one row per node) the graph's adjacency, a square matrix over those rows.
 _KINDS = ("vector", "ids", "id sequence")
+MOST_KIND_COMBINATIONS = 64
 
 
 def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list[tuple[tuple[Any, ...], str]]:
-    """For a forward of several tensor arguments (`forward(x, t, y)`: an image latent, timesteps, class ids): the
-    first argument as guessed, each other one of each kind in turn; the first combination the forward runs on
-    wins (the session tries them in order, on fake tensors)."""
+    """For a forward of several tensor arguments (`forward(x, t, y)`: an image latent, timesteps, class ids;
+    `forward(x, adj)`: node features and adjacency): the first argument as guessed, each other one of each kind in
+    turn (a flag the forward only tests stays False); the first combination the forward runs on wins (the session
+    tries them in order, on fake tensors)."""
     names = _tensor_parameters(model)
     if len(names) < 2 or not first or not first[0][0]:
         return []
@@ -327,13 +333,21 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
         "ids": lambda: torch.randint(0, ids, (batch,), generator=torch.Generator().manual_seed(2)).to(lead.device),
         "id sequence": lambda: torch.randint(0, ids, (batch, DEFAULT_SEQUENCE),
                                              generator=torch.Generator().manual_seed(3)).to(lead.device),
+        "adjacency": lambda: ((torch.rand(batch, batch, generator=torch.Generator().manual_seed(4)) > 0.5).float()
+                              + torch.eye(batch)).clamp(max=1).to(lead),
+        "flag": lambda: False,
     }
-    said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}"}
+    said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}",
+            "adjacency": f"the adjacency of {batch} nodes, one per row of {names[0]}", "flag": "a flag"}
+    flags = flag_arguments(model)
+    kinds_of = [("flag",) if i in flags else (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()))
+                for i in range(1, min(len(names), 4))]
     found = []
-    for kinds in itertools.islice(itertools.product(_KINDS, repeat=min(len(names) - 1, 3)), 27):
+    for kinds in itertools.islice(itertools.product(*kinds_of), MOST_KIND_COMBINATIONS):
         tensors = (lead, *(made[k]() for k in kinds))
-        shown = ", ".join(f"{n}: {list(x.shape)} {str(x.dtype).replace('torch.', '')}" +
-                          (f" ({said[k]})" if k else "") for n, x, k in zip(names, tensors, ("", *kinds)))
+        shown = ", ".join(f"{n}: " + (f"{list(x.shape)} {str(x.dtype).replace('torch.', '')}"
+                                      if isinstance(x, torch.Tensor) else repr(x)) + (f" ({said[k]})" if k else "")
+                          for n, x, k in zip(names, tensors, ("", *kinds)))
         found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on "
                                 f"(the first: {first[0][1]})"))
     return found

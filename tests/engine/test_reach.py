@@ -1181,3 +1181,12 @@ def test_ids_as_long_as_the_model_s_position_table(capsys) -> None:
     assert model["input_shapes"] == [[2, 20]], model["notes"]
     assert "input shape [2, 20] (int64 ids below 1000): the 20 positions of its table `position` (the default 16 " \
            "did not run)" in model["notes"], model["notes"]
+
+
+def test_node_features_and_the_graph_s_adjacency(capsys) -> None:
+    # forward(x, adj): one row per node (12 features, read from the first weight [in, out]) and a square matrix
+    # over those rows
+    _, report, _ = check("graph_nodes", capsys=capsys, target="gcn.py")
+    [gcn] = [m for m in report["models"] if m["name"] == "GCN"]
+    assert gcn["input_shapes"] == [[2, 12], [2, 2]], gcn["notes"]
+    assert any("adj: [2, 2] float32 (the adjacency of 2 nodes, one per row of x)" in n for n in gcn["notes"]), gcn
