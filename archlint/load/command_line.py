@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +25,7 @@ _COMMAND = re.compile(r"(?:^|[\s;&|`])(?:python[0-9.]*|torchrun|accelerate\s+lau
 # a shell script's variables (`model_name=DLinear`, `export SEQ=96`, `for model in DLinear NLinear; do`), read in order
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=(\S*)\s*$")
 _LOOP = re.compile(r"^\s*for\s+([A-Za-z_]\w*)\s+in\s+([^;]+?)\s*(?:;\s*do\b.*)?$")
+_CONTINUED = re.compile(r"\\[ \t]*\r?\n")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 
 
@@ -36,7 +38,8 @@ def command_lines(script: Path) -> list[list[str]]:
     candidates = sorted((p for p in _text_files(root)), key=lambda p: len(p.relative_to(root).parts))
     for path in candidates:
         try:
-            text = path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
+            # a line continued with a backslash, also when spaces follow it (as READMEs often have them)
+            text = _CONTINUED.sub(" ", path.read_text(encoding="utf-8", errors="replace"))
         except OSError:
             continue
         variables: dict[str, str] = {}
@@ -78,32 +81,92 @@ def _text_files(root: Path) -> Iterator[Path]:
             dirs[:] = []
 
 
+@dataclass
+class Completed:
+    """What a run of a script was given besides its command line, each said for the report: placeholders for the
+    arguments it requires that nobody gave (`DIR='.'`: guesses), and this machine's settings (`--device='cpu'`, a
+    one-process launch's rank), which any run here needs."""
+
+    placeholders: list[str] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)
+
+    def said(self) -> list[str]:
+        return list(dict.fromkeys([*self.placeholders, *self.settings]))
+
+
 @contextlib.contextmanager
-def command_line(argv: list[str], document: Document) -> Iterator[list[str]]:
+def command_line(argv: list[str], document: Document) -> Iterator[Completed]:
     """sys.argv as the script sees it when run with `argv`; an argparse parser that requires arguments the command
     line does not give (the data folder a training script takes, `DIR`, `--dataset`) gets placeholders for them, and
     a device that defaults to CUDA on a machine without one is the CPU, so the statements that build the model run:
-    what was given is named in the list yielded (`DIR='.'`, `--device='cpu'`), for the report."""
+    what was given is named in the record yielded (`DIR='.'`, `--device='cpu'`), for the report."""
     saved, original = sys.argv, argparse.ArgumentParser.parse_known_args
     sys.argv = [str(document.path), *argv]
-    filled: list[str] = []
+    completed = Completed()
 
     def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
         given = list(sys.argv[1:] if args is None else args)
-        parsed, rest = original(parser, [*given, *_placeholders(parser, given, filled)], namespace)
+        parsed, rest = original(parser, [*given, *_placeholders(parser, given, completed.placeholders)], namespace)
         for name, value in vars(parsed).items():
             if isinstance(value, str) and CUDA_DEVICE.fullmatch(value) and not torch.cuda.is_available():
                 setattr(parsed, name, "cpu")
-                filled.append(f"--{name}='cpu' (no GPU here)")
+                completed.settings.append(f"--{name}='cpu' (no GPU here)")
         return parsed, rest
 
     argparse.ArgumentParser.parse_known_args = with_placeholders   # type: ignore[method-assign]
     try:
-        yield filled
+        with launched_as_one_process(completed.settings):
+            yield completed
     finally:
         sys.argv = saved
         argparse.ArgumentParser.parse_known_args = original   # type: ignore[method-assign]
         _unparse_absl_flags()
+
+
+# What a distributed launcher (torchrun, torch.distributed.launch) sets for the one process of a one-process run.
+ONE_PROCESS_LAUNCH = {"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1"}
+
+
+@contextlib.contextmanager
+def launched_as_one_process(given: list[str]) -> Iterator[None]:
+    """A script written for a launcher reads its rank from the environment (`int(os.environ["LOCAL_RANK"])`): that
+    read, which would raise here, gets what a one-process launch sets, and is named in `given`. Code that asks
+    whether it was launched (`"RANK" in os.environ`, `os.environ.get("LOCAL_RANK", -1)`) is answered as before: it
+    runs as a single process."""
+    environ = type(os.environ)
+    original = environ.__getitem__
+    saved = {name: vars(environ).get(name) for name in ("__getitem__", "__contains__", "get")}
+
+    def item(self: Any, key: str) -> str:
+        try:
+            return original(self, key)
+        except KeyError:
+            if self is not os.environ or key not in ONE_PROCESS_LAUNCH:
+                raise
+            said = f"{key}={ONE_PROCESS_LAUNCH[key]} (a one-process launch)"
+            if said not in given:
+                given.append(said)
+            return ONE_PROCESS_LAUNCH[key]
+
+    def contains(self: Any, key: object) -> bool:
+        try:
+            original(self, key)
+        except KeyError:
+            return False
+        return True
+
+    def get(self: Any, key: str, default: Any = None) -> Any:
+        return original(self, key) if contains(self, key) else default
+
+    environ.__getitem__, environ.__contains__, environ.get = item, contains, get   # type: ignore[method-assign]
+    try:
+        yield
+    finally:   # as it was, also inside another such run
+        for name, value in saved.items():
+            if value is not None:
+                setattr(environ, name, value)
+            elif name in vars(environ):
+                delattr(environ, name)
 
 
 CUDA_DEVICE = re.compile(r"cuda(:\d+)?")

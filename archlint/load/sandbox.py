@@ -432,16 +432,16 @@ def _import_target(path: Path, name: str, as_package: bool, stderr: io.StringIO)
     for argv in [*command_lines(path)[:MOST_COMMAND_LINES], []]:
         stderr.seek(0)
         stderr.truncate()   # argparse's usage text: the report says which command line was used instead
-        with command_line(argv, Document(path, "")) as filled:
+        with command_line(argv, Document(path, "")) as completed:
             try:
                 executed, training = _exec_file(path, name, as_package)
             except SystemExit:
                 continue
             except BaseException as exc:   # past argparse: the script's own work failed
                 failed = _definitions_after(exc, path, name, stderr.getvalue())
-                return replace(failed, command_line=CommandLine(tuple(argv), tuple(filled)))
+                return replace(failed, command_line=CommandLine(tuple(argv), tuple(completed.said())))
             return ImportedModule(executed, training_left_out=training,
-                                  command_line=CommandLine(tuple(argv), tuple(filled)))
+                                  command_line=CommandLine(tuple(argv), tuple(completed.said())))
     stderr.seek(0)
     stderr.truncate()
     stderr.write(said)   # the first refusal is the one to explain

@@ -52,6 +52,7 @@ from archlint.load.callers import (
 )
 from archlint.load.command_line import (
     MOST_COMMAND_LINES,
+    Completed,
     command_line,
     command_lines,
     parse_absl_flags,
@@ -348,7 +349,7 @@ class _Run:
     namespace: dict[str, Any]
     failures: list[Failure]
     without_weights: set[str] = field(default_factory=set)   # weight keywords set to none (`pretrained=False`)
-    placeholders: list[str] = field(default_factory=list)    # required command-line arguments given placeholders
+    completed: Completed = field(default_factory=Completed)   # what the script's command line was given besides
     kept_on_cpu: list[str] = field(default_factory=list)     # where the code moved the model to CUDA (no GPU here)
     stand_ins: list[tuple[str, Failure]] = field(default_factory=list)   # (`len(vocab)` = 100, why): _stood_in
 
@@ -742,7 +743,7 @@ def _without_weights(nodes: list[Any]) -> tuple[list[Any], set[str]]:
 def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, dict[str, Any], _Run]:
     (*statements, call), unweighted = _without_weights([*_site_statements(site), site.call])
     namespace = _namespace(site, target)
-    with command_line(argv, _script_of(site)) as placeholders, user_stdout(), guarded(), \
+    with command_line(argv, _script_of(site)) as completed, user_stdout(), guarded(), \
             cuda_stays_on_cpu() as on_cpu:
         try:
             with cpu_budget(SLICE_CPU_SECONDS):
@@ -754,8 +755,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             _share_main_guard_globals(namespace, target.module, site.tree)
         parse_absl_flags()
         if reads_absl_flags(namespace):
-            placeholders.append("absl flags at their defaults")
-        run = _Run(namespace, failures, unweighted, placeholders, on_cpu, stand_ins)
+            completed.settings.append("absl flags at their defaults")
+        run = _Run(namespace, failures, unweighted, completed, on_cpu, stand_ins)
         standing_in = False   # the model in the place of the class called there: its own call's failure is said
         try:
             if site.stand_in:
@@ -883,8 +884,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
             where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"
         if run.without_weights:
             where += f" (with {', '.join(sorted(run.without_weights))}: the architecture, no downloaded weights)"
-        if run.placeholders:
-            where += f" (the script's command line completed: {', '.join(dict.fromkeys(run.placeholders))})"
+        if run.completed.said():
+            where += f" (the script's command line completed: {', '.join(run.completed.said())})"
         if run.kept_on_cpu:
             where += f" (moved to CUDA at {', '.join(run.kept_on_cpu)}: kept on the CPU, no GPU here)"
         if ran_from is not None:
@@ -899,13 +900,14 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
     return build
 
 
-MOST_TRIES_AFTER_STAND_INS = 2   # command lines tried after a build with stand-ins: one may give what was stood in
+# command lines tried after a build with stand-ins or placeholders: one may give what was stood in or required
+MOST_TRIES_AFTER_STAND_INS = 2
 
 
 def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
                      ) -> tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None, list[str]]:
-    """The first command line's build that needed no stand-ins, else the first one built with them; a SiteFailed
-    saying the most telling failure when none builds."""
+    """The first command line's build that needed no stand-ins and no placeholders for arguments the script
+    requires, else the first one built with them; a SiteFailed saying the most telling failure when none builds."""
     last: SiteFailed | None = None
     with_stand_ins: tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None, list[str]] | None = None
     tries_after = 0
@@ -919,7 +921,7 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
         except SiteFailed as exc:
             last = exc if last is None or isinstance(last, NotThisModel) else last
             continue
-        if not run.stand_ins:
+        if not run.stand_ins and not run.completed.placeholders:
             return built, arguments, run, ran_from, argv
         with_stand_ins = with_stand_ins or (built, arguments, run, ran_from, argv)
     if with_stand_ins is not None:

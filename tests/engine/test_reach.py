@@ -1190,3 +1190,15 @@ def test_node_features_and_the_graph_s_adjacency(capsys) -> None:
     [gcn] = [m for m in report["models"] if m["name"] == "GCN"]
     assert gcn["input_shapes"] == [[2, 12], [2, 2]], gcn["notes"]
     assert any("adj: [2, 2] float32 (the adjacency of 2 nodes, one per row of x)" in n for n in gcn["notes"]), gcn
+
+
+def test_a_script_written_for_a_launcher_runs_as_one_process_of_it(capsys) -> None:
+    # the README's line goes on after a backslash followed by a space; the script reads the rank its launcher sets
+    # (os.environ["LOCAL_RANK"]), and asks whether it was launched as several ("WORLD_SIZE" in os.environ): the
+    # read gets a one-process launch's 0, the question its answer here (no)
+    _, report, _ = check("launched", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 24 * 9 + 24 + 24 * 10 + 10, model
+    assert any(n.startswith("built as in train.py:16-18 (with `--width 24`)") and "LOCAL_RANK=0 (a one-process launch)"
+               in n for n in model["notes"]), model["notes"]
+    assert "LOCAL_RANK" not in os.environ
