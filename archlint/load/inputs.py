@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import re
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -242,7 +243,12 @@ def _like_for(first: torch.Tensor, layer: nn.Module | None, seed: int, channels_
         shape[-1 if channels_last else 1] = layer.in_channels
     elif isinstance(layer, nn.Linear) and len(shape) >= 2:
         shape[-1] = layer.in_features
+    if math.prod(shape) > MOST_ELEMENTS_PER_FIRST * max(first.numel(), 1):
+        shape = list(first.shape)   # a map's positions times a wide layer's features: not what any code feeds
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(first)
+
+
+MOST_ELEMENTS_PER_FIRST = 8   # another argument's tensor is at most this many times the first's
 
 
 def inputs_from_shape(shapes: list[tuple[int, ...]], dtype: torch.dtype = torch.float32, device: str = "cpu") -> tuple[Any, ...]:
@@ -287,20 +293,38 @@ COMMON_SIZES = (28, 32, 64, 96, 112, 128, 224, 256, 299, 384, 512)
 
 def alternative_inputs(model: nn.Module, device: str = "cpu",
                        fed: Sequence[tuple[tuple[int, ...], str]] = (),
-                       guess: tuple[tuple[Any, ...], str] | None = None) -> list[tuple[tuple[Any, ...], str]]:
+                       guess: tuple[tuple[Any, ...], str] | None = None) -> Iterator[tuple[tuple[Any, ...], str]]:
     """Other inputs to try when the inferred one (`guess`, with its sentence) does not run: the shapes the user's
     code beside the model makes (`fed`, e.g. `torch.randn(4, 3, 256)` in its README), the guess's first tensor with
     other kinds of tensor for the other arguments, then the common image sizes for the first conv's channels,
-    then one channel (grayscale); each with the sentence the report gives if it is chosen."""
+    then one channel (grayscale); each with the sentence the report gives if it is chosen. Made one at a time, as
+    they are tried: a wide conv's maps at every common size would hold gigabytes at once."""
     layer = first_layer(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     fed_inputs = [fed_input(model, shape, where, device, "the first layer's guess did not run") for shape, where in fed]
-    guessed = _guessed_alternatives(model, layer, dtype, device)
-    first = [guess] if guess is not None and guess[0] else _first_guess(model, device) or fed_inputs[:1] or guessed[:1]
-    # a module without a layer archlint knows has several readings of its weights: each may lead the other kinds
-    leads = first + (guessed if layer is None else [])
-    return fed_inputs + [kind for lead in leads for kind in _by_kind(model, [lead])] + \
-        _split_channels(model, layer, first) + guessed
+    guessed = iter(_guessed_alternatives(model, layer, dtype, device))
+    first = [guess] if guess is not None and guess[0] else _first_guess(model, device) or fed_inputs[:1]
+    if not first:
+        first = list(itertools.islice(guessed, 1))
+        guessed = itertools.chain(first, guessed)
+    # a module without a layer archlint knows has several readings of its weights (a few small tensors): each may
+    # lead the other kinds
+    readings = list(guessed) if layer is None else []
+    if layer is None:
+        guessed = iter(readings)
+    leads = first + readings
+    yield from fed_inputs
+    for lead in leads:
+        yield from _by_kind(model, [lead])
+    yield from _split_channels(model, layer, first)
+    yield from guessed
+
+
+def _layerless_readings(model: nn.Module, dtype: torch.dtype, device: str) -> list[tuple[tuple[Any, ...], str]]:
+    try:
+        return _layerless_inputs(model, dtype, "meta" if device == "meta" else "cpu")[1:]
+    except InputInferenceError:   # no forward to run
+        return []
 
 
 def _first_guess(model: nn.Module, device: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -390,12 +414,9 @@ def fed_input(model: nn.Module, shape: tuple[int, ...], where: str, device: str 
 
 
 def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torch.dtype,
-                          device: str) -> list[tuple[tuple[Any, ...], str]]:
+                          device: str) -> Iterable[tuple[tuple[Any, ...], str]]:
     if layer is None:
-        try:
-            return _layerless_inputs(model, dtype, "meta" if device == "meta" else "cpu")[1:]
-        except InputInferenceError:   # no forward to run
-            return []
+        return _layerless_readings(model, dtype, device)
     if isinstance(layer, nn.RNNBase):
         return _sequence_lengths(model, layer, dtype, device)
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
@@ -419,37 +440,41 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                 f"moves that axis last; a sequence of vectors did not run)"))]
     if not isinstance(layer, nn.modules.conv._ConvNd):
         return []
+    return _conv_maps(model, layer, dtype, device)
+
+
+def _conv_maps(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
+               device: str) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Maps for the first conv at the common sizes, its channels then one, each made when it is tried."""
     dims = len(layer.kernel_size)
     make_device = "meta" if device == "meta" else "cpu"
-    found = []
     for channels in dict.fromkeys((layer.in_channels, 1)):
         for size in COMMON_SIZES:
             spatial = (size,) * dims if dims < 3 else (16, size, size)
             shape = (DEFAULT_BATCH, channels, *spatial)
             tensor = _noise(shape, dtype, make_device)
-            found.append(_per_tensor_argument(model, tensor, (
+            yield _per_tensor_argument(model, tensor, (
                 f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of the common sizes "
                 f"{', '.join(map(str, COMMON_SIZES))} that the model runs on (the first layer's default "
-                f"{DEFAULT_SPATIAL[dims][0]} px did not)")))
-    return found + _class_maps(layer, dims, make_device) + _channels_last(model, layer, dtype, make_device)
+                f"{DEFAULT_SPATIAL[dims][0]} px did not)"))
+    yield from _class_maps(layer, dims, make_device)
+    yield from _channels_last(model, layer, dtype, make_device)
 
 
 def _channels_last(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
-                   device: str) -> list[tuple[tuple[Any, ...], str]]:
+                   device: str) -> Iterator[tuple[tuple[Any, ...], str]]:
     """Inputs with the first conv's channels on the last axis (B, *positions, C), which the forward moves to axis 1
     before it (`conv(x.permute(0, 2, 1))`: a forecaster's series of time steps, each a vector of variables; an
     image stored height, width, channels), at the common sizes; every other argument on the same layout."""
     dims = len(layer.kernel_size)
-    found = []
     for size in COMMON_SIZES:
         if size == layer.in_channels:   # channels first and last would be the same shape
             continue
         shape = (DEFAULT_BATCH, *((size,) * dims if dims < 3 else (16, size, size)), layer.in_channels)
-        found.append(_per_tensor_argument(model, _noise(shape, dtype, device), (
+        yield _per_tensor_argument(model, _noise(shape, dtype, device), (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first conv's {layer.in_channels} "
             f"channels last, the first of the common sizes that runs (the forward moves them to axis 1; channels "
-            f"first did not run)"), channels_last=True))
-    return found
+            f"first did not run)"), channels_last=True)
 
 
 def _layerless_inputs(model: nn.Module, dtype: torch.dtype, device: str) -> list[tuple[tuple[Any, ...], str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -87,6 +88,9 @@ def _run_for(loaded: LoadedModel, run: RunOptions) -> RunOptions:
     return dataclasses.replace(run, selection=selection)
 
 
+FIT_SECONDS = 10   # spent trying other inputs on a model the guess does not fit, before its holders are asked
+
+
 def fitted(loaded: LoadedModel) -> LoadedModel:
     """A model whose inputs were guessed from its first layer, with inputs it actually runs on: the guess,
     else the first of the common sizes that runs (checked on fake tensors), said so in the notes."""
@@ -106,9 +110,12 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
         return chosen(fitted_channels, f"input {shapes}: each argument sized so that the first convolution or "
                                        f"linear layer it reaches receives the channels or features it takes, those "
                                        f"joined to it on the way counted (a forward on meta tensors)")
+    deadline = time.monotonic() + FIT_SECONDS
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):
             return chosen(inputs, why)
+        if time.monotonic() > deadline:
+            break   # the rest are unlikely where these failed; each costs a forward
     if device != "meta":
         with phase("holder inputs"):
             fed = holder_fed_inputs(loaded.model, fitted)

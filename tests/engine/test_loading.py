@@ -358,3 +358,31 @@ def test_a_factory_whose_pretrained_default_loads_weights_that_are_not_here_is_b
     [loaded] = models_of(load_spec(ModelSpec(str(path)))).values()
     assert "called with pretrained=False: the architecture, without the weights its default loads (they could not " \
            "be loaded here)" in [note.text for note in loaded.notes]
+
+
+class _SpectrumAndFeatures(nn.Module):
+    """One-channel maps and, as a second argument, vectors for a wide Linear: neither guess fits the other."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.wide = nn.Linear(4000, 2)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean() + self.wide(y).mean()
+
+
+def test_other_inputs_are_made_one_at_a_time_and_none_dwarfs_the_first() -> None:
+    # a 512 px map with the Linear's 4000 features on its last axis would be 8 GB: every alternative's other
+    # tensors stay within a few times the first, and they are made only as they are tried
+    from collections.abc import Iterator
+    from archlint.load.inputs import MOST_ELEMENTS_PER_FIRST, alternative_inputs
+    alternatives = alternative_inputs(_SpectrumAndFeatures())
+    assert isinstance(alternatives, Iterator)
+    tried = 0
+    for inputs, _ in alternatives:
+        tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
+        assert all(t.numel() <= MOST_ELEMENTS_PER_FIRST * tensors[0].numel() for t in tensors[1:]), \
+            [tuple(t.shape) for t in tensors]
+        tried += 1
+    assert tried > 20   # the common sizes, channels first and last, were all offered
