@@ -445,9 +445,12 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
 
 def _conv_maps(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
                device: str) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Maps for the first conv at the common sizes, its channels then one, each made when it is tried."""
+    """Maps for the first conv at the common sizes, its channels first, or last where the forward moves them (at
+    each size the two: only one of them can run, and a wide conv's tries are slow), then one channel, each made
+    when it is tried."""
     dims = len(layer.kernel_size)
     make_device = "meta" if device == "meta" else "cpu"
+    last = _channels_last(model, layer, dtype, make_device)
     for channels in dict.fromkeys((layer.in_channels, 1)):
         for size in COMMON_SIZES:
             spatial = (size,) * dims if dims < 3 else (16, size, size)
@@ -457,8 +460,9 @@ def _conv_maps(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dt
                 f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the first of the common sizes "
                 f"{', '.join(map(str, COMMON_SIZES))} that the model runs on (the first layer's default "
                 f"{DEFAULT_SPATIAL[dims][0]} px did not)"))
+            if channels == layer.in_channels and size != layer.in_channels:
+                yield next(last)
     yield from _class_maps(layer, dims, make_device)
-    yield from _channels_last(model, layer, dtype, make_device)
 
 
 def _channels_last(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
