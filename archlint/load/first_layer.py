@@ -11,6 +11,7 @@ embedding, a recurrent layer). When the code cannot be read that way, the first 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 from typing import Any, Iterator
 
@@ -105,13 +106,17 @@ def flag_arguments(model: nn.Module) -> frozenset[int]:
     """Positions (0: the first after self) of the forward's required parameters that it uses only as truth values
     (`if CUDA:`, `not train`), itself or in the functions it passes them to: flags, not tensors, which a tensor of
     several values would make ambiguous."""
-    forward = type(model).forward
+    return _class_flags(type(model))
+
+
+@functools.lru_cache(maxsize=256)
+def _class_flags(cls: type) -> frozenset[int]:   # read once per class: every input tried asks
+    forward = cls.forward
     definition = function_definition(forward)
     if definition is None:
         return frozenset()
     parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
-    return frozenset(i for i, name in enumerate(parameters)
-                     if _only_tested(type(model), forward, definition, name, 0))
+    return frozenset(i for i, name in enumerate(parameters) if _only_tested(cls, forward, definition, name, 0))
 
 
 def _only_tested(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
