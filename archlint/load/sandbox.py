@@ -636,9 +636,40 @@ def guarded() -> Iterator[None]:
         _guard_installed = True
     previous, _guard_on = _guard_on, True
     try:
-        yield
+        with _no_process_groups():
+            yield
     finally:
         _guard_on = previous
+
+
+# every way `torch.distributed.init_process_group` makes a group goes through these (looked up when it is called)
+_PROCESS_GROUP_STEPS = ("rendezvous", "_new_process_group_helper")
+
+
+@contextlib.contextmanager
+def _no_process_groups() -> Iterator[None]:
+    """A process group is a distributed runtime: its store waits for peers that never come (a script's
+    `init_process_group(world_size=...)` waits without using the CPU), and a group made here would outlive the
+    lint in the user's process. Refused as a process start is, so a script's own fallback (`except Exception:
+    world_size = 1`) runs."""
+    try:
+        from torch.distributed import distributed_c10d
+    except ImportError:   # a torch built without distributed support has none to refuse
+        yield
+        return
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise Refused("starts a distributed process group, which archlint does not do to build a model (it builds "
+                      "the model in one process)")
+
+    saved = {name: getattr(distributed_c10d, name) for name in _PROCESS_GROUP_STEPS if hasattr(distributed_c10d, name)}
+    for name in saved:
+        setattr(distributed_c10d, name, refuse)
+    try:
+        yield
+    finally:
+        for name, step in saved.items():
+            setattr(distributed_c10d, name, step)
 
 
 class OverBudget(BaseException):   # not an Exception: the code it interrupts must not swallow it

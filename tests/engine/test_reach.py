@@ -1202,3 +1202,14 @@ def test_a_script_written_for_a_launcher_runs_as_one_process_of_it(capsys) -> No
     assert any(n.startswith("built as in train.py:16-18 (with `--width 24`)") and "LOCAL_RANK=0 (a one-process launch)"
                in n for n in model["notes"]), model["notes"]
     assert "LOCAL_RANK" not in os.environ
+
+
+def test_a_script_that_makes_a_process_group_builds_its_model_as_one_process(capsys) -> None:
+    # train.py asks for a process group before it builds the model: refused (a group's store would wait for peers,
+    # and a group made here would outlive the lint), its fallback of one process runs
+    import torch.distributed as dist
+    _, report, _ = check("process_group", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 32 * 9 + 32 + 32 * 10 + 10, model
+    assert any(n.startswith("built as in train.py:") for n in model["notes"]), model["notes"]
+    assert not (dist.is_available() and dist.is_initialized())
