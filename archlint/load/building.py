@@ -1,7 +1,6 @@
 """Building a candidate: instantiate a class or call a factory, on the requested device."""
 from __future__ import annotations
 
-import inspect
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -18,13 +17,12 @@ from archlint.load.sites import (
     Site,
     SiteFailed,
     SiteTarget,
-    WEIGHT_KEYWORDS,
     find_sites,
     site_factory,
     sites_scope,
     the_model_among,
 )
-from archlint.load.weights import hub_weights
+from archlint.load.weights import hub_weights, weights_off
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import user_error_text
 from archlint.mechanics.profile import phase
@@ -84,7 +82,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         try:
             return Construction(*_built(lambda: candidate.obj(**kwargs), options, _call_failure(candidate)))
         except LoadError as exc:
-            unweighted = _weights_off(candidate.obj, kwargs)
+            unweighted = weights_off(candidate.obj, (), kwargs)
             if unweighted:   # `def resnet_orig(pretrained=True)` reading a weights file that is not here
                 try:
                     model, note = _built(lambda: candidate.obj(**{**kwargs, **unweighted}), options,
@@ -129,17 +127,6 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
     raise LoadError(f"{needs}; the repository's code that builds it failed at {(downloads or failures)[0]}{others}",
                     TargetCause.NEEDS_DOWNLOAD if downloads else TargetCause.NOT_BUILT)
-
-
-def _weights_off(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The weight keywords of a class or factory whose defaults load weights (`pretrained=True`), not given in
-    `kwargs`, set to no weights."""
-    try:
-        parameters = inspect.signature(obj).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: WEIGHT_KEYWORDS[p.name] for p in parameters
-            if p.name in WEIGHT_KEYWORDS and p.name not in kwargs and p.default is not p.empty and p.default}
 
 
 def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

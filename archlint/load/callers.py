@@ -15,7 +15,7 @@ import ast
 import copy
 import functools
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from archlint.load.imports import Origin, calls_into, imported_names
 from archlint.load.repository import Document, documents_mentioning, read_document, repository_root
@@ -167,11 +167,13 @@ def _unbound_marker(function: FunctionNode) -> ast.stmt:
     return ast.fix_missing_locations(ast.copy_location(marker, function))
 
 
-def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int = 0) -> Iterator[list[ast.stmt]]:
+def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int = 0,
+            binds: Callable[[list[ast.stmt]], bool] = lambda bound: True) -> Iterator[list[ast.stmt]]:
     """The statement's path; in a function with required parameters (`def _build(embed_dim, depth)`), the path
     through each call of the function in the document (`return _build(embed_dim=768, depth=12)`) instead, its
-    arguments bound to the parameters (the first few calls), and so on up through the callers' own functions; with
-    no such call in the document, through the calls of the repository's documents that import it."""
+    arguments bound to the parameters (the first few calls whose bindings `binds` takes), and so on up through the
+    callers' own functions; with no such call in the document, through the calls of the repository's documents that
+    import it."""
     function = scope.enclosing.get(id(statement))
     if function is None or not _required_parameters(function):
         yield path
@@ -189,7 +191,7 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
             if not (_calls_name(call, called_as, scope.aliases) and ways < MOST_WAYS):
                 continue
             bound = _bound_arguments(function, call)
-            if bound is None:
+            if bound is None or not binds(bound):
                 continue
             way = next(ways_to(caller, caller_path, scope, depth + 1), caller_path) \
                 if depth < MOST_CALLER_DEPTH else caller_path

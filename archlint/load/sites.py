@@ -72,7 +72,7 @@ from archlint.load.sandbox import (
     user_code_scope,
     user_stdout,
 )
-from archlint.load.weights import hub_weights
+from archlint.load.weights import WEIGHT_KEYWORDS, hub_weights, weights_off
 from archlint.load.slicing import (
     SELF,
     bound_names,
@@ -181,9 +181,13 @@ class BuiltAtSite:
 # -- finding sites ---------------------------------------------------------------------------------------------------
 
 def _registry_call(call: ast.Call) -> tuple[ast.expr, ast.expr] | None:
-    """(registry, key) of `REGISTRY[key](...)` or `getattr(registry, key)(...)`."""
+    """(registry, key) of `REGISTRY[key](...)` or `getattr(registry, key)(...)`; not a sequence's item called by its
+    position (`self.layers[0](x)`): registries are keyed by names."""
     if isinstance(call.func, ast.Subscript):
-        return call.func.value, call.func.slice
+        key = call.func.slice
+        if isinstance(key, ast.Slice) or isinstance(key, ast.Constant) and isinstance(key.value, int):
+            return None
+        return call.func.value, key
     if isinstance(call.func, ast.Call) and isinstance(call.func.func, ast.Name) and call.func.func.id == "getattr" \
             and len(call.func.args) >= 2:
         return call.func.args[0], call.func.args[1]
@@ -213,7 +217,7 @@ def find_sites(target: SiteTarget) -> list[Site]:
         if scope is None:
             continue
         # in a document, calls of the model's own name before calls of a builder that returns it
-        found = sorted(_sites_in(scope, target, builders, document.path == file),
+        found = sorted(_sites_in(scope, target, builders, document.path == file, words),
                        key=lambda site: called_name(site.call) not in target.names)
         for site in found:
             (sites if site.registry is None else registry_sites).append(site)
@@ -281,7 +285,7 @@ def _stand_in_sites(target: SiteTarget, file: Path) -> list[Site]:
         scope = scope_of(document) if document.path != file else None
         if scope is None:
             continue
-        for site in _sites_in(scope, stand_in, frozenset(siblings), False):
+        for site in _sites_in(scope, stand_in, frozenset(siblings), False, frozenset(siblings)):
             if site.registry is None and called_name(site.call) in siblings:
                 site.stand_in = True
                 found.append(site)
@@ -318,7 +322,26 @@ def _returns_call_of(function: ast.FunctionDef | ast.AsyncFunctionDef, names: se
     return returned_from(function, lambda call: called_name(call) in names or None) is not None
 
 
-def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool) -> Iterator[Site]:
+def _passes_registry(registry: ast.expr, words: frozenset[str]) -> Callable[[list[ast.stmt]], bool]:
+    """For a registry that is a parameter of the helper calling it (`def get_instance(module, name, config):
+    return getattr(module, config[name]["type"])(...)`): the calls of the helper that pass the model's module, or
+    a name of the model, when they say so (`get_instance(models, "arch", config)`, not `get_instance(dataloaders,
+    "train_loader", config)`): each call followed is a slice run."""
+    root = registry
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return lambda bound: True
+
+    def passes(bound: list[ast.stmt]) -> bool:
+        given = next((s.value for s in bound if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                      and s.targets[0].id == root.id), None)
+        return given is None or any(part in words for name in read_names(given) for part in name.split("."))
+    return passes
+
+
+def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool,
+              words: frozenset[str]) -> Iterator[Site]:
     document, tree = scope.document, scope.tree
     module_level = {id(s) for s in tree.body} if in_file else set()   # already ran when the file was imported
     names = target.names | builders
@@ -337,7 +360,10 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
                 continue
             # built from an instance's state: through an instance of its class, the attributes its __init__ sets
             reads_instance = any(name == SELF or name.startswith(f"{SELF}.") for name in read_names(call))
-            for way in (ways_through_instance if reads_instance else ways_to)(statement, path, scope):
+            ways = ways_through_instance(statement, path, scope) if reads_instance else \
+                ways_to(statement, path, scope, binds=_passes_registry(registry[0], words) if registry else
+                        lambda bound: True)
+            for way in ways:
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
 
@@ -623,9 +649,17 @@ def _stand_ins_said(stand_ins: list[tuple[str, Failure]]) -> str:
     return "; ".join(f"{', '.join(said)} ({cause})" for cause, said in by_cause.items())
 
 
+# attributes named as counts are (`dataset.num_classes`, `loader.n_tokens`, `vocab.vocab_size`): Python's naming
+# habit for a number of things
+_COUNT_NAME = re.compile(r"^(num_?|n_)[a-z_]+$|^n(classes|tokens|words|labels|feats|features|vocab)$|_(size|count)$")
+
+
 def _counts(node: ast.expr) -> bool:
     """Whether the expression is an integer count whatever the data: `len(x)`, `int(x)`, `x.shape[i]`,
-    `x.size(i)`, `x.size()[i]`, `x.item()` (the Python number of a one-element tensor)."""
+    `x.size(i)`, `x.size()[i]`, `x.item()` (the Python number of a one-element tensor), an attribute named as a
+    count (`dataset.num_classes`)."""
+    if isinstance(node, ast.Attribute):
+        return bool(_COUNT_NAME.search(node.attr))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return node.func.id in ("len", "int") and len(node.args) == 1 and not node.keywords
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -718,9 +752,6 @@ def _argv_variants(site: Site, target: SiteTarget) -> list[list[str]]:
 
 # Keywords that ask for downloaded weights (`models.resnet50(pretrained=True)` around which a README builds its
 # wrapper): archlint lints the architecture, which is the same without them, and never downloads.
-WEIGHT_KEYWORDS = {"pretrained": False, "pretrained_backbone": False, "weights": None, "weights_backbone": None}
-
-
 class _WithoutWeights(ast.NodeTransformer):
     """A copy of the code with every weight keyword set to no weights; `changed` says which were."""
 
@@ -777,11 +808,18 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 if callee is None:
                     raise NotThisModel("the registry there does not hold this model")
             args, kwargs = _arguments(call, namespace, site.document, failures, stand_ins)
-            if standing_in:   # the keywords the other class took and this one does not know stay out
+            # a registry's call gives the arguments of the entry its key names (the config's `arch.args`), and
+            # another entry's stand-in is this model: the keywords it does not know stay out
+            if standing_in or site.registry is not None:
                 kwargs = _accepted(callee, kwargs)
+            defaults_off = weights_off(callee, args, kwargs)   # `pretrained=True` by default: no weights here
+            kwargs = {**kwargs, **defaults_off}
+            unweighted |= {f"{k}={v}" for k, v in defaults_off.items()}
             built = callee(*args, **kwargs)
         except SiteFailed:
             raise
+        except SystemExit as exc:   # a builder that ends the program (`sys.exit("needs a GPU")`), or a launcher
+            raise SiteFailed(f"the code there ended the program (sys.exit({exc.code!r}))") from None
         except Exception as exc:
             said = user_error_text(exc)
             if site.stand_in and not standing_in:   # another class's site that did not get as far as the model

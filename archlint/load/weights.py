@@ -10,6 +10,7 @@ Downloads by other means (a hand-written HTTP request, a hub repository's code) 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 from typing import Any, Iterator
 
@@ -17,6 +18,21 @@ import torch.hub
 from torch import nn
 
 from archlint.load.sandbox import NetworkRefused
+
+# the keywords by which published constructors and factories choose their weights, and their value for none
+WEIGHT_KEYWORDS = {"pretrained": False, "pretrained_backbone": False, "weights": None, "weights_backbone": None}
+
+
+def weights_off(callee: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The weight keywords of a class or factory whose defaults load weights (`pretrained=True`), not given by
+    `args` or `kwargs`, set to no weights: the architecture does not depend on them."""
+    try:
+        signature = inspect.signature(callee)
+        given = signature.bind_partial(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: WEIGHT_KEYWORDS[p.name] for p in signature.parameters.values()
+            if p.name in WEIGHT_KEYWORDS and p.name not in given and p.default is not p.empty and p.default}
 
 
 @contextlib.contextmanager

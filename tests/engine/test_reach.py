@@ -1213,3 +1213,27 @@ def test_a_script_that_makes_a_process_group_builds_its_model_as_one_process(cap
     assert model["parameters"] == 3 * 32 * 9 + 32 + 32 * 10 + 10, model
     assert any(n.startswith("built as in train.py:") for n in model["notes"]), model["notes"]
     assert not (dist.is_available() and dist.is_initialized())
+
+
+def test_a_registry_keyed_by_a_config_file_builds_each_model_it_holds(capsys) -> None:
+    # train.py's helper `get_instance(module, name, config, *args)` looks a class up by the config file's "type":
+    # followed through the call that passes the models package (not the one passing the data loaders); the class
+    # count the dataset would give stands in, the config's arguments another model does not take stay out, and a
+    # default `pretrained=True` (a checkpoint that is not here) is turned off
+    _, report, _ = check("config_registry", capsys=capsys, target="models/segnet.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 16 * 9 + 16 + 2 * 16 + 16 * 100 + 100, model   # width 16 from config.json
+    [note] = [n for n in model["notes"] if n.startswith("built as in train.py:9")]
+    assert "pretrained=False" in note and "`train_loader.dataset.num_classes` = 100" in note, note
+    _, report, _ = check("config_registry", capsys=capsys, target="models/tiny.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 4 * 9 + 4 + 4 * 4 * 9 + 4 + 4 * 100 + 100, model
+
+
+def test_a_site_whose_code_ends_the_program_is_a_failed_site_not_a_silent_exit(capsys) -> None:
+    # Net's constructor calls sys.exit when the dataset's folder is not set: the other model of the file is still
+    # linted, and the exit is said where the repository builds Net
+    code, report, _ = check("exiting_builder", capsys=capsys, target="net.py")
+    assert [m["name"] for m in report["models"]] == ["Head"]
+    [error] = report["errors"]
+    assert "train.py:4: the code there ended the program" in error["message"] and "DATA_ROOT" in error["message"]

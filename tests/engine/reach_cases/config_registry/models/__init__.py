@@ -1,0 +1,2 @@
+from .segnet import SegNet
+from .tiny import TinyNet

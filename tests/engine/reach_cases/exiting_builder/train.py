@@ -1,0 +1,5 @@
+from net import Head, Net
+
+if __name__ == "__main__":
+    model = Net(16)
+    head = Head(16)
