@@ -22,6 +22,7 @@ from archlint.load.sites import (
     sites_scope,
     the_model_among,
 )
+from archlint.load.config_files import config_arguments
 from archlint.load.weights import hub_weights, weights_off
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import user_error_text
@@ -66,6 +67,7 @@ class Construction:
     note: str | None
     site: BuiltAtSite | None = None
     how: str | None = None           # how its arguments were made, when not at a site
+    arguments: dict[str, Any] | None = None   # the arguments it was built with, when not at a site
 
 
 def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions,
@@ -112,6 +114,14 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                     downloads.append(str(exc))
             continue
         return Construction(model, note, factory.result)
+    if missing and target is not None:   # a configuration tree it reads, from the repository's own files
+        for fit in config_arguments(candidate.obj, missing, target.file):
+            try:
+                model, note = _built(lambda: candidate.obj(**{**kwargs, **fit.kwargs}), options,
+                                     _call_failure(candidate))
+            except LoadError:
+                continue
+            return Construction(model, note, how=fit.said, arguments=fit.kwargs)
     if missing and candidate.defaults:   # config classes' defaults, when no site built it
         model, note = _built(lambda: candidate.obj(**{**candidate.defaults, **kwargs}), options, _call_failure(candidate))
         shown = ", ".join(f"{k}={type(v).__name__}()" for k, v in candidate.defaults.items())

@@ -1,6 +1,7 @@
 """Example inputs: given, or inferred from the model's first layer (and said so in the report)."""
 from __future__ import annotations
 
+import argparse
 import inspect
 import itertools
 import math
@@ -52,6 +53,10 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict
                 value = value[-1]
             if isinstance(value, int) and not isinstance(value, bool) and value > 1:
                 return value, source.format(key=key, value=given)
+    for key, value in _settings_in_trees(arguments):   # a configuration it was given (`config.data.image_size`)
+        if key.rpartition(".")[2] in _SIZE_ARGUMENTS and isinstance(value, int) and not isinstance(value, bool) \
+                and value > 1:
+            return value, f"its constructor argument {key}={value}"
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
     if isinstance(cfg, dict) and isinstance(cfg.get("input_size"), (tuple, list)) and len(cfg["input_size"]) == 3:
         return int(cfg["input_size"][-1]), f"its pretrained_cfg input_size {tuple(cfg['input_size'])}"
@@ -61,6 +66,19 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict
     if isinstance(size, int) and size > 1:
         return size, f"its config.image_size={size}"
     return None
+
+
+def _settings_in_trees(arguments: dict[str, Any], depth: int = 3) -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of the settings inside arguments that are configuration trees (namespaces, dicts)."""
+    for name, value in arguments.items():
+        table = vars(value) if isinstance(value, argparse.Namespace) else value if isinstance(value, dict) else None
+        if table is None or depth == 0:
+            continue
+        for key, inner in table.items():
+            if isinstance(key, str):
+                yield f"{name}.{key}", inner
+        yield from ((f"{name}.{key}", inner) for key, inner in _settings_in_trees(
+            {k: v for k, v in table.items() if isinstance(k, str)}, depth - 1))
 
 
 def _constructor_defaults(model: nn.Module) -> dict[str, Any]:

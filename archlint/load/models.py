@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import config_defaults, fed_shapes
+from archlint.load.config_files import config_arguments
 from archlint.load.first_layer import first_layer
 from archlint.load.building import (
     candidate_sites,
@@ -174,7 +175,7 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
     built = construct(candidate, dict(entry.kwargs) if entry else {}, options, _site_target(candidate, file, module))
     site = built.site
-    arguments = site.arguments if site else dict(candidate.defaults)
+    arguments = site.arguments if site else {**candidate.defaults, **(built.arguments or {})}
     model, through = model_to_lint(built.model)
     inputs, inferred = example_inputs_for(model, module, entry, options, arguments, site)
     notes = [Note(NoteKind.BUILD, text) for text in imported_module.notes]
@@ -318,13 +319,14 @@ def plan_models(spec: ModelSpec, imported_module: ImportedModule, entries: Seque
 
 
 def _buildable_without_arguments(candidate: Candidate, module: Any) -> bool:
-    """A construction site in the repository builds the candidate, or its config classes' defaults do (tried when
-    no site builds it)."""
+    """A construction site in the repository builds the candidate, or its config classes' defaults do, or a
+    configuration file of the repository holds what it reads (both tried when no site builds it)."""
     defaults = config_defaults(candidate.obj, vars(module))
     if defaults is not None:
         candidate.defaults = defaults
     target = _site_target(candidate, getattr(module, "__file__", None), module)
-    return bool(candidate_sites(candidate, target)) or defaults is not None
+    return bool(candidate_sites(candidate, target)) or defaults is not None or target is not None and \
+        bool(config_arguments(candidate.obj, required_parameters(candidate.obj), target.file))
 
 
 def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,

@@ -144,15 +144,27 @@ def read_document(path: Path) -> Document | None:
 @functools.lru_cache(maxsize=8)
 def document_paths(root: Path) -> tuple[Path, ...]:
     """Every .py file, notebook, README and docs page under `root` (hidden and environment folders skipped)."""
+    return _files_under(root, CODE_DOCUMENTS + TEXT_DOCUMENTS, MOST_DOCUMENTS)
+
+
+CONFIG_FILES = (".yaml", ".yml", ".json")
+MOST_CONFIG_FILES = 500
+
+
+@functools.lru_cache(maxsize=8)
+def config_paths(root: Path) -> tuple[Path, ...]:
+    """Every YAML and JSON file under `root` (hidden and environment folders skipped): the configurations a
+    repository's scripts read."""
+    return _files_under(root, CONFIG_FILES, MOST_CONFIG_FILES)
+
+
+def _files_under(root: Path, suffixes: tuple[str, ...], most: int) -> tuple[Path, ...]:
     found: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
                          and not (Path(folder) / d / "pyvenv.cfg").exists())
-        for name in sorted(files):
-            suffix = os.path.splitext(name)[1].lower()
-            if suffix in CODE_DOCUMENTS or suffix in TEXT_DOCUMENTS:
-                found.append(Path(folder) / name)
-        if len(found) > MOST_DOCUMENTS:
+        found += [Path(folder) / name for name in sorted(files) if os.path.splitext(name)[1].lower() in suffixes]
+        if len(found) > most:
             break
     return tuple(found)
 
@@ -203,5 +215,5 @@ def _kind(path: Path) -> str:
     return "code" if path.suffix == ".py" else "notebook" if path.suffix == ".ipynb" else "text"
 
 
-__all__ = ["Document", "distance", "document_paths", "documents_mentioning", "folder_holding", "read_document",
+__all__ = ["Document", "config_paths", "distance", "document_paths", "documents_mentioning", "folder_holding", "read_document",
            "repository_root"]

@@ -359,7 +359,9 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
             # built from an instance's state: through an instance of its class, the attributes its __init__ sets
-            reads_instance = any(name == SELF or name.startswith(f"{SELF}.") for name in read_names(call))
+            # (the call's own arguments, or what they are computed from: `args, config = self.args, self.config`)
+            reads_instance = any(name == SELF or name.startswith(f"{SELF}.")
+                                 for node in [call, *program_slice(path, read_names(call))] for name in read_names(node))
             ways = ways_through_instance(statement, path, scope) if reads_instance else \
                 ways_to(statement, path, scope, binds=_passes_registry(registry[0], words) if registry else
                         lambda bound: True)
@@ -517,8 +519,10 @@ def _document_namespace(document: Document) -> dict[str, Any]:
     __init__.py whose files import each other relatively), so that its relative imports work."""
     name, _, in_package = module_name_for(document.path) if document.path.suffix == ".py" else ("", "", False)
     package = name.rpartition(".")[0] or None if in_package else None
+    tree = syntax_tree(document) if document.kind == "code" else None
     return {"__name__": name if package else "__archlint_site__", "__package__": package,
-            "__file__": str(document.path), "__builtins__": __builtins__}
+            "__file__": str(document.path), "__builtins__": __builtins__,
+            "__doc__": ast.get_docstring(tree, clean=False) if tree is not None else None}
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:

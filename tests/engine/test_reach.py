@@ -1237,3 +1237,37 @@ def test_a_site_whose_code_ends_the_program_is_a_failed_site_not_a_silent_exit(c
     assert [m["name"] for m in report["models"]] == ["Head"]
     [error] = report["errors"]
     assert "train.py:4: the code there ended the program" in error["message"] and "DATA_ROOT" in error["message"]
+
+
+def test_a_configuration_tree_the_constructor_reads_is_given_from_the_repositorys_file(capsys) -> None:
+    # Denoiser(config) reads config.model.ch, config.model.in_channels, config.data.image_size; main.py requires
+    # --config and writes a log folder, so its site fails; configs/small.yml and configs/large.yml both hold the
+    # three paths: the smaller is given as nested namespaces, and its image size sizes the input. Head(head) reads
+    # head["features"] and head["classes"]: the `model.head` table, as a dict
+    _, report, _ = check("config_tree", capsys=capsys, target="models/unet.py")
+    assert not report["errors"], report["errors"]
+    denoiser, head = report["models"]
+    assert denoiser["parameters"] == 1 * 8 * 9 + 8 + 8 * 1 * 9 + 1 and denoiser["input_shapes"] == [[2, 1, 16, 16]]
+    assert "built with `config` from configs/small.yml: the file of the repository that holds all 3 settings the " \
+           "constructor reads" in denoiser["notes"], denoiser["notes"]
+    assert any("config.data.image_size=16" in n for n in denoiser["notes"]), denoiser["notes"]
+    assert head["parameters"] == 8 * 10 + 10
+    assert any(n.startswith("built with `head` from configs/small.yml (its `model.head` table)") for n in head["notes"])
+
+
+def test_what_a_constructor_reads_of_a_configuration_parameter() -> None:
+    from archlint.load.config_files import tree_reads
+
+    class Model:
+        def __init__(self, config, width=4):
+            model_config = config.model
+            self.ch = model_config.ch
+            self.mult = tuple(config.model.ch_mult)
+            if config.get("dropout"):   # a method of the tree, not a setting
+                pass
+            self.size = config.data.image_size
+            self.width = width
+
+    reads = tree_reads(Model, "config")
+    assert reads.paths == {("model", "ch"), ("model", "ch_mult"), ("data", "image_size")} and reads.by_attribute
+    assert tree_reads(Model, "width") is None
