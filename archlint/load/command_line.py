@@ -200,7 +200,8 @@ def _unparse_absl_flags() -> None:
 
 def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
     """Values for the arguments `parser` requires that `given` lacks: a required flag, and the positionals when no
-    positional value is given; the first choice when there are choices, 1 for a number, else `.`."""
+    positional value is given: the default the script declares for it anyway (argparse ignores it for a required
+    argument, but it is the value its author meant), else the first choice, 1 for a number, `.` for the rest."""
     added: list[str] = []
     positional_given = any(not token.startswith("-") for token in given)
     for action in parser._actions:
@@ -221,6 +222,9 @@ def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: lis
 
 
 def _placeholder(action: argparse.Action) -> str:
+    default = action.default[0] if isinstance(action.default, (list, tuple)) and action.default else action.default
+    if default is not None and default is not argparse.SUPPRESS and not isinstance(default, (list, tuple, bool)):
+        return str(default)
     if action.choices:
         return str(next(iter(action.choices)))
     return "1" if action.type in (int, float) else "."
