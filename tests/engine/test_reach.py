@@ -91,6 +91,13 @@ def test_script_with_a_required_flag_is_imported_with_a_placeholder_for_it(capsy
     assert "usage:" not in err and "required" not in err     # argparse's refusal is replaced by the note
 
 
+def test_a_required_argument_with_a_declared_default_gets_that_default(capsys) -> None:
+    _, report, _ = check("script_required", capsys=capsys, target="required_default.py")
+    model = one_model(report)
+    assert model["parameters"] == 4 * 24 + 24, model
+    assert any("placeholders for what that lacks (--hidden='24')" in n for n in model["notes"]), model["notes"]
+
+
 def test_script_whose_command_line_no_placeholder_satisfies_gets_one_line(capsys) -> None:
     # --vocabulary is a file argparse opens: '.' is a folder, so every command line tried is refused
     code, report, err = check("script_required", capsys=capsys, target="reads_file.py")
