@@ -665,19 +665,21 @@ def _stand_ins_said(stand_ins: list[tuple[str, Failure]]) -> str:
 
 # attributes named as counts are (`dataset.num_classes`, `loader.n_tokens`, `vocab.vocab_size`): Python's naming
 # habit for a number of things
-_COUNT_NAME = re.compile(r"^(num_?|n_)[a-z_]+$|^n(classes|tokens|words|labels|feats|features|vocab)$|_(size|count)$")
+_COUNT_NAME = re.compile(r"^(num|n)_[a-z_]+$|^num[a-z]+s$|^n(classes|tokens|words|labels|feats|features|vocab)$|"
+                         r"_(size|count)$")
 
 
 def _counts(node: ast.expr) -> bool:
     """Whether the expression is an integer count whatever the data: `len(x)`, `int(x)`, `x.shape[i]`,
-    `x.size(i)`, `x.size()[i]`, `x.item()` (the Python number of a one-element tensor), an attribute named as a
-    count (`dataset.num_classes`)."""
+    `x.size(i)`, `x.size()[i]`, `x.item()` (the Python number of a one-element tensor), an attribute or a method
+    named as a count (`dataset.num_classes`, `dataset.num_classes()`)."""
     if isinstance(node, ast.Attribute):
         return bool(_COUNT_NAME.search(node.attr))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return node.func.id in ("len", "int") and len(node.args) == 1 and not node.keywords
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        return node.func.attr == "size" and len(node.args) == 1 or node.func.attr == "item" and not node.args
+        return node.func.attr == "size" and len(node.args) == 1 or node.func.attr == "item" and not node.args or \
+            not node.args and not node.keywords and bool(_COUNT_NAME.search(node.func.attr))   # `.num_classes()`
     if isinstance(node, ast.Subscript):
         value = node.value
         return isinstance(value, ast.Attribute) and value.attr == "shape" or \

@@ -1278,3 +1278,15 @@ def test_what_a_constructor_reads_of_a_configuration_parameter() -> None:
     reads = tree_reads(Model, "config")
     assert reads.paths == {("model", "ch"), ("model", "ch_mult"), ("data", "image_size")} and reads.by_attribute
     assert tree_reads(Model, "width") is None
+
+
+@pytest.mark.parametrize("expression, counts", [
+    ("len(vocab)", True), ("x.shape[1]", True), ("train_loader.dataset.num_classes", True),
+    ("dataset_train.num_classes()", True), ("loader.n_tokens", True), ("vocab.vocab_size", True),
+    ("dataset.name", False), ("loader.dataset", False), ("dataset.classes()", False), ("model.numel", False),
+    ("dataset.numclasses", True),
+])
+def test_what_reads_as_a_count_that_may_stand_in(expression: str, counts: bool) -> None:
+    import ast
+    from archlint.load.sites import _counts
+    assert _counts(ast.parse(expression, mode="eval").body) is counts
