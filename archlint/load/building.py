@@ -101,6 +101,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
             # the defaults were not meant to build it, and a site of the repository gives what it needs
             bare_failure = exc
     failures: list[str] = []
+    reached: list[str] = []      # sites where the model's own constructor ran and raised
     downloads: list[str] = []   # sites that got as far as a download: the repository builds it from fetched files
     for site in candidate_sites(candidate, target):
         factory = site_factory(site, target)
@@ -109,7 +110,8 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                 model, note = _built(factory, options, str)
         except LoadError as exc:
             if not isinstance(exc.__cause__, NotThisModel):
-                failures.append(str(exc))
+                # a site that got as far as the model's own code says the most: said first
+                (reached if getattr(exc.__cause__, "in_model", False) else failures).append(str(exc))
                 if exc.cause is TargetCause.NEEDS_DOWNLOAD:
                     downloads.append(str(exc))
             continue
@@ -126,6 +128,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
         model, note = _built(lambda: candidate.obj(**{**candidate.defaults, **kwargs}), options, _call_failure(candidate))
         shown = ", ".join(f"{k}={type(v).__name__}()" for k, v in candidate.defaults.items())
         return Construction(model, note, how=f"built with default configs: {candidate.attr}({shown})")
+    failures = reached + failures
     if bare_failure is not None and not failures:
         raise bare_failure
     what = "constructor" if candidate.kind == "class" else f"{candidate.attr}()"

@@ -31,6 +31,7 @@ import functools
 import inspect
 import os
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -95,10 +96,12 @@ class SiteFailed(Exception):
     """A site whose code did not build the model; the message says where and why in one line; `download` when
     the cause was a download the sandbox refused."""
 
-    def __init__(self, message: str = "", download: bool = False, missing: str | None = None):
+    def __init__(self, message: str = "", download: bool = False, missing: str | None = None,
+                 in_model: bool = False):
         super().__init__(message)
         self.download = download
-        self.missing = missing   # a relative path the code could not open from here
+        self.missing = missing     # a relative path the code could not open from here
+        self.in_model = in_model   # the model's own code raised: the site got as far as building it
 
 
 class NotThisModel(SiteFailed):
@@ -844,16 +847,24 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if isinstance(exc, NameError) and unbound is not None:
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
                                  f"({said})") from exc
+            in_model = _raised_in(exc, target.file)
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download,
-                                 failures[0].missing) from exc
-            raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc)) from exc
+                                 failures[0].missing, in_model) from exc
+            raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc), in_model) from exc
     if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
         built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
     built = the_model_among(built) if not isinstance(target.obj, type) else built
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
+
+
+def _raised_in(exc: BaseException, file: Path) -> bool:
+    """The exception was raised in code of `file` called from here (the model's own constructor ran)."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]   # the first is this module's call
+    resolved = str(file.resolve())
+    return any(os.path.realpath(frame.filename) == resolved for frame in frames)
 
 
 def _bare_instance(cls: type) -> Any:
@@ -983,7 +994,7 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
     said = str(last)
     if not re.match(r"\S+:\d+", said):   # a cause already placed (`train.py:13: ...`) keeps its own place
         said = f"{_position(site.document, site.line)}: {said}"
-    raise type(last or SiteFailed())(said, bool(last and last.download))
+    raise type(last or SiteFailed())(said, bool(last and last.download), in_model=bool(last and last.in_model))
 
 
 def _built_where_it_reads(site: Site, target: SiteTarget,

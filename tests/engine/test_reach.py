@@ -1290,3 +1290,12 @@ def test_what_reads_as_a_count_that_may_stand_in(expression: str, counts: bool) 
     import ast
     from archlint.load.sites import _counts
     assert _counts(ast.parse(expression, mode="eval").body) is counts
+
+
+def test_the_site_that_got_as_far_as_the_models_own_code_is_the_one_said(capsys) -> None:
+    # a_demo.py (nearest by name) fails reading a file before the call; train.py's call runs Net's constructor,
+    # which raises on a name the repository never defines: that is the cause said, the other site counted
+    code, report, _ = check("reached_site", capsys=capsys, target="net.py")
+    [error] = report["errors"]
+    assert "failed at train.py:3: NameError: name 'freeze_backbone' is not defined at net.py:10 (1 other site " \
+           "failed too)" in error["message"], error["message"]
