@@ -142,6 +142,27 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                     TargetCause.NEEDS_DOWNLOAD if downloads else TargetCause.NOT_BUILT)
 
 
+MOST_FEEDING_SITES = 2
+
+
+def fed_at_sites(candidate: Candidate, target: SiteTarget, options: LoadOptions
+                 ) -> tuple[tuple[Any, ...], str | None] | None:
+    """The tensors the repository's code feeds a model of the candidate where it builds one (`output =
+    model(hidden, input_batch)` after `model = TextRNN()`), and where: for a model built directly whose guessed
+    inputs do not run. Each site asked is its slice run again, the nearest few only."""
+    for site in candidate_sites(candidate, target)[:MOST_FEEDING_SITES]:
+        factory = site_factory(site, target)
+        try:
+            with sites_scope(site, target):
+                _built(factory, options, str)
+        except LoadError:
+            continue
+        result: BuiltAtSite | None = factory.result   # type: ignore[attr-defined]
+        if result is not None and result.inputs is not None:
+            return result.inputs, result.inputs_where
+    return None
+
+
 def annotated_values(obj: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A config table given for a parameter annotated with a class (`dims: ModelDimensions` given
     `{n_mels: 80, ...}`) becomes that class, built from the table: a config file can only hold tables."""

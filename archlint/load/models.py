@@ -18,6 +18,7 @@ from archlint.load.building import (
     candidate_sites,
     classify_attribute,
     construct,
+    fed_at_sites,
     resolve_attribute,
 )
 from archlint.load.device import inputs_for, is_meta_model
@@ -60,6 +61,9 @@ class LoadedModel:
     file: str | None = None
     ignore: tuple[str, ...] = ()       # per-model ignores from the config entry
     inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
+    # built directly (no site): what the repository's code feeds a model of its class where it builds one, asked
+    # only when the guess does not run (each site asked runs its slice)
+    fed_at_sites: Callable[[], tuple[tuple[Any, ...], str] | None] | None = None
 
     def fed_shapes(self) -> list[tuple[tuple[int, ...], str]]:
         """Shapes the user's code beside the model's file makes, and where: alternatives for a guessed input.
@@ -123,6 +127,24 @@ def _class_example_inputs(model: nn.Module) -> Callable[[], Any] | None:
     return None
 
 
+def _as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> tuple[tuple[Any, ...], str]:
+    """The tensors the user's code feeds the model, as the lint's inputs (a batch of 2 to 32), and the note."""
+    tensors, resized = batch_of_two_to_thirty_two(fed)
+    shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
+    return inputs_for(model, tensors), f"input {shapes_said} as the code at {where} feeds it{resized}"
+
+
+def _fed_where_built(model: nn.Module, candidate: Candidate, target: SiteTarget | None,
+                     options: LoadOptions) -> Callable[[], tuple[tuple[Any, ...], str] | None] | None:
+    if target is None:
+        return None
+
+    def fed() -> tuple[tuple[Any, ...], str] | None:
+        found = fed_at_sites(candidate, target, options)
+        return _as_fed(model, *found) if found is not None else None
+    return fed
+
+
 def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, options: LoadOptions,
                        arguments: dict[str, Any] | None = None,
                        site: BuiltAtSite | None = None) -> tuple[tuple[Any, ...], str | None]:
@@ -140,9 +162,7 @@ def example_inputs_for(model: nn.Module, module: Any, entry: ModelEntry | None, 
     if inspect.isfunction(in_file) and not required_parameters(in_file):
         return _call_example_inputs(in_file, "example_inputs()"), None
     if site is not None and site.inputs is not None:
-        tensors, resized = batch_of_two_to_thirty_two(site.inputs)
-        shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
-        return inputs_for(model, tensors), f"input {shapes_said} as the code at {site.inputs_where} feeds it{resized}"
+        return _as_fed(model, site.inputs, site.inputs_where)
     file = getattr(module, "__file__", None)
     if file and file.endswith(SOURCE_SUFFIXES):
         from_source = inputs_from_source(model, read_source(file), file, device)
@@ -173,7 +193,8 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
     target = f"{spec.target}:{candidate.attr}"
     file = getattr(module, "__file__", None)
     entry = entry_for(options.entries, None if spec.is_module else spec.target, spec.target, candidate.attr)
-    built = construct(candidate, dict(entry.kwargs) if entry else {}, options, _site_target(candidate, file, module))
+    site_target = _site_target(candidate, file, module)
+    built = construct(candidate, dict(entry.kwargs) if entry else {}, options, site_target)
     site = built.site
     arguments = site.arguments if site else {**candidate.defaults, **(built.arguments or {})}
     model, through = model_to_lint(built.model)
@@ -185,7 +206,8 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
                                                  (NoteKind.INPUT, inferred)) if text]
     return LoadedModel(name=_model_name(candidate, built.model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
-                       ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None and not (site and site.inputs is not None))
+                       ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None and not (site and site.inputs is not None),
+                       fed_at_sites=_fed_where_built(model, candidate, site_target, options) if site is None else None)
 
 
 def _site_target(candidate: Candidate, file: str | None, module: Any) -> SiteTarget | None:

@@ -75,10 +75,12 @@ from archlint.load.sandbox import (
 )
 from archlint.load.weights import WEIGHT_KEYWORDS, hub_weights, weights_off
 from archlint.load.slicing import (
+    COMPOUND_STATEMENTS,
     SELF,
     bound_names,
     called_name,
     calls_in,
+    paths_to,
     program_slice,
     read_names,
     syntax_tree,
@@ -365,8 +367,7 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
                            for n in ast.walk(tree)):
         mentions_name = False   # a file with its own class of that name (variants side by side): not this model
     for statement, path in scope.paths:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
-                                  ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+        if isinstance(statement, COMPOUND_STATEMENTS):
             continue
         for call in calls_in(statement):
             registry = _registry_call(call) if not in_file else None
@@ -1043,14 +1044,18 @@ def _fed_inputs(site: Site, model: Any, namespace: dict[str, Any]) -> tuple[tupl
         return None, None
     name = statement.targets[0].id
     later = _later_statements(site.tree, statement) if site.tree is not None else []
-    for index, candidate in enumerate(later):
+    # into the blocks after it too: a training loop's first step feeds it (`hidden = torch.zeros(...)`, then
+    # `output = model(hidden, batch)`), its statements before the call run once, never the loop
+    for candidate, before in paths_to(later, False):
+        if isinstance(candidate, COMPOUND_STATEMENTS):
+            continue
         call = next((c for c in calls_in(candidate) if isinstance(c.func, ast.Name) and c.func.id == name
                      and not any(isinstance(a, ast.Starred) for a in c.args)), None)
         if call is None:
             if name in bound_names(candidate):   # the name is another object from here on
                 return None, None
             continue
-        statements = _statements_between(site, later[:index], read_names(call), name)
+        statements = _statements_between(site, before, read_names(call), name)
         scope = {**namespace, name: None}
         try:
             with user_stdout(), guarded(), torch.no_grad(), cpu_budget(SLICE_CPU_SECONDS):

@@ -74,6 +74,9 @@ def read_names(node: ast.AST) -> set[str]:
 
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+# statements holding blocks (`paths_to` yields what is inside them, then them)
+COMPOUND_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With,
+                       ast.Try, ast.AsyncFor, ast.AsyncWith)
 
 
 def paths_to(body: list[ast.stmt], top_level: bool) -> Iterator[tuple[ast.stmt, list[ast.stmt]]]:

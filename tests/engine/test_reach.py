@@ -1299,3 +1299,12 @@ def test_the_site_that_got_as_far_as_the_models_own_code_is_the_one_said(capsys)
     [error] = report["errors"]
     assert "failed at train.py:3: NameError: name 'freeze_backbone' is not defined at net.py:10 (1 other site " \
            "failed too)" in error["message"], error["message"]
+
+
+def test_a_model_built_directly_gets_what_the_repositorys_training_loop_feeds_it(capsys) -> None:
+    # TextRNN() needs no arguments, and no guess from its RNN runs its forward(hidden, X); train.py feeds it in the
+    # first step of its training loop: those tensors, made by running the statements before the call once
+    _, report, _ = check("loop_fed", capsys=capsys, target="model.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[1, 3, 5], [3, 2, 7]], model
+    assert "input [1, 3, 5], [3, 2, 7] as the code at train.py:11 feeds it" in model["notes"], model["notes"]
