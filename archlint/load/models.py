@@ -61,9 +61,11 @@ class LoadedModel:
     file: str | None = None
     ignore: tuple[str, ...] = ()       # per-model ignores from the config entry
     inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
-    # built directly (no site): what the repository's code feeds a model of its class where it builds one, asked
-    # only when the guess does not run (each site asked runs its slice)
-    fed_at_sites: Callable[[], tuple[tuple[Any, ...], str] | None] | None = None
+    # built directly (no site): what the repository's code feeds a model of its class where it builds one (in the
+    # lint's batch, then exactly), asked only when the guess does not run (each site asked runs its slice)
+    fed_at_sites: Callable[[], list[tuple[tuple[Any, ...], str]]] | None = None
+    # the tensors exactly as the site's code fed them, when the lint's batch differs: tried if that does not run
+    as_fed: tuple[tuple[Any, ...], str] | None = None
 
     def fed_shapes(self) -> list[tuple[tuple[int, ...], str]]:
         """Shapes the user's code beside the model's file makes, and where: alternatives for a guessed input.
@@ -127,21 +129,37 @@ def _class_example_inputs(model: nn.Module) -> Callable[[], Any] | None:
     return None
 
 
-def _as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> tuple[tuple[Any, ...], str]:
+Inputs = tuple[tuple[Any, ...], str]   # example inputs, and the note saying where they come from
+
+
+def _as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> Inputs:
     """The tensors the user's code feeds the model, as the lint's inputs (a batch of 2 to 32), and the note."""
     tensors, resized = batch_of_two_to_thirty_two(fed)
     shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
     return inputs_for(model, tensors), f"input {shapes_said} as the code at {where} feeds it{resized}"
 
 
+def _exactly_as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> Inputs | None:
+    """The tensors exactly as fed, when the lint's batch differs from the code's: for a model whose other
+    arguments do not keep the batch first (an RNN's hidden state `[layers, batch, hidden]`)."""
+    if not batch_of_two_to_thirty_two(fed)[1]:
+        return None
+    shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in fed)
+    return inputs_for(model, fed), f"input {shapes_said} exactly as the code at {where} feeds it (its batch as it " \
+                                   f"is: another batch does not run, an argument keeps its batch on another axis)"
+
+
 def _fed_where_built(model: nn.Module, candidate: Candidate, target: SiteTarget | None,
-                     options: LoadOptions) -> Callable[[], tuple[tuple[Any, ...], str] | None] | None:
+                     options: LoadOptions) -> Callable[[], list[Inputs]] | None:
     if target is None:
         return None
 
-    def fed() -> tuple[tuple[Any, ...], str] | None:
+    def fed() -> list[Inputs]:
         found = fed_at_sites(candidate, target, options)
-        return _as_fed(model, *found) if found is not None else None
+        if found is None:
+            return []
+        exact = _exactly_as_fed(model, *found)
+        return [_as_fed(model, *found), *([exact] if exact else [])]
     return fed
 
 
@@ -207,7 +225,9 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
     return LoadedModel(name=_model_name(candidate, built.model, entry), target=target, model=model,
                        example_inputs=inputs, notes=notes, file=file,
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None and not (site and site.inputs is not None),
-                       fed_at_sites=_fed_where_built(model, candidate, site_target, options) if site is None else None)
+                       fed_at_sites=_fed_where_built(model, candidate, site_target, options) if site is None else None,
+                       as_fed=_exactly_as_fed(model, site.inputs, site.inputs_where) if site and site.inputs is not None
+                       else None)
 
 
 def _site_target(candidate: Candidate, file: str | None, module: Any) -> SiteTarget | None:

@@ -548,10 +548,18 @@ def _site_statements(site: Site) -> list[ast.stmt]:
     if site.in_target_file and site.tree is not None and _main_guard_globals(site.tree):
         # the main guard binds them before it calls anything (`args = parser.parse_args()`, then `main()`)
         on_path = {id(s) for s in path}
-        guard = [s for g in site.tree.body if is_main_guard(g) for s in g.body if id(s) not in on_path]
+        guard = [s for g in site.tree.body if is_main_guard(g) for s in _before_site(g.body, site.statement)
+                 if id(s) not in on_path]
         needed |= _main_guard_globals(site.tree)
         path = [*guard, *path]
     return [*program_slice(path, needed), *_comprehension_bindings(site)]
+
+
+def _before_site(block: list[ast.stmt], statement: ast.stmt) -> list[ast.stmt]:
+    """The block's statements that run before `statement` when it is inside the block (the site in the main guard
+    itself: what comes after it, a training loop, never runs first); else the whole block."""
+    inside = next((i for i, s in enumerate(block) if any(node is statement for node in ast.walk(s))), None)
+    return block if inside is None else block[:inside]
 
 
 @functools.lru_cache(maxsize=64)

@@ -94,14 +94,18 @@ FIT_SECONDS = 10   # spent trying other inputs on a model the guess does not fit
 def fitted(loaded: LoadedModel) -> LoadedModel:
     """A model whose inputs were guessed from its first layer, with inputs it actually runs on: the guess,
     else the first of the common sizes that runs (checked on fake tensors), said so in the notes."""
-    if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
-        return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
-    device = "meta" if is_meta_model(loaded.model) else "cpu"
-    said = next((note.text for note in loaded.notes if note.kind is NoteKind.INPUT), "the inferred input")
     def chosen(inputs: tuple[Any, ...], why: str) -> LoadedModel:
         # the guess's note gives way to the note of the input that runs
         notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]
         return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
+
+    if loaded.as_fed is not None and not lazy_layers(loaded.model) and \
+            not runs_on(loaded.model, loaded.example_inputs) and runs_on(loaded.model, loaded.as_fed[0]):
+        return chosen(*loaded.as_fed)
+    if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
+        return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
+    device = "meta" if is_meta_model(loaded.model) else "cpu"
+    said = next((note.text for note in loaded.notes if note.kind is NoteKind.INPUT), "the inferred input")
 
     reached = [layer_reached_by(loaded.model, i) for i in range(len(loaded.example_inputs))]
     fitted_channels = channels_fitted(loaded.model, loaded.example_inputs, reached)
@@ -111,9 +115,9 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
                                        f"linear layer it reaches receives the channels or features it takes, those "
                                        f"joined to it on the way counted (a forward on meta tensors)")
     # what the repository's code feeds a model of its class where it builds one: its own data, before any guess
-    fed_by_code = loaded.fed_at_sites() if loaded.fed_at_sites is not None and device != "meta" else None
-    if fed_by_code is not None and runs_on(loaded.model, fed_by_code[0]):
-        return chosen(*fed_by_code)
+    for fed_by_code in loaded.fed_at_sites() if loaded.fed_at_sites is not None and device != "meta" else []:
+        if runs_on(loaded.model, fed_by_code[0]):
+            return chosen(*fed_by_code)
     deadline = time.monotonic() + FIT_SECONDS
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):

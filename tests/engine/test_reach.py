@@ -1308,3 +1308,13 @@ def test_a_model_built_directly_gets_what_the_repositorys_training_loop_feeds_it
     model = one_model(report)
     assert model["input_shapes"] == [[1, 3, 5], [3, 2, 7]], model
     assert "input [1, 3, 5], [3, 2, 7] as the code at train.py:11 feeds it" in model["notes"], model["notes"]
+
+
+def test_fed_tensors_whose_batch_cannot_be_enlarged_are_taken_exactly_as_fed(capsys) -> None:
+    # a batch of 1 is repeated to 2 for the lint, but the RNN's hidden state keeps its batch on its second axis:
+    # [2, 1, 16] does not run, the tensors exactly as the script feeds them do
+    _, report, _ = check("loop_fed", capsys=capsys, target="seq2seq.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[1, 5, 11], [1, 1, 16]], model
+    assert any(n.startswith("input [1, 5, 11], [1, 1, 16] exactly as the code at seq2seq.py:21 feeds it")
+               for n in model["notes"]), model["notes"]
