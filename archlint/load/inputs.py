@@ -447,7 +447,11 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
         # or the features along the sequence's first axis, which the forward moves last (`x.permute(0, 2, 1)`:
         # a forecaster mapping its input window to the forecast, channel by channel)
         across = (DEFAULT_BATCH, layer.in_features, DEFAULT_SEQUENCE)
-        return [infer_inputs(model, device), *_split_features(model, layer, dtype, device),
+        vector = (DEFAULT_BATCH, layer.in_features)   # the guess from its constructor's image size did not run
+        return [_per_tensor_argument(model, _noise(vector, dtype, device), (
+            f"input shape {_said(vector)} ({str(dtype).replace('torch.', '')}): the first layer's "
+            f"{layer.in_features} features (an image of the size its constructor declares did not run)")),
+                *_split_features(model, layer, dtype, device),
                 _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)")),

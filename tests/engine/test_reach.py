@@ -1318,3 +1318,13 @@ def test_fed_tensors_whose_batch_cannot_be_enlarged_are_taken_exactly_as_fed(cap
     assert model["input_shapes"] == [[1, 5, 11], [1, 1, 16]], model
     assert any(n.startswith("input [1, 5, 11], [1, 1, 16] exactly as the code at seq2seq.py:21 feeds it")
                for n in model["notes"]), model["notes"]
+
+
+def test_a_generator_declaring_the_image_size_it_makes_gets_its_noise_vector(capsys) -> None:
+    # input_size=32 reads as the image it takes (einops ViTs start with a Linear too): that does not run, and the
+    # first layer's own shape, a vector of 100 features, does
+    _, report, _ = check("declared_generator", capsys=capsys, target="gan.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 100]], model
+    assert "input shape [2, 100] (float32): the first layer's 100 features (an image of the size its constructor " \
+           "declares did not run)" in model["notes"], model["notes"]
