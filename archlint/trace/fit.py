@@ -95,10 +95,11 @@ def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
 
 def _axis(layer: nn.Module | None, tensor: torch.Tensor) -> int | None:
     """The axis of `tensor` that becomes the layer's input size: channels (1) for a conv of the tensor's rank, the
-    last axis for a linear layer."""
+    last axis of a vector or a sequence of vectors for a linear layer (an image's last axis is its width: an image
+    a Linear-first model does not take is the wrong kind of input, not one of the wrong width)."""
     if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and tensor.dim() == len(layer.kernel_size) + 2:
         return 1
-    if isinstance(layer, nn.Linear) and tensor.dim() >= 2:
+    if isinstance(layer, nn.Linear) and 2 <= tensor.dim() <= 3:
         return tensor.dim() - 1
     return None
 

@@ -438,7 +438,8 @@ CASES_LIST += [
     _real_case("cuda-at-import", "module-level code moves the model to CUDA (no GPU here: kept on the CPU, said)",
                "cuda_at_import.py", LINTED, "", ("moved to CUDA at", "kept on the CPU (no GPU here)")),
     _real_case("distributed-at-import", "module-level code joins a torch.distributed process group",
-               "distributed_at_import.py", LINTED, "", ("linted from its definitions only", "RANK")),
+               "distributed_at_import.py", LINTED, "", ("linted from its definitions only",
+                                                        "starts a distributed process group")),
     _real_case("kwargs-ctor", "the constructor reads its settings from **kwargs", "kwargs_ctor.py", ERROR,
                f"error: {_R}kwargs_ctor.py:KwargsNet: constructor raised KeyError: 'in_dim' at {_R}kwargs_ctor.py:8: "
                "it reads 'in_dim' from **kwargs and none was given; give it as kwargs in a models entry of the "
