@@ -1328,3 +1328,23 @@ def test_a_generator_declaring_the_image_size_it_makes_gets_its_noise_vector(cap
     assert model["input_shapes"] == [[2, 100]], model
     assert "input shape [2, 100] (float32): the first layer's 100 features (an image of the size its constructor " \
            "declares did not run)" in model["notes"], model["notes"]
+
+
+def test_a_model_whose_forward_is_not_implemented_is_linted_through_its_parts(capsys) -> None:
+    # ActorCritic is used through act() and evaluate(); its forward raises NotImplementedError: the actor and the
+    # critic (the children holding parameters; not the step-count buffer) are what runs, each linted on its own
+    _, report, _ = check("container_forward", capsys=capsys, target="policy.py")
+    assert not report["errors"], report["errors"]
+    actor, critic = report["models"]
+    assert (actor["name"], actor["parameters"]) == ("ActorCritic.actor", 8 * 64 + 64 + 64 * 4 + 4)
+    assert (critic["name"], critic["parameters"]) == ("ActorCritic.critic", 8 * 64 + 64 + 64 + 1)
+    assert "a part of ActorCritic, whose forward is not implemented (it is used through its other methods): its " \
+           "`actor` linted on its own" in actor["notes"], actor["notes"]
+
+
+def test_an_abstract_base_class_is_said_to_be_one(capsys) -> None:
+    code, report, _ = check("container_forward", capsys=capsys, target="base.py")
+    [error] = report["errors"]
+    assert code == 2 and error["cause"] == "no model found"
+    assert error["message"] == "BaseModel's forward is not implemented and it holds no layers: an abstract base " \
+                               "class the repository's models extend, nothing to lint (lint a subclass)"
