@@ -675,9 +675,10 @@ def _stand_ins_said(stand_ins: list[tuple[str, Failure]]) -> str:
     return "; ".join(f"{', '.join(said)} ({cause})" for cause, said in by_cause.items())
 
 
-# attributes named as counts are (`dataset.num_classes`, `loader.n_tokens`, `vocab.vocab_size`): Python's naming
+# attributes named as counts are (`dataset.num_classes`, `loader.n_tokens`, `vocab.vocab_size`, a discrete action
+# space's `n`): Python's naming
 # habit for a number of things
-_COUNT_NAME = re.compile(r"^(num|n)_[a-z_]+$|^num[a-z]+s$|^n(classes|tokens|words|labels|feats|features|vocab)$|"
+_COUNT_NAME = re.compile(r"^n$|^(num|n)_[a-z_]+$|^num[a-z]+s$|^n(classes|tokens|words|labels|feats|features|vocab)$|"
                          r"_(size|count)$")
 
 

@@ -1284,7 +1284,7 @@ def test_what_a_constructor_reads_of_a_configuration_parameter() -> None:
     ("len(vocab)", True), ("x.shape[1]", True), ("train_loader.dataset.num_classes", True),
     ("dataset_train.num_classes()", True), ("loader.n_tokens", True), ("vocab.vocab_size", True),
     ("dataset.name", False), ("loader.dataset", False), ("dataset.classes()", False), ("model.numel", False),
-    ("dataset.numclasses", True),
+    ("dataset.numclasses", True), ("env.action_space.n", True), ("env.name", False),
 ])
 def test_what_reads_as_a_count_that_may_stand_in(expression: str, counts: bool) -> None:
     import ast
