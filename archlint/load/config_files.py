@@ -25,7 +25,7 @@ import yaml
 from archlint.load.repository import config_paths, repository_root
 from archlint.mechanics.source import display_path
 
-LARGEST_CONFIG = 200_000   # bytes: larger YAML/JSON files are data, not a model's settings
+LARGEST_CONFIG = 100_000   # bytes: larger YAML/JSON files are data, not a model's settings
 MOST_FITS = 3              # fitting configurations tried, smallest first (each is a build)
 _MISSING = object()
 
@@ -91,13 +91,16 @@ def tree_reads(obj: Any, parameter: str) -> TreeReads | None:
     return TreeReads(leaves, by_attribute >= 0) if leaves else None
 
 
-@functools.lru_cache(maxsize=256)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when PyYAML was built with it
+
+
+@functools.lru_cache(maxsize=1024)
 def _loaded(path: Path, mtime: float) -> Any:
     try:
         if path.stat().st_size > LARGEST_CONFIG:
             return None
         text = path.read_text(encoding="utf-8", errors="replace")
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_YAML_LOADER)
     except (OSError, ValueError, yaml.YAMLError):
         return None
 
