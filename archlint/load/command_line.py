@@ -14,7 +14,9 @@ from typing import Any, Iterator
 
 import torch
 
+from archlint.load.config_files import smallest_config_near
 from archlint.load.repository import Document, repository_root
+from archlint.mechanics.source import display_path
 
 
 MOST_COMMAND_LINES = 6   # of a script's, from its READMEs and shell scripts, tried in order
@@ -106,7 +108,8 @@ def command_line(argv: list[str], document: Document) -> Iterator[Completed]:
 
     def with_placeholders(parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
         given = list(sys.argv[1:] if args is None else args)
-        parsed, rest = original(parser, [*given, *_placeholders(parser, given, completed.placeholders)], namespace)
+        parsed, rest = original(parser, [*given, *_placeholders(parser, given, completed.placeholders, document.path)],
+                                namespace)
         for name, value in vars(parsed).items():
             if isinstance(value, str) and CUDA_DEVICE.fullmatch(value) and not torch.cuda.is_available():
                 setattr(parsed, name, "cpu")
@@ -198,7 +201,7 @@ def _unparse_absl_flags() -> None:
         flags.FLAGS.unparse_flags()
 
 
-def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str]) -> list[str]:
+def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: list[str], script: Path) -> list[str]:
     """Values for the arguments `parser` requires that `given` lacks: a required flag, and the positionals when no
     positional value is given: the default the script declares for it anyway (argparse ignores it for a required
     argument, but it is the value its author meant), else the first choice, 1 for a number, `.` for the rest."""
@@ -210,21 +213,31 @@ def _placeholders(parser: argparse.ArgumentParser, given: list[str], filled: lis
         if action.option_strings:
             if not action.required or any(token.split("=", 1)[0] in action.option_strings for token in given):
                 continue
-            value = _placeholder(action)
+            value = _placeholder(action, script)
             added += [action.option_strings[0], value]
         elif not positional_given and action.nargs not in ("?", "*", argparse.REMAINDER):
-            value = _placeholder(action)
+            value = _placeholder(action, script)
             added.append(value)
         else:
             continue
-        filled.append(f"{action.option_strings[0] if action.option_strings else action.metavar or action.dest}={value!r}")
+        shown = display_path(value) if os.path.isabs(value) else value
+        filled.append(f"{action.option_strings[0] if action.option_strings else action.metavar or action.dest}={shown!r}")
     return added
 
 
-def _placeholder(action: argparse.Action) -> str:
+# an argument naming the configuration a script reads (`--config`, `-c/--cfg`, `--hparams`, `--yaml`)
+_CONFIG_ARGUMENT = re.compile(r"conf|cfg|ya?ml|hparam|hyper|settings", re.I)
+
+
+def _placeholder(action: argparse.Action, script: Path) -> str:
     default = action.default[0] if isinstance(action.default, (list, tuple)) and action.default else action.default
     if default is not None and default is not argparse.SUPPRESS and not isinstance(default, (list, tuple, bool)):
         return str(default)
+    if action.type in (None, str) and not action.choices and \
+            any(_CONFIG_ARGUMENT.search(name) for name in [action.dest, *action.option_strings]):
+        config = smallest_config_near(script)   # absolute: right from any folder, also joined to another
+        if config is not None:
+            return str(config)
     if action.choices:
         return str(next(iter(action.choices)))
     return "1" if action.type in (int, float) else "."

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from archlint.load.repository import config_paths, repository_root
+from archlint.load.repository import config_paths, distance, repository_root
 from archlint.mechanics.source import display_path
 
 LARGEST_CONFIG = 100_000   # bytes: larger YAML/JSON files are data, not a model's settings
@@ -146,6 +146,27 @@ def _as_read(value: Any, by_attribute: bool) -> Any:
     return value
 
 
+def smallest_config_near(script: Path) -> Path | None:
+    """The configuration a script that requires one (`--config`) is given: of the repository's YAML and JSON
+    files holding a table, those nearest the script's folder, the smallest (its numbers summed) first."""
+    folder = script.parent.resolve()
+    found = []
+    for path in config_paths(repository_root(script)):
+        try:
+            data = _loaded(path, path.stat().st_mtime)
+        except OSError:
+            continue
+        if isinstance(data, dict) and data:
+            found.append((distance(folder, path.parent.resolve()), _tree_size(data), str(path), path))
+    return min(found)[3] if found else None
+
+
+def _tree_size(value: Any) -> float:
+    if isinstance(value, dict):
+        return sum(_tree_size(v) for v in value.values())
+    return _size(value)
+
+
 @dataclass(frozen=True)
 class ConfigFit:
     """Arguments read from one file of the repository, and how the report says where they came from."""
@@ -187,4 +208,4 @@ def config_arguments(obj: Any, missing: list[str], file: Path) -> list[ConfigFit
     return [fit for _, fit in sorted(fits, key=lambda f: f[0])[:MOST_FITS]]
 
 
-__all__ = ["ConfigFit", "TreeReads", "config_arguments", "tree_reads"]
+__all__ = ["ConfigFit", "TreeReads", "config_arguments", "smallest_config_near", "tree_reads"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import inspect
 from dataclasses import dataclass, field
@@ -40,9 +39,8 @@ from archlint.load.options import LoadOptions, ModelEntry, entry_for
 from archlint.load.sandbox import ImportedModule, imported, read_source, user_stdout
 from archlint.load.sites import BuiltAtSite, SiteTarget
 from archlint.load.targets import SOURCE_SUFFIXES, ModelSpec
-from archlint.mechanics.entry_method import model_to_lint
+from archlint.mechanics.entry_method import has_forward, model_to_lint
 from archlint.mechanics.errors import user_error_text
-from archlint.mechanics.source import function_definition
 from archlint.plugin.results import (
     ErrorKind,
     Note,
@@ -232,39 +230,6 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
                        else None)
 
 
-def forward_not_implemented(model: nn.Module) -> bool:
-    """The model's forward is nn.Module's own, or only raises NotImplementedError: the model is used through its
-    other methods (an actor-critic's `act()` and `evaluate()`, a GAN holding its generator and discriminator)."""
-    forward = type(model).forward
-    if forward is nn.Module.forward:
-        return True
-    definition = function_definition(forward)
-    body = [s for s in definition.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))] \
-        if definition is not None else []
-    return len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None and \
-        "NotImplementedError" in ast.unparse(body[0].exc)
-
-
-def _parts_that_run(loaded: LoadedModel, module: Any, options: LoadOptions) -> list[LoadedModel]:
-    """For a model whose forward is not implemented, its children that hold parameters, each linted on its own
-    (`ActorCritic.actor`, `ActorCritic.critic`): what runs when the model is used. [] for any other model."""
-    if not forward_not_implemented(loaded.model):
-        return []
-    parts = []
-    for name, child in loaded.model.named_children():
-        if next(child.parameters(), None) is None:
-            continue
-        inputs, inferred = example_inputs_for(child, module, None, options)
-        said = (f"a part of {loaded.name}, whose forward is not implemented (it is used through its other methods): "
-                f"its `{name}` linted on its own")
-        notes = [*(n for n in loaded.notes if n.kind is not NoteKind.INPUT), Note(NoteKind.BUILD, said),
-                 *([Note(NoteKind.INPUT, inferred)] if inferred else [])]
-        parts.append(LoadedModel(name=f"{loaded.name}.{name}", target=loaded.target, model=child,
-                                 example_inputs=inputs, notes=notes, file=loaded.file, ignore=loaded.ignore,
-                                 inputs_guessed=inferred is not None))
-    return parts
-
-
 def _site_target(candidate: Candidate, file: str | None, module: Any) -> SiteTarget | None:
     """What the construction sites of the candidate must build; None for an instance or a module target."""
     if candidate.kind == "instance" or not file or not file.endswith(SOURCE_SUFFIXES):
@@ -431,17 +396,15 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
                               ErrorKind.LOAD, failed.cause if failed else failure.cause,
                               (unbuilt_model(candidate, spec),) if needs else ())
             continue
-        parts = _parts_that_run(loaded, imported_module.module, options)
-        if forward_not_implemented(loaded.model) and not parts:
-            yield TargetError(f"{spec.target}:{candidate.attr}", f"{candidate.attr}'s forward is not implemented and "
-                              f"it holds no layers: an abstract base class the repository's models extend, nothing "
+        if not has_forward(loaded.model) and next(loaded.model.parameters(), None) is None:
+            yield TargetError(f"{spec.target}:{candidate.attr}", f"{candidate.attr} implements no forward() and "
+                              f"holds no layers: an abstract base class the repository's models extend, nothing "
                               f"to lint (lint a subclass)", ErrorKind.LOAD, TargetCause.NO_MODEL)
             continue
-        for linted in parts or [loaded]:
-            if not loaded_any:
-                linted.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
-            loaded_any = True
-            yield linted
+        if not loaded_any:
+            loaded.notes.extend(s.note() for s in skipped)   # said once per file, on its first model
+        loaded_any = True
+        yield loaded
     if loaded_any or (not candidates and spec.exclude):
         return
     # a file none of whose models builds on its own: its classes may be parts a model of the repository builds (a

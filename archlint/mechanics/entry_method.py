@@ -31,7 +31,17 @@ class EntryMethod:
 
 
 def has_forward(model: nn.Module) -> bool:
-    return getattr(type(model).forward, "__name__", "") != "_forward_unimplemented"
+    """The class implements forward(): not nn.Module's own, nor one that only raises NotImplementedError (an
+    actor-critic used through `act()` and `evaluate()`, an abstract base class)."""
+    forward = type(model).forward
+    if getattr(forward, "__name__", "") == "_forward_unimplemented":
+        return False
+    definition = function_definition(forward)
+    body = [s for s in definition.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))] \
+        if definition is not None else []
+    only_raises = len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None and \
+        "NotImplementedError" in ast.unparse(body[0].exc)
+    return not only_raises
 
 
 def entry_methods(model: nn.Module) -> list[EntryMethod]:
@@ -67,7 +77,7 @@ def through_method(model: nn.Module, method: str) -> nn.Module:
 def misspelt_forward(model: nn.Module) -> str | None:
     """`foward` for a model whose class has no forward but a method spelt close to it, with where it is."""
     methods = _own_methods(type(model))
-    close = difflib.get_close_matches("forward", list(methods), n=1, cutoff=0.7)
+    close = difflib.get_close_matches("forward", [m for m in methods if m != "forward"], n=1, cutoff=0.7)
     if not close:
         return None
     code = getattr(inspect.unwrap(methods[close[0]]), "__code__", None)

@@ -1330,21 +1330,29 @@ def test_a_generator_declaring_the_image_size_it_makes_gets_its_noise_vector(cap
            "declares did not run)" in model["notes"], model["notes"]
 
 
-def test_a_model_whose_forward_is_not_implemented_is_linted_through_its_parts(capsys) -> None:
-    # ActorCritic is used through act() and evaluate(); its forward raises NotImplementedError: the actor and the
-    # critic (the children holding parameters; not the step-count buffer) are what runs, each linted on its own
+def test_a_forward_that_only_raises_not_implemented_is_no_forward(capsys) -> None:
+    # ActorCritic is used through act() and evaluate(); its forward raises NotImplementedError: as for a class
+    # with no forward, it is linted through the method that uses all of its parts (not read as a misspelt forward)
     _, report, _ = check("container_forward", capsys=capsys, target="policy.py")
-    assert not report["errors"], report["errors"]
-    actor, critic = report["models"]
-    assert (actor["name"], actor["parameters"]) == ("ActorCritic.actor", 8 * 64 + 64 + 64 * 4 + 4)
-    assert (critic["name"], critic["parameters"]) == ("ActorCritic.critic", 8 * 64 + 64 + 64 + 1)
-    assert "a part of ActorCritic, whose forward is not implemented (it is used through its other methods): its " \
-           "`actor` linted on its own" in actor["notes"], actor["notes"]
+    model = one_model(report)
+    assert model["parameters"] == 8 * 64 + 64 + 64 * 4 + 4 + 8 * 64 + 64 + 64 + 1
+    assert "ActorCritic has no forward(); linted through ActorCritic.evaluate(), the method that uses all of its " \
+           "parts" in model["notes"], model["notes"]
 
 
 def test_an_abstract_base_class_is_said_to_be_one(capsys) -> None:
     code, report, _ = check("container_forward", capsys=capsys, target="base.py")
     [error] = report["errors"]
     assert code == 2 and error["cause"] == "no model found"
-    assert error["message"] == "BaseModel's forward is not implemented and it holds no layers: an abstract base " \
-                               "class the repository's models extend, nothing to lint (lint a subclass)"
+    assert error["message"] == "BaseModel implements no forward() and holds no layers: an abstract base class the " \
+                               "repository's models extend, nothing to lint (lint a subclass)"
+
+
+def test_a_script_requiring_its_configuration_file_is_given_the_repositorys_smallest(capsys) -> None:
+    # trainer.py requires -c/--config (a YAML its HParam reads) and -n/--name: the config is the repository's file
+    # nearest the script with the smallest numbers (default.yaml's width 32, not large.yaml's 512); the name a dot
+    _, report, _ = check("config_required", capsys=capsys, target="model/generator.py")
+    model = one_model(report)
+    assert model["parameters"] == 80 * 32 * 7 + 32 + 32 * 7 + 1, model
+    assert any(n.startswith("built as in trainer.py:7-12") and "-c='config/default.yaml', -n='.'" in n
+               for n in model["notes"]), model["notes"]

@@ -18,4 +18,4 @@ class ActorCritic(nn.Module):
         return torch.distributions.Categorical(self.actor(state)).sample()
 
     def evaluate(self, state):
-        return self.critic(state)
+        return self.actor(state), self.critic(state)
