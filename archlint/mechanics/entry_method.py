@@ -34,14 +34,23 @@ def has_forward(model: nn.Module) -> bool:
     """The class implements forward(): not nn.Module's own, nor one that only raises NotImplementedError (an
     actor-critic used through `act()` and `evaluate()`, an abstract base class)."""
     forward = type(model).forward
-    if getattr(forward, "__name__", "") == "_forward_unimplemented":
-        return False
+    return getattr(forward, "__name__", "") != "_forward_unimplemented" and forward_only_raises(model) is None
+
+
+def forward_only_raises(model: nn.Module) -> str | None:
+    """`raise NotImplementedError("...") at net.py:11` when the class's own forward does nothing else."""
+    forward = type(model).forward
+    if getattr(forward, "__name__", "") == "_forward_unimplemented":   # nn.Module's: the class defines none
+        return None
     definition = function_definition(forward)
     body = [s for s in definition.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))] \
         if definition is not None else []
-    only_raises = len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None and \
-        "NotImplementedError" in ast.unparse(body[0].exc)
-    return not only_raises
+    if not (len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None
+            and "NotImplementedError" in ast.unparse(body[0].exc)):
+        return None
+    code = getattr(inspect.unwrap(forward), "__code__", None)
+    line = code.co_firstlineno + body[0].lineno - 1 if code else None
+    return f"`{ast.unparse(body[0])}`" + (f" at {display_path(code.co_filename)}:{line}" if code else "")
 
 
 def entry_methods(model: nn.Module) -> list[EntryMethod]:
@@ -49,7 +58,7 @@ def entry_methods(model: nn.Module) -> list[EntryMethod]:
     methods = _own_methods(type(model))
     found = []
     for name, function in methods.items():
-        if name.startswith("_") or _trains(function):
+        if name.startswith("_") or name == "forward" or _trains(function):   # (a forward here only raises)
             continue
         definition = function_definition(function)
         if definition is None or not definition.args.args:   # a staticmethod: no `self` to reach parts through

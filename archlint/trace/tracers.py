@@ -22,7 +22,7 @@ from torch import fx, nn
 
 from archlint.load.device import inputs_for
 from archlint.mechanics.causes import Cause, causes
-from archlint.mechanics.entry_method import has_forward, misspelt_forward, why_no_method
+from archlint.mechanics.entry_method import forward_only_raises, has_forward, misspelt_forward, why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
 from archlint.mechanics.state import eval_mode
 from archlint.plugin.results import TargetCause
@@ -94,6 +94,9 @@ def _missing_forward(model: nn.Module) -> str | None:
     """Why the model cannot run at all: its class defines no forward() (often a misspelt one)."""
     if has_forward(model):
         return None
+    raises = forward_only_raises(model)
+    if raises is not None:   # a forward not written yet, or one the model is not used through
+        return f"{type(model).__name__}.forward() only raises: {raises}{why_no_method(model)}"
     misspelt = misspelt_forward(model)
     hint = f"; it has {misspelt}: a misspelling of forward?" if misspelt else why_no_method(model)
     return f"{type(model).__name__} defines no forward() method, so it cannot run{hint}"
