@@ -103,6 +103,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     failures: list[str] = []
     reached: list[str] = []      # sites where the model's own constructor ran and raised
     downloads: list[str] = []   # sites that got as far as a download: the repository builds it from fetched files
+    environments: dict[str, TargetCause | None] = {}   # sites that failed on the installed packages first
     for site in candidate_sites(candidate, target):
         factory = site_factory(site, target)
         try:
@@ -114,6 +115,7 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                 (reached if getattr(exc.__cause__, "in_model", False) else failures).append(str(exc))
                 if exc.cause is TargetCause.NEEDS_DOWNLOAD:
                     downloads.append(str(exc))
+                environments[str(exc)] = getattr(exc.__cause__, "environment", None)
             continue
         return Construction(model, note, factory.result)
     if missing and target is not None:   # a configuration tree it reads, from the repository's own files
@@ -138,8 +140,9 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                         f"the config (`archlint check --add-models` writes one), or pass an instance",
                         TargetCause.NEEDS_ARGUMENTS)
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
-    raise LoadError(f"{needs}; the repository's code that builds it failed at {(downloads or failures)[0]}{others}",
-                    TargetCause.NEEDS_DOWNLOAD if downloads else TargetCause.NOT_BUILT)
+    said = (downloads or failures)[0]
+    raise LoadError(f"{needs}; the repository's code that builds it failed at {said}{others}",
+                    TargetCause.NEEDS_DOWNLOAD if downloads else environments.get(said) or TargetCause.NOT_BUILT)
 
 
 MOST_FEEDING_SITES = 2

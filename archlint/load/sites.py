@@ -85,10 +85,12 @@ from archlint.load.slicing import (
     read_names,
     syntax_tree,
 )
+from archlint.load.errors import import_error_cause
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, missing_relative_path, user_error_text
 from archlint.mechanics.source import function_definition, is_main_guard, source_position
 from archlint.mechanics.training import trains
+from archlint.plugin.results import TargetCause
 
 MOST_SITES = 24         # sites tried per model, nearest first (a failing one costs its slice only)
 SLICE_CPU_SECONDS = 60  # the statements before a site's call (the call itself is the model's build)
@@ -99,11 +101,12 @@ class SiteFailed(Exception):
     the cause was a download the sandbox refused."""
 
     def __init__(self, message: str = "", download: bool = False, missing: str | None = None,
-                 in_model: bool = False):
+                 in_model: bool = False, environment: TargetCause | None = None):
         super().__init__(message)
         self.download = download
         self.missing = missing     # a relative path the code could not open from here
         self.in_model = in_model   # the model's own code raised: the site got as far as building it
+        self.environment = environment   # what failed first was the installed packages, not the code
 
 
 class NotThisModel(SiteFailed):
@@ -403,6 +406,7 @@ class Failure:
     text: str
     download: bool = False
     missing: str | None = None   # a relative path the statement could not open from the working directory
+    environment: TargetCause | None = None   # a package missing, or failing with what is installed beside it
 
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
@@ -462,9 +466,14 @@ def _ran_with_stand_ins(statement: ast.stmt, namespace: dict[str, Any], document
     return [f"{s} = {STAND_IN_COUNT}" for s in said]
 
 
+_ENVIRONMENT = (TargetCause.MISSING_PACKAGE, TargetCause.VERSION_CONFLICT)
+
+
 def _failure(document: Document, line: int, exc: Exception) -> Failure:
     said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
-    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), missing_relative_path(exc))
+    environment = import_error_cause(exc)   # (an import the slice ran: `from data import *` loading torchtext)
+    return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), missing_relative_path(exc),
+                   environment if environment in _ENVIRONMENT else None)
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
@@ -860,7 +869,7 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             in_model = _raised_in(exc, target.file)
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download,
-                                 failures[0].missing, in_model) from exc
+                                 failures[0].missing, in_model, failures[0].environment) from exc
             raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc), in_model) from exc
     if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
         built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
@@ -1004,7 +1013,8 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
     said = str(last)
     if not re.match(r"\S+:\d+", said):   # a cause already placed (`train.py:13: ...`) keeps its own place
         said = f"{_position(site.document, site.line)}: {said}"
-    raise type(last or SiteFailed())(said, bool(last and last.download), in_model=bool(last and last.in_model))
+    raise type(last or SiteFailed())(said, bool(last and last.download), in_model=bool(last and last.in_model),
+                                     environment=last.environment if last else None)
 
 
 def _built_where_it_reads(site: Site, target: SiteTarget,

@@ -1356,3 +1356,13 @@ def test_a_script_requiring_its_configuration_file_is_given_the_repositorys_smal
     assert model["parameters"] == 80 * 32 * 7 + 32 + 32 * 7 + 1, model
     assert any(n.startswith("built as in trainer.py:7-12") and "-c='config/default.yaml', -n='.'" in n
                for n in model["notes"]), model["notes"]
+
+
+def test_a_site_that_fails_on_a_missing_package_is_counted_as_the_environments(capsys) -> None:
+    # train.py builds Net from a configuration library that is not installed: the model is not built, and the
+    # cause is the environment's (what `pip install` fixes), not the repository's code
+    code, report, _ = check("site_missing_package", capsys=capsys, target="net.py")
+    [error] = report["errors"]
+    assert code == 2 and error["cause"] == "missing package", error
+    assert "failed at train.py:1: ModuleNotFoundError: No module named 'archlint_fixture_absent_configs'" \
+           in error["message"], error["message"]
