@@ -227,14 +227,30 @@ def test_a_forward_that_is_simply_broken_is_explained_by_its_first_failure() -> 
             self.fc = nn.Linear(4, 4)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            raise NotImplementedError("not written yet")
+            raise ValueError("not written yet")
 
     with pytest.raises(TraceFailure) as failure:
         trace_model(Broken().eval(), (torch.randn(2, 4),))
     assert [(a.tracer, a.ok) for a in failure.value.attempts] == [
         ("fx", False), ("fx-leaves", False), ("export", False), ("hooks", False), ("real-forward", False)]
-    line = line_of(Broken.forward, "raise NotImplementedError")
-    assert failure.value.reason == f"NotImplementedError: not written yet in Broken.forward ({shown(__file__)}:{line})"
+    line = line_of(Broken.forward, "raise ValueError")
+    assert failure.value.reason == f"ValueError: not written yet in Broken.forward ({shown(__file__)}:{line})"
+
+
+def test_a_forward_that_only_raises_is_said_before_any_tracer_runs() -> None:
+    class Unwritten(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise NotImplementedError("not written yet")
+
+    with pytest.raises(TraceFailure) as failure:
+        trace_model(Unwritten().eval(), (torch.randn(2, 4),))
+    line = line_of(Unwritten.forward, "raise NotImplementedError")
+    assert failure.value.reason == (f"Unwritten.forward() only raises: `raise NotImplementedError('not written yet')` "
+                                    f"at {shown(__file__)}:{line}")
 
 
 @pytest.mark.parametrize(("model", "shape", "expected"), [
