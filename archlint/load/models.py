@@ -51,6 +51,9 @@ from archlint.plugin.results import (
 )
 
 
+Inputs = tuple[tuple[Any, ...], str]   # example inputs, and the note saying where they come from
+
+
 @dataclass
 class LoadedModel:
     name: str
@@ -63,9 +66,9 @@ class LoadedModel:
     inputs_guessed: bool = False       # inferred from the first layer: another size may be tried
     # built directly (no site): what the repository's code feeds a model of its class where it builds one (in the
     # lint's batch, then exactly), asked only when the guess does not run (each site asked runs its slice)
-    fed_at_sites: Callable[[], list[tuple[tuple[Any, ...], str]]] | None = None
+    fed_at_sites: Callable[[], list[Inputs]] | None = None
     # the tensors exactly as the site's code fed them, when the lint's batch differs: tried if that does not run
-    as_fed: tuple[tuple[Any, ...], str] | None = None
+    as_fed: Inputs | None = None
 
     def fed_shapes(self) -> list[tuple[tuple[int, ...], str]]:
         """Shapes the user's code beside the model's file makes, and where: alternatives for a guessed input.
@@ -129,14 +132,14 @@ def _class_example_inputs(model: nn.Module) -> Callable[[], Any] | None:
     return None
 
 
-Inputs = tuple[tuple[Any, ...], str]   # example inputs, and the note saying where they come from
+def _shapes_said(tensors: tuple[Any, ...]) -> str:
+    return ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
 
 
 def _as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> Inputs:
     """The tensors the user's code feeds the model, as the lint's inputs (a batch of 2 to 32), and the note."""
     tensors, resized = batch_of_two_to_thirty_two(fed)
-    shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in tensors)
-    return inputs_for(model, tensors), f"input {shapes_said} as the code at {where} feeds it{resized}"
+    return inputs_for(model, tensors), f"input {_shapes_said(tensors)} as the code at {where} feeds it{resized}"
 
 
 def _exactly_as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -> Inputs | None:
@@ -144,9 +147,8 @@ def _exactly_as_fed(model: nn.Module, fed: tuple[Any, ...], where: str | None) -
     arguments do not keep the batch first (an RNN's hidden state `[layers, batch, hidden]`)."""
     if not batch_of_two_to_thirty_two(fed)[1]:
         return None
-    shapes_said = ", ".join("None" if t is None else str(list(t.shape)) for t in fed)
-    return inputs_for(model, fed), f"input {shapes_said} exactly as the code at {where} feeds it (its batch as it " \
-                                   f"is: another batch does not run, an argument keeps its batch on another axis)"
+    return inputs_for(model, fed), f"input {_shapes_said(fed)} exactly as the code at {where} feeds it (its batch " \
+                                   f"as it is: another batch does not run, an argument keeps its batch on another axis)"
 
 
 def _fed_where_built(model: nn.Module, candidate: Candidate, target: SiteTarget | None,
