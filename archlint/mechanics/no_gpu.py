@@ -1,9 +1,10 @@
 """Moves to CUDA kept on the CPU, on a machine without a GPU.
 
 Research scripts and notebooks say where their model runs as they build it (`model = Net().cuda()`,
-`device = "cuda"; net.to(device)`). Where a tensor or a module lives does not change the architecture archlint
-lints, so on a machine without a GPU such a move leaves it where it is (a dtype given with it still applies) and
-the place is named in the report.
+`device = "cuda"; net.to(device)`), and models say where their tensors are made (`UNet(device="cuda")` whose
+forward calls `torch.arange(n, device=self.device)`). Where a tensor or a module lives does not change the
+architecture archlint lints, so on a machine without a GPU such a move leaves it where it is (a dtype given with it
+still applies), a tensor asked for on CUDA is made on the CPU, and the place is named in the report.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from archlint.mechanics.frames import ENGINE_DIR, is_user_file
 from archlint.mechanics.source import display_path
@@ -33,7 +35,8 @@ def cuda_stays_on_cpu() -> Iterator[list[str]]:
     for (owner, name), replacement in patched.items():
         setattr(owner, name, replacement)
     try:
-        yield places
+        with _MadeOnCpu(places):
+            yield places
     finally:
         for (owner, name), original in saved.items():
             setattr(owner, name, original)
@@ -58,6 +61,29 @@ def _moving_without_cuda(original: Callable[..., Any], places: list[str]) -> Cal
         rest = {k: v for k, v in (("dtype", dtype), ("memory_format", memory_format)) if v is not None}
         return original(self, **rest) if rest else self
     return to
+
+
+class _MadeOnCpu(TorchFunctionMode):
+    """Every torch function asked for a tensor on CUDA (`device="cuda"`, `torch.device("cuda", 0)`) makes it on
+    the CPU. A torch function mode sees the calls fx and torch.export record too, so the graph says "cpu"."""
+
+    def __init__(self, places: list[str]) -> None:
+        super().__init__()
+        self.places = places
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if _is_cuda(kwargs.get("device")):
+            _note_place(self.places)
+            kwargs = {**kwargs, "device": "cpu"}
+        return func(*args, **kwargs)
+
+
+def _is_cuda(device: Any) -> bool:
+    if isinstance(device, torch.device):
+        return device.type == "cuda"
+    return isinstance(device, str) and device.split(":")[0] == "cuda"
 
 
 UNPLACED = "a line the traced graph does not show"   # fx and torch.export run generated code, not the forward

@@ -333,7 +333,7 @@ def _lint_model(model: nn.Module, example_inputs: Sequence[Any], host: PluginHos
             watch.restore()   # a failed trace must not leave the model changed either
             raise
         if moved:
-            report.notes.append(Note(NoteKind.TRACE, f"its forward moves tensors to CUDA at {', '.join(moved)}: kept "
+            report.notes.append(Note(NoteKind.TRACE, f"its forward puts tensors on CUDA at {', '.join(moved)}: kept "
                                                      f"on the CPU (no GPU here)"))
         report.notes.extend(Note(NoteKind.TRACE, text) for text in watch.note_forward_writes(traced.tracer))
         report.tracer = traced.tracer

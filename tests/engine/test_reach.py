@@ -960,8 +960,22 @@ def test_a_forward_that_moves_its_input_to_cuda_is_traced_on_the_cpu_and_said(ca
     _, report, _ = check("cuda_script", capsys=capsys, target="forward_move.py")
     model = one_model(report)
     assert model["parameters"] == 4 * 3 + 3
-    assert "its forward moves tensors to CUDA at a line the traced graph does not show: kept on the CPU (no GPU " \
+    assert "its forward puts tensors on CUDA at a line the traced graph does not show: kept on the CPU (no GPU " \
            "here)" in model["notes"], model["notes"]
+
+
+def test_tensors_a_forward_makes_on_cuda_are_made_on_the_cpu_and_said(capsys) -> None:
+    # `device="cuda"` by default, then `torch.arange(..., device=self.device)` in the forward: every tracer failed
+    # with "Found no NVIDIA driver"
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the tensors are made on it")
+    _, report, _ = check("cuda_script", capsys=capsys, target="device_default.py")
+    model = one_model(report)
+    assert model["tracer"] == "fx" and model["parameters"] == 3 * 8 * 9 + 8 + 8 * 8 + 8
+    assert "its forward puts tensors on CUDA at device_default.py:16, device_default.py:17: kept on the CPU (no " \
+           "GPU here)" in model["notes"], model["notes"]
 
 
 def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(capsys) -> None:
