@@ -8,7 +8,7 @@ from typing import Any, Callable
 from torch import nn
 
 from archlint.load.discovery import Candidate, required_parameters
-from archlint.load.errors import LoadError, constructor_error_message
+from archlint.load.errors import LoadError, constructor_error_message, environment_cause
 from archlint.load.options import LoadOptions
 from archlint.load.sandbox import guarded, user_stdout
 from archlint.load.sites import (
@@ -219,7 +219,8 @@ def _built(factory: Callable[[], Any], options: LoadOptions,
         raise
     except Exception as exc:
         download = exc.download if isinstance(exc, SiteFailed) else Cause.NETWORK in causes(exc)
-        refused = LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else TargetCause.NOT_BUILT)
+        environment = exc.environment if isinstance(exc, SiteFailed) else environment_cause(exc)
+        refused = LoadError(failure(exc), TargetCause.NEEDS_DOWNLOAD if download else environment or TargetCause.NOT_BUILT)
         refused.__cause__ = exc
         if not download:
             raise refused from exc

@@ -1,18 +1,17 @@
 """A target or model that cannot be loaded, said in one line in the user's terms."""
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import inspect
 import re
 import traceback
-from pathlib import Path
 
 import torch
 
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.frames import user_frame_suffix
+from archlint.mechanics.installed import installed_package, installed_version, refused_call
 from archlint.mechanics.source import display_path
 from archlint.plugin.results import ErrorKind, TargetCause, TargetError, UnbuiltModel
 
@@ -59,21 +58,6 @@ def _takes_var_keywords(cls: type) -> bool:
 
 
 
-def _installed_package(filename: str) -> str | None:
-    """The installed package a traceback frame's file belongs to (`.../site-packages/taming/main.py` -> taming;
-    in a namespace package, its first subpackage: `google/protobuf/descriptor.py` -> google.protobuf)."""
-    normal = filename.replace("dist-packages", "site-packages")
-    if "site-packages" not in normal:
-        return None
-    root, inside = normal.split("site-packages", 1)
-    parts = inside.strip("/\\").split("/")
-    package = parts[0].removesuffix(".py")
-    namespace = Path(root + "site-packages", parts[0])
-    if len(parts) > 2 and namespace.is_dir() and not (namespace / "__init__.py").is_file():
-        package = f"{package}.{parts[1]}"
-    return package if package.replace(".", "_").isidentifier() else None
-
-
 # what an installed package raises for a reason of its own that is not the versions installed beside it
 _NOT_A_CONFLICT = frozenset({Cause.NETWORK, Cause.MISSING_FILE, Cause.CUDA_ONLY, Cause.OUT_OF_MEMORY,
                              Cause.TERMINAL_INPUT})
@@ -87,14 +71,14 @@ def _failing_installed_package(exc: BaseException) -> str | None:
     if isinstance(exc, (SyntaxError, SystemExit, ModuleNotFoundError)) or causes(exc) & _NOT_A_CONFLICT:
         return None
     frames = traceback.extract_tb(exc.__traceback__)
-    if not frames or _installed_package(frames[-1].filename) is None:
+    if not frames or installed_package(frames[-1].filename) is None:
         return None
     # the user's last statement is an import (not a call of the package's API with values of the user's, which
     # may be what is wrong): the package failed in its own module-level code
-    users = [f for f in frames if _installed_package(f.filename) is None]
+    users = [f for f in frames if installed_package(f.filename) is None]
     if users and not (users[-1].line or "").lstrip().startswith(("import ", "from ")):
         return None
-    return next(p for p in (_installed_package(f.filename) for f in frames) if p)
+    return next(p for p in (installed_package(f.filename) for f in frames) if p)
 
 
 def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
@@ -110,20 +94,11 @@ def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
     except (ImportError, ValueError):
         return None
     frames = traceback.extract_tb(exc.__traceback__)
-    package = next((p for p in (_installed_package(f.filename) for f in reversed(frames)) if p), None)
+    package = next((p for p in (installed_package(f.filename) for f in reversed(frames)) if p), None)
     if package is None or package == top:
         return None
-    installed = _installed_version(top)
+    installed = installed_version(top)
     return (package, exc.name, installed) if installed is not None else None
-
-
-def _installed_version(top: str) -> str | None:
-    """`torch 2.14.1`: the installed distribution that provides the top-level package, and its version."""
-    distribution = importlib.metadata.packages_distributions().get(top, [top])[0]
-    try:
-        return f"{distribution} {importlib.metadata.version(distribution)}"
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | None:
@@ -131,27 +106,35 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     `from module import name` failed because the installed package does not have the name (the repository was
     written for another version: `from torch.functional import align_tensors`, gone from torch 2)."""
     if not isinstance(exc, ImportError) or isinstance(exc, ModuleNotFoundError) or not exc.name or \
-            not isinstance(exc.path, str) or _installed_package(exc.path) is None:
+            not isinstance(exc.path, str) or installed_package(exc.path) is None:
         return None
     match = re.match(r"cannot import name '([^']+)'", str(exc))
     if match is None:
         return None
-    installed = _installed_version(exc.name.split(".")[0])
+    installed = installed_version(exc.name.split(".")[0])
     return (match.group(1), exc.name, installed) if installed is not None else None
 
 
 def import_error_cause(exc: BaseException) -> TargetCause:
-    """The kind of import failure, for the summary and the reach benchmark."""
+    """The kind of failure of an import (or of a statement or constructor of the repository), for the summary and
+    the reach benchmark."""
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return TargetCause.MISSING_PACKAGE
     if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None or \
-            _name_installed_package_lacks(exc) is not None:
+            _name_installed_package_lacks(exc) is not None or refused_call(exc) is not None:
         return TargetCause.VERSION_CONFLICT
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
     if Cause.NETWORK in causes(exc):   # the module fetches files when imported (a tokenizer, a config)
         return TargetCause.NEEDS_DOWNLOAD
     return TargetCause.IMPORT_FAILED
+
+
+def environment_cause(exc: BaseException) -> TargetCause | None:
+    """MISSING_PACKAGE or VERSION_CONFLICT when `exc` comes from the installed packages rather than the code (a
+    package not installed, a version that lacks a name or refuses a call's arguments), else None."""
+    cause = import_error_cause(exc)
+    return cause if cause in (TargetCause.MISSING_PACKAGE, TargetCause.VERSION_CONFLICT) else None
 
 
 def import_error_message(exc: BaseException, stderr: str = "") -> str:

@@ -85,9 +85,9 @@ from archlint.load.slicing import (
     read_names,
     syntax_tree,
 )
-from archlint.load.errors import import_error_cause
+from archlint.load.errors import environment_cause
 from archlint.mechanics.causes import Cause, causes
-from archlint.mechanics.errors import first_line, missing_relative_path, user_error_text
+from archlint.mechanics.errors import changed_library_text, first_line, missing_relative_path, user_error_text
 from archlint.mechanics.source import function_definition, is_main_guard, source_position
 from archlint.mechanics.training import trains
 from archlint.plugin.results import TargetCause
@@ -466,14 +466,13 @@ def _ran_with_stand_ins(statement: ast.stmt, namespace: dict[str, Any], document
     return [f"{s} = {STAND_IN_COUNT}" for s in said]
 
 
-_ENVIRONMENT = (TargetCause.MISSING_PACKAGE, TargetCause.VERSION_CONFLICT)
-
-
 def _failure(document: Document, line: int, exc: Exception) -> Failure:
     said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
-    environment = import_error_cause(exc)   # (an import the slice ran: `from data import *` loading torchtext)
+    changed = changed_library_text(exc)
+    said += f": {changed}" if changed else ""
+    # (an import the slice ran: `from data import *` loading torchtext; a library call the installed version refuses)
     return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), missing_relative_path(exc),
-                   environment if environment in _ENVIRONMENT else None)
+                   environment_cause(exc))
 
 
 def _run_frame(frame: CallerFrame, namespace: dict[str, Any], before_each: Callable[[], None],
@@ -870,7 +869,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if failures:   # the statement that failed first is the cause; the call's error its consequence
                 raise SiteFailed(f"{failures[0].text} (then the call raised {said})", failures[0].download,
                                  failures[0].missing, in_model, failures[0].environment) from exc
-            raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc), in_model) from exc
+            raise SiteFailed(said, Cause.NETWORK in causes(exc), missing_relative_path(exc), in_model,
+                             environment_cause(exc)) from exc
     if not target.is_it(callee):   # a builder of the repository: the model is among what it returns
         built = next((b for b in built if target.accepts(b)), built) if isinstance(built, (tuple, list)) else built
     built = the_model_among(built) if not isinstance(target.obj, type) else built

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from archlint.mechanics.installed import refused_call
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.frames import innermost_frame, user_frame_suffix
 
@@ -39,11 +40,24 @@ def explain_user_error(exc: BaseException) -> str | None:
                 "or a command-line flag instead")
     if Cause.LAYER_BEFORE_INIT in found:
         return "it assigns a layer before calling super().__init__(); call super().__init__() first"
+    changed = changed_library_text(exc)
+    if changed is not None:
+        return changed
     if Cause.BARE_ASSERT in found:
         frame = innermost_frame(exc.__traceback__)
         if frame is not None and frame.line:
             return f"`{frame.line.strip()}` failed"
     return None
+
+
+def changed_library_text(exc: BaseException) -> str | None:
+    """What to do when the installed version of a library refuses the arguments the code gives it; else None."""
+    refused = refused_call(exc)
+    if refused is None:
+        return None
+    return (f"the installed {refused.installed} does not take the arguments the code gives {refused.called}: the "
+            f"code was written for another version of {refused.installed.split()[0]}; install the version the "
+            "repository was written for")
 
 
 def user_error_text(exc: BaseException) -> str:

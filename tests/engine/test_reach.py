@@ -978,6 +978,29 @@ def test_tensors_a_forward_makes_on_cuda_are_made_on_the_cpu_and_said(capsys) ->
            "GPU here)" in model["notes"], model["notes"]
 
 
+@pytest.mark.parametrize("target, said", [
+    # the constructor calls the library: `yaml.safe_load(text, yaml.SafeLoader)`, the loader positional
+    ("settings.py", "constructor raised TypeError: safe_load() takes 1 positional argument but 2 were given at "
+                    "settings.py:11: the installed PyYAML "),
+    # the script's statement before the site calls it (gymnasium's wrappers, librosa's pad_center in the wild)
+    ("policy.py", "failed at train.py:6: TypeError: safe_load() takes 1 positional argument but 2 were given: the "
+                  "installed PyYAML "),
+])
+def test_a_call_the_installed_library_version_refuses_is_a_version_conflict(target, said, capsys) -> None:
+    _, report, _ = check("changed_library", capsys=capsys, target=target)
+    [error] = report["errors"]
+    assert error["cause"] == "version conflict", error
+    assert said in error["message"] and "does not take the arguments the code gives yaml.safe_load: the code was " \
+        "written for another version of PyYAML; install the version the repository was written for" in error["message"]
+
+
+def test_a_call_of_the_code_s_own_function_with_wrong_arguments_is_the_code_s_failure(capsys) -> None:
+    _, report, _ = check("changed_library", capsys=capsys, target="own_call.py")
+    [error] = report["errors"]
+    assert error["cause"] == "could not be built" and "widths() takes 1 positional argument but 2 were given" in \
+        error["message"] and "another version" not in error["message"], error
+
+
 def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(capsys) -> None:
     # `import layers` in common/__init__.py meant common/layers.py in Python 2; Python 3 looks for a top-level
     # `layers` and the whole package failed to import ("install the package 'layers'")
