@@ -75,7 +75,8 @@ def model_files(folders: list[Path]) -> list[Path]:
     return found
 
 
-ENVIRONMENT_CAUSES = ("missing package", "version conflict", "needs a download")
+ENVIRONMENT_CAUSES = ("missing package", "version conflict", "needs a download", "needs data", "unbuilt extension",
+                      "needs a distributed runtime")
 
 
 def classify(errors: list[dict[str, str]]) -> str:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 import re
+import sys
 import traceback
+from pathlib import Path
 
 import torch
 
@@ -115,11 +118,46 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     return (match.group(1), exc.name, installed) if installed is not None else None
 
 
+# what a compiled extension is built from, beside the module that imports it
+_EXTENSION_SOURCES = (".pyx", ".c", ".cpp", ".cu")
+_BUILDS_EXTENSIONS = ("ext_modules", "cythonize", "CUDAExtension", "CppExtension", "build_ext")
+
+
+def unbuilt_extension(exc: BaseException) -> Path | None:
+    """The folder to build in, when `exc` is the import of a module the repository compiles and nobody built
+    (`from .monotonic_align import maximum_path_c` beside `core.pyx` and a setup.py that cythonizes it)."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if installed_package(f.filename) is None]
+    parent, _, last = exc.name.rpartition(".")
+    package = sys.modules.get(parent) if parent else None
+    folders = [Path(p) for p in getattr(package, "__path__", [])] or \
+        [Path(f.filename).parent for f in frames[-1:] if Path(f.filename).is_file()]
+    for folder in folders:
+        setup = folder / "setup.py"
+        builds = setup.is_file() and any(word in setup.read_text(errors="replace") for word in _BUILDS_EXTENSIONS)
+        if builds or any((folder / f"{last}{suffix}").is_file() for suffix in _EXTENSION_SOURCES):
+            return folder
+    return None
+
+
+def _missing_data(exc: BaseException) -> bool:
+    """A data file at an absolute path that this machine does not have (`/root/data/coco/coco_labels.txt`): the
+    repository's author's data, not a file of the repository."""
+    return Cause.MISSING_FILE in causes(exc) and os.path.isabs(str(exc.filename))   # type: ignore[attr-defined]
+
+
 def import_error_cause(exc: BaseException) -> TargetCause:
     """The kind of failure of an import (or of a statement or constructor of the repository), for the summary and
     the reach benchmark."""
+    if unbuilt_extension(exc) is not None:
+        return TargetCause.UNBUILT_EXTENSION
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return TargetCause.MISSING_PACKAGE
+    if causes(exc) & {Cause.NO_RPC, Cause.NO_PROCESS_GROUP}:
+        return TargetCause.NEEDS_DISTRIBUTED
+    if _missing_data(exc):
+        return TargetCause.NEEDS_DATA
     if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None or \
             _name_installed_package_lacks(exc) is not None or refused_call(exc) is not None:
         return TargetCause.VERSION_CONFLICT
@@ -130,11 +168,17 @@ def import_error_cause(exc: BaseException) -> TargetCause:
     return TargetCause.IMPORT_FAILED
 
 
+# what stops a model that no reading of the repository can supply: the machine's packages, data, build or runtime
+ENVIRONMENT = (TargetCause.MISSING_PACKAGE, TargetCause.VERSION_CONFLICT, TargetCause.NEEDS_DATA,
+               TargetCause.UNBUILT_EXTENSION, TargetCause.NEEDS_DISTRIBUTED)
+
+
 def environment_cause(exc: BaseException) -> TargetCause | None:
-    """MISSING_PACKAGE or VERSION_CONFLICT when `exc` comes from the installed packages rather than the code (a
-    package not installed, a version that lacks a name or refuses a call's arguments), else None."""
+    """The environment's cause when `exc` comes from what the machine lacks rather than the code (a package not
+    installed, a version that lacks a name or refuses a call's arguments, a data file, an unbuilt extension, a
+    distributed runtime), else None."""
     cause = import_error_cause(exc)
-    return cause if cause in (TargetCause.MISSING_PACKAGE, TargetCause.VERSION_CONFLICT) else None
+    return cause if cause in ENVIRONMENT else None
 
 
 def import_error_message(exc: BaseException, stderr: str = "") -> str:
@@ -142,6 +186,11 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if isinstance(exc, SyntaxError):
         where = f"{display_path(exc.filename)}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
         return f"SyntaxError: {exc.msg} at {where}"
+    folder = unbuilt_extension(exc)
+    if folder is not None:
+        return (f"cannot import: the repository's compiled extension {exc.name} is not built"   # type: ignore[attr-defined]
+                f"{user_frame_suffix(exc)}; build it (python setup.py build_ext --inplace in {display_path(str(folder))})"
+                " to lint this file")
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")

@@ -28,6 +28,7 @@ class Cause(enum.Enum):
     LAYER_BEFORE_INIT = "a layer assigned before super().__init__()"
     BARE_ASSERT = "an assert without a message"
     NO_PROCESS_GROUP = "torch.distributed without a process group"   # a forward that calls all_reduce/all_gather
+    NO_RPC = "torch.distributed.rpc without its workers"           # remote modules, parameter servers
     OTHER = "other"
 
 
@@ -65,6 +66,8 @@ def causes(exc: BaseException) -> frozenset[Cause]:
         found.add(Cause.BARE_ASSERT)
     if "process group has not been initialized" in lowered:
         found.add(Cause.NO_PROCESS_GROUP)
+    if "rpc has not been initialized" in lowered:
+        found.add(Cause.NO_RPC)
     if "CUDA" in message or "NVIDIA" in message or "cuda" in message:
         found.add(Cause.CUDA_ONLY)
     if "same device" in message and "cuda" in message:

@@ -93,6 +93,9 @@ class TargetCause(enum.Enum):
     NEEDS_ARGUMENTS = "needs arguments"
     NOT_BUILT = "could not be built"          # the constructor or factory raised, or returned no model
     NEEDS_DOWNLOAD = "needs a download"       # building it downloads weights or data (never done by archlint)
+    NEEDS_DATA = "needs data"                 # it reads a data file this machine does not have (`/data/coco/labels.txt`)
+    UNBUILT_EXTENSION = "unbuilt extension"   # it imports a compiled extension of the repository that was not built
+    NEEDS_DISTRIBUTED = "needs a distributed runtime"   # torch.distributed.rpc or a process group of several workers
     INPUTS_FAILED = "example inputs failed"
     NO_INPUT_FITS = "no input fits"
     UNTRACEABLE = "untraceable"

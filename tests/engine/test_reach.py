@@ -1001,6 +1001,21 @@ def test_a_call_of_the_code_s_own_function_with_wrong_arguments_is_the_code_s_fa
         error["message"] and "another version" not in error["message"], error
 
 
+@pytest.mark.parametrize("target, cause, said", [
+    ("aligner.py", "unbuilt extension", "the repository's compiled extension fastpath.fastpath is not built at "
+                                        "fastpath/__init__.py:1; build it (python setup.py build_ext --inplace in "
+                                        "fastpath)"),
+    ("labelled.py", "needs data", "No such file or directory: '/archlint-fixture-data/coco/labels.txt' at "
+                                  "labelled.py:4"),
+    ("remote.py", "needs a distributed runtime", "RPC has not been initialized"),
+])
+def test_what_the_machine_lacks_is_named_as_the_environment_s_cause(target, cause, said, capsys) -> None:
+    # what no reading of the repository supplies: counted apart by the summary and the reach benchmark
+    _, report, _ = check("environment_needs", capsys=capsys, target=target)
+    [error] = report["errors"]
+    assert error["cause"] == cause and said in error["message"], error
+
+
 def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(capsys) -> None:
     # `import layers` in common/__init__.py meant common/layers.py in Python 2; Python 3 looks for a top-level
     # `layers` and the whole package failed to import ("install the package 'layers'")

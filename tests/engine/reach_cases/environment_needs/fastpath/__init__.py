@@ -1,0 +1,1 @@
+from .fastpath import cumulative_max   # built from core.pyx by fastpath/setup.py
