@@ -8,7 +8,7 @@ from typing import Any, Callable
 from torch import nn
 
 from archlint.load.discovery import Candidate, required_parameters
-from archlint.load.errors import LoadError, constructor_error_message, environment_cause
+from archlint.load.errors import ENVIRONMENT, LoadError, constructor_error_message, environment_cause
 from archlint.load.options import LoadOptions
 from archlint.load.sandbox import guarded, user_stdout
 from archlint.load.sites import (
@@ -141,8 +141,11 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                         TargetCause.NEEDS_ARGUMENTS)
     others = f" ({len(failures) - 1} other site{'s' if len(failures) > 2 else ''} failed too)" if len(failures) > 1 else ""
     said = (downloads or failures)[0]
+    # the constructor's own call failing on what the machine lacks (a library version) is the cause, whatever
+    # the sites then met
+    bare = bare_failure.cause if bare_failure is not None and bare_failure.cause in ENVIRONMENT else None
     raise LoadError(f"{needs}; the repository's code that builds it failed at {said}{others}",
-                    TargetCause.NEEDS_DOWNLOAD if downloads else environments.get(said) or TargetCause.NOT_BUILT)
+                    TargetCause.NEEDS_DOWNLOAD if downloads else bare or environments.get(said) or TargetCause.NOT_BUILT)
 
 
 MOST_FEEDING_SITES = 2

@@ -994,6 +994,15 @@ def test_a_call_the_installed_library_version_refuses_is_a_version_conflict(targ
         "written for another version of PyYAML; install the version the repository was written for" in error["message"]
 
 
+def test_a_constructor_failing_on_a_library_version_keeps_that_cause_when_its_sites_fail_otherwise(capsys) -> None:
+    # the constructor refused by the installed PyYAML, then the script that builds it failed reading a checkpoint's
+    # settings: the version is what stops the model
+    _, report, _ = check("changed_library", capsys=capsys, target="settings.py")
+    [error] = report["errors"]
+    assert "failed at inference.py:6: FileNotFoundError" in error["message"], error
+    assert error["cause"] == "version conflict", error
+
+
 def test_a_call_of_the_code_s_own_function_with_wrong_arguments_is_the_code_s_failure(capsys) -> None:
     _, report, _ = check("changed_library", capsys=capsys, target="own_call.py")
     [error] = report["errors"]
