@@ -12,6 +12,7 @@ frame's call as Python would (defaults read in the function's own module).
 from __future__ import annotations
 
 import ast
+import collections
 import copy
 import functools
 from dataclasses import dataclass
@@ -47,6 +48,20 @@ class Scope:
     enclosing: dict[int, FunctionNode]
     owners: dict[int, ast.ClassDef]
     aliases: dict[str, str]
+
+    @functools.cached_property
+    def chosen_aliases(self) -> dict[str, list[str]]:
+        """Names bound several times, each time to another dotted name (`Exp = Exp_Long_Term_Forecast` in one
+        branch, `Exp = Exp_Imputation` in another): calling the name calls one of them, as the branch taken chose."""
+        bindings: dict[str, list[str | None]] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                dotted = isinstance(node.value, (ast.Name, ast.Attribute))
+                bindings.setdefault(node.targets[0].id, []).append(ast.unparse(node.value) if dotted else None)
+        stores = collections.Counter(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)
+                                     and isinstance(n.ctx, ast.Store))
+        return {name: [b for b in bound if b] for name, bound in bindings.items()
+                if len(bound) > 1 and len(bound) == stores[name] and all(bound)}
 
     @functools.cached_property
     def imported(self) -> dict[str, list[Origin]]:
@@ -141,6 +156,13 @@ def _callee(func: ast.expr, aliases: dict[str, str]) -> ast.expr:
             break
         func = ast.parse(aliases[func.id], mode="eval").body
     return func
+
+
+def _callees(call: ast.Call, scope: Scope) -> list[ast.expr]:
+    """What a call may call: its callee once the aliases are followed, or each name a branch bound it to."""
+    callee = _callee(call.func, scope.aliases)
+    chosen = scope.chosen_aliases.get(callee.id, []) if isinstance(callee, ast.Name) else []
+    return [callee, *(ast.parse(name, mode="eval").body for name in chosen)]
 
 
 def _calls_name(call: ast.Call, name: str | None, aliases: dict[str, str]) -> bool:
@@ -238,8 +260,10 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
         yield [*outer, owner, marker, *inside]
         return
     for binding in _class_call_bindings(inherited, owner, scope):
-        # the base's __init__ runs on the instance as if it were the class's own (in the class's module)
-        yield _first_of_each([*outer, owner, marker, *binding, *inherited.body, *inside])
+        # the base's __init__ runs on the instance as if it were the class's own (in the class's module, with the
+        # names of the base's module)
+        yield _first_of_each([*outer, owner, marker, *_base_modules_names(owner, scope), *binding, *inherited.body,
+                              *inside])
 
 
 def _base_init_run(init: FunctionNode, owner: ast.ClassDef, scope: Scope) -> list[ast.stmt]:
@@ -260,8 +284,22 @@ def _base_init_run(init: FunctionNode, owner: ast.ClassDef, scope: Scope) -> lis
             continue
         inherited = _inherited_init(owner, scope)
         bound = _bound_arguments(inherited, given) if inherited is not None else None
-        return [*bound, *inherited.body] if bound is not None and inherited is not None else []
+        return [*_base_modules_names(owner, scope), *bound, *inherited.body] \
+            if bound is not None and inherited is not None else []
     return []
+
+
+def _base_modules_names(owner: ast.ClassDef, scope: Scope) -> list[ast.stmt]:
+    """`from exp.exp_basic import *` for each base the class's module imports by name: a base's `__init__` run as
+    the class's own reads the names of its own module (`self.model_dict = LazyModelDict(...)`)."""
+    bases = {b.id for b in owner.bases if isinstance(b, ast.Name)}
+    found = []
+    for statement in scope.tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module and \
+                any(alias.name in bases for alias in statement.names):
+            star = ast.ImportFrom(statement.module, [ast.alias("*")], statement.level)
+            found.append(ast.fix_missing_locations(ast.copy_location(star, statement)))
+    return found
 
 
 def _own_init(owner: ast.ClassDef) -> FunctionNode | None:
@@ -394,8 +432,8 @@ def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, dept
         other = scope_of(document) if document.path != scope.document.path else None
         for caller, caller_path in other.paths if other is not None else []:
             for call in calls_in(caller):
-                if found >= MOST_WAYS or not calls_into(_callee(call.func, other.aliases), other.imported,
-                                                        scope.document.path, called_as):
+                if found >= MOST_WAYS or not any(calls_into(callee, other.imported, scope.document.path, called_as)
+                                                 for callee in _callees(call, other)):
                     continue
                 way = next(ways_to(caller, caller_path, other, depth + 1), caller_path)
                 found += 1

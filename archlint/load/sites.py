@@ -29,6 +29,7 @@ import contextlib
 import copy
 import functools
 import inspect
+import itertools
 import os
 import re
 import traceback
@@ -231,6 +232,8 @@ def find_sites(target: SiteTarget) -> list[Site]:
             (sites if site.registry is None else registry_sites).append(site)
         if len(sites) >= MOST_SITES:
             break
+    if not sites and not registry_sites:
+        registry_sites = list(itertools.islice(_registries_filled_elsewhere(file, words, target), MOST_SITES))
     if not sites and isinstance(target.obj, type):
         sites = _stand_in_sites(target, file)
     # calls by name first: a registry site holds the model only sometimes
@@ -374,6 +377,8 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             continue
         for call in calls_in(statement):
             registry = _registry_call(call) if not in_file else None
+            if registry is not None and _calls_parts(statement, registry[0], scope):
+                registry = None
             if not (called_through_aliases(call, scope) in names and mentions_name) and registry is None \
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
@@ -385,6 +390,36 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             for way in ways:
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
+
+
+def _registries_filled_elsewhere(file: Path, words: frozenset[str], target: SiteTarget) -> Iterator[Site]:
+    """Registry sites of documents that name none of the model's words but import one that does: a registry its
+    base class fills (`self.model_dict = LazyModelDict(scan("models"))` in exp_basic.py, looked up as
+    `self.model_dict[self.args.model](self.args)` in a subclass's file)."""
+    mentioning = {d.path for d in documents_mentioning(file, words)}
+    for document in documents_mentioning(file, frozenset()):
+        scope = scope_of(document) if document.path not in mentioning and document.kind == "code" else None
+        if scope is None or not any(o.file in mentioning for origins in scope.imported.values() for o in origins):
+            continue
+        for site in _sites_in(scope, target, frozenset(), False, words):
+            if site.registry is not None:
+                yield site
+
+
+def _calls_parts(statement: ast.stmt, registry: ast.expr, scope: Scope) -> bool:
+    """A lookup that runs a model's parts, not a registry that builds one: in a forward, or in a method of a class
+    with a forward on the instance's own containers (`self.heads[name](x)`, `self.blocks[i](x)` in a helper)."""
+    function = scope.enclosing.get(id(statement))
+    if function is None:
+        return False
+    owner = scope.owners.get(id(function))
+    has_forward = owner is not None and any(isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name == "forward"
+                                            for f in owner.body)
+    root = registry
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    on_instance = isinstance(root, ast.Name) and root.id == "self"
+    return function.name == "forward" or (has_forward and on_instance and function.name != "__init__")
 
 
 # -- building at a site ---------------------------------------------------------------------------------------------
@@ -731,10 +766,25 @@ def _stood_in(node: ast.expr, namespace: dict[str, Any], document: Document) -> 
 def _registry_entry(registry: Any, target: SiteTarget) -> Any:
     entries = vars(registry) if isinstance(registry, ModuleType) else registry
     if isinstance(entries, dict):
-        return next((v for v in list(entries.values()) if target.is_it(v)), None)
+        held = next((v for v in list(entries.values()) if target.is_it(v)), None)
+        return held if held is not None or entries is not registry else _looked_up(registry, target)
     if isinstance(entries, (list, tuple)):
         return next((v for v in entries if target.is_it(v)), None)
     return next((getattr(registry, n) for n in dir(registry) if target.is_it(getattr(registry, n, None))), None)
+
+
+def _looked_up(registry: dict[Any, Any], target: SiteTarget) -> Any:
+    """The entry a mapping gives for the model's names when it loads its entries as they are asked for (a dict of
+    the models folder's module names that imports `models.<name>` on lookup): the module's stem, then the class's
+    name."""
+    for key in dict.fromkeys((target.file.stem, getattr(target.obj, "__name__", ""))):
+        try:
+            value = registry[key]
+        except Exception:   # the mapping's own refusal: not this key
+            continue
+        if target.is_it(value):
+            return value
+    return None
 
 
 def _where(site: Site, statements: list[ast.stmt]) -> str:

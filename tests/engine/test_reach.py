@@ -1025,6 +1025,26 @@ def test_what_the_machine_lacks_is_named_as_the_environment_s_cause(target, caus
     assert error["cause"] == cause and said in error["message"], error
 
 
+def test_a_module_calling_its_own_parts_by_key_is_no_registry_site(capsys) -> None:
+    # a zoo where every file's class is `Model`: another model's `self.mixers[i](x)` (in its forward and in a helper
+    # method) and `self.heads[self.task](x)` were tried as registry sites of this one, and their failure was said
+    _, report, _ = check("parts_by_index", capsys=capsys, target="models/linear.py")
+    [error] = report["errors"]
+    assert error["cause"] == "needs arguments", error
+    assert "no code of the repository builds it" in error["message"] and "mixer.py" not in error["message"], error
+
+
+def test_a_lazy_registry_filled_by_a_base_class_builds_each_model_of_its_folder(capsys) -> None:
+    # an experiment zoo: the base class's module fills `self.model_dict` with a mapping that imports
+    # `models.<name>` when asked, a subclass in a file naming no model calls `self.model_dict[self.args.model](
+    # self.args)`, and the script picks the subclass in a branch (`Exp = ExpForecast` / `Exp = ExpClassify`)
+    _, report, _ = check("lazy_registry", capsys=capsys, target="models/Mixer.py")
+    model = one_model(report)
+    assert model["parameters"] == (96 * 96 + 96) + (96 * 24 + 24)   # --seq_len 96 --pred_len 24, the defaults
+    assert any("built as in exp/exp_" in n and "called from run.py:17: self.model_dict[self.args.model](self.args)"
+               in n for n in model["notes"]), model["notes"]
+
+
 def test_python2_implicit_relative_imports_resolve_beside_the_importing_file(capsys) -> None:
     # `import layers` in common/__init__.py meant common/layers.py in Python 2; Python 3 looks for a top-level
     # `layers` and the whole package failed to import ("install the package 'layers'")
