@@ -505,7 +505,8 @@ def _failure(document: Document, line: int, exc: Exception) -> Failure:
     said = first_line(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {first_line(exc)}"
     changed = changed_library_text(exc)
     said += f": {changed}" if changed else ""
-    # (an import the slice ran: `from data import *` loading torchtext; a library call the installed version refuses)
+    # the environment's cause: an import the slice ran (`from data import *` loading torchtext), a library call the
+    # installed version refuses, a data file, an unbuilt extension
     return Failure(f"{_position(document, line)}: {said}", Cause.NETWORK in causes(exc), missing_relative_path(exc),
                    environment_cause(exc))
 
