@@ -1070,15 +1070,18 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
 
 def _built_where_it_reads(site: Site, target: SiteTarget,
                           argv: list[str]) -> tuple[Any, dict[str, Any], _Run, tuple[Path, str] | None]:
-    """Built at the site; when its code could not open a relative path that is where the README runs the script
-    (its folder, or the root), built again from there (a build that stood in for what it read, or failed)."""
+    """Built at the site, from the folder its script is run from (its own: `python run.py` beside it, a notebook's
+    kernel in the notebook's folder), where the relative paths it reads or only checks for (`if
+    os.path.exists('models')`) are; when its code could not open a relative path that is where the README runs the
+    script (the root), built again from there (a build that stood in for what it read, or failed)."""
     built: tuple[Any, dict[str, Any], _Run] | None = None
-    try:
-        built = _build_once(site, target, argv)
-        missing = next((f.missing for _, f in built[2].stand_ins if f.missing), None)
-    except SiteFailed as exc:
-        failed, missing = exc, exc.missing
-    ran_from = _folder_holding(missing, site)
+    with contextlib.chdir(_home_of(site)):
+        try:
+            built = _build_once(site, target, argv)
+            missing = next((f.missing for _, f in built[2].stand_ins if f.missing), None)
+        except SiteFailed as exc:
+            failed, missing = exc, exc.missing
+        ran_from = _folder_holding(missing, site)
     if ran_from is not None:
         try:
             with contextlib.chdir(ran_from[0]):
@@ -1088,6 +1091,13 @@ def _built_where_it_reads(site: Site, target: SiteTarget,
     if built is None:
         raise failed
     return (*built, None)
+
+
+def _home_of(site: Site) -> Path:
+    """The folder a site's script runs from: a script's or notebook's own; a text document's commands run from
+    wherever the user is (the working directory)."""
+    script = _script_of(site)
+    return script.path.resolve().parent if script.kind in ("code", "notebook") else Path.cwd()
 
 
 def _folder_holding(missing: str | None, site: Site) -> tuple[Path, str] | None:

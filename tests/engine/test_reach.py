@@ -1150,16 +1150,16 @@ def test_callers_are_found_through_a_package_that_reexports_the_class(capsys) ->
     assert "built as in pkg/layers/residual.py:7-9, called from pkg/model.py:9: ChannelNorm(size)" in model["notes"]
 
 
-def test_a_script_reading_a_file_relative_to_where_its_readme_runs_it_is_run_from_there(capsys) -> None:
+def test_a_script_reading_a_file_relative_to_its_folder_is_run_from_its_folder(capsys) -> None:
     # the README runs `cd flow; python train.py -c config.json`; archlint runs from the repository's root, where
-    # `config.json` is not: the site runs again from the script's folder, where it is, and says so
+    # `config.json` is not: the site's script runs from its own folder, as `python train.py` beside it does
     before = os.getcwd()
     _, report, _ = check("relative_config", capsys=capsys, target="flow/glow.py")
     assert os.getcwd() == before
     models = {m["name"]: m for m in report["models"]}
     assert models["Flow"]["parameters"] == 3 * (3 * 16 * 3 + 16 + 16 * 6 * 3 + 6)
-    assert "built as in flow/train.py:10 (with `-c config.json`): Flow(**flow_config) (run from flow/, where the " \
-           "`config.json` it reads is)" in models["Flow"]["notes"], models["Flow"]["notes"]
+    assert "built as in flow/train.py:10 (with `-c config.json`): Flow(**flow_config)" in models["Flow"]["notes"], \
+        models["Flow"]["notes"]
 
 
 def test_a_shell_scripts_variables_are_expanded_in_the_command_lines_it_runs(capsys) -> None:
@@ -1447,3 +1447,26 @@ def test_a_site_that_fails_on_a_missing_package_is_counted_as_the_environments(c
     assert code == 2 and error["cause"] == "missing package", error
     assert "failed at train.py:1: ModuleNotFoundError: No module named 'archlint_fixture_absent_configs'" \
            in error["message"], error["message"]
+
+
+def test_a_forecasters_inputs_have_the_lengths_its_configuration_gave_it(capsys) -> None:
+    # forward(x_enc, x_mark_enc, x_dec, x_mark_dec): the window of `seq_len` steps (a Linear along the steps pins
+    # it), its 4 hourly time features, the decoder's `label_len + pred_len` steps with theirs; no layer's weights
+    # say 36, the sum of two lengths the model keeps
+    _, report, _ = check("forecaster", capsys=capsys, target="models/Former.py")
+    model = one_model(report)
+    assert model["parameters"] == (5 * 16 * 3 + 16) + 2 * (4 * 16 + 16) + (48 + 1) + (5 * 16 + 16) + (16 * 5 + 5)
+    assert model["input_shapes"] == [[2, 48, 5], [2, 48, 4], [2, 48, 5], [2, 36, 4]]
+    assert any(n.startswith("inputs x_enc: [2, 48, 5], x_mark_enc: [2, 48, 4], x_dec: [2, 48, 5], x_mark_dec: "
+                            "[2, 36, 4]: sequences of the lengths the model keeps (`seq_len` 48, `label_len` + "
+                            "`pred_len` 36)") for n in model["notes"]), model["notes"]
+
+
+def test_a_zoo_script_checking_for_its_models_folder_runs_from_its_own_folder(capsys) -> None:
+    # run.py looks for `models/` relative to where it runs (`if os.path.isdir("models")`): linted from inside
+    # models/, the site in ../run.py runs from run.py's folder, where the folder is
+    code, out, _ = run_in(CASES / "forecaster" / "models", ["check", "Former.py", "--format", "json", "--no-probe"],
+                          capsys)
+    model = one_model(json.loads(out))
+    assert any(n.startswith("built as in ../exp/exp_forecast.py:5-6, called from ../run.py:15") for n in model["notes"]), \
+        model["notes"]
