@@ -46,6 +46,9 @@ _MERGE_KINDS = frozenset({"add", "mul", "cat"})
 _POINTWISE_KINDS = frozenset({"act", "norm", "dropout", "identity", "detach", "add", "mul", "cat"})
 _RESAMPLE_NAMES = ("interpolate", "upsample", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d")
 _PERMUTE_NAMES = ("permute", "transpose", "swapaxes", "swapdims", "movedim")
+# ops of unchanged rank that may still move axes (an equation's output order is its own; a product's last axis
+# comes from its other operand, kind "matmul")
+_AXES_REORDERING_NAMES = frozenset({"einsum", "rearrange", "as_strided", "unfold"})
 # Ops that act element by element (or are no-ops on values) and keep the shape: no note needed.
 _ELEMENTWISE_NAMES = frozenset({
     "stochastic_depth", "contiguous", "clone", "getitem", "to", "float", "double", "half", "type_as", "clamp",
@@ -245,8 +248,9 @@ def _spatial_size(shape: Sequence[int] | None, dim: int) -> int | None:
 
 def input_positions(graph: ArchGraph, node: LayerNode) -> tuple[int, ...] | None:
     """The position axes of an input (negative dims), read from the graph: the axes that reach the spatial axes of
-    the first window (conv, pool) the input meets through permutes and shape-keeping ops. A series given channels
-    last (B, L, C) and convolved after `x.permute(0, 2, 1)` has its positions on axis -2; an input that meets no
+    the first window (conv, pool) the input meets through permutes and ops that keep each axis in place (slices,
+    pads, concatenations). A series given channels last (B, L, C) and convolved after `x.permute(0, 2, 1)` has its
+    positions on axis -2; an input that meets no
     window, or meets it through a reshape, keeps torch's channels-first layout (B, C, *positions)."""
     shape = node.out_shape
     if shape is None or len(shape) < 3:
@@ -269,7 +273,9 @@ def input_positions(graph: ArchGraph, node: LayerNode) -> tuple[int, ...] | None
                 if perm is None:
                     return default
                 frontier.append((following, [origin[p] for p in perm]))
-            elif tuple(following.out_shape) == tuple(current.out_shape or ()):
+            elif following.kind not in ("reshape", "matmul") and following.type_name not in _AXES_REORDERING_NAMES:
+                # an op of the same rank that is no reshape keeps each axis where it was (a slice, a pad, a
+                # concatenation along an axis: a series padded at both ends before its moving average)
                 frontier.append((following, origin))
     return default
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from archlint.load.arguments import shapes_in_source
 from archlint.load.first_layer import first_layer, flag_arguments, layer_reached_by, layers_by_key, split_features, unpacked_rank
-from archlint.load.lengths import declared_lengths
+from archlint.load.lengths import declared_lengths, feature_sizes, layer_input_size
 from archlint.mechanics.source import source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
@@ -405,58 +405,58 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
 
 
 MOST_SEQUENCE_ARGUMENTS = 4    # a forward's tensor arguments given declared lengths; later ones keep their defaults
-MOST_SEQUENCE_COMBINATIONS = 64
+MOST_SEQUENCE_COMBINATIONS = 160   # each is one forward, most fail at their first layer
 # layers a sequence of vectors (batch, steps, features) reaches first; a 2-D conv reads images, not sequences
 _SEQUENCE_LAYERS = (nn.Linear, nn.Conv1d, nn.RNNBase, nn.Embedding, nn.EmbeddingBag)
 
 
 def _declared_sequences(model: nn.Module, layer: nn.Module | None, dtype: torch.dtype,
                         device: str) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Sequences of the lengths the model keeps (`self.seq_len`, `self.label_len + self.pred_len`), one per tensor
-    argument of its forward (a forecaster's `forward(x_enc, x_mark_enc, x_dec, x_mark_dec)`), each with the
-    features of the first layer it reaches: every argument of the first length, then ones of another length, fewer
-    first. A window's steps come before its features (the forward moves them where its layers need them)."""
+    """Windows of the lengths the model keeps (`self.seq_len`, `self.label_len + self.pred_len`), one per tensor
+    argument of its forward (a forecaster's `forward(x_enc, x_mark_enc, x_dec, x_mark_dec)`), the first argument
+    with each feature count the model suggests (lengths.feature_sizes), each other one with the features of the
+    first layer it reaches (else the first's): every argument of the first length, then ones of another length,
+    fewer first. A window's steps come before its features (the forward moves them where its layers need them)."""
     lengths = declared_lengths(model)
     names = _tensor_parameters(model)[:MOST_SEQUENCE_ARGUMENTS]
     if not lengths or not names or not (layer is None or isinstance(layer, _SEQUENCE_LAYERS)):
         return
     reached = [layer_reached_by(model, i) if i else layer for i in range(len(names))]
     values = list(lengths)
+    features = {length: feature_sizes(model, reached[0], length) or [DEFAULT_FEATURES] for length in values}
     combinations = sorted(
-        ((lead, *rest) for lead in values for rest in itertools.product(values, repeat=len(names) - 1)),
-        key=lambda steps: (values.index(steps[0]), sum(s != steps[0] for s in steps), len(set(steps))))
-    for steps in combinations[:MOST_SEQUENCE_COMBINATIONS]:
-        made = [_sequence_for(layer_i, length, steps[0], reached[0], lengths, dtype, device, seed)
-                for seed, (layer_i, length) in enumerate(zip(reached, steps))]
+        ((lead, feature, *rest) for lead in values for feature in features[lead]
+         for rest in itertools.product(values, repeat=len(names) - 1)),
+        key=lambda c: (values.index(c[0]), sum(s != c[0] for s in c[2:]), features[c[0]].index(c[1]),
+                       len(set(c[2:]) - {c[0]})))
+    for lead, feature, *rest in combinations[:MOST_SEQUENCE_COMBINATIONS]:
+        steps = (lead, *rest)
+        made = [_window(layer_i, length, feature if i == 0 else _features_of(layer_i, length, feature), dtype,
+                        device, i) for i, (layer_i, length) in enumerate(zip(reached, steps))]
         shown = ", ".join(f"{name}: {_said(tuple(tensor.shape))}" for name, tensor in zip(names, made))
         said = ", ".join(f"{lengths[length]} {length}" for length in dict.fromkeys(steps))
-        yield tuple(made), (f"inputs {shown}: sequences of the lengths the model keeps ({said}), each with the "
+        yield tuple(made), (f"inputs {shown}: windows of the lengths the model keeps ({said}), each with the "
                             f"features of the first layer it reaches")
 
 
-def _sequence_for(layer: nn.Module | None, length: int, lead_length: int, lead_layer: nn.Module | None,
-                  lengths: dict[int, str], dtype: torch.dtype, device: str, seed: int) -> torch.Tensor:
-    """One argument's sequence: ids for an embedding, else (batch, steps, features) with the features its layer
-    takes; a layer whose input size is one of the lengths works along the steps (`Linear(seq_len, pred_len)` after
-    a transpose), so its features are another size the model keeps."""
+def _features_of(layer: nn.Module | None, length: int, lead_features: int) -> int:
+    """Another argument's features: its first layer's input size, unless that is its length (the layer works
+    along the steps) or it reaches no layer; then the first argument's."""
+    size = layer_input_size(layer)
+    return size if size and size != length else lead_features
+
+
+def _window(layer: nn.Module | None, length: int, features: int, dtype: torch.dtype, device: str,
+            seed: int) -> torch.Tensor:
+    """One argument: ids for an embedding, else (batch, steps, features), steps first for a recurrent layer
+    that is not batch_first."""
     generator = torch.Generator().manual_seed(seed)
     if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
         return torch.randint(0, layer.num_embeddings, (DEFAULT_BATCH, length), generator=generator).to(device)
-    features = _sequence_features(layer, length, lengths)
-    if features is None:   # a tensor whose layer says nothing (read only for its shape): the lead's features
-        features = _sequence_features(lead_layer, lead_length, lengths) or DEFAULT_FEATURES
     shape = (DEFAULT_BATCH, length, features)
     if isinstance(layer, nn.RNNBase) and not layer.batch_first:
         shape = (length, DEFAULT_BATCH, features)
     return torch.randn(shape, generator=generator).to(dtype).to(device)
-
-
-def _sequence_features(layer: nn.Module | None, length: int, lengths: dict[int, str]) -> int | None:
-    size = layer.in_features if isinstance(layer, nn.Linear) else layer.in_channels if \
-        isinstance(layer, nn.Conv1d) else layer.input_size if isinstance(layer, nn.RNNBase) else None
-    if size == length:
-        return next((other for other in lengths if other != length), None)
-    return size or None
 
 
 def _split_channels(model: nn.Module, layer: nn.Module | None,

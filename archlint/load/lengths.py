@@ -20,15 +20,16 @@ from torch import nn
 from archlint.mechanics.source import function_definition
 
 MOST_LENGTH = 8192    # a larger integer is a vocabulary, a buffer size or a seed, not a window of steps
+LEAST_LENGTH = 8      # fewer is a count (layers, heads, chunks, top-k), not a window of steps
 MOST_LENGTHS = 6      # candidate lengths kept, the model's own first
+MOST_FEATURES = 6     # candidate feature sizes of a window kept
 MOST_METHOD_DEPTH = 3   # the forward's own methods followed (forward -> forecast -> encoder)
 
 
 def declared_lengths(model: nn.Module) -> dict[int, str]:
     """Candidate input lengths, each with the attributes it comes from (`seq_len`, `label_len + pred_len`): the
     model's own integer attributes in the order it set them, then the sums of two that its forward reads."""
-    own = {name: value for name, value in vars(model).items()
-           if type(value) is int and 1 < value <= MOST_LENGTH}
+    own = {name: value for name, value in _own_sizes(model).items() if LEAST_LENGTH <= value <= MOST_LENGTH}
     found: dict[int, str] = {}
     for name, value in own.items():
         found.setdefault(value, f"`{name}`")
@@ -39,6 +40,30 @@ def declared_lengths(model: nn.Module) -> dict[int, str]:
         if total <= MOST_LENGTH:
             found.setdefault(total, f"`{first}` + `{second}`")
     return dict(itertools.islice(found.items(), MOST_LENGTHS))
+
+
+def feature_sizes(model: nn.Module, reached: nn.Module | None, length: int) -> list[int]:
+    """Candidate feature counts of a window of `length` steps whose first layer is `reached`: that layer's input
+    size, the input sizes of the model's other layers that read a sequence (a convolution embedding the variables
+    after a linear layer that works along the steps), then the sizes the model keeps (`enc_in`); never the window's
+    own length (a layer that takes it works along the steps, after a transpose)."""
+    sizes = [layer_input_size(reached), *map(layer_input_size, model.modules()), *_own_sizes(model).values()]
+    return list(itertools.islice(dict.fromkeys(s for s in sizes if s and s != length), MOST_FEATURES))
+
+
+def layer_input_size(layer: nn.Module | None) -> int | None:
+    if isinstance(layer, nn.Linear):
+        return layer.in_features
+    if isinstance(layer, nn.Conv1d):
+        return layer.in_channels
+    if isinstance(layer, nn.RNNBase):
+        return layer.input_size
+    return None
+
+
+def _own_sizes(model: nn.Module) -> dict[str, int]:
+    """The model's own positive integer attributes, in the order its constructor set them (flags are bools)."""
+    return {name: value for name, value in vars(model).items() if type(value) is int and 0 < value <= MOST_LENGTH}
 
 
 def attributes_read(model: nn.Module) -> list[str]:

@@ -35,6 +35,9 @@ class Cause(enum.Enum):
 _SHAPE_WORDS = ("shape", "size", "channels", "dim", "expected", "mat1", "dtype", "must match",
                 "cannot be multiplied", "type", "mismatch")
 _DATA_DEPENDENT_TYPES = ("GuardOnDataDependentSymNode", "DataDependentOutputException", "DynamicOutputShapeException")
+# what meta and fake tensors say when the code reads a value they do not hold (`.numpy()`, `.item()`, `.tolist()`)
+_VALUE_READ_WORDS = ("copy out of meta tensor", "numpy() is not supported for tensor subclasses",
+                     "cannot be called on meta tensors", "_local_scalar_dense")
 _NETWORK_TYPES = ("ConnectionError", "HTTPError", "MaxRetryError", "LocalEntryNotFoundError")
 
 
@@ -48,7 +51,8 @@ def causes(exc: BaseException) -> frozenset[Cause]:
         found.add(Cause.CONTROL_FLOW)
     if "TraceError" in names and "iterate" in message:
         found.add(Cause.ITERATION)
-    if names & set(_DATA_DEPENDENT_TYPES) or "data-dependent" in message or "data dependent" in message:
+    if names & set(_DATA_DEPENDENT_TYPES) or "data-dependent" in message or "data dependent" in message or \
+            any(words in message for words in _VALUE_READ_WORDS):
         found.add(Cause.DATA_DEPENDENT)
     if isinstance(exc, MemoryError) or "can't allocate memory" in message:
         found.add(Cause.OUT_OF_MEMORY)

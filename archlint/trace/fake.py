@@ -93,8 +93,12 @@ def as_meta(value: Any) -> Any:
 def real_run_cheaper(model: nn.Module, inputs: Sequence[Any]) -> bool:
     """Whether the real forward is the cheaper way to this model's shapes: torch._dynamo is not imported yet
     (once it is, meta tensors cost little), and the model and its inputs are real CPU tensors, inputs small."""
-    if "torch._dynamo" in sys.modules:
-        return False
+    return "torch._dynamo" not in sys.modules and real_run_possible(model, inputs)
+
+
+def real_run_possible(model: nn.Module, inputs: Sequence[Any]) -> bool:
+    """Whether a real forward may be run under the real-run budget: the model and its inputs are real CPU
+    tensors, the inputs small."""
     given = [t for t in tree_leaves(list(inputs)) if isinstance(t, torch.Tensor)]
     held = [*model.parameters(), *model.buffers()]
     if any(t.device.type != "cpu" for t in [*given, *held]):
@@ -210,4 +214,4 @@ def on_real_copies(model: nn.Module, seconds: float = REAL_RUN_SECONDS,
         yield
 
 
-__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "as_meta", "OverBudget", "RunBudget"]
+__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "real_run_possible", "as_meta", "OverBudget", "RunBudget"]

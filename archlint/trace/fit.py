@@ -33,7 +33,8 @@ def quiet_torch() -> Iterator[None]:
 
 def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
     """Whether the model's forward accepts these inputs: checked by running it for real when that is cheaper
-    (trace/fake.py), else on meta tensors, else on fake tensors (no activation allocated)."""
+    (trace/fake.py), else on meta tensors, else on fake tensors (no activation allocated); a forward that reads
+    its tensors' values (`.numpy()`, `.item()` deciding a size), which neither imitation holds, runs for real."""
     inputs = inputs_for(model, example_inputs)
     if fake.real_run_cheaper(model, inputs):
         try:
@@ -43,12 +44,18 @@ def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
         except Exception as exc:
             if not Cause.OUT_OF_MEMORY in causes(exc):
                 return False    # the real forward failed: that is the answer, no cheaper imitation can overrule it
+    reads_values = False
     # meta before fake: several times cheaper; fake tensors decide when the meta run fails
     for mode, given in ((lambda: fake.on_meta(model), to_meta(inputs)), (fake_mode, inputs)):
         try:
             return _forward(model, mode, given)
-        except Exception:
-            continue
+        except Exception as exc:
+            reads_values = reads_values or Cause.DATA_DEPENDENT in causes(exc)
+    if reads_values and fake.real_run_possible(model, inputs):
+        try:
+            return _forward(model, lambda: fake.on_real_copies(model), inputs)
+        except (OverBudget, Exception):
+            return False
     return False
 
 

@@ -1458,7 +1458,7 @@ def test_a_forecasters_inputs_have_the_lengths_its_configuration_gave_it(capsys)
     assert model["parameters"] == (5 * 16 * 3 + 16) + 2 * (4 * 16 + 16) + (48 + 1) + (5 * 16 + 16) + (16 * 5 + 5)
     assert model["input_shapes"] == [[2, 48, 5], [2, 48, 4], [2, 48, 5], [2, 36, 4]]
     assert any(n.startswith("inputs x_enc: [2, 48, 5], x_mark_enc: [2, 48, 4], x_dec: [2, 48, 5], x_mark_dec: "
-                            "[2, 36, 4]: sequences of the lengths the model keeps (`seq_len` 48, `label_len` + "
+                            "[2, 36, 4]: windows of the lengths the model keeps (`seq_len` 48, `label_len` + "
                             "`pred_len` 36)") for n in model["notes"]), model["notes"]
 
 

@@ -165,6 +165,33 @@ def test_only_small_cpu_models_with_small_inputs_run_for_real(monkeypatch: pytes
     assert not fake.real_run_cheaper(Net(), [torch.randn(2, 3, 16, 16)])
 
 
+class PeriodFromSpectrum(nn.Module):
+    """Reads a value of its input to decide a shape (the strongest period of a series, through `.numpy()`), which
+    neither meta nor fake tensors hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(3, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        strongest = int(torch.fft.rfft(x, dim=1).abs().mean(dim=(0, 2))[1:].argmax().numpy()) + 1
+        period = x.shape[1] // strongest
+        return self.embed(x[:, :period * strongest]).reshape(x.shape[0], strongest, period, 8).mean(2)
+
+
+@pytest.mark.parametrize("real_cheaper", [True, False])
+def test_a_forward_that_reads_its_values_is_decided_by_a_real_run(real_cheaper: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # once torch._dynamo is imported, meta tensors are the cheap check, and they cannot run `.numpy()`: the
+    # inputs that fit were refused like the ones that do not
+    monkeypatch.setattr(fake, "real_run_cheaper", lambda model, inputs: real_cheaper)
+    model = PeriodFromSpectrum().eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert runs_on(model, [torch.randn(2, 24, 3)])
+    assert not runs_on(model, [torch.randn(2, 24, 5)])
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 MODEL_FILE = '''
 import torch
 from torch import nn

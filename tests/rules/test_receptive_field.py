@@ -440,6 +440,37 @@ def test_a_series_given_channels_last_is_measured_along_its_time_axis() -> None:
     assert "dilation 5 in `mix`" in finding.fix.summary and "x.movedim(2, 1)" in finding.fix.snippet
 
 
+class PaddedMovingAverage(nn.Module):
+    """A decomposition forecaster's layout: 48 steps of 5 variables (B, L, C), padded at both ends by repeating
+    the first and last step (a concatenation along time, not a reshape), moved to (B, C, L) for a moving average
+    of 9 steps, and mapped to the 12-step forecast by a Linear over the whole window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.average = nn.AvgPool1d(9, stride=1)
+        self.forecast = nn.Linear(48, 12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = torch.cat([x[:, :1, :].repeat(1, 4, 1), x, x[:, -1:, :].repeat(1, 4, 1)], dim=1)
+        trend = self.average(padded.permute(0, 2, 1))
+        seasonal = x.permute(0, 2, 1) - trend
+        return self.forecast(seasonal + trend).permute(0, 2, 1)
+
+
+def test_a_series_padded_before_its_moving_average_keeps_its_time_axis() -> None:
+    # the padding changes the series' length, not the place of its axes: the moving average slides along time;
+    # read as channels first, the 5 variables were the "positions" and a field of 1 of 5 was reported
+    torch.manual_seed(0)
+    model = PaddedMovingAverage().eval()
+    x = torch.randn(2, 48, 5)
+    graph = build_graph(trace_model(model, (x,)).graph_module, model)
+    [series] = graph.inputs()
+    assert input_positions(graph, series) == (-2,)
+    report = lint_report(model, (x,), rule="receptive-field")
+    assert report.models[0].findings == []   # the forecast's Linear reads all 48 steps: the field is the window
+    assert "receptive-field" in report.models[0].rules_run
+
+
 class GlobalGate(nn.Module):
     """A 3×3 conv whose map is gated by a whole-image statistic: the formula's field is 3×3 (plus a global
     gate), the measured field is the whole image. The measurement decides."""
