@@ -210,9 +210,12 @@ def _reached_in_function(module: nn.Module, function: Any, argument: int, depth:
     if definition is None:
         return None
     parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]   # without self
-    if argument >= len(parameters):
-        return None
-    return _Reading(module, definition, depth).follow({parameters[argument]})
+    if argument < len(parameters):
+        return _Reading(module, definition, depth).follow({parameters[argument]})
+    if argument == len(parameters) and definition.args.vararg is not None:
+        # a wrapper's `forward(self, *args)` handing them on (`self.module.forward(*args)`): its first one
+        return _Reading(module, definition, depth).follow({definition.args.vararg.arg})
+    return None
 
 
 class _Reading:
@@ -266,6 +269,8 @@ class _Reading:
         callee = call.func
         if isinstance(callee, ast.Name) and callee.id in self.iterated:
             return _reached(self.iterated[callee.id], position, self.depth + 1)
+        if isinstance(callee, ast.Attribute) and callee.attr == "forward":   # `self.module.forward(x)`
+            callee = callee.value if not (isinstance(callee.value, ast.Name) and callee.value.id == "self") else callee
         submodule = self._submodule(callee)
         if isinstance(submodule, nn.Module):
             return _reached(submodule, position, self.depth + 1)

@@ -537,6 +537,11 @@ def _conv_maps(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dt
     dims = len(layer.kernel_size)
     make_device = "meta" if device == "meta" else "cpu"
     last = _channels_last(model, layer, dtype, make_device)
+    # a code the forward views as a 1×1 map (`z.view(b, c, 1, 1)`): a transposed conv first is a generator's or a
+    # decoder's, which start from one; tried first for them, last for the others
+    code = _code_vector(model, layer, dtype, make_device)
+    if isinstance(layer, nn.modules.conv._ConvTransposeNd):
+        yield code
     for channels in dict.fromkeys((layer.in_channels, 1)):
         for size in COMMON_SIZES:
             spatial = (size,) * dims if dims < 3 else (16, size, size)
@@ -549,6 +554,16 @@ def _conv_maps(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dt
             if channels == layer.in_channels and size != layer.in_channels:
                 yield next(last)
     yield from _class_maps(layer, dims, make_device)
+    if not isinstance(layer, nn.modules.conv._ConvTransposeNd):
+        yield code
+
+
+def _code_vector(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,
+                 device: str) -> tuple[tuple[Any, ...], str]:
+    shape = (DEFAULT_BATCH, layer.in_channels)
+    return _per_tensor_argument(model, _noise(shape, dtype, device), (
+        f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): a vector of the first layer's "
+        f"{layer.in_channels} channels per sample, which the forward views as a map (maps did not run)"))
 
 
 def _channels_last(model: nn.Module, layer: nn.modules.conv._ConvNd, dtype: torch.dtype,

@@ -672,22 +672,23 @@ def _arguments(call: ast.Call, namespace: dict[str, Any], document: Document, fa
                unavailable: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The call's arguments evaluated. With the `failures` of the statements before it: a size counted from what
     they could not compute is stood in (see `_stood_in`, said in `stand_ins`); with `unavailable`, an argument
-    that is a name they did not bind is unavailable (see `_Unavailable`) instead of failing the call."""
+    that is a name they did not bind, or that fails to compute, is unavailable (see `_Unavailable`) instead of
+    failing the call."""
     def value_of(node: ast.expr) -> Any:
         if unavailable and failures and isinstance(node, ast.Name) and node.id not in namespace and \
                 not hasattr(builtins, node.id):
             return _Unavailable(node.id, failures[0])
         try:
             return _evaluate(node, namespace, document)
-        except Exception:
-            if not failures or stand_ins is None:
-                raise
-            stood_in, said = _stood_in(node, namespace, document)
-            if not said:
-                raise
-            value = _evaluate(stood_in, namespace, document)
-            stand_ins.extend((f"{s} = {STAND_IN_COUNT}", failures[0]) for s in said)
-            return value
+        except Exception as exc:
+            stood_in, said = _stood_in(node, namespace, document) if failures and stand_ins is not None else (node, [])
+            if said and stand_ins is not None:
+                value = _evaluate(stood_in, namespace, document)
+                stand_ins.extend((f"{s} = {STAND_IN_COUNT}", failures[0]) for s in said)
+                return value
+            if unavailable:   # `Trainer(loader.loader(), config)` with no data here: the trainer may only keep it
+                return _Unavailable(ast.unparse(node), _failure(document, node.lineno, exc))
+            raise
 
     args: list[Any] = []
     for argument in call.args:

@@ -31,6 +31,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
+from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.state import preserved_attributes, preserved_rng
 from archlint.mechanics.tensors import (
     WEIGHT_COPY_LIMIT_BYTES,
@@ -104,6 +105,11 @@ def real_run_possible(model: nn.Module, inputs: Sequence[Any]) -> bool:
     if any(t.device.type != "cpu" for t in [*given, *held]):
         return False
     return sum(t.numel() for t in given) <= REAL_RUN_MAX_INPUT_ELEMENTS
+
+
+def imitation_failed(exc: BaseException) -> bool:
+    """The failure is fake or meta tensors' own: the code read a value they do not hold (`.numpy()`, `.item()`)."""
+    return Cause.DATA_DEPENDENT in causes(exc)
 
 
 class RunBudget(TorchFunctionMode):
@@ -214,4 +220,5 @@ def on_real_copies(model: nn.Module, seconds: float = REAL_RUN_SECONDS,
         yield
 
 
-__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "real_run_possible", "as_meta", "OverBudget", "RunBudget"]
+__all__ = ["fake_mode", "on_meta", "on_real_copies", "real_run_cheaper", "real_run_possible", "imitation_failed", "as_meta",
+           "OverBudget", "RunBudget"]

@@ -44,14 +44,14 @@ def runs_on(model: nn.Module, example_inputs: Sequence[Any]) -> bool:
         except Exception as exc:
             if not Cause.OUT_OF_MEMORY in causes(exc):
                 return False    # the real forward failed: that is the answer, no cheaper imitation can overrule it
-    reads_values = False
+    imitations_failed = False
     # meta before fake: several times cheaper; fake tensors decide when the meta run fails
     for mode, given in ((lambda: fake.on_meta(model), to_meta(inputs)), (fake_mode, inputs)):
         try:
             return _forward(model, mode, given)
         except Exception as exc:
-            reads_values = reads_values or Cause.DATA_DEPENDENT in causes(exc)
-    if reads_values and fake.real_run_possible(model, inputs):
+            imitations_failed = imitations_failed or fake.imitation_failed(exc)
+    if imitations_failed and fake.real_run_possible(model, inputs):
         try:
             return _forward(model, lambda: fake.on_real_copies(model), inputs)
         except (OverBudget, Exception):

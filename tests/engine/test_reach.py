@@ -1470,3 +1470,47 @@ def test_a_zoo_script_checking_for_its_models_folder_runs_from_its_own_folder(ca
     model = one_model(json.loads(out))
     assert any(n.startswith("built as in ../exp/exp_forecast.py:5-6, called from ../run.py:15") for n in model["notes"]), \
         model["notes"]
+
+
+def test_a_trainer_whose_data_cannot_be_loaded_still_builds_its_generator(capsys) -> None:
+    # main.py: `Trainer(data.loader(), config)`; the loader fails with no dataset here (its `data` is unbound for
+    # the default dataset); the trainer only keeps it, and builds its generator in `build_model` from the attributes
+    # `__init__` set from config. The generator starts from a code viewed as a 1×1 map (`z.view(b, c, 1, 1)`)
+    _, report, _ = check("trainer_loader", capsys=capsys, target="models.py")
+    model = one_model(report)
+    assert model["parameters"] == (16 * 32 * 16 + 32) + (32 * 16 * 16 + 16) + (16 * 8 * 16 + 8) + (8 * 4 * 16 + 4) + \
+        (4 * 3 * 9 + 3)   # --imsize 32: 4 -> 8 -> 16 -> 32
+    assert "built as in trainer.py:5-13, called from main.py:8: Generator(self.imsize, self.z_dim, self.conv_dim)" \
+        in model["notes"], model["notes"]
+    assert model["input_shapes"] == [[2, 16]]
+    assert any(n.startswith("input shape [2, 16] (float32): a vector of the first layer's 16 channels per sample")
+               for n in model["notes"]), model["notes"]
+
+
+def test_a_wrapper_handing_its_arguments_to_the_wrapped_layers_forward_is_followed() -> None:
+    """A spectral-norm wrapper's `forward(self, *args)` calls `self.module.forward(*args)`: the image reaches the
+    wrapped conv, not the attention block's conv registered after it."""
+    import torch.nn as nn
+
+    from archlint.load.first_layer import first_layer
+
+    class Normalized(nn.Module):
+        def __init__(self, module: nn.Module) -> None:
+            super().__init__()
+            self.module = module
+
+        def forward(self, *args):
+            return self.module.forward(*args)
+
+    class Critic(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l1 = nn.Sequential(Normalized(nn.Conv2d(3, 8, 4, 2, 1)), nn.LeakyReLU(0.1))
+            self.attn = nn.Conv2d(8, 8, 1)
+
+        def forward(self, x):
+            out = self.l1(x)
+            return self.attn(out)
+
+    model = Critic()
+    assert first_layer(model) is model.l1[0].module
