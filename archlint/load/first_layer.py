@@ -269,8 +269,10 @@ class _Reading:
         callee = call.func
         if isinstance(callee, ast.Name) and callee.id in self.iterated:
             return _reached(self.iterated[callee.id], position, self.depth + 1)
-        if isinstance(callee, ast.Attribute) and callee.attr == "forward":   # `self.module.forward(x)`
-            callee = callee.value if not (isinstance(callee.value, ast.Name) and callee.value.id == "self") else callee
+        if isinstance(callee, ast.Attribute) and callee.attr == "forward" and \
+                not (isinstance(callee.value, ast.Name) and callee.value.id == "self") and \
+                isinstance(self._submodule(callee.value), nn.Module):   # `self.module.forward(x)`
+            callee = callee.value
         submodule = self._submodule(callee)
         if isinstance(submodule, nn.Module):
             return _reached(submodule, position, self.depth + 1)

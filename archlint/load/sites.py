@@ -74,7 +74,7 @@ from archlint.load.sandbox import (
     user_code_scope,
     user_stdout,
 )
-from archlint.load.weights import WEIGHT_KEYWORDS, hub_weights, weights_off
+from archlint.load.weights import hub_weights, is_weight_keyword, no_weights, weights_off
 from archlint.load.slicing import (
     COMPOUND_STATEMENTS,
     SELF,
@@ -848,10 +848,10 @@ class _WithoutWeights(ast.NodeTransformer):
         self.changed: set[str] = set()
 
     def visit_keyword(self, node: ast.keyword) -> ast.keyword:
-        if node.arg in WEIGHT_KEYWORDS and not (isinstance(node.value, ast.Constant) and not node.value.value):
-            self.changed.add(f"{node.arg}={WEIGHT_KEYWORDS[node.arg]}")
+        if is_weight_keyword(node.arg) and not (isinstance(node.value, ast.Constant) and not node.value.value):
+            self.changed.add(f"{node.arg}={no_weights(node.arg)}")
             return ast.copy_location(ast.keyword(node.arg, ast.copy_location(
-                ast.Constant(WEIGHT_KEYWORDS[node.arg]), node.value)), node)
+                ast.Constant(no_weights(node.arg)), node.value)), node)
         return node
 
 

@@ -9,8 +9,10 @@ Downloads by other means (a hand-written HTTP request, a hub repository's code) 
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
+import re
 import sys
 from typing import Any, Iterator
 
@@ -18,21 +20,61 @@ import torch.hub
 from torch import nn
 
 from archlint.load.sandbox import NetworkRefused
+from archlint.mechanics.source import function_definition
 
-# the keywords by which published constructors and factories choose their weights, and their value for none
-WEIGHT_KEYWORDS = {"pretrained": False, "pretrained_backbone": False, "weights": None, "weights_backbone": None}
+# the keywords by which published constructors and factories choose their weights, as Python code names them:
+# `pretrained`, `pretrained_base`, `use_pretrained`, `weights`, `weights_backbone` (timm's `pretrained_cfg` is the
+# description of a checkpoint, and `weights_init` a scheme: neither loads anything)
+_WEIGHT_KEYWORD = re.compile(r"^(use_|load_)?pretrained(?!_cfg)(_\w+)?$|^weights(_backbone|_encoder)?$")
 
 
-def weights_off(callee: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The weight keywords of a class or factory whose defaults load weights (`pretrained=True`), not given by
-    `args` or `kwargs`, set to no weights: the architecture does not depend on them."""
+def is_weight_keyword(name: str | None) -> bool:
+    return bool(name and _WEIGHT_KEYWORD.search(name))
+
+
+def no_weights(name: str) -> Any:
+    """A weight keyword's value for none: False for a `pretrained` flag, None for `weights` (a name or an enum)."""
+    return None if name.startswith("weights") else False
+
+
+def weights_off(callee: Any, args: tuple[Any, ...], kwargs: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """The weight keywords of a class or factory whose defaults load weights (`pretrained=True`,
+    `pretrained_base=True`, `weights="imagenet"`), not given by `args` or `kwargs`, set to no weights: the
+    architecture does not depend on them. A factory that hands its `**kwargs` on (`def get_psp_citys(**kwargs):
+    return get_psp("citys", **kwargs)`) passes those of the functions it hands them to."""
     try:
         signature = inspect.signature(callee)
         given = signature.bind_partial(*args, **kwargs).arguments
     except (TypeError, ValueError):
         return {}
-    return {p.name: WEIGHT_KEYWORDS[p.name] for p in signature.parameters.values()
-            if p.name in WEIGHT_KEYWORDS and p.name not in given and p.default is not p.empty and p.default}
+    off = {p.name: no_weights(p.name) for p in signature.parameters.values()
+           if is_weight_keyword(p.name) and p.name not in given and p.default is not p.empty and p.default}
+    handing = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+    if handing is None or depth >= MOST_HANDING_DEPTH or not inspect.isfunction(callee):
+        return off
+    for handed_to in _handed_kwargs(callee, handing):
+        for name, value in weights_off(handed_to, (), {**kwargs, **off}, depth + 1).items():
+            if name not in given:
+                off.setdefault(name, value)
+    return off
+
+
+MOST_HANDING_DEPTH = 3   # factories handing their keywords on: get_psp_resnet50_voc -> get_psp -> PSPNet
+
+
+def _handed_kwargs(function: Any, kwargs_name: str) -> list[Any]:
+    """The callables of the function's module that it calls with its `**kwargs` (`get_psp(..., **kwargs)`)."""
+    definition = function_definition(function)
+    if definition is None:
+        return []
+    found = []
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and any(
+                k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwargs_name for k in node.keywords):
+            called = function.__globals__.get(node.func.id)
+            if callable(called):
+                found.append(called)
+    return found
 
 
 @contextlib.contextmanager

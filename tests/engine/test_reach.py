@@ -1514,3 +1514,16 @@ def test_a_wrapper_handing_its_arguments_to_the_wrapped_layers_forward_is_follow
 
     model = Critic()
     assert first_layer(model) is model.l1[0].module
+
+
+def test_a_factory_handing_its_keywords_to_one_whose_default_loads_a_backbone_is_built_without_it(capsys) -> None:
+    # `get_segnet_citys(**kwargs)` returns `get_segnet("citys", **kwargs)`, whose `pretrained_base=True` loads the
+    # backbone from a model store that makes its cache folder (a write archlint refuses): the keyword is handed
+    # down as no weights, and the architecture is built
+    _, report, _ = check("pretrained_base", capsys=capsys, target="segnet.py")
+    model = one_model(report)
+    assert model["name"] == "get_segnet_citys"
+    assert model["parameters"] == (3 * 8 * 9 + 8) + (8 * 16 * 9 + 16) + (16 * 19 + 19)   # 19 classes: citys
+    assert any(n.startswith("called with pretrained_base=False: the architecture, without the weights its default "
+                            "loads") for n in model["notes"]), model["notes"]
+    assert not os.path.exists(os.path.expanduser("~/.torch/models/backbone.pth"))
