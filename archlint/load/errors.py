@@ -84,10 +84,11 @@ def _failing_installed_package(exc: BaseException) -> str | None:
     return next(p for p in (installed_package(f.filename) for f in frames) if p)
 
 
-def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
-    """(the installed package whose code failed, the submodule it imports, the installed version of the package
-    that lacks it) when an installed package imports a submodule another installed package no longer has
-    (`taming` importing `pytorch_lightning.utilities.distributed`, gone from Lightning 2)."""
+def _missing_submodule(exc: BaseException) -> tuple[str | None, str, str] | None:
+    """(the installed package whose code failed, or None for the repository's own code; the submodule it imports;
+    the installed version of the package that lacks it) when code imports a submodule an installed package no
+    longer has (`taming` importing `pytorch_lightning.utilities.distributed`, gone from Lightning 2; a model file
+    importing `timm.models.layers.helpers`, gone from timm 1)."""
     if not (isinstance(exc, ModuleNotFoundError) and exc.name and "." in exc.name):
         return None
     top = exc.name.split(".")[0]
@@ -98,7 +99,7 @@ def _missing_submodule(exc: BaseException) -> tuple[str, str, str] | None:
         return None
     frames = traceback.extract_tb(exc.__traceback__)
     package = next((p for p in (installed_package(f.filename) for f in reversed(frames)) if p), None)
-    if package is None or package == top:
+    if package == top:   # a package missing a module of its own: a broken install, not two versions
         return None
     installed = installed_version(top)
     return (package, exc.name, installed) if installed is not None else None
@@ -195,6 +196,11 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
         return (f"cannot import: the file needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this file")
     conflict = _missing_submodule(exc)
+    if conflict is not None and conflict[0] is None:
+        _, missing, installed = conflict
+        return (f"cannot import: the code imports {missing}, which the installed {installed} does not have"
+                f"{user_frame_suffix(exc)}: it was written for another version; install the version of "
+                f"{installed.split()[0]} the repository was written for")
     if conflict is not None:
         package, missing, installed = conflict
         return (f"cannot import: the installed package {package!r} imports {missing}, which the installed "

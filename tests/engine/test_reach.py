@@ -1215,6 +1215,19 @@ def test_a_name_the_installed_package_no_longer_has_is_a_version_conflict(tmp_pa
                                 f"version; install the version of pytest the repository was written for"), error
 
 
+def test_a_submodule_the_installed_package_no_longer_has_is_a_version_conflict(tmp_path, capsys) -> None:
+    # a model file written for an older pytest imports one of its modules that the installed one does not have
+    # (`from timm.models.layers.helpers import to_2tuple` of a ViT written for timm 0.4)
+    (tmp_path / "net.py").write_text("import torch\nfrom _pytest.gone_helpers import to_2tuple\n\n\n"
+                                     "class Net(torch.nn.Module):\n    pass\n")
+    code, out, _ = run_in(tmp_path, ["check", "net.py", "--format", "json"], capsys)
+    [error] = json.loads(out)["errors"]
+    assert code == 2 and error["cause"] == "version conflict"
+    assert error["message"] == (f"cannot import: the code imports _pytest.gone_helpers, which the installed pytest "
+                                f"{pytest.__version__} does not have at net.py:2: it was written for another version; "
+                                f"install the version of pytest the repository was written for"), error
+
+
 def test_a_series_kept_channels_last_gets_its_variables_last_and_its_time_features_beside(capsys) -> None:
     # the first conv's 7 channels are the series' variables on its last axis (the forward permutes them to
     # axis 1); the second argument reaches a Linear over 4 time features, on the same layout
