@@ -548,6 +548,16 @@ class _Unavailable:
     def __bool__(self) -> bool:
         raise RuntimeError(self._said)
 
+    def _refuse(self, *args: Any) -> Any:
+        raise RuntimeError(self._said)
+
+    # indexed, measured or computed with (`frames[0]`, `len(actions)`, `width // 2`): the same sentence, not
+    # Python's "'_Unavailable' object is not subscriptable"
+    __getitem__ = __len__ = __index__ = __int__ = __float__ = __neg__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+
 
 def _position(document: Document, line: int) -> str:
     """`README.md:31`, `../../train.py:80`, `demo.ipynb:cell 4:line 2`: relative to where archlint runs, however

@@ -1540,3 +1540,15 @@ def test_a_factory_handing_its_keywords_to_one_whose_default_loads_a_backbone_is
     assert any(n.startswith("called with pretrained_base=False: the architecture, without the weights its default "
                             "loads") for n in model["notes"]), model["notes"]
     assert not os.path.exists(os.path.expanduser("~/.torch/models/backbone.pth"))
+
+
+@pytest.mark.parametrize("use", [lambda v: v[0], len, lambda v: v // 2, lambda v: 2 * v, lambda v: v < 3, int])
+def test_an_unavailable_argument_says_why_however_it_is_used(use) -> None:
+    # `Agent(env.observation_space.shape, env.action_space.n)` with gym not installed: the agent's `frames[0]`,
+    # `num_actions // 2` raise the cause of the argument, not Python's words about the stand-in object
+    from archlint.load.sites import Failure, _Unavailable
+
+    unavailable = _Unavailable("env.action_space.n", Failure("main.py:12: ModuleNotFoundError: No module named 'gym'"))
+    with pytest.raises(RuntimeError, match=r"^`env.action_space.n` could not be computed \(main.py:12: "
+                                           r"ModuleNotFoundError: No module named 'gym'\)$"):
+        use(unavailable)
