@@ -78,7 +78,9 @@ def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
     reaches (`reached[i]`, read from forward's code) receive its `in_channels` (`in_features`), or None when none
     is found that runs. An argument concatenated with other features before that layer (a decoder's
     `cat((x, low_level), dim=1)`, a conditional GAN's `cat((label_emb(labels), noise), -1)`) needs fewer than the
-    layer takes: how many more arrive is measured with a hook on a meta-tensor forward, not read from the code."""
+    layer takes: how many more arrive is measured with a hook on a meta-tensor forward, not read from the code. An
+    argument the forward multiplies (a space-to-depth stem: `cat` of 4 strided slices, 4 × 3 channels) gets the
+    layer's channels divided by the factor that arrived."""
     current = list(inputs_for(model, example_inputs))
     watched = {i: layer for i, layer in enumerate(reached) if i < len(current) and isinstance(current[i], torch.Tensor)
                and current[i].is_floating_point() and _axis(layer, current[i]) is not None}
@@ -90,9 +92,15 @@ def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
         for i, missing in wrong.items():
             shape = list(current[i].shape)
             axis = _axis(watched[i], current[i])
+            given, takes = shape[axis], _takes(watched[i])
             shape[axis] += missing
             if shape[axis] <= 0:
-                return None
+                # more arrive than were given even with none of them: the forward multiplies what it is given
+                # (a space-to-depth stem stacks 4 shifted copies: 12 channels from 3), by a whole factor
+                factor, rest = divmod(takes - missing, given)   # what arrived, per channel given
+                if rest or factor < 2 or takes % factor:
+                    return None
+                shape[axis] = takes // factor
             current[i] = torch.randn(shape, generator=torch.Generator().manual_seed(i)).to(current[i])
     else:
         return None

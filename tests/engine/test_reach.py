@@ -1552,3 +1552,23 @@ def test_an_unavailable_argument_says_why_however_it_is_used(use) -> None:
     with pytest.raises(RuntimeError, match=r"^`env.action_space.n` could not be computed \(main.py:12: "
                                            r"ModuleNotFoundError: No module named 'gym'\)$"):
         use(unavailable)
+
+
+def test_a_space_to_depth_stem_gets_the_channels_its_conv_takes_divided_by_four(tmp_path, capsys) -> None:
+    # a detector's Focus stem stacks the four pixels of each 2×2 cell as channels before its first conv (12 = 4 × 3):
+    # the guess of 12 channels arrives as 48; what arrives per channel given (4) is measured, and 3 channels fit
+    (tmp_path / "focus.py").write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class Focus(nn.Module):\n"
+        "    def __init__(self, channels=3, width=16):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(channels * 4, width, 3, padding=1)\n"
+        "        self.head = nn.Conv2d(width, 5, 1)\n\n"
+        "    def forward(self, x):\n"
+        "        cells = torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]], dim=1)\n"
+        "        return self.head(torch.relu(self.conv(cells)))\n")
+    code, out, _ = run_in(tmp_path, ["check", "focus.py", "--format", "json", "--no-probe"], capsys)
+    model = one_model(json.loads(out))
+    assert model["input_shapes"] == [[2, 3, 224, 224]], model["notes"]
+    assert any(n.startswith("input [2, 3, 224, 224]: each argument sized so that the first convolution or linear "
+                            "layer it reaches receives the channels") for n in model["notes"]), model["notes"]
