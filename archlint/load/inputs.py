@@ -435,8 +435,8 @@ def _declared_sequences(model: nn.Module, layer: nn.Module | None, dtype: torch.
                         device, i) for i, (layer_i, length) in enumerate(zip(reached, steps))]
         shown = ", ".join(f"{name}: {_said(tuple(tensor.shape))}" for name, tensor in zip(names, made))
         said = ", ".join(f"{lengths[length]} {length}" for length in dict.fromkeys(steps))
-        yield tuple(made), (f"inputs {shown}: windows of the lengths the model keeps ({said}), each with the "
-                            f"features of the first layer it reaches")
+        yield tuple(made), (f"inputs {shown}: windows of the lengths the model keeps ({said}), their features "
+                            f"those of the first layer each reaches, else a size of the model's own")
 
 
 def _features_of(layer: nn.Module | None, length: int, lead_features: int) -> int:

@@ -67,7 +67,7 @@ def _own_sizes(model: nn.Module) -> dict[str, int]:
 
 
 def attributes_read(model: nn.Module) -> list[str]:
-    """The names of `self.<name>` its forward reads, and the methods of its own class that the forward calls, in
+    """The names `self.<name>` that its forward reads, or a method of its own class that the forward calls, in
     the order they first appear."""
     names: dict[str, None] = {}
     for definition in _forward_and_its_methods(type(model)):
