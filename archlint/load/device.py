@@ -116,6 +116,10 @@ def parameters_on_meta() -> contextlib.AbstractContextManager[None]:
     return _on_register(to_meta_now)
 
 
+class TooLargeForCpu(Exception):
+    """A model above the meta-above threshold whose constructor cannot run on the meta device."""
+
+
 class TooManyParameters(BaseException):
     """Raised at the registration that passes the limit. A BaseException: a constructor's own
     `except Exception` must not swallow it and go on building."""
@@ -176,9 +180,17 @@ def build_model(factory: Callable[[], nn.Module], device: str = "auto",
         model, how = build_on_meta(factory)
     except Exception as exc:
         # the size could not be taken without weights (vit-pytorch's Dino builds torchvision augmentations that
-        # call .item()): the constructor is run as the user runs it
-        with building_on("cpu"):
-            model = factory()
+        # call .item()): the constructor is run as the user runs it, up to `meta_above` parameters (a 7B model
+        # would take the machine's memory)
+        rng = RngState.capture()
+        try:
+            with building_on("cpu"), parameters_at_most(meta_above):
+                model = factory()
+        except TooManyParameters:
+            rng.restore()
+            raise TooLargeForCpu(f"it has more than {meta_above:,} parameters (the meta-above threshold), too many to "
+                                 f"build with weights here, and it could not be built on the meta device: "
+                                 f"{describe_exception(exc)[:200]}") from exc
         return BuiltModel(model, "cpu", f"built on the CPU: its size could not be counted on the meta device first "
                                         f"({describe_exception(exc)[:120]})")
     count = count_parameters(model)
@@ -202,5 +214,5 @@ def _cpu_first(factory: Callable[[], nn.Module], limit: int) -> BuiltModel | Non
         return None
 
 
-__all__ = ["BuiltModel", "CPU_FIRST_PARAMETERS", "DEFAULT_META_ABOVE", "DEVICES", "build_model", "build_on_meta", "count_parameters", "inputs_for",
+__all__ = ["BuiltModel", "CPU_FIRST_PARAMETERS", "DEFAULT_META_ABOVE", "DEVICES", "TooLargeForCpu", "build_model", "build_on_meta", "count_parameters", "inputs_for",
            "is_meta_model", "lazy_layers", "parameters_on_meta"]

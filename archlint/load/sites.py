@@ -902,6 +902,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                         and callee.__name__ == target.obj.__name__:
                     # a variant beside its namesake takes the arguments the repository gives it
                     callee, standing_in = target.obj, True
+                elif _builds_another_class(callee, target):
+                    raise NotThisModel(f"the call there builds a {callee.__self__.__name__}, not this model")
             else:
                 callee = _registry_entry(_evaluate(site.registry, namespace, site.document), target)
                 if callee is None:
@@ -939,6 +941,19 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
     if not target.accepts(built):
         raise NotThisModel(f"the call there builds a {type(built).__name__}, not this model")
     return built, _named(callee, args, kwargs), run
+
+
+def _builds_another_class(callee: Any, target: SiteTarget) -> bool:
+    """A model class's classmethod that returns `cls(...)` (`LLaMA.from_name`) builds exactly the class it is called
+    on: when that is not the target (a base class's namesake in another file), nothing is built to find that out
+    (a 7B model). A classmethod that returns something else (a registry's subclass) is built and looked at."""
+    owner = getattr(callee, "__self__", None)
+    if not (inspect.ismethod(callee) and isinstance(owner, type) and issubclass(owner, torch.nn.Module)
+            and isinstance(target.obj, type) and not target.is_it(owner)):
+        return False
+    definition = function_definition(callee.__func__)
+    return definition is not None and bool(definition.args.args) \
+        and _returns_call_of(definition, {definition.args.args[0].arg})
 
 
 def _raised_in(exc: BaseException, file: Path) -> bool:

@@ -1572,3 +1572,34 @@ def test_a_space_to_depth_stem_gets_the_channels_its_conv_takes_divided_by_four(
     assert model["input_shapes"] == [[2, 3, 224, 224]], model["notes"]
     assert any(n.startswith("input [2, 3, 224, 224]: each argument sized so that the first convolution or linear "
                             "layer it reaches receives the channels") for n in model["notes"]), model["notes"]
+
+
+# -- a classmethod of a base model class builds that class, not its subclass of the same name -------------------
+
+def test_a_base_classmethod_that_returns_cls_is_not_built_for_a_subclass_target() -> None:
+    # lit-llama's adapter.LLaMA subclasses model.LLaMA; `model.LLaMA.from_name("7B")` in a script builds the base
+    # (27 GB of fp32 weights) and can never be the adapter: it is recognised before anything is built
+    from torch import nn
+
+    from archlint.load.sites import SiteTarget, _builds_another_class
+
+    class Base(nn.Module):
+        registry: dict[str, type] = {}
+
+        @classmethod
+        def from_name(cls, name: str) -> "Base":
+            model = cls()
+            return model
+
+        @classmethod
+        def create(cls, kind: str) -> "Base":   # dispatches to a registered subclass: must be built to know
+            return Base.registry[kind]()
+
+    class Variant(Base):
+        pass
+
+    target = SiteTarget(Variant, Path(__file__), sys.modules[__name__])
+    assert _builds_another_class(Base.from_name, target)
+    assert not _builds_another_class(Variant.from_name, target)   # inherited: `cls` is the target
+    assert not _builds_another_class(Base.create, target)
+    assert not _builds_another_class(Variant, target)

@@ -174,14 +174,29 @@ class _ReadsAValueWhileBuilt(torch.nn.Module):
         return self.fc(x) * self.scale
 
 
-def test_a_constructor_that_cannot_run_on_meta_is_built_on_the_cpu_in_auto_mode() -> None:
-    # past the CPU-first limit (meta_above=10), the size is counted on meta first: that build fails
-    built = build_model(_ReadsAValueWhileBuilt, device="auto", meta_above=10)
+def test_a_constructor_that_cannot_run_on_meta_is_built_on_the_cpu_in_auto_mode(monkeypatch) -> None:
+    from archlint.load import device
+
+    # past the CPU-first limit, the size is counted on meta first: that build fails
+    monkeypatch.setattr(device, "CPU_FIRST_PARAMETERS", 10)
+    built = build_model(_ReadsAValueWhileBuilt, device="auto")
     assert built.device == "cpu" and not any(p.is_meta for p in built.model.parameters())
     assert built.note is not None and "could not be counted on the meta device" in built.note and ".item()" in built.note
     # under it, it is built once, on the CPU, as the user builds it
+    monkeypatch.undo()
     built = build_model(_ReadsAValueWhileBuilt, device="auto")
     assert built.device == "cpu" and built.note is None
+
+
+def test_a_model_that_cannot_run_on_meta_is_not_built_on_the_cpu_past_the_meta_above_threshold() -> None:
+    # a 7B model whose constructor cannot run on meta would take the machine's memory on the CPU: the build stops
+    # at the parameter that passes the threshold, and says why, with the meta failure
+    from archlint.load.device import TooLargeForCpu
+
+    state = torch.random.get_rng_state()
+    with pytest.raises(TooLargeForCpu, match=r"more than 10 parameters .* could not be built on the meta device.*item"):
+        build_model(_ReadsAValueWhileBuilt, device="auto", meta_above=10)
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 class CountedNet(SmallNet):
