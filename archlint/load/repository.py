@@ -4,8 +4,9 @@ python examples of its READMEs and docs.
 The root is found the way git and ruff find it: the nearest folder above with `.git` or a project file
 (pyproject.toml, setup.py, setup.cfg). When there is none (a downloaded archive, a folder copied out of a
 repository), it is found the way a reader would: the highest folder above the file that still looks like part of
-one project (a README, a licence, a requirements file, or Python code), never climbing past the user's home or more
-than a few levels.
+one project (a README, a licence, a requirements file, or Python code), passing a folder that holds only folders
+(a namespace package's `models/` around `definitions/`), never climbing past the user's home or more than a few
+levels.
 
 Each document is read into one Python source whose line numbers are the document's own: the lines of a README that
 are not code become blank lines, so a construction site found in it is named `README.md:31-37`.
@@ -63,13 +64,26 @@ def repository_root(path: Path) -> Path:
             return candidate
         if candidate == home or candidate.parent == candidate:
             break
-    root = folder
+    root = below = folder
     for level, candidate in enumerate(folder.parents, start=1):
-        if level > MOST_LEVELS or candidate == home or candidate.parent == candidate \
-                or not _looks_like_project(candidate):
+        if level > MOST_LEVELS or candidate == home or candidate.parent == candidate:
             break
-        root = candidate
+        if _looks_like_project(candidate):
+            root = candidate
+        elif below != root or not _only_folders(candidate):
+            break   # one folder of folders is passed, not a run of them (where projects are kept, temp folders)
+        below = candidate
     return root
+
+
+def _only_folders(folder: Path) -> bool:
+    """A folder that holds folders and no file: a grouping folder of a project (`models/` around `definitions/`),
+    or of projects; the climb passes it and looks further up."""
+    try:
+        with os.scandir(folder) as entries:
+            return all(entry.is_dir() for entry in entries if not entry.name.startswith("."))
+    except OSError:
+        return False
 
 
 def folders_up_to(folder: Path, root: Path) -> list[Path]:

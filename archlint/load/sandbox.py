@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import errno
 import functools
 import hashlib
 import importlib
@@ -636,10 +637,31 @@ def guarded() -> Iterator[None]:
         _guard_installed = True
     previous, _guard_on = _guard_on, True
     try:
-        with _no_process_groups():
+        with _no_process_groups(), _folders_not_made():
             yield
     finally:
         _guard_on = previous
+
+
+@contextlib.contextmanager
+def _folders_not_made() -> Iterator[None]:
+    """A repository's module makes the folders its runs write to as it is imported (`os.makedirs(CHECKPOINTS,
+    exist_ok=True)`; git keeps no empty folder, so a fresh clone has none): making one is let pass without making
+    it, as if it had been made. What is written into it is still refused."""
+    make = os.mkdir
+
+    def mkdir(path: Any, mode: int = 0o777, *, dir_fd: int | None = None) -> None:
+        if not _guard_on or dir_fd is not None or _refusal("os.mkdir", (path,)) is None:
+            return make(path, mode, dir_fd=dir_fd)
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(path))
+        return None
+
+    os.mkdir = mkdir
+    try:
+        yield
+    finally:
+        os.mkdir = make
 
 
 # every way `torch.distributed.init_process_group` makes a group goes through these (looked up when it is called)

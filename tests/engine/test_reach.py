@@ -1603,3 +1603,18 @@ def test_a_base_classmethod_that_returns_cls_is_not_built_for_a_subclass_target(
     assert not _builds_another_class(Variant.from_name, target)   # inherited: `cls` is the target
     assert not _builds_another_class(Base.create, target)
     assert not _builds_another_class(Variant, target)
+
+
+def test_a_package_imported_from_a_root_above_a_folder_of_folders_whose_import_makes_folders(tmp_path, capsys) -> None:
+    # models/definitions/encoder.py does `from utils.constants import *`, run from the repository's root: with no
+    # .git or project file, the root is found past `models/` (it holds only a folder) at the README; constants.py
+    # makes the checkpoint and log folders as it is imported (a fresh clone has none): let pass, not made
+    shutil.copytree(CASES / "made_folders", tmp_path / "made_folders")
+    (tmp_path / "made_folders" / "setup.cfg").unlink(missing_ok=True)
+    code, out, _ = run_in(tmp_path / "made_folders" / "models" / "definitions",
+                          ["check", "encoder.py", "--format", "json", "--no-probe"], capsys)
+    report = json.loads(out)
+    assert not report["errors"], report["errors"]
+    assert one_model(report)["parameters"] == 2 * (16 * 16 + 16)
+    assert not (tmp_path / "made_folders" / "models" / "checkpoints").exists()
+    assert not (tmp_path / "made_folders" / "runs").exists()
