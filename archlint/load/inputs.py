@@ -212,7 +212,10 @@ def forward_inputs(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, An
             positional.append(None)
         else:
             break
-    while positional and positional[-1] is None and len(positional) > len(args):
+    # a None that stood in for a skipped parameter goes; one the call gave a required parameter stays
+    # (`model(src, trg, src_mask=None, trg_mask=None)`: the forward takes None for it)
+    while positional and positional[-1] is None and len(positional) > len(args) \
+            and parameters[len(positional) - 1].default is not inspect.Parameter.empty:
         positional.pop()
     used = {p.name for p in parameters[:len(positional)]}
     return tuple(positional), sorted(k for k in kwargs if k not in used)

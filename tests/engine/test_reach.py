@@ -1618,3 +1618,13 @@ def test_a_package_imported_from_a_root_above_a_folder_of_folders_whose_import_m
     assert one_model(report)["parameters"] == 2 * (16 * 16 + 16)
     assert not (tmp_path / "made_folders" / "models" / "checkpoints").exists()
     assert not (tmp_path / "made_folders" / "runs").exists()
+
+
+def test_a_none_the_site_gives_a_required_forward_parameter_is_kept(capsys) -> None:
+    # `translator(source_ids, target_ids, source_mask=None, target_mask=None)`: the masks are required parameters
+    # the forward takes None for; the call feeds the model, its Nones included
+    _, report, _ = check("fed_none", capsys=capsys, target="translator.py")
+    model = one_model(report)
+    assert model["input_shapes"][:2] == [[3, 5], [3, 7]], model["input_shapes"]
+    assert any(n.startswith("input [3, 5], [3, 7], None, None as the code at translator.py:28 feeds it")
+               for n in model["notes"]), model["notes"]
