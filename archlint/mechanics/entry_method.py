@@ -4,12 +4,14 @@ Reinforcement-learning agents often have no forward; their code calls `agent.get
 `agent.act(obs)`, and that method is the model as it is used. Python says which method it is by what the methods
 read: the one whose code (with the module's own methods it calls) uses every submodule and parameter the model
 holds is the model's forward in all but name. Methods that step an optimiser or call backward are training code
-and never run. When no method uses everything (an actor-critic with `pi(x)` and `v(x)` sharing a trunk) none is
-chosen: linting one would show the other's layers as never reached, so the model is said to have no forward, with
-what each method reaches.
+and never run. When no method uses everything (an actor-critic with `pi(x)` and `v(x)` sharing a trunk), the
+fewest methods that use everything together and take the same required parameters, by name, are its forward
+together: each is called on the same inputs (an agent's observation) and the forward returns what each returns.
+Linting one alone would show the other's layers as never reached. With no such methods the model is said to have
+no forward, with what each method reaches.
 
-The model is linted through a view, not changed: an instance of a subclass whose forward is that method, sharing
-the model's submodules and parameters (the user's object keeps its class).
+The model is linted through a view, not changed: an instance of a subclass whose forward is that method (or those
+methods), sharing the model's submodules and parameters (the user's object keeps its class).
 """
 from __future__ import annotations
 
@@ -73,10 +75,52 @@ def method_running_everything(model: nn.Module) -> str | None:
     return next((m.name for m in entry_methods(model) if parts and m.reaches == parts), None)
 
 
-def through_method(model: nn.Module, method: str) -> nn.Module:
-    """A view of the model whose forward is `method`: same submodules and parameters, the model itself untouched."""
+def methods_running_everything(model: nn.Module) -> list[str] | None:
+    """The method that reaches every part, else the fewest methods (largest reach first, source order among equals)
+    that reach every part together and take the same required parameters (`pi(x, softmax_dim=0)` and `v(x)`), in
+    source order; None when there are none."""
+    single = method_running_everything(model)
+    if single is not None:
+        return [single]
+    parts, cover, reached = _parts(model), [], set()
+    methods = entry_methods(model)
+    for method in sorted(methods, key=lambda m: -len(m.reaches)):
+        if method.reaches - reached:
+            cover.append(method)
+            reached |= method.reaches
+    if not parts or reached != parts or len(cover) < 2:
+        return None
+    functions = _own_methods(type(model))
+    required = {_required_parameters(functions[m.name]) for m in cover}
+    if len(required) != 1 or not next(iter(required)):
+        return None
+    return [m.name for m in methods if m in cover]
+
+
+def _required_parameters(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The names of a method's positional parameters without defaults, `self` excluded."""
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                 and p.default is p.empty)
+
+
+def _forward_calling(cls: type, methods: list[str]) -> Callable[..., Any]:
+    """A forward taking the methods' shared required parameters, by name (tracers read a forward's signature),
+    that returns what each method returns for them."""
+    parameters = _required_parameters(getattr(cls, methods[0]))
+    namespace = {"methods": [getattr(cls, m) for m in methods]}
+    listed = ", ".join(parameters)
+    exec(f"def forward(self, {listed}):\n    return tuple(method(self, {listed}) for method in methods)\n", namespace)
+    return namespace["forward"]
+
+
+def through_method(model: nn.Module, method: str | list[str]) -> nn.Module:
+    """A view of the model whose forward is `method` (or all of them, on the same inputs): same submodules and
+    parameters, the model itself untouched."""
     cls = type(model)
-    view_class = type(cls.__name__, (cls,), {"forward": getattr(cls, method), "__module__": cls.__module__,
+    methods = [method] if isinstance(method, str) else method
+    forward = getattr(cls, methods[0]) if len(methods) == 1 else _forward_calling(cls, methods)
+    view_class = type(cls.__name__, (cls,), {"forward": forward, "__module__": cls.__module__,
                                              "__qualname__": cls.__qualname__})
     view = view_class.__new__(view_class)
     view.__dict__.update(model.__dict__)   # the parameter and submodule dicts themselves, shared
@@ -98,12 +142,16 @@ def model_to_lint(model: nn.Module) -> tuple[nn.Module, str | None]:
     for a misspelt forward: running the model fails, and that is what the user must hear)."""
     if has_forward(model) or misspelt_forward(model):
         return model, None
-    method = method_running_everything(model)
-    if method is None:
+    methods = methods_running_everything(model)
+    if methods is None:
         return model, None
     name = type(model).__name__
-    return through_method(model, method), (f"{name} has no forward(); linted through {name}.{method}(), the method "
-                                           f"that uses all of its parts")
+    if len(methods) == 1:
+        return through_method(model, methods), (f"{name} has no forward(); linted through {name}.{methods[0]}(), the "
+                                                f"method that uses all of its parts")
+    called = " and ".join(f"{name}.{m}()" for m in methods)
+    return through_method(model, methods), (f"{name} has no forward(); linted through {called} on the same inputs, "
+                                            f"the methods that use all of its parts together")
 
 
 def why_no_method(model: nn.Module) -> str:

@@ -564,16 +564,53 @@ def test_a_policy_without_forward_is_linted_through_the_method_that_uses_all_of_
     builds it, inside a comprehension over `make_env` thunks (run for the first item); `make_env` itself, named like
     a factory, returns a closure and is no model."""
     _, report, _ = check("agent_methods", capsys=capsys, target="agents.py")
-    [agent] = report["models"]
+    models = {m["name"]: m for m in report["models"]}
+    agent = models["Agent"]
     assert "Agent has no forward(); linted through Agent.get_action_and_value(), the method that uses all of its " \
            "parts" in agent["notes"]
     assert any(n.startswith("built as in train.py:") and n.endswith("Agent(env())") for n in agent["notes"])
     assert agent["input_shapes"] == [[2, 6]] and agent["parameters"] == 2 * (6 * 32 + 32) + 33 + 32 * 3 + 3 + 1
+    # pi(x, softmax_dim=0) and v(x) share a trunk: neither uses all of it, both together on one observation do
+    critic = models["ActorCritic"]
+    assert "ActorCritic has no forward(); linted through ActorCritic.pi() and ActorCritic.v() on the same inputs, " \
+           "the methods that use all of its parts together" in critic["notes"]
+    assert critic["input_shapes"] == [[2, 4]] and critic["parameters"] == (4 * 64 + 64) + (64 * 2 + 2) + (64 + 1)
+    # encode(x) and decode(z) take different things: not run together
     [error] = report["errors"]
-    assert error["message"].endswith("ActorCritic defines no forward() method, so it cannot run; no method uses all "
-                                     "of its parts (fc1, fc_pi, fc_v): pi() uses fc1, fc_pi; v() uses fc1, fc_v")
+    assert error["message"].endswith("Unrelated defines no forward() method, so it cannot run; no method uses all "
+                                     "of its parts (decoder, encoder): encode() uses encoder; decode() uses decoder")
     code, out, _ = run_in(CASES / "agent_methods", ["check", "envs.py", "--no-probe"], capsys)
     assert code == 2 and "no model found" in out, out
+
+
+def test_the_view_through_methods_used_together_runs_each_on_the_same_inputs() -> None:
+    import torch
+    from torch import fx, nn
+
+    from archlint.mechanics.entry_method import model_to_lint
+
+    class ActorCritic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Linear(4, 8)
+            self.policy = nn.Linear(8, 2)
+            self.value = nn.Linear(8, 1)
+
+        def pi(self, state, softmax_dim=0):
+            return torch.softmax(self.policy(self.trunk(state)), dim=softmax_dim)
+
+        def v(self, state):
+            return self.value(self.trunk(state))
+
+    model = ActorCritic()
+    view, note = model_to_lint(model)
+    assert note is not None and "ActorCritic.pi() and ActorCritic.v()" in note
+    state = torch.randn(3, 4)
+    probabilities, value = view(state)
+    assert torch.equal(probabilities, model.pi(state)) and torch.equal(value, model.v(state))
+    called = {node.target for node in fx.symbolic_trace(view).graph.nodes if node.op == "call_module"}
+    assert called == {"trunk", "policy", "value"}
+    assert type(model) is ActorCritic and ActorCritic.forward is nn.Module.forward   # the user's class untouched
 
 
 def test_the_view_through_a_method_leaves_the_users_agent_as_it_was() -> None:

@@ -1,4 +1,5 @@
-"""Policies without forward(): an agent used through get_action_and_value, an actor-critic with pi() and v()."""
+"""Policies without forward(): an agent used through get_action_and_value, an actor-critic with pi() and v(), and an
+auto-encoder whose encode(x) and decode(z) take different things."""
 import torch
 from torch import nn
 from torch.distributions import Categorical
@@ -40,3 +41,16 @@ class ActorCritic(nn.Module):
 
     def v(self, x):
         return self.fc_v(torch.relu(self.fc1(x)))
+
+
+class Unrelated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(8, 2)
+        self.decoder = nn.Linear(2, 8)
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
