@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from torch import nn
 
+from archlint.load.lengths import MOST_METHOD_DEPTH, own_function
 from archlint.mechanics.source import function_definition
 
 LAYERS = (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding, nn.EmbeddingBag, nn.RNNBase)
@@ -55,19 +56,49 @@ def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
     return found or None
 
 
-def unpacked_rank(model: nn.Module) -> int | None:
-    """How many dimensions the forward says its first argument has, by unpacking its shape
-    (`b, c, _, _ = x.size()`, `B, N, C = x.shape`); None when it does not say."""
-    read = _forward_and_its_input(model)
-    if read is None:
-        return None
-    definition, argument = read
+def declared_ranks(model: nn.Module) -> dict[str, int]:
+    """The forward's parameters whose code unpacks their whole shape (`b, c, h, w = x.shape`, `= x.size()`), with
+    the number of sizes unpacked: Python refuses any other count, so that is the argument's rank. Read in the
+    forward and in the model's own methods it hands them to (`self.forecast(x_enc, ...)`)."""
+    ranks: dict[str, int] = {}
+    forward = own_function(type(model), "forward")
+    definition = function_definition(forward) if forward is not None else None
+    if definition is not None:
+        parameters = [a.arg for a in definition.args.args[1:]]
+        _unpacked_ranks(type(model), definition, {name: name for name in parameters}, ranks, 0)
+    return ranks
+
+
+def _unpacked_ranks(cls: type, definition: ast.FunctionDef | ast.AsyncFunctionDef, names: dict[str, str],
+                    ranks: dict[str, int], depth: int) -> None:
+    """Into `ranks`, under the forward's own parameter names, the ranks this function's code unpacks for its
+    parameters (`names`: its parameter -> the forward's), before the name is bound to anything else (`x =
+    self.patch_embed(x)` makes another tensor); the own methods it passes them to, followed."""
+    rebound: dict[str, int] = {}
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+            rebound[node.id] = min(rebound.get(node.id, node.lineno), node.lineno)
+
+    def original(name: str | None, line: int) -> bool:
+        return name in names and line <= rebound.get(name, line)
+
     for node in ast.walk(definition):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple) \
-                and not any(isinstance(e, ast.Starred) for e in node.targets[0].elts) \
-                and _shape_of(node.value) == argument:
-            return len(node.targets[0].elts)
-    return None
+                and not any(isinstance(e, ast.Starred) for e in node.targets[0].elts):
+            shaped = _shape_of(node.value)
+            if original(shaped, node.lineno):
+                ranks.setdefault(names[shaped], len(node.targets[0].elts))
+        elif isinstance(node, ast.Call) and depth < MOST_METHOD_DEPTH and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self":
+            function = own_function(cls, node.func.attr)
+            called = function_definition(function) if function is not None else None
+            if called is None:
+                continue
+            parameters = [a.arg for a in called.args.args[1:]]
+            handed = {parameter: names[argument.id] for parameter, argument in zip(parameters, node.args)
+                      if isinstance(argument, ast.Name) and original(argument.id, node.lineno)}
+            if handed:
+                _unpacked_ranks(cls, called, handed, ranks, depth + 1)
 
 
 def split_features(model: nn.Module) -> int | None:

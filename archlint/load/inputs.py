@@ -12,7 +12,14 @@ import torch
 from torch import nn
 
 from archlint.load.arguments import shapes_in_source
-from archlint.load.first_layer import first_layer, flag_arguments, layer_reached_by, layers_by_key, split_features, unpacked_rank
+from archlint.load.first_layer import (
+    declared_ranks,
+    first_layer,
+    flag_arguments,
+    layer_reached_by,
+    layers_by_key,
+    split_features,
+)
 from archlint.load.lengths import declared_lengths, feature_sizes, layer_input_size
 from archlint.mechanics.source import source_position
 
@@ -336,6 +343,8 @@ def alternative_inputs(model: nn.Module, device: str = "cpu",
         guessed = iter(readings)
     leads = first + readings
     yield from fed_inputs
+    # the ranks the forward's code unpacks its arguments' shapes into, when the guess has others: it cannot run
+    yield from _at_declared_ranks(model, layer, first, fed_inputs, dtype, device)
     # several arguments of the lengths the model keeps (a window, its time features, a decoder's joined window)
     # before kinds of tensor that share one length; a single argument's own guesses (a vector) before them
     sequences = _declared_sequences(model, layer, dtype, device)
@@ -442,6 +451,76 @@ def _declared_sequences(model: nn.Module, layer: nn.Module | None, dtype: torch.
                             f"those of the first layer each reaches, else a size of the model's own")
 
 
+MOST_RANKED_COMBINATIONS = 24
+
+
+def _at_declared_ranks(model: nn.Module, layer: nn.Module | None, first: list[tuple[tuple[Any, ...], str]],
+                       fed: list[tuple[tuple[Any, ...], str]], dtype: torch.dtype,
+                       device: str) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """For a forward whose code unpacks its arguments' shapes (`B, L, H, E = queries.shape`, `B, C, T = xt.shape`)
+    into other ranks than the guess has: each such argument at its rank (a tensor of that rank the user's code
+    makes first; then the size of the first layer it reaches, else the guess's last size, as features, last then
+    first: `[B, steps, features]`, `[B, channels, steps]`, over the lengths the model keeps, else 16; a conv's own
+    rank as an image of its channels; ids for an embedding). An argument whose rank is not said takes the guess's
+    tensor, else a vector (timesteps), a window of its first layer's features, ids. Fewest departures first."""
+    names = _tensor_parameters(model)[:MOST_SEQUENCE_ARGUMENTS]
+    ranks = declared_ranks(model)
+    guess = first[0][0] if first and first[0][0] else ()
+    tensors = [t if isinstance(t, torch.Tensor) else None for t in guess]
+    if not any(name in ranks and (i >= len(tensors) or tensors[i] is None or tensors[i].dim() != ranks[name])
+               for i, name in enumerate(names)):
+        return
+    lead_features = next((t.shape[-1] for t in tensors if t is not None and t.dim()), DEFAULT_FEATURES)
+    lengths = list(dict.fromkeys([*list(declared_lengths(model))[:2], DEFAULT_SEQUENCE]))
+    make = "meta" if device == "meta" else "cpu"
+    options: list[list[torch.Tensor]] = []
+    for i, name in enumerate(names):
+        reached = layer if i == 0 else layer_reached_by(model, i)
+        rank = ranks.get(name)
+        if rank is not None:
+            made = [inputs[i] for inputs, _ in fed if i < len(inputs) and isinstance(inputs[i], torch.Tensor)
+                    and inputs[i].dim() == rank]
+            options.append([*made[:1], *_ranked(reached, rank, lead_features, lengths, dtype, make, i)])
+            continue
+        given = tensors[i] if i < len(tensors) and tensors[i] is not None else None
+        features = layer_input_size(reached) or lead_features
+        others = [torch.rand(DEFAULT_BATCH, generator=torch.Generator().manual_seed(i)).to(dtype=dtype, device=make),
+                  _window(reached, lengths[0], features, dtype, make, i),
+                  torch.randint(0, 10, (DEFAULT_BATCH,), generator=torch.Generator().manual_seed(i)).to(make)]
+        options.append([*([given] if given is not None else []), *others])
+    combinations = sorted(itertools.product(*(range(len(o)) for o in options)),
+                          key=lambda c: (sum(k > 0 for k in c), max(c), sum(c)))
+    said = ", ".join(f"{name} {rank}" for name, rank in ranks.items() if name in names)
+    for chosen in combinations[:MOST_RANKED_COMBINATIONS]:
+        made = tuple(options[i][k] for i, k in enumerate(chosen))
+        shown = ", ".join(f"{name}: {_said(tuple(tensor.shape))}" + (" ids" if not tensor.is_floating_point() else "")
+                          for name, tensor in zip(names, made))
+        yield made, (f"inputs {shown}: the ranks the forward's code unpacks ({said}), sized by the first layer "
+                     f"each reaches")
+
+
+def _ranked(layer: nn.Module | None, rank: int, lead_features: int, lengths: list[int], dtype: torch.dtype,
+            device: str, seed: int) -> Iterator[torch.Tensor]:
+    """Tensors of `rank` dimensions for an argument whose first layer is `layer` (see _at_declared_ranks)."""
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
+        for length in lengths:
+            yield torch.randint(0, layer.num_embeddings, (DEFAULT_BATCH, *(length,) * (rank - 1)),
+                                generator=generator).to(device)
+        return
+    if isinstance(layer, nn.modules.conv._ConvNd) and rank == len(layer.kernel_size) + 2 and layer.in_channels:
+        shape = (DEFAULT_BATCH, layer.in_channels, *DEFAULT_SPATIAL[len(layer.kernel_size)])
+        yield torch.randn(shape, generator=generator).to(dtype=dtype, device=device)
+    features = layer_input_size(layer) or getattr(layer, "in_channels", None) or lead_features
+    if rank <= 2:
+        yield torch.randn((DEFAULT_BATCH, features)[:rank], generator=generator).to(dtype=dtype, device=device)
+        return
+    for length in lengths:
+        inner = (length,) * (rank - 2)
+        for shape in ((DEFAULT_BATCH, *inner, features), (DEFAULT_BATCH, features, *inner)):
+            yield torch.randn(shape, generator=generator).to(dtype=dtype, device=device)
+
+
 def _features_of(layer: nn.Module | None, length: int, lead_features: int) -> int:
     """Another argument's features: its first layer's input size, unless that is its length (the layer works
     along the steps) or it reaches no layer; then the first argument's."""
@@ -522,7 +601,6 @@ def _guessed_alternatives(model: nn.Module, layer: nn.Module | None, dtype: torc
                 _per_tensor_argument(model, tensor, (
             f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): {DEFAULT_SEQUENCE} vectors of the first "
             f"layer's {layer.in_features} features (a batch of single vectors did not run)")),
-            *_maps_of_features(model, layer, dtype, device),
             _per_tensor_argument(model, _noise(across, dtype, device), (
                 f"input shape {_said(across)} ({str(dtype).replace('torch.', '')}): the first layer's "
                 f"{layer.in_features} features along the input's second axis, {DEFAULT_SEQUENCE} of them (the forward "
@@ -636,24 +714,6 @@ def _split_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,
     return [_per_tensor_argument(model, _noise(shape, dtype, device), (
         f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): the {features} features the forward splits "
         f"its input into before its first layer (of {layer.in_features})"))]
-
-
-def _maps_of_features(model: nn.Module, layer: nn.Linear, dtype: torch.dtype,
-                      device: str) -> list[tuple[tuple[Any, ...], str]]:
-    """For a model whose first layer is linear but whose forward unpacks a 4- or 5-dimensional input
-    (`b, c, _, _ = x.size()`: a squeeze-and-excitation block pools a feature map before its first Linear): feature
-    maps with the layer's features as channels, first as channels-first, then as channels-last (`B, H, W, C`)."""
-    rank = unpacked_rank(model)
-    if rank is None or rank < 4:
-        return []
-    spatial = (8,) * (rank - 2)
-    found = []
-    for shape, layout in (((DEFAULT_BATCH, layer.in_features, *spatial), "channels first"),
-                          ((DEFAULT_BATCH, *spatial, layer.in_features), "channels last")):
-        found.append(_per_tensor_argument(model, _noise(shape, dtype, device), (
-            f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}): a map of the first layer's "
-            f"{layer.in_features} features ({layout}), since the forward unpacks {rank} dimensions of its input")))
-    return found
 
 
 def _noise(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> torch.Tensor:

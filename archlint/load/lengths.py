@@ -83,7 +83,7 @@ def _forward_and_its_methods(cls: type) -> Iterator[ast.FunctionDef | ast.AsyncF
     pending = [("forward", 0)]
     while pending:
         name, depth = pending.pop(0)
-        function = _own_function(cls, name)
+        function = own_function(cls, name)
         definition = function_definition(function) if function is not None else None
         if definition is None or name in seen:
             continue
@@ -93,7 +93,7 @@ def _forward_and_its_methods(cls: type) -> Iterator[ast.FunctionDef | ast.AsyncF
             pending += [(called, depth + 1) for called in _self_calls(definition)]
 
 
-def _own_function(cls: type, name: str) -> Any:
+def own_function(cls: type, name: str) -> Any:
     """The function `name` of the model's class or of a user base class (not nn.Module's)."""
     for owner in cls.__mro__:
         if owner is nn.Module:

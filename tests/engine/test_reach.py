@@ -843,16 +843,16 @@ def test_module_level_training_is_read_from_the_syntax_tree(source, left_out) ->
     assert [s.lineno for s in module_level_training(ast.parse(source))] == left_out
 
 
-@pytest.mark.parametrize("model_name, shape, layout", [("ChannelGate", [2, 24, 8, 8], "channels first"),
-                                                      ("GridMixer", [2, 8, 8, 12], "channels last")])
-def test_a_linear_first_model_gets_the_rank_its_forward_unpacks(capsys, model_name, shape, layout) -> None:
+@pytest.mark.parametrize("model_name, shape", [("ChannelGate", [2, 24, 16, 16]),    # channels first
+                                              ("GridMixer", [2, 16, 16, 12])])    # channels last
+def test_a_linear_first_model_gets_the_rank_its_forward_unpacks(capsys, model_name, shape) -> None:
     # neither a batch of vectors nor a sequence of them runs: the forward unpacks four dimensions
     _, report, _ = check("unpacked_rank", capsys=capsys, target=f"blocks.py:{model_name}")
     model = one_model(report)
     assert model["input_shapes"] == [shape]
-    features = shape[1] if layout == "channels first" else shape[3]
-    assert any(n.startswith(f"input shape {shape} (float32): a map of the first layer's {features} features "
-                            f"({layout}), since the forward unpacks 4 dimensions") for n in model["notes"]), model["notes"]
+    argument = "x" if model_name == "ChannelGate" else "grid"
+    assert any(n.startswith(f"inputs {argument}: {shape}: the ranks the forward's code unpacks ({argument} 4), sized "
+                            f"by the first layer each reaches") for n in model["notes"]), model["notes"]
 
 
 def test_a_network_built_in_a_solvers_method_from_attributes_its_init_sets(capsys) -> None:
@@ -1665,3 +1665,35 @@ def test_a_none_the_site_gives_a_required_forward_parameter_is_kept(capsys) -> N
     assert model["input_shapes"][:2] == [[3, 5], [3, 7]], model["input_shapes"]
     assert any(n.startswith("input [3, 5], [3, 7], None, None as the code at translator.py:28 feeds it")
                for n in model["notes"]), model["notes"]
+
+
+def test_inputs_take_the_ranks_the_forward_unpacks_their_shapes_into(capsys) -> None:
+    # `B, C, Fr, T1 = x.shape; _, _, T2 = xt.shape`: Python refuses any other count, so x has four dimensions and
+    # xt three; each is sized by the layer it reaches (32 features), channels first as the forward reads them
+    _, report, _ = check("ranked", capsys=capsys, target="cross.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 32, 16, 16], [2, 32, 16]], model["input_shapes"]
+    assert any(n.startswith("inputs x: [2, 32, 16, 16], xt: [2, 32, 16]: the ranks the forward's code unpacks "
+                            "(x 4, xt 3)") for n in model["notes"]), model["notes"]
+
+
+def test_a_rank_is_read_before_the_argument_is_bound_to_another_tensor() -> None:
+    from torch import nn
+
+    from archlint.load.first_layer import declared_ranks
+
+    class Patches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Conv2d(3, 8, 4, stride=4)
+
+        def forward(self, x, mask):
+            x = self.embed(x).flatten(2).transpose(1, 2)
+            B, N, C = x.shape          # the patches' rank, not the image's
+            return self.head(x, mask)
+
+        def head(self, tokens, mask):
+            b, n = mask.shape          # handed on: the forward's `mask`
+            return tokens * mask[..., None]
+
+    assert declared_ranks(Patches()) == {"mask": 2}
