@@ -237,9 +237,10 @@ def _exec_without(tree: ast.Module, left_out: list[ast.stmt], file: str, module:
 
 def _script_failure(exc: BaseException) -> bool:
     """A failure of a script's module-level work (a dataset download, a training loop, a missing file, work that
-    ran over its CPU budget), as opposed to a file that cannot be Python (syntax), lacks a package, or exits on
-    purpose."""
-    return isinstance(exc, OverBudget) or isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
+    ran over its CPU budget, an exit: no GPU here, a usage message), as opposed to a file that cannot be Python
+    (syntax) or lacks a package. Its classes are defined above its work all the same."""
+    return isinstance(exc, (OverBudget, SystemExit)) or \
+        isinstance(exc, Exception) and not isinstance(exc, (SyntaxError, ImportError))
 
 
 # Calls a definitions-only import still makes: building the command-line defaults and small values.

@@ -1697,3 +1697,11 @@ def test_a_rank_is_read_before_the_argument_is_bound_to_another_tensor() -> None
             return tokens * mask[..., None]
 
     assert declared_ranks(Patches()) == {"mask": 2}
+
+
+def test_a_script_that_exits_as_it_is_imported_is_linted_from_its_definitions(capsys) -> None:
+    # `sys.exit(1)` when there is no GPU, after the class: the class is there all the same, and the exit is said
+    _, report, _ = check("exiting_script", capsys=capsys, target="train_gpu.py")
+    model = one_model(report)
+    assert model["name"] == "Classifier" and model["parameters"] == (3 * 8 * 9 + 8) + (8 * 10 + 10)
+    assert any("sys.exit(1)" in n and "train_gpu.py:19" in n for n in model["notes"]), model["notes"]
