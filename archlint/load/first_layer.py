@@ -56,6 +56,98 @@ def layers_by_key(model: nn.Module) -> dict[str, nn.Module] | None:
     return found or None
 
 
+def layers_by_level(model: nn.Module) -> list[nn.Module] | None:
+    """For a forward whose first argument is a list of feature maps, one per level of a pyramid (a detection head's
+    `for k, (cls_conv, x) in enumerate(zip(self.cls_convs, xin)): x = self.stems[k](x)`, a neck's
+    `[conv(inputs[i]) for i, conv in enumerate(self.lateral_convs)]`): the layer each item reaches first, one per
+    item of the module list it is walked with; None when the argument is not walked so."""
+    read = _forward_and_its_input(model)
+    if read is None:
+        return None
+    definition, argument = read
+    for target, items, body in _loops(definition):
+        walk = _walked_with(target, items, argument)
+        if walk is None:
+            continue
+        item, index, zipped = walk
+        level_layers = _level_layers(model, body, item, index, zipped, argument)
+        if level_layers:
+            return level_layers
+    return None
+
+
+def _loops(definition: ast.AST) -> Iterator[tuple[ast.expr, ast.expr, list[ast.AST]]]:
+    """(target, iterable, what runs per item) of every for statement and comprehension."""
+    for node in ast.walk(definition):
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            yield node.target, node.iter, list(node.body)
+        elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            for generator in node.generators:
+                yield generator.target, generator.iter, [node.elt]
+        elif isinstance(node, ast.DictComp):
+            for generator in node.generators:
+                yield generator.target, generator.iter, [node.key, node.value]
+
+
+def _walked_with(target: ast.expr, items: ast.expr, argument: str
+                 ) -> tuple[str | None, str | None, dict[str, ast.expr]] | None:
+    """How a loop walks `argument` (or a module list beside it): the name of its item (None when the argument is
+    indexed by the loop's index instead), the index's name, and the other names the loop binds to what they walk."""
+    index = None
+    if isinstance(items, ast.Call) and isinstance(items.func, ast.Name) and items.func.id == "enumerate" \
+            and items.args and isinstance(target, ast.Tuple) and len(target.elts) == 2 \
+            and isinstance(target.elts[0], ast.Name):
+        index, target, items = target.elts[0].id, target.elts[1], items.args[0]
+    if isinstance(items, ast.Call) and isinstance(items.func, ast.Name) and items.func.id == "zip" \
+            and isinstance(target, ast.Tuple) and len(target.elts) == len(items.args):
+        bound = {t.id: walked for t, walked in zip(target.elts, items.args) if isinstance(t, ast.Name)}
+    elif isinstance(target, ast.Name):
+        bound = {target.id: items}
+    else:
+        return None
+    item = next((name for name, walked in bound.items() if isinstance(walked, ast.Name) and walked.id == argument),
+                None)
+    if item is None and index is None:
+        return None
+    return item, index, {name: walked for name, walked in bound.items() if name != item}
+
+
+def _level_layers(model: nn.Module, body: list[ast.AST], item: str | None, index: str | None,
+                  zipped: dict[str, ast.expr], argument: str) -> list[nn.Module] | None:
+    """Per level, the layer the argument's item reaches: the first call in the loop's body given the item
+    (`x`, or `argument[index]`) whose callee is a module list's item (a name the loop binds to a module list, or
+    `self.<list>[index]`)."""
+    for node in (n for part in body for n in ast.walk(part)):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        given = node.args[0]
+        if not (item is not None and isinstance(given, ast.Name) and given.id == item
+                or index is not None and isinstance(given, ast.Subscript) and isinstance(given.value, ast.Name)
+                and given.value.id == argument and isinstance(given.slice, ast.Name) and given.slice.id == index):
+            continue
+        container = None
+        if isinstance(node.func, ast.Name) and node.func.id in zipped:
+            container = _module_of(model, zipped[node.func.id])
+        elif isinstance(node.func, ast.Subscript) and isinstance(node.func.slice, ast.Name) \
+                and node.func.slice.id == index:
+            container = _module_of(model, node.func.value)
+        if isinstance(container, (nn.ModuleList, nn.Sequential)) and len(container):
+            reached = [_reached(level, 0, 1) for level in container]
+            return reached if all(isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels
+                                  for layer in reached) else None
+    return None
+
+
+def _module_of(model: nn.Module, node: ast.expr) -> Any:
+    """The submodule `self.a.b` names, else None."""
+    if isinstance(node, ast.Name) and node.id == "self":
+        return model
+    if isinstance(node, ast.Attribute):
+        owner = _module_of(model, node.value)
+        return getattr(owner, node.attr, None) if isinstance(owner, nn.Module) else None
+    return None
+
+
 def declared_ranks(model: nn.Module) -> dict[str, int]:
     """The forward's parameters whose code unpacks their whole shape (`b, c, h, w = x.shape`, `= x.size()`), with
     the number of sizes unpacked: Python refuses any other count, so that is the argument's rank. Read in the

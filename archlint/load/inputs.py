@@ -18,6 +18,7 @@ from archlint.load.first_layer import (
     flag_arguments,
     layer_reached_by,
     layers_by_key,
+    layers_by_level,
     split_features,
 )
 from archlint.load.lengths import declared_lengths, feature_sizes, layer_input_size
@@ -116,6 +117,9 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
     by_key = layers_by_key(model)
     if by_key is not None:
         return _dict_of_features(by_key, dtype, make_device)
+    by_level = layers_by_level(model)
+    if by_level is not None:
+        return _pyramid(by_level, dtype, make_device)
     layer = first_layer(model)
     if layer is None:
         return _layerless_inputs(model, dtype, make_device)[0]
@@ -162,6 +166,23 @@ def infer_inputs(model: nn.Module, device: str = "cpu", arguments: dict[str, Any
     tensor = _noise(shape, dtype, make_device)
     note = f"input shape {_said(shape)} ({str(dtype).replace('torch.', '')}) inferred from first layer {type(layer).__name__}"
     return _per_tensor_argument(model, tensor, note)
+
+
+PYRAMID_BASE = 64   # the finest level's side; each next level halves it (strides 8, 16, 32 of a 512 image)
+
+
+def _pyramid(layers: list[nn.Module], dtype: torch.dtype, device: str) -> tuple[tuple[Any, ...], str]:
+    """One list argument: a feature map per level, with the channels of the conv it reaches, each level half the
+    side of the one before."""
+    generator = torch.Generator().manual_seed(0)
+    maps = []
+    for level, layer in enumerate(layers):
+        side = max(1, PYRAMID_BASE >> level)
+        shape = (DEFAULT_BATCH, layer.in_channels, *(side,) * len(layer.kernel_size))
+        maps.append(torch.randn(shape, generator=generator).to(dtype=dtype, device=device))
+    said = ", ".join(_said(tuple(m.shape)) for m in maps)
+    return (maps,), (f"input [{said}]: a list of feature maps, one per level the forward walks with its module "
+                     f"list, each with the channels of the conv it reaches, each level half the side of the last")
 
 
 def _dict_of_features(layers: dict[str, nn.Module], dtype: torch.dtype, device: str) -> tuple[tuple[Any, ...], str]:

@@ -1705,3 +1705,15 @@ def test_a_script_that_exits_as_it_is_imported_is_linted_from_its_definitions(ca
     model = one_model(report)
     assert model["name"] == "Classifier" and model["parameters"] == (3 * 8 * 9 + 8) + (8 * 10 + 10)
     assert any("sys.exit(1)" in n and "train_gpu.py:19" in n for n in model["notes"]), model["notes"]
+
+
+@pytest.mark.parametrize("model_name", ["DetectionHead", "Neck"])
+def test_a_list_of_feature_maps_one_per_level_a_module_list_walks(capsys, model_name) -> None:
+    # `for k, (cls_conv, x) in enumerate(zip(self.cls_convs, xin)): x = self.stems[k](x)` and
+    # `[conv(inputs[i]) for i, conv in enumerate(self.lateral_convs)]`: a map per level, with the channels of the
+    # conv each level's map reaches, each level half the side of the last
+    _, report, _ = check("pyramid", capsys=capsys, target=f"heads.py:{model_name}")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 32, 64, 64], [2, 64, 32, 32], [2, 128, 16, 16]], model["input_shapes"]
+    assert any(n.startswith("input [[2, 32, 64, 64], [2, 64, 32, 32], [2, 128, 16, 16]]: a list of feature maps, "
+                            "one per level") for n in model["notes"]), model["notes"]
