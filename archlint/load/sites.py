@@ -1080,7 +1080,7 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
         try:
             built, arguments, run, ran_from = _built_where_it_reads(site, target, argv)
         except SiteFailed as exc:
-            last = exc if last is None or isinstance(last, NotThisModel) else last
+            last = exc if last is None or _more_telling(exc, last) else last
             continue
         if not run.stand_ins and not run.completed.placeholders:
             return built, arguments, run, ran_from, argv
@@ -1092,6 +1092,14 @@ def _preferred_build(site: Site, target: SiteTarget, variants: list[list[str]]
         said = f"{_position(site.document, site.line)}: {said}"
     raise type(last or SiteFailed())(said, bool(last and last.download), in_model=bool(last and last.in_model),
                                      environment=last.environment if last else None)
+
+
+def _more_telling(failure: SiteFailed, than: SiteFailed) -> bool:
+    """A later command line's failure says more than an earlier one's when that one was not this model's, or when
+    it got as far as the model's constructor or to what the machine lacks (the README's config file read, then the
+    installed library refused the call) and the earlier did not (the defaults had no config file)."""
+    return isinstance(than, NotThisModel) or bool(failure.environment and not than.environment) \
+        or failure.in_model and not than.in_model and not than.environment
 
 
 def _built_where_it_reads(site: Site, target: SiteTarget,
@@ -1315,12 +1323,18 @@ def _later_statements(tree: ast.Module, statement: ast.stmt) -> list[ast.stmt]:
 
 def sites_scope(site: Site, target: SiteTarget) -> contextlib.AbstractContextManager[None]:
     """The site's folder (or the folder its package is in), the model's folder and the repository's root on
-    sys.path while a site runs (scripts import the package from where they are run)."""
-    folder = site.document.path.parent
+    sys.path while a site runs (scripts import the package from where they are run). A site in a module of a
+    namespace package (`preprocessor/preprocessor.py`, imported as `preprocessor.preprocessor`) puts the folder
+    above on sys.path, not its own: there its file would hide the package of the same name its callers import."""
+    document = site.document.path
+    folder = document.parent
     while (folder / "__init__.py").is_file():
         folder = folder.parent
-    folders = dict.fromkeys([str(site.document.path.parent), str(folder), str(target.file.parent),
-                             str(repository_root(target.file))])
+    own = [str(document.parent), str(folder)]
+    if document.suffix == ".py" and folder == document.parent:
+        _, imported_from, in_package = module_name_for(document)
+        own = [imported_from] if in_package else own
+    folders = dict.fromkeys([*own, str(target.file.parent), str(repository_root(target.file))])
     return user_code_scope(list(folders))
 
 

@@ -1717,3 +1717,18 @@ def test_a_list_of_feature_maps_one_per_level_a_module_list_walks(capsys, model_
     assert model["input_shapes"] == [[2, 32, 64, 64], [2, 64, 32, 32], [2, 128, 16, 16]], model["input_shapes"]
     assert any(n.startswith("input [[2, 32, 64, 64], [2, 64, 32, 32], [2, 128, 16, 16]]: a list of feature maps, "
                             "one per level") for n in model["notes"]), model["notes"]
+
+
+def test_a_site_in_a_namespace_packages_module_runs_with_its_package_importable(capsys) -> None:
+    # run.py (the root) imports `prep.prep`, whose Frontend builds the models: with prep/ itself on sys.path, its
+    # prep.py would hide the package `prep` the script imports. The README's command line gives the config file;
+    # the script's defaults (no config) fail first, at a KeyError, which says less than what the README's
+    # command line got to: Spectrogram is built, and Vocoder's constructor needs a package this machine lacks
+    _, report, _ = check("namespace_caller", capsys=capsys, target="audio/stft.py")
+    models = {m["name"]: m for m in report["models"]}
+    assert models["Spectrogram"]["parameters"] == 64 * 16 + 16
+    assert any(n.startswith("built as in prep/prep.py:") and "(with `config/front.yaml`)" in n
+               for n in models["Spectrogram"]["notes"]), models["Spectrogram"]["notes"]
+    [error] = report["errors"]
+    assert "Vocoder" in error["target"] and "vocoder_kernels_not_installed" in error["message"], error
+    assert error["cause"] == "missing package" and "KeyError" not in error["message"]
