@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import dataclasses
 import inspect
 import os
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from torch import nn
 
 from archlint.load.callers import Scope, followed_alias, scope_of
 from archlint.load.imports import calls_into
-from archlint.load.inputs import forward_inputs
+from archlint.load.inputs import InputInferenceError, forward_inputs, infer_inputs
 from archlint.load.models import LoadedModel, batch_of_two_to_thirty_two, iter_models
 from archlint.load.repository import documents_mentioning
 from archlint.load.sandbox import cpu_budget, guarded, user_stdout
@@ -72,6 +73,8 @@ def holder_fed_inputs(part: nn.Module,
         return None
     with contextlib.closing(_first_calls(_Part(type(part).__qualname__, file), fit)) as calls:
         for holder, (_, inputs) in calls:
+            if inputs is None:
+                continue
             fed, resized = batch_of_two_to_thirty_two(inputs)
             if runs_on(part, fed):
                 return fed, f"inputs {_shapes(fed)} as {_fed_by(holder, type(part).__name__)}{resized}"
@@ -85,22 +88,39 @@ def part_from_holders(target: str, fit: Callable[[LoadedModel], LoadedModel]) ->
     file, name = split_target(target)
     if name is None or not file.endswith(".py"):
         return None
+    unfed: LoadedModel | None = None
     with contextlib.closing(_first_calls(_Part(name, str(Path(file).resolve())), fit)) as calls:
         for holder, (instance, inputs) in calls:
             part = copy.deepcopy(instance).train()   # as its constructor left it (the holder ran in eval mode)
+            built = Note(NoteKind.BUILD, f"built as {holder.name} builds it, its first {name} "
+                                         f"({display_path(holder.target)}): no code of the repository builds "
+                                         f"{name} on its own")
+            if inputs is None:   # the holder's forward did not get to it: the part's own inputs are guessed
+                unfed = unfed or _with_guessed_inputs(LoadedModel(name, target, part, (), [built], file), holder)
+                continue
             fed, resized = batch_of_two_to_thirty_two(inputs)
-            notes = [Note(NoteKind.BUILD, f"built as {holder.name} builds it, its first {name} "
-                                          f"({display_path(holder.target)}): no code of the repository builds "
-                                          f"{name} on its own"),
-                     Note(NoteKind.INPUT, f"inputs {_shapes(fed)} as {_fed_by(holder, name)}{resized}")]
+            notes = [built, Note(NoteKind.INPUT, f"inputs {_shapes(fed)} as {_fed_by(holder, name)}{resized}")]
             return LoadedModel(name, target, part, fed, notes, file)
-    return None
+    return unfed
+
+
+def _with_guessed_inputs(loaded: LoadedModel, holder: LoadedModel) -> LoadedModel | None:
+    """The part with inputs guessed from its own first layer, as any model's are (the session fits them), said
+    so; None when there is nothing to guess from."""
+    try:
+        inputs, said = infer_inputs(loaded.model)
+    except InputInferenceError:
+        return None
+    note = Note(NoteKind.INPUT, f"{said} ({holder.name}'s forward did not run on the inputs tried, so it did not "
+                                f"feed its {loaded.name})")
+    return dataclasses.replace(loaded, example_inputs=inputs, notes=[*loaded.notes, note], inputs_guessed=True)
 
 
 def _first_calls(part: _Part, fit: Callable[[LoadedModel], LoadedModel]
-                 ) -> Iterator[tuple[LoadedModel, tuple[nn.Module, tuple[Any, ...]]]]:
-    """For each holder of the part that loads (nearest first, at most MOST_HOLDERS), the holder and its first
-    instance of the part with what the holder's forward passed it."""
+                 ) -> Iterator[tuple[LoadedModel, tuple[nn.Module, tuple[Any, ...] | None]]]:
+    """For each holder of the part that loads and holds one (nearest first, at most MOST_HOLDERS), the holder and
+    its first instance of the part with what the holder's forward passed it (None when its forward did not get
+    there)."""
     global _depth, _loads_left
     if _depth >= MOST_DEPTH:
         return
@@ -119,10 +139,13 @@ def _first_calls(part: _Part, fit: Callable[[LoadedModel], LoadedModel]
                     continue
                 holder = fit(holder)
                 call = _first_call(holder.model, holder.example_inputs, part)
+                instance = next((m for m in holder.model.modules() if part.is_class_of(m)), None)
             finally:
                 models.close()   # the holder's file is imported until here
             if call is not None:
                 yield holder, call
+            elif instance is not None:
+                yield holder, (instance, None)
     finally:
         _depth -= 1
 

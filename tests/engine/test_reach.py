@@ -1732,3 +1732,19 @@ def test_a_site_in_a_namespace_packages_module_runs_with_its_package_importable(
     [error] = report["errors"]
     assert "Vocoder" in error["target"] and "vocoder_kernels_not_installed" in error["message"], error
     assert error["cause"] == "missing package" and "KeyError" not in error["message"]
+
+
+def test_a_part_whose_holder_builds_it_but_does_not_run_is_linted_on_its_own_inputs(capsys, monkeypatch) -> None:
+    # ScaleNorm's size comes from Block (`norm_layer(dim)`); when no input the holder is given runs its forward
+    # (a synthesiser taking lengths and the longest of them as a Python int), the part is still the holder's
+    # instance, on inputs guessed from its own parameters
+    from archlint.run import holder_inputs
+
+    monkeypatch.setattr(holder_inputs, "_first_call", lambda holder, inputs, part: None)
+    _, report, _ = check("holder_fed", capsys=capsys, target="norm.py")
+    model = one_model(report)
+    assert model["parameters"] == 2 * 32
+    assert "built as Block builds it, its first ScaleNorm (block.py:Block): no code of the repository builds " \
+           "ScaleNorm on its own" in model["notes"], model["notes"]
+    assert any(n.endswith("(Block's forward did not run on the inputs tried, so it did not feed its ScaleNorm)")
+               for n in model["notes"]), model["notes"]
