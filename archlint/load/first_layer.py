@@ -242,6 +242,50 @@ def _class_flags(cls: type) -> frozenset[int]:   # read once per class: every in
     return frozenset(i for i, name in enumerate(parameters) if _only_tested(cls, forward, definition, name, 0))
 
 
+# calls whose positional arguments are sizes (Python ints), and tensor methods whose arguments after the first are
+_SIZE_CALLS = frozenset({"range", "arange", "zeros", "ones", "empty", "full", "rand", "randn", "randint"})
+_SIZE_METHODS = frozenset({"expand", "view", "reshape", "repeat", "new_zeros", "new_ones", "new_empty"})
+
+
+def size_arguments(model: nn.Module) -> frozenset[int]:
+    """Positions (0: the first after self) of the forward's required parameters it uses as a size, itself or in
+    the functions it passes them to (`torch.arange(0, max_len)`, `.expand(-1, max_len, -1)`, `range(steps)`):
+    Python ints, not tensors (a sequence's longest length beside the lengths)."""
+    return _class_sizes(type(model))
+
+
+@functools.lru_cache(maxsize=256)
+def _class_sizes(cls: type) -> frozenset[int]:
+    forward = cls.forward
+    definition = function_definition(forward)
+    if definition is None:
+        return frozenset()
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    return frozenset(i for i, name in enumerate(parameters) if _used_as_size(cls, forward, definition, name, 0))
+
+
+def _used_as_size(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
+                  depth: int) -> bool:
+    """`name` is given to a size call or method in `definition`, or handed to a function that uses it so."""
+    for call in (n for n in ast.walk(definition) if isinstance(n, ast.Call)):
+        func = call.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        given = call.args[1:] if called in _SIZE_METHODS else call.args if called in _SIZE_CALLS else []
+        if any(isinstance(a, ast.Name) and a.id == name for a in given):
+            return True
+        position = next((i for i, a in enumerate(call.args) if isinstance(a, ast.Name) and a.id == name), None)
+        if position is None or depth >= MOST_FLAG_DEPTH or any(isinstance(a, ast.Starred) for a in call.args):
+            continue
+        callee, bound = _callee_of(owner, function, func)
+        target = function_definition(callee) if callee is not None else None
+        parameters = [a.arg for a in [*target.args.posonlyargs, *target.args.args]][1 if bound else 0:] \
+            if target is not None else []
+        if position < len(parameters) and _used_as_size(owner if bound else None, callee, target,
+                                                        parameters[position], depth + 1):
+            return True
+    return False
+
+
 def _only_tested(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
                  depth: int) -> bool:
     """`name` is read in `definition`, and every read is a condition or an argument of a function that uses it

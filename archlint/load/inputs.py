@@ -19,6 +19,7 @@ from archlint.load.first_layer import (
     layer_reached_by,
     layers_by_key,
     layers_by_level,
+    size_arguments,
     split_features,
 )
 from archlint.load.lengths import declared_lengths, feature_sizes, layer_input_size
@@ -420,12 +421,16 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
         "adjacency": lambda: ((torch.rand(batch, batch, generator=torch.Generator().manual_seed(4)) > 0.5).float()
                               + torch.eye(batch)).clamp(max=1).to(lead),
         "flag": lambda: False,
+        "size": lambda: DEFAULT_SEQUENCE,
+        "lengths": lambda: torch.full((batch,), DEFAULT_SEQUENCE, dtype=torch.int64, device=lead.device),
     }
     said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}",
-            "adjacency": f"the adjacency of {batch} nodes, one per row of {names[0]}", "flag": "a flag"}
-    flags = flag_arguments(model)
-    kinds_of = [("flag",) if i in flags else (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()))
-                for i in range(1, min(len(names), 4))]
+            "adjacency": f"the adjacency of {batch} nodes, one per row of {names[0]}", "flag": "a flag",
+            "size": "a size: the forward makes a range or a shape of it", "lengths": "lengths, the size's"}
+    flags, sizes = flag_arguments(model), size_arguments(model)
+    # beside a size (a sequence's longest length), the lengths of the sequences are an argument's kind too
+    kinds = (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()), *(("lengths",) if sizes else ()))
+    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else kinds for i in range(1, min(len(names), 4))]
     found = []
     for kinds in itertools.islice(itertools.product(*kinds_of), MOST_KIND_COMBINATIONS):
         tensors = (lead, *(made[k]() for k in kinds))

@@ -1748,3 +1748,25 @@ def test_a_part_whose_holder_builds_it_but_does_not_run_is_linted_on_its_own_inp
            "ScaleNorm on its own" in model["notes"], model["notes"]
     assert any(n.endswith("(Block's forward did not run on the inputs tried, so it did not feed its ScaleNorm)")
                for n in model["notes"]), model["notes"]
+
+
+def test_an_argument_the_forward_makes_a_range_of_is_a_size_beside_lengths(capsys) -> None:
+    # `torch.arange(0, longest)` in a helper the forward hands it to: `longest` is a Python int, and beside it the
+    # texts' lengths are an argument's kind
+    _, report, _ = check("size_argument", capsys=capsys, target="synthesiser.py")
+    model = one_model(report)
+    note = next(n for n in model["notes"] if n.startswith("inputs texts:"))
+    assert note.startswith("inputs texts: [2, 16] int64, lengths: [2] int64"), note
+    assert "longest: 16 (a size: the forward makes a range or a shape of it)" in note, note
+    assert model["input_shapes"][:2] == [[2, 16], [2]], model["input_shapes"]
+
+
+def test_size_arguments_are_read_through_the_functions_the_forward_hands_them_to() -> None:
+    import importlib.util
+
+    from archlint.load.first_layer import size_arguments
+
+    spec = importlib.util.spec_from_file_location("synthesiser_case", CASES / "size_argument" / "synthesiser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert size_arguments(module.Synthesiser()) == {2}
