@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -126,15 +127,21 @@ class TooManyParameters(BaseException):
 
 
 def parameters_at_most(limit: int) -> contextlib.AbstractContextManager[None]:
-    """Within the block, registering parameters (each counted once) past `limit` elements raises TooManyParameters."""
-    seen: set[int] = set()
+    """Within the block, registering a parameter that brings the parameters alive (each counted once) past `limit`
+    elements raises TooManyParameters. Alive: a script that builds several models one after the other, each
+    replacing the last (a README's examples run in order), holds one at a time."""
+    alive: dict[int, int] = {}
     total = [0]
 
+    def release(key: int) -> None:
+        total[0] -= alive.pop(key, 0)
+
     def count(module: nn.Module, name: str, param: nn.Parameter) -> None:
-        if id(param) in seen or isinstance(param, nn.parameter.UninitializedParameter):
+        if id(param) in alive or isinstance(param, nn.parameter.UninitializedParameter):
             return
-        seen.add(id(param))
+        alive[id(param)] = param.numel()
         total[0] += param.numel()
+        weakref.finalize(param, release, id(param))
         if total[0] > limit:
             raise TooManyParameters(f"more than {limit:,} parameters")
 

@@ -241,3 +241,16 @@ def test_past_the_cpu_first_limit_the_build_stops_and_restarts_from_the_same_rng
     assert _same_weights(built.model, _seeded_plain_build())
     with preserved_rng(seed=0):
         assert build_model(CountedNet, "auto", meta_above=10_000).device == "meta"
+
+
+def test_the_parameter_limit_counts_the_parameters_alive_not_every_one_ever_registered() -> None:
+    # a README's examples build one model after another, each replacing the last: at most one is held at a time
+    from archlint.load.device import TooManyParameters, parameters_at_most
+
+    with parameters_at_most(1_000):
+        for _ in range(20):
+            model = nn.Linear(20, 20)   # 420 parameters, 8,400 registered in all
+    del model
+    with pytest.raises(TooManyParameters), parameters_at_most(1_000):
+        kept = [nn.Linear(20, 20) for _ in range(3)]   # 1,260 alive at once
+        del kept
