@@ -255,12 +255,16 @@ def _is_user_code(function: Any) -> bool:
 
 
 def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
-    """`Name` or `a.b.Name` looked up in a module namespace (no code runs), or None."""
+    """`Name` or `a.b.Name` looked up in a module namespace, or None. A module's `__getattr__` runs code: one
+    that refuses the name (supersuit's `resize_v0` raises "deprecated", an ImportError) resolves to nothing."""
     if isinstance(node, ast.Name):
         return namespace.get(node.id)
     if isinstance(node, ast.Attribute):
         owner = _resolve(node.value, namespace)
-        return getattr(owner, node.attr, None) if owner is not None else None
+        try:
+            return getattr(owner, node.attr, None) if owner is not None else None
+        except Exception:
+            return None
     return None
 
 

@@ -386,3 +386,33 @@ def test_other_inputs_are_made_one_at_a_time_and_none_dwarfs_the_first() -> None
             [tuple(t.shape) for t in tensors]
         tried += 1
     assert tried > 20   # the common sizes, channels first and last, were all offered
+
+
+def test_a_module_getattr_that_refuses_a_name_does_not_stop_discovery(write):
+    # supersuit's `__getattr__` raises an ImportError ("resize_v0 is now deprecated") for a removed wrapper: reading
+    # a factory's body looks names up, and that lookup must not end the lint (it was an "internal error")
+    write("wrappers.py", """
+        def __getattr__(name):
+            raise ImportError(f"{name} is now deprecated, use {name[:-1]}1 instead")
+    """)
+    path = write("agent.py", """
+        from torch import nn
+        import wrappers
+
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+            def forward(self, x):
+                return self.fc(x)
+
+        class Env:
+            pass
+
+        def make_env():
+            env = wrappers.resize_v0(Env())
+            return env
+    """)
+    items = load_spec(ModelSpec(str(path)))
+    assert "Policy" in models_of(items), items
+    assert not any("internal error" in str(e) for e in errors_of(items)), items
