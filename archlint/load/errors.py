@@ -119,6 +119,49 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     return (match.group(1), exc.name, installed) if installed is not None else None
 
 
+def _package_said_missing(exc: BaseException) -> str | None:
+    """The package an installed package said is not installed, in an error of its own (gym's
+    `DependencyNotInstalled: No module named 'mujoco_py'`), when it is indeed not importable here."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    match = re.search(r"No module named '([\w.]+)'", str(exc))
+    if isinstance(exc, ModuleNotFoundError) or match is None or not frames or \
+            installed_package(frames[-1].filename) is None:
+        return None
+    top = match.group(1).split(".")[0]
+    try:
+        return top if importlib.util.find_spec(top) is None else None
+    except (ImportError, ValueError):
+        return top
+
+
+_DEPRECATED = re.compile(r"\bdeprecated\b|\bno longer (supported|available)\b|\bhas been removed\b", re.IGNORECASE)
+
+
+def _refused_as_deprecated(exc: BaseException) -> str | None:
+    """The installed package (and its version) that refused what the code asks for as deprecated or removed
+    (gym's `DeprecatedEnv: Environment version v0 for Pendulum is deprecated`, supersuit's `resize_v0 is now
+    deprecated`): the code was written for another version."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    package = installed_package(frames[-1].filename) if frames else None
+    if package is None or not (_DEPRECATED.search(str(exc)) or "Deprecat" in type(exc).__name__):
+        return None
+    return installed_version(package.split(".")[0]) or package
+
+
+def _attribute_installed_module_lacks(exc: BaseException) -> tuple[str, str] | None:
+    """(`torchvision.transforms.transforms.Scale`, the installed distribution and its version) when the code reads
+    an attribute an installed module does not have (`module 'torchvision.transforms.transforms' has no attribute
+    'Scale'`: removed in a later version)."""
+    match = re.match(r"module '([\w.]+)' has no attribute '(\w+)'", str(exc))
+    if not isinstance(exc, AttributeError) or match is None:
+        return None
+    module = sys.modules.get(match.group(1))
+    if module is None or installed_package(getattr(module, "__file__", None) or "") is None:
+        return None
+    installed = installed_version(match.group(1).split(".")[0])
+    return (f"{match.group(1)}.{match.group(2)}", installed) if installed is not None else None
+
+
 # what a compiled extension is built from, beside the module that imports it
 _EXTENSION_SOURCES = (".pyx", ".c", ".cpp", ".cu")
 _BUILDS_EXTENSIONS = ("ext_modules", "cythonize", "CUDAExtension", "CppExtension", "build_ext")
@@ -153,14 +196,16 @@ def import_error_cause(exc: BaseException) -> TargetCause:
     the reach benchmark."""
     if unbuilt_extension(exc) is not None:
         return TargetCause.UNBUILT_EXTENSION
-    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name or \
+            _package_said_missing(exc) is not None:
         return TargetCause.MISSING_PACKAGE
     if causes(exc) & {Cause.NO_RPC, Cause.NO_PROCESS_GROUP}:
         return TargetCause.NEEDS_DISTRIBUTED
     if _missing_data(exc):
         return TargetCause.NEEDS_DATA
     if _missing_submodule(exc) is not None or _failing_installed_package(exc) is not None or \
-            _name_installed_package_lacks(exc) is not None or refused_call(exc) is not None:
+            _name_installed_package_lacks(exc) is not None or refused_call(exc) is not None or \
+            _refused_as_deprecated(exc) is not None or _attribute_installed_module_lacks(exc) is not None:
         return TargetCause.VERSION_CONFLICT
     if isinstance(exc, SystemExit):
         return TargetCause.EXITED_AT_IMPORT
@@ -212,6 +257,21 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
         return (f"cannot import: the code imports {name} from {module}, which the installed {installed} does not "
                 f"have{user_frame_suffix(exc)}: it was written for another version; install the version of "
                 f"{installed.split()[0]} the repository was written for")
+    said_missing = _package_said_missing(exc)
+    if said_missing is not None:
+        return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the package "
+                f"{said_missing!r} is not installed here; install it to lint this file")
+    deprecated = _refused_as_deprecated(exc)
+    if deprecated is not None:
+        return (f"cannot import: the installed {deprecated} refused what the code asks for: {type(exc).__name__}: "
+                f"{first_line(exc)}{user_frame_suffix(exc)}: it was written for another version; install the "
+                f"version the repository was written for")
+    lacking = _attribute_installed_module_lacks(exc)
+    if lacking is not None:
+        attribute, installed = lacking
+        return (f"cannot import: the code uses {attribute}, which the installed {installed} does not have"
+                f"{user_frame_suffix(exc)}: it was written for another version; install the version the "
+                f"repository was written for")
     failing = _failing_installed_package(exc)
     if failing is not None:
         return (f"cannot import: the installed package {failing!r} raised {type(exc).__name__}: {first_line(exc)}"

@@ -416,3 +416,38 @@ def test_a_module_getattr_that_refuses_a_name_does_not_stop_discovery(write):
     items = load_spec(ModelSpec(str(path)))
     assert "Policy" in models_of(items), items
     assert not any("internal error" in str(e) for e in errors_of(items)), items
+
+
+def test_what_an_installed_package_refuses_for_its_version_or_lacks_is_the_environment(tmp_path, monkeypatch):
+    # an installed package that refuses a call as deprecated (gym's `DeprecatedEnv`), one that says in an error of
+    # its own that a package is not installed (gym's `DependencyNotInstalled: No module named 'mujoco_py'`), and an
+    # attribute an installed module no longer has (torchvision's `transforms.Scale`): the machine's packages, not
+    # the code, and each said so
+    from archlint.load.errors import import_error_cause, import_error_message
+    from archlint.plugin.results import TargetCause
+
+    package = tmp_path / "site-packages" / "oldgym"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "class DeprecatedEnv(Exception):\n    pass\n\n"
+        "class DependencyNotInstalled(Exception):\n    pass\n\n"
+        "def make(name):\n    raise DeprecatedEnv(f'Environment version v0 for {name} is deprecated')\n\n"
+        "def mujoco():\n    raise DependencyNotInstalled(\"No module named 'mujoco_not_here_xyz'\")\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    import oldgym
+    import torchvision.transforms as transforms
+
+    raised = []
+    for attempt in (lambda: oldgym.make("Pendulum"), oldgym.mujoco, lambda: transforms.Scale):
+        try:
+            attempt()
+        except Exception as exc:
+            raised.append(exc)
+    deprecated, missing, lacking = raised
+    assert import_error_cause(deprecated) is TargetCause.VERSION_CONFLICT
+    assert "the installed oldgym refused what the code asks for: DeprecatedEnv" in import_error_message(deprecated)
+    assert import_error_cause(missing) is TargetCause.MISSING_PACKAGE
+    assert "the package 'mujoco_not_here_xyz' is not installed here" in import_error_message(missing)
+    assert import_error_cause(lacking) is TargetCause.VERSION_CONFLICT
+    assert "the code uses torchvision.transforms.Scale, which the installed torchvision" in \
+        import_error_message(lacking)
