@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from archlint.load.repository import repository_root
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, user_error_text
 from archlint.mechanics.frames import user_frame_suffix
@@ -119,6 +120,31 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     return (match.group(1), exc.name, installed) if installed is not None else None
 
 
+def _code_to_add(exc: BaseException) -> str | None:
+    """Where the repository's README says to add third-party code it does not include, when the code imports it
+    into one of its own packages and it is not there (SPADE's `models.networks.sync_batchnorm`: "git clone
+    Synchronized-BatchNorm-PyTorch; cp -rf .../sync_batchnorm ."): `README.md:45`."""
+    if not (isinstance(exc, ModuleNotFoundError) and exc.name and "." in exc.name):
+        return None
+    parent, _, missing = exc.name.rpartition(".")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if installed_package(f.filename) is None]
+    importing = Path(frames[-1].filename).resolve() if frames else None
+    package = next((folder.joinpath(*parent.split(".")) for folder in (importing.parents if importing else [])
+                    if folder.joinpath(*parent.split(".")).is_dir()), None)
+    if package is None:
+        return None   # not a package of the repository
+    root = repository_root(package)
+    for readme in sorted(root.glob("*.md")) + sorted(root.glob("*.rst")):
+        try:
+            lines = readme.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        line = next((i for i, text in enumerate(lines, 1) if missing in text), None)
+        if line is not None:
+            return f"{readme.relative_to(root)}:{line}"
+    return None
+
+
 def _package_said_missing(exc: BaseException) -> str | None:
     """The package an installed package said is not installed, in an error of its own (gym's
     `DependencyNotInstalled: No module named 'mujoco_py'`), when it is indeed not importable here."""
@@ -197,7 +223,7 @@ def import_error_cause(exc: BaseException) -> TargetCause:
     if unbuilt_extension(exc) is not None:
         return TargetCause.UNBUILT_EXTENSION
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name or \
-            _package_said_missing(exc) is not None:
+            _package_said_missing(exc) is not None or _code_to_add(exc) is not None:
         return TargetCause.MISSING_PACKAGE
     if causes(exc) & {Cause.NO_RPC, Cause.NO_PROCESS_GROUP}:
         return TargetCause.NEEDS_DISTRIBUTED
@@ -257,6 +283,10 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
         return (f"cannot import: the code imports {name} from {module}, which the installed {installed} does not "
                 f"have{user_frame_suffix(exc)}: it was written for another version; install the version of "
                 f"{installed.split()[0]} the repository was written for")
+    to_add = _code_to_add(exc)
+    if to_add is not None:
+        return (f"cannot import: the code imports {exc.name}, which the repository does not include"  # type: ignore[attr-defined]
+                f"{user_frame_suffix(exc)}: third-party code to add, as {to_add} says")
     said_missing = _package_said_missing(exc)
     if said_missing is not None:
         return (f"cannot import: {type(exc).__name__}: {first_line(exc)}{user_frame_suffix(exc)}: the package "

@@ -451,3 +451,26 @@ def test_what_an_installed_package_refuses_for_its_version_or_lacks_is_the_envir
     assert import_error_cause(lacking) is TargetCause.VERSION_CONFLICT
     assert "the code uses torchvision.transforms.Scale, which the installed torchvision" in \
         import_error_message(lacking)
+
+
+def test_third_party_code_the_readme_says_to_add_is_named_with_where_it_says_so(write):
+    # SPADE's README: "git clone .../Synchronized-BatchNorm-PyTorch; cp -rf .../sync_batchnorm models/networks/":
+    # the import of `models.networks.sync_batchnorm` fails until then, which is the machine's state, not the code
+    write("README.md", "# Synthesis\n\nThis code also needs the synchronized batchnorm:\n\n"
+                       "    cp -rf Synchronized-BatchNorm-PyTorch/sync_batchnorm models/networks/\n")
+    write("setup.cfg", "[metadata]\nname = synthesis\n")
+    write("models/__init__.py", "")
+    write("models/networks/__init__.py", "")
+    path = write("models/networks/normalization.py", """
+        from torch import nn
+        from models.networks.sync_batchnorm import SynchronizedBatchNorm2d
+
+        class SPADE(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.norm = SynchronizedBatchNorm2d(8)
+    """)
+    [error] = errors_of(load_spec(ModelSpec(str(path))))
+    assert error.cause.value == "missing package", error
+    assert "the code imports models.networks.sync_batchnorm, which the repository does not include" in error.message
+    assert error.message.endswith("third-party code to add, as README.md:5 says"), error.message
