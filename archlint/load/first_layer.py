@@ -456,10 +456,12 @@ class _Reading:
         if isinstance(node, ast.Attribute):
             owner = self._submodule(node.value)
             value = getattr(owner, node.attr, None) if isinstance(owner, nn.Module) else None
-            return value if isinstance(value, nn.Module) else None
+            # a plain list of layers (`self.modules = list(self.encoder.children())`) is indexed as a ModuleList is
+            plain = isinstance(value, (list, tuple)) and value and all(isinstance(v, nn.Module) for v in value)
+            return value if isinstance(value, nn.Module) or plain else None
         if isinstance(node, ast.Subscript):
             owner = self._submodule(node.value)
-            if isinstance(owner, (nn.Sequential, nn.ModuleList)) and len(owner):
+            if isinstance(owner, (nn.Sequential, nn.ModuleList, list, tuple)) and len(owner):
                 index = node.slice.value if isinstance(node.slice, ast.Constant) else 0
                 return owner[index] if isinstance(index, int) and -len(owner) <= index < len(owner) else None
             if isinstance(owner, nn.ModuleDict) and isinstance(node.slice, ast.Constant):

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from archlint.mechanics.shadowing import unshadowed
 from archlint.mechanics.source import display_path, function_definition
 from archlint.mechanics.training import TRAINING_CALLS
 
@@ -139,7 +140,14 @@ def misspelt_forward(model: nn.Module) -> str | None:
 
 def model_to_lint(model: nn.Module) -> tuple[nn.Module, str | None]:
     """The model, or for one with no forward() the view through the method that uses all of it, with a note (not
-    for a misspelt forward: running the model fails, and that is what the user must hear)."""
+    for a misspelt forward: running the model fails, and that is what the user must hear); either one seen through
+    a view on which nn.Module's methods its attributes hide work again (mechanics/shadowing.py)."""
+    model, through = _through_entry(model)
+    model, unhidden = unshadowed(model)
+    return model, "; ".join(note for note in (through, unhidden) if note) or None
+
+
+def _through_entry(model: nn.Module) -> tuple[nn.Module, str | None]:
     if has_forward(model) or misspelt_forward(model):
         return model, None
     methods = methods_running_everything(model)
