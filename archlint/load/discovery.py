@@ -40,8 +40,9 @@ def _referenced_names(node: ast.AST) -> set[str]:
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
             names.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            names.add(child.attr)
+        elif isinstance(child, ast.Attribute) and not (isinstance(child.value, ast.Name)
+                                                       and child.value.id in ("self", "cls")):
+            names.add(child.attr)   # `models.ResNet`; `self.vgg` is the instance's own attribute, not the name `vgg`
         elif isinstance(child, ast.Constant) and isinstance(child.value, str) and child.value.isidentifier():
             names.add(child.value)   # string annotations ("-> 'Net'")
     return names

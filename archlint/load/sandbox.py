@@ -331,10 +331,11 @@ def _definitions_only(path: Path, name: str) -> types.ModuleType | None:
     try:
         with user_stdout(), recording_sites():
             for statement in (s for s in tree.body if _is_definition(s)):
-                try:   # one statement at a time: a definition that fails (it needed the failed work) is left out
+                try:   # one statement at a time: a definition that fails (it needed the failed work, or an
+                    # import of it exits) is left out
                     exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
                     ran += isinstance(statement, ast.ClassDef)
-                except Exception:
+                except (Exception, SystemExit):
                     continue
     except BaseException:   # it exits or is interrupted: the first failure is the one to report
         sys.modules.pop(name, None)

@@ -474,3 +474,25 @@ def test_third_party_code_the_readme_says_to_add_is_named_with_where_it_says_so(
     assert error.cause.value == "missing package", error
     assert "the code imports models.networks.sync_batchnorm, which the repository does not include" in error.message
     assert error.message.endswith("third-party code to add, as README.md:5 says"), error.message
+
+
+def test_a_factory_named_like_an_attribute_of_the_class_it_builds_is_found(write):
+    # SSD's backbone: `class VGG` keeps `self.vgg = nn.ModuleList(...)`, and `def vgg(cfg)` builds VGG: the class's
+    # own attribute `self.vgg` is no use of the function `vgg`, so the factory is the file's model, not a part
+    path = write("backbone.py", """
+        from torch import nn
+
+        class VGG(nn.Module):
+            def __init__(self, width=8):
+                super().__init__()
+                self.vgg = nn.ModuleList([nn.Conv2d(3, width, 3), nn.ReLU()])
+            def forward(self, x):
+                for layer in self.vgg:
+                    x = layer(x)
+                return x
+
+        def vgg(width=8, pretrained=False):
+            model = VGG(width)
+            return model
+    """)
+    assert set(models_of(load_spec(ModelSpec(str(path))))) == {"vgg"}
