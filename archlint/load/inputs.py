@@ -212,6 +212,16 @@ def _said(shape: tuple[Any, ...]) -> str:
     return str([int(size) for size in shape])
 
 
+def _none_parameters(model: nn.Module) -> list[str]:
+    """The forward's positional parameters after the required ones that default to None (`time=None`)."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.default is None]
+
+
 def _tensor_parameters(model: nn.Module) -> list[str]:
     """The forward's required positional parameters (each one takes a tensor)."""
     try:
@@ -407,7 +417,11 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
     `forward(x, adj)`: node features and adjacency): the first argument as guessed, each other one of each kind in
     turn (a flag the forward only tests stays False); the first combination the forward runs on wins (the session
     tries them in order, on fake tensors)."""
-    names = _tensor_parameters(model)
+    required = _tensor_parameters(model)
+    # parameters that default to None but that the forward may need all the same (`forward(x, time=None)`
+    # raising "time conditioning was specified but time is not passed"): given a kind too, after every
+    # combination that leaves them None
+    names = [*required, *_none_parameters(model)][:max(len(required), MOST_SEQUENCE_ARGUMENTS)]
     if len(names) < 2 or not first or not first[0][0]:
         return []
     lead = first[0][0][0]
@@ -421,22 +435,28 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
         "adjacency": lambda: ((torch.rand(batch, batch, generator=torch.Generator().manual_seed(4)) > 0.5).float()
                               + torch.eye(batch)).clamp(max=1).to(lead),
         "flag": lambda: False,
+        "none": lambda: None,
         "size": lambda: DEFAULT_SEQUENCE,
         "lengths": lambda: torch.full((batch,), DEFAULT_SEQUENCE, dtype=torch.int64, device=lead.device),
     }
     said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}",
             "adjacency": f"the adjacency of {batch} nodes, one per row of {names[0]}", "flag": "a flag",
-            "size": "a size: the forward makes a range or a shape of it", "lengths": "lengths, the size's"}
+            "size": "a size: the forward makes a range or a shape of it", "lengths": "lengths, the size's",
+            "none": ""}
     flags, sizes = flag_arguments(model), size_arguments(model)
     # beside a size (a sequence's longest length), the lengths of the sequences are an argument's kind too
     kinds = (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()), *(("lengths",) if sizes else ()))
-    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else kinds for i in range(1, min(len(names), 4))]
+    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else kinds if i < len(required)
+                else ("none", *kinds) for i in range(1, min(len(names), 4))]
+    combinations = sorted(itertools.product(*kinds_of), key=lambda c: sum(k != "none" for k in c[len(required) - 1:]))
     found = []
-    for kinds in itertools.islice(itertools.product(*kinds_of), MOST_KIND_COMBINATIONS):
+    for kinds in combinations[:MOST_KIND_COMBINATIONS]:
         tensors = (lead, *(made[k]() for k in kinds))
+        while len(tensors) > len(required) and tensors[-1] is None:
+            tensors = tensors[:-1]
         shown = ", ".join(f"{n}: " + (f"{list(x.shape)} {str(x.dtype).replace('torch.', '')}"
-                                      if isinstance(x, torch.Tensor) else repr(x)) + (f" ({said[k]})" if k else "")
-                          for n, x, k in zip(names, tensors, ("", *kinds)))
+                                      if isinstance(x, torch.Tensor) else repr(x))
+                          + (f" ({said[k]})" if k and said[k] else "") for n, x, k in zip(names, tensors, ("", *kinds)))
         found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on "
                                 f"(the first: {first[0][1]})"))
     return found

@@ -1779,3 +1779,13 @@ def test_a_file_whose_import_of_its_own_module_exits_is_linted_from_its_definiti
     model = one_model(report)
     assert model["name"] == "Head" and model["parameters"] == 8 * 16 * 9 + 16
     assert any("sys.exit(-1)" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_parameter_that_defaults_to_none_but_is_needed_gets_a_kind(capsys) -> None:
+    # `forward(x, time=None, y=None)` raising when a time-conditioned model gets no time: leaving it None is tried
+    # first, then each None-default parameter gets a kind (a vector of timesteps runs)
+    _, report, _ = check("optional_time", capsys=capsys, target="unet.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 3, 224, 224], [2]], model["input_shapes"]
+    assert any(n.startswith("inputs x: [2, 3, 224, 224] float32, time: [2] float32 (a vector (timesteps))")
+               for n in model["notes"]), model["notes"]
