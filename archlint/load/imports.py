@@ -55,7 +55,10 @@ def imported_names(document: Path, tree: ast.Module, root: Path) -> dict[str, li
                 found.setdefault(local, []).extend(Origin(f, "") for f in files)
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
-                if alias.name == "*":
+                if alias.name == "*":   # `from .cbam import *`: each public name the module defines
+                    for file in module_files(document, node.module, node.level, root):
+                        for name in _public_names(file):
+                            found.setdefault(name, []).append(Origin(file, name))
                     continue
                 local = alias.asname or alias.name
                 origins = [Origin(f, alias.name) for f in module_files(document, node.module, node.level, root)]
@@ -82,6 +85,27 @@ def _with_reexports(origins: list[Origin], root: Path, depth: int = 0) -> list[O
                 further = [Origin(f, name) for f in module_files(origin.file, node.module, node.level, root)]
                 found += [o for o in _with_reexports(further, root, depth + 1) if o not in found]
     return found
+
+
+def _public_names(file: Path) -> list[str]:
+    """The names `from module import *` binds: its `__all__`, else its top-level classes, functions and
+    assignments not starting with an underscore."""
+    tree = _parsed(file, _modified(file))
+    if tree is None:
+        return []
+    names: list[str] = []
+    for statement in tree.body:
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.append(statement.name)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name) and target.id == "__all__" and \
+                        isinstance(statement.value, (ast.List, ast.Tuple)):
+                    return [e.value for e in statement.value.elts
+                            if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if isinstance(target, ast.Name):
+                    names.append(target.id)
+    return [name for name in names if not name.startswith("_")]
 
 
 def _modified(file: Path) -> int:

@@ -128,7 +128,11 @@ def _first_calls(part: _Part, fit: Callable[[LoadedModel], LoadedModel]
         _loads_left = MOST_LOADS
     _depth += 1
     try:
-        for spec in _holder_specs(part)[:MOST_HOLDERS]:
+        classes = _holder_specs(part)
+        # then the model its first holder's file builds (`ResidualNet(...)` building the ResNet whose blocks hold
+        # the attention module): a holder whose own arguments only a builder gives holds it there
+        files = list(dict.fromkeys(ModelSpec(spec.target) for spec in classes))
+        for spec in [*classes[:MOST_HOLDERS], *files[:1]]:
             if _loads_left <= 0:
                 return
             _loads_left -= 1

@@ -1789,3 +1789,26 @@ def test_a_parameter_that_defaults_to_none_but_is_needed_gets_a_kind(capsys) -> 
     assert model["input_shapes"] == [[2, 3, 224, 224], [2]], model["input_shapes"]
     assert any(n.startswith("inputs x: [2, 3, 224, 224] float32, time: [2] float32 (a vector (timesteps))")
                for n in model["notes"]), model["notes"]
+
+
+def test_a_part_imported_with_a_star_import_is_found_in_its_holder(capsys) -> None:
+    # network.py does `from gate import *`: ChannelGate is gate.py's, which the star import binds, so Block (and
+    # the network holding it) are its holders and it is built and fed as they do
+    _, report, _ = check("star_import", capsys=capsys, target="gate.py")
+    model = one_model(report)
+    assert model["parameters"] == (16 * 4 + 4) + (4 * 16 + 16)
+    assert any(n.startswith("built as Block builds it, its first ChannelGate") for n in model["notes"]), model["notes"]
+
+
+def test_a_star_import_binds_the_modules_public_names(tmp_path) -> None:
+    import ast
+
+    from archlint.load.imports import Origin, imported_names
+
+    (tmp_path / "parts.py").write_text("__all__ = ['Gate']\nclass Gate: ...\nclass Other: ...\n")
+    (tmp_path / "blocks.py").write_text("def helper(): ...\nclass Block: ...\n_private = 1\n")
+    document = tmp_path / "model.py"
+    document.write_text("from parts import *\nfrom blocks import *\n")
+    found = imported_names(document, ast.parse(document.read_text()), tmp_path)
+    assert found["Gate"] == [Origin((tmp_path / "parts.py").resolve(), "Gate")] and "Other" not in found
+    assert {"helper", "Block"} <= found.keys() and "_private" not in found
