@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from torch import nn
 
@@ -229,17 +229,19 @@ def flag_arguments(model: nn.Module) -> frozenset[int]:
     """Positions (0: the first after self) of the forward's required parameters that it uses only as truth values
     (`if CUDA:`, `not train`), itself or in the functions it passes them to: flags, not tensors, which a tensor of
     several values would make ambiguous."""
-    return _class_flags(type(model))
+    return _forward_parameters_read_so(type(model), _only_tested)
 
 
-@functools.lru_cache(maxsize=256)
-def _class_flags(cls: type) -> frozenset[int]:   # read once per class: every input tried asks
+@functools.lru_cache(maxsize=512)
+def _forward_parameters_read_so(cls: type, reads_so: Callable[..., bool]) -> frozenset[int]:
+    """Positions of the class's forward parameters that `reads_so(owner, function, definition, name, depth)` says
+    are read so; read once per class and question (every input tried asks)."""
     forward = cls.forward
     definition = function_definition(forward)
     if definition is None:
         return frozenset()
     parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
-    return frozenset(i for i, name in enumerate(parameters) if _only_tested(cls, forward, definition, name, 0))
+    return frozenset(i for i, name in enumerate(parameters) if reads_so(cls, forward, definition, name, 0))
 
 
 # calls whose positional arguments are sizes (Python ints), and tensor methods whose arguments after the first are
@@ -251,17 +253,7 @@ def size_arguments(model: nn.Module) -> frozenset[int]:
     """Positions (0: the first after self) of the forward's required parameters it uses as a size, itself or in
     the functions it passes them to (`torch.arange(0, max_len)`, `.expand(-1, max_len, -1)`, `range(steps)`):
     Python ints, not tensors (a sequence's longest length beside the lengths)."""
-    return _class_sizes(type(model))
-
-
-@functools.lru_cache(maxsize=256)
-def _class_sizes(cls: type) -> frozenset[int]:
-    forward = cls.forward
-    definition = function_definition(forward)
-    if definition is None:
-        return frozenset()
-    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
-    return frozenset(i for i, name in enumerate(parameters) if _used_as_size(cls, forward, definition, name, 0))
+    return _forward_parameters_read_so(type(model), _used_as_size)
 
 
 def _used_as_size(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
