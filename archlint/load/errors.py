@@ -253,6 +253,12 @@ def environment_cause(exc: BaseException) -> TargetCause | None:
     return cause if cause in ENVIRONMENT else None
 
 
+def _another_version(installed: str) -> str:
+    """The end of a message for code written against another version of an installed distribution (`timm 1.0.31`)."""
+    return (f": it was written for another version; install the version of {installed.split()[0]} the repository "
+            f"was written for")
+
+
 def import_error_message(exc: BaseException, stderr: str = "") -> str:
     """One line for a file that cannot be imported (`stderr`: what the file printed there while importing)."""
     if isinstance(exc, SyntaxError):
@@ -270,8 +276,7 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if conflict is not None and conflict[0] is None:
         _, missing, installed = conflict
         return (f"cannot import: the code imports {missing}, which the installed {installed} does not have"
-                f"{user_frame_suffix(exc)}: it was written for another version; install the version of "
-                f"{installed.split()[0]} the repository was written for")
+                f"{user_frame_suffix(exc)}{_another_version(installed)}")
     if conflict is not None:
         package, missing, installed = conflict
         return (f"cannot import: the installed package {package!r} imports {missing}, which the installed "
@@ -281,8 +286,7 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     if lacked is not None:
         name, module, installed = lacked
         return (f"cannot import: the code imports {name} from {module}, which the installed {installed} does not "
-                f"have{user_frame_suffix(exc)}: it was written for another version; install the version of "
-                f"{installed.split()[0]} the repository was written for")
+                f"have{user_frame_suffix(exc)}{_another_version(installed)}")
     to_add = _code_to_add(exc)
     if to_add is not None:
         return (f"cannot import: the code imports {exc.name}, which the repository does not include"  # type: ignore[attr-defined]
@@ -294,14 +298,12 @@ def import_error_message(exc: BaseException, stderr: str = "") -> str:
     deprecated = _refused_as_deprecated(exc)
     if deprecated is not None:
         return (f"cannot import: the installed {deprecated} refused what the code asks for: {type(exc).__name__}: "
-                f"{first_line(exc)}{user_frame_suffix(exc)}: it was written for another version; install the "
-                f"version the repository was written for")
+                f"{first_line(exc)}{user_frame_suffix(exc)}{_another_version(deprecated)}")
     lacking = _attribute_installed_module_lacks(exc)
     if lacking is not None:
         attribute, installed = lacking
         return (f"cannot import: the code uses {attribute}, which the installed {installed} does not have"
-                f"{user_frame_suffix(exc)}: it was written for another version; install the version the "
-                f"repository was written for")
+                f"{user_frame_suffix(exc)}{_another_version(installed)}")
     failing = _failing_installed_package(exc)
     if failing is not None:
         return (f"cannot import: the installed package {failing!r} raised {type(exc).__name__}: {first_line(exc)}"
