@@ -48,6 +48,9 @@ def constructor_error_message(cls: type, exc: BaseException) -> str:
     if not torch.cuda.is_available() and Cause.CUDA_ONLY in causes(exc):
         return (f"constructor needs a CUDA device and none is available here ({type(exc).__name__}: {message})"
                 f"{user_frame_suffix(exc)}; build it on the CPU to lint it")
+    if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
+        return (f"the constructor needs the package {exc.name!r}, which is not installed here"
+                f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this model")
     if isinstance(exc, KeyError) and exc.args and _takes_var_keywords(cls):
         return (f"constructor raised {user_error_text(exc)}: it reads {exc.args[0]!r} from **kwargs and none was "
                 f"given; give it as kwargs in a models entry of the config, or pass an instance")

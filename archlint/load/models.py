@@ -23,7 +23,7 @@ from archlint.load.building import (
 )
 from archlint.load.device import inputs_for, is_meta_model
 from archlint.load.discovery import Candidate, discover, named_like_factories, required_parameters
-from archlint.load.errors import LoadError
+from archlint.load.errors import LoadError, import_error_cause, import_error_message
 from archlint.load.inputs import (
     DEFAULT_BATCH,
     InputInferenceError,
@@ -422,6 +422,11 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
     # In a directory scan, a file of building blocks (or helpers) is not an error; a file whose models could not
     # be built is not an error either, but it is counted and said (never silent)
     if loaded_any:
+        return
+    lacked = imported_module.absent.first_failure if imported_module.absent is not None else None
+    if lacked is not None and not candidates:
+        # placeholders for a missing package led to nothing to lint: the package is the answer
+        yield LoadError(import_error_message(lacked), import_error_cause(lacked)).target_error(str(spec))
         return
     if spec.from_directory:
         if skipped:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Sequence
 
+from archlint.load.absent import AbsentPackages, missing_package, standing_in
 from archlint.load.command_line import MOST_COMMAND_LINES, command_line, command_lines
 from archlint.load.construction import recording_sites
 from archlint.load.errors import LoadError, import_error_cause, import_error_message
@@ -286,6 +287,7 @@ class ImportedModule:
     kept_on_cpu: list[str] = field(default_factory=list)   # where its code moved to CUDA, without a GPU here
     implicit_imports: list[str] = field(default_factory=list)   # Python 2 relative imports resolved beside the file
     ran_from: Path | None = None   # the folder it was imported from, where a relative path its code reads is
+    absent: AbsentPackages | None = None   # the packages it imports that this machine lacks, stood in for
 
     @property
     def notes(self) -> list[str]:
@@ -293,7 +295,8 @@ class ImportedModule:
             if self.kept_on_cpu else None
         ran_from = f"imported from {os.path.relpath(self.ran_from)}{os.sep}, where the files its module-level code " \
             "reads by relative paths are" if self.ran_from is not None else None
-        return [note for note in (self._command_line_note, self.note, cpu,
+        absent = self.absent.note() if self.absent is not None else None
+        return [note for note in (self._command_line_note, self.note, cpu, absent,
                                   implicit_imports_note(self.implicit_imports), ran_from) if note]
 
     @property
@@ -386,9 +389,11 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         # and import its top-level packages from there (a sub-project's own `layers/` before the root's)
         above = folders_up_to(Path(folder), repository_root(path))   # a package's own folders stay off sys.path
         user_dirs, own = list(dict.fromkeys([folder, *map(str, above)])), [name]
+    absent = AbsentPackages()
     with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu, \
-            implicit_relative_imports(_is_users_file) as implicit:
-        module, failure, said = _attempt_import(path, name, as_package)
+            implicit_relative_imports(_is_users_file) as implicit, standing_in(absent, _is_users_file):
+        module, failure, said = _past_missing_packages(absent, _attempt_import(path, name, as_package), path, name,
+                                                       as_package)
         # a script reads its files relative to where it is run: its folder, or the repository's root (only its
         # import runs there: the spec's own paths are relative to where archlint runs)
         ran_from = folder_holding(missing_relative_path(failure), (path.parent, repository_root(path))) \
@@ -400,7 +405,22 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
             with guarded(), cpu_budget(IMPORT_CPU_SECONDS):
                 module = _definitions_after(failure, path, name, said)
         # the models' constructors, run in this block, add theirs
-        yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit, ran_from=ran_from)
+        yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit, ran_from=ran_from, absent=absent)
+
+
+def _past_missing_packages(absent: AbsentPackages, attempt: tuple[ImportedModule | None, BaseException | None, str],
+                           path: Path | None, name: str,
+                           as_package: bool) -> tuple[ImportedModule | None, BaseException | None, str]:
+    """The import tried again with placeholders for each package its code imports that is not installed
+    (load/absent.py), until it gets past them; the first attempt when it does not (its code needs the package)."""
+    module, failure, said = attempt
+    absent.first_failure = failure
+    while module is None and absent.add(missing_package(failure)):
+        module, failure, said = _attempt_import(path, name, as_package)
+    if not absent.names or module is None and failure is not None and not _script_failure(failure):
+        absent.forget()
+        return attempt
+    return module, failure, said
 
 
 def _attempt_import(path: Path | None, name: str,

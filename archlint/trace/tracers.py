@@ -27,7 +27,7 @@ from archlint.mechanics.frames import innermost_frame, is_user_file
 from archlint.mechanics.state import eval_mode
 from archlint.plugin.results import TargetCause
 from archlint.trace import fallbacks
-from archlint.trace.failures import describe_failure, failure_reason
+from archlint.trace.failures import describe_failure, failure_reason, user_frame
 from archlint.trace.fit import quiet_torch
 from archlint.trace.result import InputMismatch, TraceAttempt, TraceFailure, TraceResult
 from archlint.trace.symbolic import fx_leaves, fx_plain
@@ -84,6 +84,13 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 continue
             attempts.append(TraceAttempt(name, True, "; ".join(lost)))
             return TraceResult(gm, name, lost, list(attempts))
+    package = next((exc for exc in errors if isinstance(exc, ModuleNotFoundError) and exc.name
+                    and "." not in exc.name), None)
+    if package is not None:   # the forward imports (or uses) a package this machine lacks: no tracer can help
+        where = user_frame(package)
+        raise TraceFailure(attempts, f"the forward needs the package {package.name!r}, which is not installed here"
+                                     f"{f' (at {where[1]})' if where else ''}; install it (pip install "
+                                     f"{package.name}) to lint this model", TargetCause.MISSING_PACKAGE)
     fits = not any(isinstance(exc, InputMismatch) for exc in errors)
     raise TraceFailure(attempts, failure_reason(attempts, errors, inputs),
                        TargetCause.UNTRACEABLE if fits else TargetCause.NO_INPUT_FITS,

@@ -2,6 +2,7 @@
 repositories write it (each folder of reach_cases/ reproduces one pattern met in them)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import os
@@ -1812,3 +1813,45 @@ def test_a_star_import_binds_the_modules_public_names(tmp_path) -> None:
     found = imported_names(document, ast.parse(document.read_text()), tmp_path)
     assert found["Gate"] == [Origin((tmp_path / "parts.py").resolve(), "Gate")] and "Other" not in found
     assert {"helper", "Block"} <= found.keys() and "_private" not in found
+
+
+def test_a_package_the_model_never_uses_does_not_stop_its_lint(capsys) -> None:
+    # board.py imports `experiment_tracker`, which is not installed: Python would stop the whole import there.
+    # Net never uses it and is linted (said so); TrackedNet builds the logger and PlottedNet's forward uses it:
+    # each says it needs the package, where it is used, as the missing package the file lacks
+    assert importlib.util.find_spec("experiment_tracker") is None
+    _, report, _ = check("absent_package", capsys=capsys, target="model.py")
+    [net] = report["models"]
+    assert net["name"] == "Net" and net["parameters"] == 3 * 8 * 9 + 8 + 8 * 10 + 10
+    assert any(n.startswith("linted without packages this machine lacks: 'experiment_tracker' (imported at board.py:2)")
+               and n.endswith("never used") for n in net["notes"]), net["notes"]
+    errors = {e["target"].rpartition(":")[2]: e for e in report["errors"]}
+    assert errors.keys() == {"TrackedNet", "PlottedNet"}, report["errors"]
+    assert all(e["cause"] == "missing package" for e in errors.values())
+    assert "the constructor needs the package 'experiment_tracker'" in errors["TrackedNet"]["message"]
+    assert "board.py:8" in errors["TrackedNet"]["message"]
+    assert "the forward needs the package 'experiment_tracker'" in errors["PlottedNet"]["message"]
+    assert "board.py:11" in errors["PlottedNet"]["message"]
+    assert "experiment_tracker" not in sys.modules
+
+
+def test_placeholders_answer_only_the_users_imports(tmp_path) -> None:
+    from archlint.load.absent import AbsentPackages, standing_in
+
+    user = tmp_path / "user.py"
+    user.write_text("import experiment_tracker.plots as plots\nwriter = experiment_tracker.plots.Writer\n")
+    packages = AbsentPackages()
+    assert packages.add("experiment_tracker") and not packages.add("experiment_tracker") and not packages.add(None)
+    namespace: dict = {}
+    with standing_in(packages, lambda file: file == str(user)):
+        exec(compile("import experiment_tracker\n" + user.read_text(), str(user), "exec"), namespace)
+        # a library asking whether the package is installed still hears that it is not
+        assert importlib.util.find_spec("experiment_tracker.other") is None
+        with pytest.raises(ModuleNotFoundError, match="needed for experiment_tracker.plots.Writer") as raised:
+            namespace["writer"](1)
+        assert raised.value.name == "experiment_tracker"
+        with pytest.raises(ModuleNotFoundError):
+            class Subclass(namespace["plots"].Base):   # noqa: F841 - subclassing uses the package too
+                pass
+    assert packages.used_at["experiment_tracker"].startswith(__file__)
+    assert not any(name.startswith("experiment_tracker") for name in sys.modules)
