@@ -54,19 +54,16 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict
     `config.image_size`; with where it was read."""
     inner = [(kwargs, f"the constructor argument {{key}}={{value}} of the {type(arguments[name]).__name__} it wraps")
              for name, kwargs in (inner_arguments or {}).items() if name in arguments]
-    for values, source in ((arguments, "its constructor argument {key}={value}"), *inner,
-                           (flags or {}, "the script's command-line default --{key} {value}"),
-                           (_constructor_defaults(model), "its constructor's default {key}={value}")):
-        for key in _SIZE_ARGUMENTS:
-            given = value = values.get(key)
-            if isinstance(value, (tuple, list)) and value:
-                value = value[-1]
-            if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-                return value, source.format(key=key, value=given)
-    for key, value in _settings_in_trees(arguments):   # a configuration it was given (`config.data.image_size`)
-        if key.rpartition(".")[2] in _SIZE_ARGUMENTS and isinstance(value, int) and not isinstance(value, bool) \
-                and value > 1:
-            return value, f"its constructor argument {key}={value}"
+    given = _size_among([(arguments, "its constructor argument {key}={value}"), *inner])
+    if given is not None:
+        return given
+    for key, value in _settings_in_trees(arguments):   # a configuration it was given (`config.DATA.IMG_SIZE`)
+        if key.rpartition(".")[2].lower() in _SIZE_ARGUMENTS and _side(value) is not None:
+            return _side(value), f"its constructor argument {key}={value}"
+    kept = _size_among([*_sizes_kept(model), (flags or {}, "the script's command-line default --{key} {value}"),
+                        (_constructor_defaults(model), "its constructor's default {key}={value}")])
+    if kept is not None:
+        return kept
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
     if isinstance(cfg, dict) and isinstance(cfg.get("input_size"), (tuple, list)) and len(cfg["input_size"]) == 3:
         return int(cfg["input_size"][-1]), f"its pretrained_cfg input_size {tuple(cfg['input_size'])}"
@@ -76,6 +73,40 @@ def declared_image_size(model: nn.Module, arguments: dict[str, Any], flags: dict
     if isinstance(size, int) and size > 1:
         return size, f"its config.image_size={size}"
     return None
+
+
+def _size_among(tables: list[tuple[dict[str, Any], str]]) -> tuple[int, str] | None:
+    """The first image size in the tables (in order), with its table's sentence."""
+    for values, source in tables:
+        for key in _SIZE_ARGUMENTS:
+            size = _side(values.get(key))
+            if size is not None:
+                return size, source.format(key=key, value=values[key])
+    return None
+
+
+def _side(value: Any) -> int | None:
+    """The side of an image size given as a number or as (height, width)."""
+    if isinstance(value, (tuple, list)) and value:
+        value = value[-1]
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else None
+
+
+# what the modules of a model keep of the image they were built for (`self.img_size = to_2tuple(img_size)` in a
+# patch embedding): read from the model as built, whatever built it (a config file, a registry, a builder)
+_KEPT_SIZES = ("img_size", "image_size")
+
+
+def _sizes_kept(model: nn.Module) -> Iterator[tuple[dict[str, Any], str]]:
+    """(attributes, sentence) of the model and of its own submodules keeping an image size; the model itself may
+    keep any of the size names, a part only the image's (an RNN part's `input_size` is its features)."""
+    for name, module in model.named_modules():
+        if type(module).__module__.startswith("torch."):
+            continue
+        keys = _SIZE_ARGUMENTS if not name else _KEPT_SIZES
+        kept = {key: vars(module)[key] for key in keys if key in vars(module)}
+        if kept:
+            yield kept, f"the {{key}}={{value}} {'it' if not name else name} keeps"
 
 
 def _settings_in_trees(arguments: dict[str, Any], depth: int = 3) -> Iterator[tuple[str, Any]]:

@@ -36,7 +36,7 @@ from archlint.run.holder_inputs import holder_fed_inputs, part_from_holders
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run
-from archlint.trace.fit import channels_fitted, runs_on
+from archlint.trace.fit import channels_fitted, runs_on, side_fitted
 from archlint.trace.result import TraceFailure
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
@@ -118,6 +118,9 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     for fed_by_code in loaded.fed_at_sites() if loaded.fed_at_sites is not None and device != "meta" else []:
         if runs_on(loaded.model, fed_by_code[0]):
             return chosen(*fed_by_code)
+    fitted_side = side_fitted(loaded.model, loaded.example_inputs)
+    if fitted_side is not None:
+        return chosen(*fitted_side)
     deadline = time.monotonic() + FIT_SECONDS
     for inputs, why in alternative_inputs(loaded.model, device, loaded.fed_shapes(), (loaded.example_inputs, said)):
         if runs_on(loaded.model, inputs):

@@ -108,6 +108,68 @@ def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
     return tuple(current) if changed and runs_on(model, current) else None
 
 
+SMALLEST_SIDE, LARGEST_SIDE = 8, 1024
+
+
+def side_fitted(model: nn.Module, example_inputs: Sequence[Any]) -> tuple[tuple[Any, ...], str] | None:
+    """Maps of the side at which the first linear layer the forward reaches receives the features it takes (a
+    DQN's `Linear(7 * 7 * 64, 512)` after its convs wants 84x84 frames), with a sentence; None when that layer is
+    not fed by the maps' positions or no side fits. The features a side gives grow with it: a bisection of meta
+    forwards finds the side."""
+    inputs = list(inputs_for(model, example_inputs))
+    first = inputs[0] if inputs else None
+    if not isinstance(first, torch.Tensor) or not first.is_floating_point() or first.dim() < 3:
+        return None
+    spatial = first.dim() - 2
+
+    def sized(side: int) -> list[Any]:
+        shape = (*first.shape[:2], *(side,) * spatial)
+        return [torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(first), *inputs[1:]]
+
+    reached = _first_linear_features(model, inputs)
+    if reached is None or reached[1] == reached[0].in_features:
+        return None
+    layer = reached[0]
+    low, high, fits = SMALLEST_SIDE, LARGEST_SIDE, None
+    while low <= high:   # the smallest side that fits: strided convs round several sides to the same map
+        side = (low + high) // 2
+        arrived = _first_linear_features(model, sized(side))
+        features = arrived[1] if arrived is not None and arrived[0] is layer else None
+        if features == layer.in_features:
+            fits = side
+        if features is None or features < layer.in_features:
+            low = side + 1
+        else:
+            high = side - 1
+    candidate = sized(fits) if fits is not None else None
+    if candidate is None or not runs_on(model, candidate):
+        return None
+    return tuple(candidate), (f"input shape {list(candidate[0].shape)}: the side at which the first linear layer "
+                              f"the forward reaches receives the {layer.in_features} features it takes (a "
+                              f"bisection of forwards on meta tensors)")
+
+
+def _first_linear_features(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Linear, int] | None:
+    """The first linear layer a meta forward reaches, and the features it receives when the maps were flattened
+    into them (stopped there; None when a linear layer works on the maps' last axis)."""
+    arrived: list[tuple[nn.Linear, int]] = []
+
+    def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 2:   # flattened: (batch, features)
+            arrived.append((module, int(args[0].shape[-1])))   # type: ignore[arg-type]
+        raise _Arrived
+
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, nn.Linear)]
+    try:
+        _forward(model, lambda: fake.on_meta(model), to_meta(inputs))
+    except Exception:   # _Arrived, or a side too small for the convs before it
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return arrived[0] if arrived else None
+
+
 def _axis(layer: nn.Module | None, tensor: torch.Tensor) -> int | None:
     """The axis of `tensor` that becomes the layer's input size: channels (1) for a conv of the tensor's rank, the
     last axis of a vector or a sequence of vectors for a linear layer (an image's last axis is its width: an image

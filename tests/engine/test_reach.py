@@ -109,11 +109,11 @@ def test_script_whose_command_line_no_placeholder_satisfies_gets_one_line(capsys
     assert "usage:" not in err     # argparse's usage text is replaced by that line
 
 
-def test_lenet_gets_the_first_common_size_that_runs(capsys) -> None:
+def test_lenet_gets_the_side_its_first_linear_layer_takes(capsys) -> None:
     _, report, _ = check("lenet", capsys=capsys)
     model = one_model(report)
     assert model["input_shapes"] == [[2, 1, 28, 28]]      # 16·4·4 features after two conv+pool: 28×28 MNIST
-    assert any("first of the common sizes" in n for n in model["notes"])
+    assert any("receives the 256 features it takes" in n for n in model["notes"]), model["notes"]
 
 
 def test_a_linear_model_that_works_on_dim_2_gets_a_sequence_of_vectors(capsys, monkeypatch) -> None:
@@ -1855,3 +1855,21 @@ def test_placeholders_answer_only_the_users_imports(tmp_path) -> None:
                 pass
     assert packages.used_at["experiment_tracker"].startswith(__file__)
     assert not any(name.startswith("experiment_tracker") for name in sys.modules)
+
+
+def test_the_image_size_a_part_keeps_sizes_the_input(capsys) -> None:
+    # TinyViT's size comes from a plain settings object; its patch embedding keeps `self.img_size`, the size it was
+    # built for, and asserts it (80 px: not one of the common sizes a search would try)
+    _, report, _ = check("kept_size", capsys=capsys, target="vit.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 3, 80, 80]], model["input_shapes"]
+    assert any("the img_size=(80, 80) patch_embed keeps" in n for n in model["notes"]), model["notes"]
+
+
+def test_maps_are_sized_so_the_first_linear_layer_receives_its_features(capsys) -> None:
+    # 84x84 is no common image size; the head's 7·7·64 features after the convs say it (the smallest side that
+    # gives them: 84 to 87 all do)
+    _, report, _ = check("frames", capsys=capsys, target="dqn.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 4, 84, 84]], model["input_shapes"]
+    assert any("receives the 3136 features it takes" in n for n in model["notes"]), model["notes"]
