@@ -24,7 +24,7 @@ from archlint.load.device import inputs_for
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.entry_method import forward_only_raises, has_forward, misspelt_forward, why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
-from archlint.mechanics.state import eval_mode
+from archlint.mechanics.state import eval_mode, preserved_attributes
 from archlint.plugin.results import TargetCause
 from archlint.trace import fallbacks
 from archlint.trace.failures import describe_failure, failure_reason, user_frame
@@ -75,7 +75,10 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
                 return result
         for name, build in sorted(_builtin_tracers(errors), key=lambda tracer: tracer[0] != first):
             try:
-                gm, lost = build(model, inputs)
+                # what a forward assigns on the model (`self.mean = self.mean.type_as(x)`) is undone after each
+                # tracer: a symbolic one would leave a proxy there for the next, and a lint never changes the model
+                with preserved_attributes(model):
+                    gm, lost = build(model, inputs)
             except Exception as exc:
                 errors.append(exc)
                 attempts.append(TraceAttempt(name, False, describe_failure(exc)))

@@ -210,6 +210,33 @@ def test_a_branch_on_tensor_values_is_traced_by_one_real_forward_that_says_which
     assert all(p.device.type == "cpu" for p in model.parameters())   # ran on the model itself, nothing moved
 
 
+class SelfCastingNet(nn.Module):
+    """Its forward casts a constant it keeps to the input's dtype and stores it back (as SwinIR does), then
+    branches on a value: fx stops at the branch with a proxy stored on the model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mean = torch.tensor([0.4, 0.5, 0.6]).view(1, 3, 1, 1)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.mean = self.mean.type_as(x)
+        x = x - self.mean
+        if x.sum() > 0:
+            x = x * 2
+        return self.conv(x)
+
+
+def test_what_a_failed_tracer_stored_on_the_model_is_undone_before_the_next() -> None:
+    model = SelfCastingNet().eval()
+    mean = model.mean
+    result = trace_model(model, (image(),))
+    assert tracers_tried(result)[0] == ("fx", False) and tracers_tried(result)[-1][1]
+    assert model.mean is mean   # the lint leaves the model as it was
+    graph = build_graph(result.graph_module, model)
+    assert graph.nodes("conv")[0].out_shape == (1, 8, 32, 32)
+
+
 def test_the_real_forward_stops_at_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", str(8 * 32 * 32 * 4))   # less than the conv's output
     with pytest.raises(TraceFailure) as failure:
