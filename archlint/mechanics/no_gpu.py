@@ -65,7 +65,7 @@ def _moving_without_cuda(original: Callable[..., Any], places: list[str]) -> Cal
 
 class _MadeOnCpu(TorchFunctionMode):
     """Every torch function asked for a tensor on CUDA (`device="cuda"`, `torch.device("cuda", 0)`) makes it on
-    the CPU. A torch function mode sees the calls fx and torch.export record too, so the graph says "cpu"."""
+    the CPU (see cuda_made_on). A torch function mode sees the calls fx and torch.export record too, so the graph says "cpu"."""
 
     def __init__(self, places: list[str]) -> None:
         super().__init__()
@@ -76,8 +76,22 @@ class _MadeOnCpu(TorchFunctionMode):
         kwargs = kwargs or {}
         if _is_cuda(kwargs.get("device")):
             _note_place(self.places)
-            kwargs = {**kwargs, "device": "cpu"}
+            kwargs = {**kwargs, "device": _made_on[-1]}
         return func(*args, **kwargs)
+
+
+_made_on = ["cpu"]   # where a tensor asked for on CUDA is made: the CPU, or the meta device in a forward on meta
+
+
+@contextlib.contextmanager
+def cuda_made_on(device: str) -> Iterator[None]:
+    """Inside the block a tensor asked for on CUDA is made on `device` (a forward on meta tensors: on meta, beside
+    them)."""
+    _made_on.append(device)
+    try:
+        yield
+    finally:
+        _made_on.pop()
 
 
 def _is_cuda(device: Any) -> bool:

@@ -77,8 +77,12 @@ def preserved_attributes(model: Any) -> Iterator[None]:
     """Undo what a traced forward assigns on the model's modules: plain attributes and buffers (timm's ConViT
     sets `self.rel_indices = ...`, a buffer, in forward: a symbolic trace would leave a Proxy or a meta
     tensor there, and the next tracer would see it)."""
+    import torch
+
     tables = ("_parameters", "_buffers", "_modules")
-    saved = [(module, dict(module.__dict__), {t: dict(getattr(module, t)) for t in tables}) for module in model.modules()]
+    # a scripted module's tables are views of its compiled state, which its forward cannot assign
+    saved = [(module, dict(module.__dict__), {t: dict(getattr(module, t)) for t in tables}) for module in model.modules()
+             if not isinstance(module, torch.jit.ScriptModule)]
     try:
         yield
     finally:

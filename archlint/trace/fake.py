@@ -32,6 +32,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
 from archlint.mechanics.causes import Cause, causes
+from archlint.mechanics.no_gpu import cuda_made_on
 from archlint.mechanics.state import preserved_attributes, preserved_rng
 from archlint.mechanics.tensors import (
     WEIGHT_COPY_LIMIT_BYTES,
@@ -62,7 +63,8 @@ def on_meta(model: nn.Module) -> Iterator[None]:
     from torch.nn.utils.stateless import _reparametrize_module
 
     state = {name: _meta_like(t) for name, t in [*model.named_parameters(), *model.named_buffers()]}
-    with preserved_attributes(model), _reparametrize_module(model, state, tie_weights=True), torch.device("meta"):
+    with preserved_attributes(model), _reparametrize_module(model, state, tie_weights=True), torch.device("meta"), \
+            cuda_made_on("meta"):
         yield
 
 

@@ -174,7 +174,9 @@ def _axis(layer: nn.Module | None, tensor: torch.Tensor) -> int | None:
     """The axis of `tensor` that becomes the layer's input size: channels (1) for a conv of the tensor's rank, the
     last axis of a vector or a sequence of vectors for a linear layer (an image's last axis is its width: an image
     a Linear-first model does not take is the wrong kind of input, not one of the wrong width)."""
-    if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and tensor.dim() == len(layer.kernel_size) + 2:
+    # (or of one axis more than the tensor has: the forward adds it, as a point cloud's neighbours)
+    if isinstance(layer, nn.modules.conv._ConvNd) and layer.in_channels and \
+            tensor.dim() in (len(layer.kernel_size) + 2, len(layer.kernel_size) + 1):
         return 1
     if isinstance(layer, nn.Linear) and 2 <= tensor.dim() <= 3:
         return tensor.dim() - 1

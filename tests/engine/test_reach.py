@@ -1873,3 +1873,14 @@ def test_maps_are_sized_so_the_first_linear_layer_receives_its_features(capsys) 
     model = one_model(report)
     assert model["input_shapes"] == [[2, 4, 84, 84]], model["input_shapes"]
     assert any("receives the 3136 features it takes" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_forward_that_adds_the_axis_its_first_convolution_reads_gets_one_axis_fewer(capsys) -> None:
+    # EdgeConvNet's Conv2d(6, ...) reads (batch, 6, points, neighbours) its forward builds from a (batch, 3,
+    # points) cloud, with an index tensor it asks for on CUDA (kept on the CPU; on meta in the meta forwards)
+    _, report, _ = check("point_cloud", capsys=capsys, target="edgeconv.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 3, 224]], model["input_shapes"]
+    assert any(n.startswith("input [2, 3, 224]: one axis fewer than the first convolution takes")
+               for n in model["notes"]), model["notes"]
+    assert any("CUDA at edgeconv.py:15" in n for n in model["notes"]), model["notes"]
