@@ -267,6 +267,20 @@ def _constructor_shape(arguments: ast.arguments) -> _ConstructorShape | None:
     return _ConstructorShape(required, keywords) if required or keywords else None
 
 
+def _takes_parameters_of(cls: type, namesake: type) -> bool:
+    """Whether `cls`'s constructor has every parameter its namesake's requires (or takes any keyword)."""
+    try:
+        ours = inspect.signature(cls).parameters
+        theirs = inspect.signature(namesake).parameters
+    except (TypeError, ValueError):
+        return True
+    if any(p.kind is p.VAR_KEYWORD for p in ours.values()):
+        return True
+    required = [name for name, p in theirs.items() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL,
+                                                                                              p.VAR_KEYWORD)]
+    return all(name in ours for name in required)
+
+
 def _shape_of_class(cls: type) -> _ConstructorShape | None:
     definition = function_definition(cls.__init__)
     return _constructor_shape(definition.args) if definition is not None else None
@@ -900,7 +914,11 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
                 callee = _evaluate(call.func, namespace, site.document)
                 if isinstance(callee, type) and isinstance(target.obj, type) and not target.is_it(callee) \
                         and callee.__name__ == target.obj.__name__:
-                    # a variant beside its namesake takes the arguments the repository gives it
+                    # a variant beside its namesake takes the arguments the repository gives it, when they are
+                    # the variant's arguments too (another class of the same name is another model)
+                    if not _takes_parameters_of(target.obj, callee):
+                        raise NotThisModel(f"the call there builds another {callee.__name__}, whose arguments "
+                                           f"this model does not take")
                     callee, standing_in = target.obj, True
                 elif _builds_another_class(callee, target):
                     raise NotThisModel(f"the call there builds a {callee.__self__.__name__}, not this model")

@@ -125,11 +125,15 @@ def _child_blocks(statement: ast.stmt) -> Iterator[tuple[list[ast.stmt], list[as
 
 
 def parameter_defaults(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
-    """`name = default` for each parameter that has one: a site in a function runs as if it were called bare."""
+    """`name = default` for each parameter that has one: a site in a function runs as if it were called bare
+    (`*args` an empty tuple, `**kwargs` an empty dict, as Python binds them)."""
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]
-    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs: list[tuple[ast.arg, ast.expr]] = list(zip(positional[len(positional) - len(arguments.defaults):],
+                                                     arguments.defaults))
     pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    pairs += [(a, empty) for a, empty in ((arguments.vararg, ast.Tuple([], ast.Load())),
+                                          (arguments.kwarg, ast.Dict([], []))) if a is not None]
     return [ast.fix_missing_locations(ast.copy_location(ast.Assign([ast.Name(a.arg, ast.Store())], default), function))
             for a, default in pairs]
 

@@ -1884,3 +1884,21 @@ def test_a_forward_that_adds_the_axis_its_first_convolution_reads_gets_one_axis_
     assert any(n.startswith("input [2, 3, 224]: one axis fewer than the first convolution takes")
                for n in model["notes"]), model["notes"]
     assert any("CUDA at edgeconv.py:15" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_class_of_the_same_name_with_other_arguments_is_not_a_site_of_the_model(capsys) -> None:
+    # build.py's Wrapper builds detector/model.py's Encoder(level, False): backbones/encoder.py's Encoder(blocks=None,
+    # width=8) does not take `level`, so that call is no construction site of it; its own failure is the answer
+    _, report, _ = check("namesake", capsys=capsys, target="backbones/encoder.py")
+    [error] = report["errors"]
+    assert error["message"].startswith("constructor raised AssertionError: blocks should be a list"), error
+    assert "build.py" not in error["message"] and "code that builds it" not in error["message"], error
+
+
+def test_a_site_in_a_function_taking_star_arguments_runs_with_them_empty(capsys) -> None:
+    # builder.py's build(*args, **kwargs) reads kwargs.get("width", 16) before it builds Net: run as if called
+    # bare, **kwargs is an empty dict (it was unbound: a NameError)
+    _, report, _ = check("kwargs_site", capsys=capsys, target="model.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 16 * 9 + 16
+    assert any(n.startswith("built as in builder.py:") for n in model["notes"]), model["notes"]
