@@ -61,3 +61,15 @@ def _set_value(name: str) -> Callable[[nn.Module, Any], None]:
 
 
 __all__ = ["MODULE_METHODS", "hidden_methods", "unshadowed"]
+
+
+def registered(root: nn.Module, path: str) -> Any:
+    """The submodule, parameter or buffer at a dotted `path`, read from the modules' own tables: an attribute of
+    the class may hide a child of the same name (fx's GraphModule has a `code` property, so a traced model's
+    `self.code = nn.Embedding(...)` is a string to getattr)."""
+    found: Any = root
+    for name in path.split(".") if path else []:
+        tables = [getattr(found, table, None) for table in ("_modules", "_parameters", "_buffers")]
+        table = next((t for t in tables if isinstance(t, dict) and name in t), None)
+        found = table[name] if table is not None else getattr(found, name)
+    return found

@@ -12,6 +12,7 @@ from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line
 from archlint.mechanics.frames import is_user_file
 from archlint.mechanics.source import display_path
+from archlint.mechanics.shadowing import registered
 from archlint.trace import fallbacks
 from archlint.trace.result import InputMismatch, TraceAttempt
 
@@ -131,7 +132,7 @@ def input_mismatch(interpreter: fx.Interpreter, node: fx.Node, exc: BaseExceptio
             or not isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError, AssertionError)):
         return None
     args, _ = interpreter.fetch_args_kwargs_from_env(node)
-    module = interpreter.module.get_submodule(str(node.target)) if node.op == "call_module" else None
+    module = registered(interpreter.module, str(node.target)) if node.op == "call_module" else None
     message = _mismatch_message(node, module, args, exc)
     return InputMismatch(message) if message else None
 

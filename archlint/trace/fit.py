@@ -114,7 +114,7 @@ SMALLEST_SIDE, LARGEST_SIDE = 8, 1024
 def side_fitted(model: nn.Module, example_inputs: Sequence[Any]) -> tuple[tuple[Any, ...], str] | None:
     """Maps of the side at which the first linear layer the forward reaches receives the features it takes (a
     DQN's `Linear(7 * 7 * 64, 512)` after its convs wants 84x84 frames), with a sentence; None when that layer is
-    not fed by the maps' positions or no side fits. The features a side gives grow with it: a bisection of meta
+    not fed by the maps' positions or no side fits. The features a side gives grow with it: a bisection of
     forwards finds the side."""
     inputs = list(inputs_for(model, example_inputs))
     first = inputs[0] if inputs else None
@@ -130,7 +130,12 @@ def side_fitted(model: nn.Module, example_inputs: Sequence[Any]) -> tuple[tuple[
     if reached is None or reached[1] == reached[0].in_features:
         return None
     layer = reached[0]
+    # from the given side, toward the side it needs: a smaller one runs for real, cheaper than meta tensors
     low, high, fits = SMALLEST_SIDE, LARGEST_SIDE, None
+    if reached[1] > layer.in_features:
+        high = max(first.shape[2:]) - 1
+    else:
+        low = max(first.shape[2:]) + 1
     while low <= high:   # the smallest side that fits: strided convs round several sides to the same map
         side = (low + high) // 2
         arrived = _first_linear_features(model, sized(side))
@@ -145,13 +150,14 @@ def side_fitted(model: nn.Module, example_inputs: Sequence[Any]) -> tuple[tuple[
     if candidate is None or not runs_on(model, candidate):
         return None
     return tuple(candidate), (f"input shape {list(candidate[0].shape)}: the side at which the first linear layer "
-                              f"the forward reaches receives the {layer.in_features} features it takes (a "
-                              f"bisection of forwards on meta tensors)")
+                              f"the forward reaches receives the {layer.in_features} features it takes (found by "
+                              f"bisection, each step a forward stopped at that layer)")
 
 
 def _first_linear_features(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.Linear, int] | None:
-    """The first linear layer a meta forward reaches, and the features it receives when the maps were flattened
-    into them (stopped there; None when a linear layer works on the maps' last axis)."""
+    """The first linear layer a forward reaches (real when that is cheaper, else on meta tensors), and the
+    features it receives when the maps were flattened into them (stopped there; None when a linear layer works on
+    the maps' last axis)."""
     arrived: list[tuple[nn.Linear, int]] = []
 
     def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
@@ -160,9 +166,13 @@ def _first_linear_features(model: nn.Module, inputs: Sequence[Any]) -> tuple[nn.
         raise _Arrived
 
     handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, nn.Linear)]
+    real = fake.real_run_cheaper(model, inputs)   # as runs_on decides
     try:
-        _forward(model, lambda: fake.on_meta(model), to_meta(inputs))
-    except Exception:   # _Arrived, or a side too small for the convs before it
+        if real:
+            _forward(model, lambda: fake.on_real_copies(model), inputs)
+        else:
+            _forward(model, lambda: fake.on_meta(model), to_meta(inputs))
+    except (Exception, OverBudget):   # _Arrived, a side too small for the convs before it, a slow real run
         pass
     finally:
         for handle in handles:

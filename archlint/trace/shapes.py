@@ -12,6 +12,7 @@ from torch.fx.passes.fake_tensor_prop import FakeTensorProp
 
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.profile import phase
+from archlint.mechanics.shadowing import registered
 from archlint.mechanics.tensors import to_meta, without_fx_traceback
 from archlint.trace import fake
 from archlint.trace.failures import input_mismatch
@@ -47,6 +48,9 @@ class _NamingFakeTensorProp(FakeTensorProp):
         super().__init__(gm, mode)
         self.owner = owner
 
+    def fetch_attr(self, target: str) -> Any:
+        return registered(self.module, target)   # `code` and `graph` are the GraphModule's own attributes too
+
     def run_node(self, n: fx.Node) -> Any:
         try:
             return super().run_node(n)
@@ -69,7 +73,7 @@ class ShapePropagation:
         if node.op == "call_module" and str(node.target) in self.opaque_leaves and Cause.DATA_DEPENDENT in causes(exc):
             args, kwargs = prop.fetch_args_kwargs_from_env(node)
             with _no_dispatch_modes():
-                real = _run_once_for_real(prop.module.get_submodule(str(node.target)), args, kwargs)
+                real = _run_once_for_real(registered(prop.module, str(node.target)), args, kwargs)
             self.ran_for_real.append(str(node.target))
             fake = fx.node.map_aggregate(real, lambda v: self.mode.from_tensor(v) if isinstance(v, torch.Tensor) else v)
             node.meta["val"] = fake

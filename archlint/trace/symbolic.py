@@ -13,6 +13,7 @@ from torch import fx, nn
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.frames import is_user_file
 from archlint.mechanics.state import preserved_attributes
+from archlint.mechanics.shadowing import registered
 from archlint.trace.failures import describe_failure, user_frame
 from archlint.trace.shapes import propagate_shapes
 
@@ -164,7 +165,7 @@ def _inline(gm: fx.GraphModule, node: fx.Node, sub: fx.GraphModule) -> None:
                 copied.target = f"{prefix}.{inner.target}"
             stack = inner.meta.get("nn_module_stack", {})
             outer = node.meta.get("nn_module_stack", {})
-            copied.meta["nn_module_stack"] = {**outer, prefix: (prefix, type(gm.get_submodule(prefix))),
+            copied.meta["nn_module_stack"] = {**outer, prefix: (prefix, type(registered(gm, prefix))),
                                               **{f"{prefix}.{k}": (f"{prefix}.{path}", kind)
                                                  for k, (path, kind) in stack.items()}}
             env[inner] = copied

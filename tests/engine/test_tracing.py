@@ -237,6 +237,27 @@ def test_what_a_failed_tracer_stored_on_the_model_is_undone_before_the_next() ->
     assert graph.nodes("conv")[0].out_shape == (1, 8, 32, 32)
 
 
+class CodebookNet(nn.Module):
+    """A child named `code`, as a VQ model's codebook: fx's GraphModule has a `code` property of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.code = nn.Embedding(16, 8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.code(ids))
+
+
+def test_a_child_named_like_the_graph_modules_own_code_traces_with_fx() -> None:
+    model = CodebookNet().eval()
+    result = trace_model(model, (torch.randint(0, 16, (2, 5)),))
+    assert tracers_tried(result) == [("fx", True)] and not result.lost
+    graph = build_graph(result.graph_module, model)
+    assert [n.module_path for n in graph.nodes("linear")] == ["head"] and graph.nodes("linear")[0].out_shape == (2, 5, 4)
+    assert [n.module_path for n in graph.nodes("embedding")] == ["code"]
+
+
 def test_the_real_forward_stops_at_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHLINT_MEMORY_BUDGET", str(8 * 32 * 32 * 4))   # less than the conv's output
     with pytest.raises(TraceFailure) as failure:
