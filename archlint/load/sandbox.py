@@ -388,7 +388,8 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         # the folders above it too, nearest first, up to the repository's root: its scripts run from one of them
         # and import its top-level packages from there (a sub-project's own `layers/` before the root's)
         above = folders_up_to(Path(folder), repository_root(path))   # a package's own folders stay off sys.path
-        user_dirs, own = list(dict.fromkeys([folder, *map(str, above)])), [name]
+        holders = _folders_holding_imports(path, [Path(folder), *above])
+        user_dirs, own = list(dict.fromkeys([folder, *map(str, above), *map(str, holders)])), [name]
     absent = AbsentPackages()
     with user_code_scope(user_dirs, own), as_script(path or Path(name)), cuda_stays_on_cpu() as on_cpu, \
             implicit_relative_imports(_is_users_file) as implicit, standing_in(absent, _is_users_file):
@@ -408,6 +409,50 @@ def imported(spec: ModelSpec) -> Iterator[ImportedModule]:
         yield replace(module, kept_on_cpu=on_cpu, implicit_imports=implicit, ran_from=ran_from, absent=absent)
 
 
+MOST_FOLDERS_UP = 6   # how far above the file a folder of the repository's own code is looked for
+
+
+def _holder(name: str, folders: Sequence[Path]) -> Path | None:
+    """The first of `folders` holding a package or module `name`."""
+    return next((f for f in folders if (f / name).is_dir() or (f / f"{name}.py").is_file()), None)
+
+
+def _not_the_repositorys(name: str | None, path: Path | None) -> str | None:
+    """`name`, unless a folder or module of that name is beside the file or above it: the repository's own code,
+    which the import did not find from where it ran, is no package to stand in for."""
+    if name is None or path is None:
+        return name
+    return None if _holder(name, list(path.parents)[:MOST_FOLDERS_UP]) is not None else name
+
+
+def _folders_holding_imports(path: Path, searched: Sequence[Path]) -> list[Path]:
+    """Folders above the file, past those searched, that hold a top-level package its absolute imports name and
+    nothing installed or searched provides: where it was run from (a copy of a training script kept in
+    `log/sem_seg/run/` imports `models.pointnet2_utils` from the repository's root)."""
+    if path.suffix != ".py":
+        return []
+    tree = _parsed(path.read_text(encoding="utf-8", errors="replace"))
+    names = {alias.name.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names} if tree is not None else set()
+    names |= {node.module.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and node.level == 0 and node.module} if tree is not None else set()
+    holders = []
+    for name in sorted(names):
+        if _holder(name, searched) is not None or _installed(name):
+            continue
+        holder = _holder(name, list(path.parents)[:MOST_FOLDERS_UP])
+        if holder is not None and holder not in holders:
+            holders.append(holder)
+    return holders
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _past_missing_packages(absent: AbsentPackages, attempt: tuple[ImportedModule | None, BaseException | None, str],
                            path: Path | None, name: str,
                            as_package: bool) -> tuple[ImportedModule | None, BaseException | None, str]:
@@ -415,7 +460,7 @@ def _past_missing_packages(absent: AbsentPackages, attempt: tuple[ImportedModule
     (load/absent.py), until it gets past them; the first attempt when it does not (its code needs the package)."""
     module, failure, said = attempt
     absent.first_failure = failure
-    while module is None and absent.add(missing_package(failure)):
+    while module is None and absent.add(_not_the_repositorys(missing_package(failure), path)):
         module, failure, said = _attempt_import(path, name, as_package)
     if not absent.names or module is None and failure is not None and not _script_failure(failure):
         absent.forget()

@@ -1902,3 +1902,25 @@ def test_a_site_in_a_function_taking_star_arguments_runs_with_them_empty(capsys)
     model = one_model(report)
     assert model["parameters"] == 3 * 16 * 9 + 16
     assert any(n.startswith("built as in builder.py:") for n in model["notes"]), model["notes"]
+
+
+def test_a_script_kept_below_the_repository_imports_its_packages_from_where_it_ran(tmp_path, capsys) -> None:
+    # a copy of a training script saved in log/sem_seg/run/ (as training logs keep them) imports
+    # `models.blocks`, the repository's own namespace package two folders of folders above: the script was run
+    # from the repository's root, and the lint imports it from there (no package to install, none stood in for)
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "README.md").write_text("# point clouds\n")
+    (project / "models" / "blocks.py").write_text(
+        "from torch import nn\n\n\nclass Block(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
+        "        self.conv = nn.Conv1d(width, width, 1)\n\n    def forward(self, x):\n        return self.conv(x)\n")
+    run = project / "log" / "sem_seg" / "run"
+    run.mkdir(parents=True)
+    (run / "net.py").write_text(
+        "from torch import nn\nfrom models.blocks import Block\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.block = Block(4)\n\n    def forward(self, x):\n"
+        "        return self.block(x)\n")
+    code, out, _ = run_in(run, ["check", "net.py", "--format", "json", "--no-probe"], capsys)
+    model = one_model(json.loads(out))
+    assert model["name"] == "Net" and model["parameters"] == 4 * 4 + 4
+    assert not any("placeholders" in n for n in model["notes"]), model["notes"]
