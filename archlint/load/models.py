@@ -69,6 +69,7 @@ class LoadedModel:
     fed_at_sites: Callable[[], list[Inputs]] | None = None
     # the tensors exactly as the site's code fed them, when the lint's batch differs: tried if that does not run
     as_fed: Inputs | None = None
+    fed_by_code: bool = False   # the inputs are those the code at its construction site feeds it
 
     def fed_shapes(self) -> list[tuple[tuple[int, ...], str]]:
         """Shapes the user's code beside the model's file makes, and where: alternatives for a guessed input.
@@ -229,7 +230,7 @@ def _load_candidate(candidate: Candidate, spec: ModelSpec, imported_module: Impo
                        ignore=entry.ignore if entry else (), inputs_guessed=inferred is not None and not (site and site.inputs is not None),
                        fed_at_sites=_fed_where_built(model, candidate, site_target, options) if site is None else None,
                        as_fed=_exactly_as_fed(model, site.inputs, site.inputs_where) if site and site.inputs is not None
-                       else None)
+                       else None, fed_by_code=bool(site and site.inputs is not None and inferred is not None))
 
 
 def _site_target(candidate: Candidate, file: str | None, module: Any) -> SiteTarget | None:

@@ -20,7 +20,7 @@ from torch import nn
 
 from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.first_layer import layer_reached_by
-from archlint.load.inputs import InputInferenceError, alternative_inputs
+from archlint.load.inputs import InputInferenceError, alternative_inputs, infer_inputs
 from archlint.load.models import LoadedModel, iter_models
 from archlint.load.options import LoadOptions
 from archlint.load.targets import ModelSpec
@@ -103,9 +103,10 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
         notes = [Note(NoteKind.INPUT, why) if note.kind is NoteKind.INPUT else note for note in loaded.notes]
         return dataclasses.replace(loaded, example_inputs=inputs, notes=notes)
 
-    if loaded.as_fed is not None and not lazy_layers(loaded.model) and \
-            not runs_on(loaded.model, loaded.example_inputs) and runs_on(loaded.model, loaded.as_fed[0]):
-        return chosen(*loaded.as_fed)
+    if loaded.fed_by_code and not lazy_layers(loaded.model) and not runs_on(loaded.model, loaded.example_inputs):
+        if loaded.as_fed is not None and runs_on(loaded.model, loaded.as_fed[0]):
+            return chosen(*loaded.as_fed)
+        loaded = _guessed_instead(loaded)   # the code's own input does not run either (its test is out of date)
     if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
         return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
@@ -144,6 +145,20 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
         if fed is not None:
             return chosen(*fed)
     return loaded   # nothing fits: the trace says why with the first guess
+
+
+def _guessed_instead(loaded: LoadedModel) -> LoadedModel:
+    """The model with inputs guessed from its layers in place of those the code beside it feeds it, which do not
+    run; the report keeps what the code fed and says so."""
+    try:
+        inputs, note = infer_inputs(loaded.model, "meta" if is_meta_model(loaded.model) else "cpu")
+    except InputInferenceError:
+        return loaded
+    fed = next((n.text for n in loaded.notes if n.kind is NoteKind.INPUT), "the input the code feeds it")
+    notes = [n for n in loaded.notes if n.kind is not NoteKind.INPUT]
+    notes += [Note(NoteKind.BUILD, f"{fed} does not run on it: inputs were guessed instead"), Note(NoteKind.INPUT, note)]
+    return dataclasses.replace(loaded, example_inputs=inputs, notes=notes, inputs_guessed=True, as_fed=None,
+                               fed_by_code=False)
 
 
 def _one_axis_fewer(inputs: tuple[Any, ...], layer: nn.Module | None) -> tuple[Any, ...] | None:

@@ -1924,3 +1924,13 @@ def test_a_script_kept_below_the_repository_imports_its_packages_from_where_it_r
     model = one_model(json.loads(out))
     assert model["name"] == "Net" and model["parameters"] == 4 * 4 + 4
     assert not any("placeholders" in n for n in model["notes"]), model["notes"]
+
+
+def test_inputs_the_code_feeds_that_do_not_run_give_way_to_a_guess(capsys) -> None:
+    # the file's own __main__ builds Segmenter(13) and feeds it 3 features a point where its first layer takes 9:
+    # the model is built as there, and its inputs guessed from its layers, said so
+    _, report, _ = check("stale_test", capsys=capsys, target="segmenter.py")
+    model = one_model(report)
+    assert model["input_shapes"][0][:2] == [2, 9], model["input_shapes"]
+    assert "input [12, 3, 2048] as the code at segmenter.py:20 feeds it does not run on it: inputs were guessed " \
+           "instead" in model["notes"], model["notes"]
