@@ -106,7 +106,9 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
     if loaded.fed_by_code and not lazy_layers(loaded.model) and not runs_on(loaded.model, loaded.example_inputs):
         if loaded.as_fed is not None and runs_on(loaded.model, loaded.as_fed[0]):
             return chosen(*loaded.as_fed)
-        loaded = _guessed_instead(loaded)   # the code's own input does not run either (its test is out of date)
+        guessed = _guessed_instead(loaded)   # the code's own input does not run either (its test is out of date)
+        if guessed is not loaded and runs_on(guessed.model, guessed.example_inputs):
+            return guessed   # (a guess that does not run either: the code's input stays, the trace says why)
     if not loaded.inputs_guessed or lazy_layers(loaded.model) or runs_on(loaded.model, loaded.example_inputs):
         return loaded   # (a fake forward would give lazy layers fake weights: the lint materializes them on a copy)
     device = "meta" if is_meta_model(loaded.model) else "cpu"
