@@ -15,9 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 from archlint.load.device import is_meta_model, lazy_layers
 from archlint.load.first_layer import layer_reached_by
 from archlint.load.inputs import InputInferenceError, alternative_inputs, infer_inputs
@@ -40,7 +37,7 @@ from archlint.run.holder_inputs import holder_fed_inputs, part_from_holders
 from archlint.run.parallel import lint_many
 from archlint.run.runner import RunOptions, lint_failure, lint_model
 from archlint.run.setup import open_run
-from archlint.trace.fit import channels_fitted, runs_on, side_fitted
+from archlint.trace.fit import channels_fitted, fewer_axes_fitted, runs_on, side_fitted
 from archlint.trace.result import TraceFailure
 
 # The host of the current run in this process, by plugin choice (a worker process fills it on first use).
@@ -121,13 +118,9 @@ def fitted(loaded: LoadedModel) -> LoadedModel:
         return chosen(fitted_channels, f"input {shapes}: each argument sized so that the first convolution or "
                                        f"linear layer it reaches receives the channels or features it takes, those "
                                        f"joined to it on the way counted (a forward on meta tensors)")
-    fewer = _one_axis_fewer(loaded.example_inputs, reached[0] if reached else None)
-    fitted_fewer = channels_fitted(loaded.model, fewer, reached) if fewer is not None else None
+    fitted_fewer = fewer_axes_fitted(loaded.model, loaded.example_inputs, reached)
     if fitted_fewer is not None:
-        shapes = ", ".join(str([int(d) for d in t.shape]) for t in fitted_fewer if hasattr(t, "shape"))
-        return chosen(fitted_fewer, f"input {shapes}: one axis fewer than the first convolution takes, which the "
-                                    f"forward adds (neighbours, windows), each argument sized so that the layer it "
-                                    f"reaches receives the channels it takes (a forward on meta tensors)")
+        return chosen(*fitted_fewer)
     # what the repository's code feeds a model of its class where it builds one: its own data, before any guess
     for fed_by_code in loaded.fed_at_sites() if loaded.fed_at_sites is not None and device != "meta" else []:
         if runs_on(loaded.model, fed_by_code[0]):
@@ -161,17 +154,6 @@ def _guessed_instead(loaded: LoadedModel) -> LoadedModel:
     notes += [Note(NoteKind.BUILD, f"{fed} does not run on it: inputs were guessed instead"), Note(NoteKind.INPUT, note)]
     return dataclasses.replace(loaded, example_inputs=inputs, notes=notes, inputs_guessed=True, as_fed=None,
                                fed_by_code=False)
-
-
-def _one_axis_fewer(inputs: tuple[Any, ...], layer: nn.Module | None) -> tuple[Any, ...] | None:
-    """The inputs with the first one's last axis dropped, when it is maps for the convolution it reaches (`layer`)
-    and has more than one position axis (a point cloud's points: the forward makes the neighbours' axis its first
-    2-D convolution reads)."""
-    first = inputs[0] if inputs else None
-    if not isinstance(first, torch.Tensor) or not first.is_floating_point() or first.dim() < 4 or \
-            not isinstance(layer, nn.modules.conv._ConvNd) or len(layer.kernel_size) + 2 != first.dim():
-        return None
-    return (first[..., 0].contiguous(), *inputs[1:])
 
 
 def lint_loaded(loaded: LoadedModel, run: RunOptions, host: PluginHost) -> Report:

@@ -108,6 +108,25 @@ def channels_fitted(model: nn.Module, example_inputs: Sequence[Any],
     return tuple(current) if changed and runs_on(model, current) else None
 
 
+def fewer_axes_fitted(model: nn.Module, example_inputs: Sequence[Any],
+                      reached: Sequence[nn.Module | None]) -> tuple[tuple[Any, ...], str] | None:
+    """The inputs with the first one's last axis dropped, sized by channels_fitted, with a sentence: for maps that
+    reach a convolution of their rank (a point cloud's points: the forward makes the neighbours' axis its first 2-D
+    convolution reads); None when that does not apply or run."""
+    inputs = tuple(example_inputs)
+    first, layer = (inputs[0] if inputs else None), (reached[0] if reached else None)
+    if not isinstance(first, torch.Tensor) or not first.is_floating_point() or first.dim() < 4 or \
+            not isinstance(layer, nn.modules.conv._ConvNd) or len(layer.kernel_size) + 2 != first.dim():
+        return None
+    fitted = channels_fitted(model, (first[..., 0].contiguous(), *inputs[1:]), reached)
+    if fitted is None:
+        return None
+    shapes = ", ".join(str([int(d) for d in t.shape]) for t in fitted if hasattr(t, "shape"))
+    return fitted, (f"input {shapes}: one axis fewer than the first convolution takes, which the forward adds "
+                    f"(neighbours, windows), each argument sized so that the layer it reaches receives the channels "
+                    f"it takes (a forward on meta tensors)")
+
+
 SMALLEST_SIDE, LARGEST_SIDE = 8, 1024
 
 
