@@ -266,7 +266,7 @@ class ImportFailure:
 
     message: str
     cause: TargetCause
-    ran: str = "its definitions only (imports, classes, functions, command-line defaults)"   # what was linted
+    ran: str   # what of the file ran, which is what was linted
 
 
 class CommandLine(NamedTuple):
@@ -319,34 +319,6 @@ class ImportedModule:
             where = ", ".join([first, *(other.removeprefix(display_path(file) + ":") for other in others)])
             return f"the file's module-level training was not run ({where}): linting never trains"
         return None
-
-
-def _definitions_only(path: Path, name: str) -> types.ModuleType | None:
-    """The file re-run with only its imports, classes, functions and command-line defaults: a training script
-    whose module-level code downloads data or trains still defines its models. None if that fails too."""
-    if path.suffix != ".py":
-        return None
-    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    module = types.ModuleType(name)
-    module.__file__ = str(path)
-    sys.modules[name] = module
-    ran = 0
-    try:
-        with user_stdout(), recording_sites():
-            for statement in (s for s in tree.body if _is_definition(s)):
-                try:   # one statement at a time: a definition that fails (it needed the failed work, or an
-                    # import of it exits) is left out
-                    exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
-                    ran += isinstance(statement, ast.ClassDef)
-                except (Exception, SystemExit):
-                    continue
-    except BaseException:   # it exits or is interrupted: the first failure is the one to report
-        sys.modules.pop(name, None)
-        return None
-    if not ran:
-        sys.modules.pop(name, None)
-        return None
-    return module
 
 
 def _exec_notebook(path: Path, name: str) -> tuple[Any, tuple[int, ...]]:
@@ -522,43 +494,62 @@ def _definitions_after(exc: BaseException, path: Path | None, name: str, stderr:
     if isinstance(exc, (LoadError, KeyboardInterrupt)):
         raise exc
     message = f"{exc}{user_frame_suffix(exc)}" if isinstance(exc, OverBudget) else import_error_message(exc, stderr)
-    if path and path.suffix == ".ipynb" and _script_failure(exc):
-        notebook = _notebook_past_failures(path, name)
-        if notebook is not None:
-            return ImportedModule(notebook, ImportFailure(message, import_error_cause(exc), _PAST_FAILURES))
-    definitions = _definitions_only(path, name) if path and _script_failure(exc) else None
-    if definitions is None:
+    # work that ran over its budget would only do so again: past it, only the definitions run
+    ran = _past_failures(path, name, whole=not isinstance(exc, OverBudget)) \
+        if path and _script_failure(exc) else None
+    if ran is None:
         raise LoadError(message, import_error_cause(exc)) from exc
-    return ImportedModule(definitions, ImportFailure(message, import_error_cause(exc)))
+    module, what_ran = ran
+    return ImportedModule(module, ImportFailure(message, import_error_cause(exc), what_ran))
 
 
-_PAST_FAILURES = "what ran past it (each statement on its own, as cells are run again after an error; a statement " \
-                 "that failed or needed what failed left out, training never run)"
+def _makes_models(module: types.ModuleType) -> bool:
+    """Whether a module defines a class or holds something with a forward (a model made at module level)."""
+    return any(isinstance(value, type) and value.__module__ == module.__name__ or hasattr(type(value), "forward")
+               for value in vars(module).values())
 
 
-def _notebook_past_failures(path: Path, name: str) -> types.ModuleType | None:
-    """A notebook whose code failed (a dataset to download, a folder to write), run again one statement at a time
-    as a person re-runs its cells: a statement that fails is left out and the next runs; its training never runs.
-    None if no statement built anything (no class, no instance)."""
-    source, _ = notebook_source(str(path))
+_PAST_FAILURES = "what ran past it (each top-level statement on its own, as {} run again after an error; a " \
+                 "statement that failed or needed what failed left out, training never run)"
+_DEFINITIONS = "its definitions only (imports, classes, functions, command-line defaults)"
+
+
+def _past_failures(path: Path, name: str, whole: bool) -> tuple[types.ModuleType, str] | None:
+    """The file run again one top-level statement at a time, as a person re-runs a notebook's cells after an
+    error: a statement that fails is left out and the next one runs (a script's `env.seed(1)` that the installed
+    gym no longer has does not stop the classes below it); its training never runs. Past an exit or the CPU
+    budget, and throughout when not `whole`, only definitions run (imports, classes, functions, command-line
+    defaults). The module and what ran, or None if no class or instance was made."""
+    source = read_source(str(path))
     tree = _parsed(source)
     if tree is None:
         return None
+    if path.suffix == ".ipynb":   # tracebacks and construction sites read the cells' code by the notebook's path
+        linecache.cache[str(path)] = (len(source), None, source.splitlines(keepends=True), str(path))
     training = {id(s) for s in module_level_training(tree)}
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module
-    ran = False
+    definitions_only = not whole
     with user_stdout(), recording_sites():
         for statement in (s for s in tree.body if id(s) not in training):
+            if definitions_only and not _is_definition(statement):
+                continue
             try:
-                exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
-                ran |= not isinstance(statement, (ast.Import, ast.ImportFrom, ast.FunctionDef))
+                with kept_stderr():   # an exit's usage text was said with the first failure
+                    exec(compile(ast.Module([statement], type_ignores=[]), str(path), "exec"), module.__dict__)
+            except KeyboardInterrupt:
+                raise
             except Exception:
                 continue
-            except BaseException:   # it exits or ran over its budget: what ran so far is what there is
-                break
-    return module if ran else None
+            except BaseException:   # it exits or ran over its budget: what is left runs its definitions only
+                definitions_only = True
+    if not _makes_models(module):
+        sys.modules.pop(name, None)
+        return None
+    if definitions_only and not whole:
+        return module, _DEFINITIONS
+    return module, _PAST_FAILURES.format("cells are" if path.suffix == ".ipynb" else "a notebook's cells are")
 
 
 @contextlib.contextmanager

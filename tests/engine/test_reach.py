@@ -216,16 +216,27 @@ def test_recurrent_model_that_reshapes_its_input_gets_a_sequence_that_runs(capsy
     assert one_model(report)["input_shapes"] == [[2, 28, 28]]
 
 
-def test_a_training_script_that_fails_at_module_level_is_linted_from_its_definitions(capsys) -> None:
+def test_a_training_script_that_fails_at_module_level_is_linted_from_what_ran_past_it(capsys) -> None:
     _, report, _ = check("gan_script", capsys=capsys)
     assert not report["errors"]
     models = {m["name"]: m for m in report["models"]}
-    assert set(models) == {"Generator", "Discriminator"}
-    assert models["Generator"]["input_shapes"] == [[2, 16]]              # --latent_dim default
-    assert models["Discriminator"]["input_shapes"] == [[2, 1, 32, 32]]   # --img_size and --channels defaults
+    assert set(models) == {"generator", "discriminator"}   # the instances its module-level code made
+    assert models["generator"]["input_shapes"] == [[2, 16]]              # --latent_dim default
+    assert models["discriminator"]["input_shapes"] == [[2, 1, 32, 32]]   # --img_size and --channels defaults
     for model in models.values():
         assert any(n.startswith("the file's module-level code failed (importing the file raised FileNotFoundError")
-                   and "linted from its definitions only" in n for n in model["notes"])
+                   and "linted from what ran past it" in n for n in model["notes"])
+
+
+def test_a_failing_module_level_statement_leaves_out_only_itself(capsys) -> None:
+    """The sizes are set above the failing call and the networks defined below it: both are kept."""
+    _, report, _ = check("failed_statement", capsys=capsys, target="agent.py")
+    model = one_model(report)
+    assert model["parameters"] == 6 * 32 + 32 + 32 * 3 + 3 and model["input_shapes"] == [[2, 6]]
+    assert any(n.startswith("the file's module-level code failed (importing the file raised AttributeError: "
+                            "'types.SimpleNamespace' object has no attribute 'seed' at ")
+               and "linted from what ran past it (each top-level statement on its own" in n
+               for n in model["notes"]), model["notes"]
 
 
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:

@@ -436,12 +436,13 @@ CASES_LIST += [
                "reads_csv_at_import.py", LINTED,
                "note: the file's module-level code failed (importing the file raised FileNotFoundError: [Errno 2] No "
                f"such file or directory: 'data/train.csv' at {_R}reads_csv_at_import.py:6: it reads 'data/train.csv', "
-               "which does not exist here (relative paths are read from tests/robustness/cases)); linted from its "
-               "definitions only (imports, classes, functions, command-line defaults)"),
+               "which does not exist here (relative paths are read from tests/robustness/cases)); linted from what "
+               "ran past it (each top-level statement on its own, as a notebook's cells are run again after an error; "
+               "a statement that failed or needed what failed left out, training never run)"),
     _real_case("cuda-at-import", "module-level code moves the model to CUDA (no GPU here: kept on the CPU, said)",
                "cuda_at_import.py", LINTED, "", ("moved to CUDA at", "kept on the CPU (no GPU here)")),
     _real_case("distributed-at-import", "module-level code joins a torch.distributed process group",
-               "distributed_at_import.py", LINTED, "", ("linted from its definitions only",
+               "distributed_at_import.py", LINTED, "", ("linted from what ran past it",
                                                         "starts a distributed process group")),
     _real_case("kwargs-ctor", "the constructor reads its settings from **kwargs", "kwargs_ctor.py", ERROR,
                f"error: {_R}kwargs_ctor.py:KwargsNet: constructor raised KeyError: 'in_dim' at {_R}kwargs_ctor.py:8: "
