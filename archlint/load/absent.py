@@ -9,6 +9,12 @@ were installed; one that does fails as before, for the same reason, at the line 
 
 Only imports written in the user's files get placeholders: a library checking whether an optional package is
 installed (`importlib.util.find_spec("tensorflow")`) still sees it missing.
+
+A name an installed package no longer has (`from timm.models.helpers import overlay_external_default_cfg`, code
+written for an older timm) is the same case one level down: the import of the name stops the file, whatever uses
+it. Such a name, imported by the user's code, is a placeholder that raises the import's own ImportError when used.
+Python's `from module import name` reads `sys.modules["module.name"]` when the module lacks the attribute, so the
+placeholder goes there, and the installed module is left as it is.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -24,7 +31,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from archlint.mechanics.source import display_path
 
-MOST_ABSENT_PACKAGES = 3   # past this many missing packages the file needs its environment, not placeholders
+MOST_ABSENT_PACKAGES = 3   # past this many missing packages (or names) the file needs its environment
 
 
 def missing_package(exc: BaseException | None) -> str | None:
@@ -43,6 +50,7 @@ class AbsentPackages:
     imported_at: dict[str, str] = field(default_factory=dict)   # `file:line` of the first import of each
     used_at: dict[str, str] = field(default_factory=dict)
     first_failure: BaseException | None = None   # the import's failure before any placeholder: what it lacks
+    lacking: dict[str, ImportError] = field(default_factory=dict)   # `module.name` an installed module lacks
 
     def add(self, name: str | None) -> bool:
         """Stand in for `name` too; False when it cannot be (not a missing package, already one, too many)."""
@@ -51,18 +59,39 @@ class AbsentPackages:
         self.names.append(name)
         return True
 
+    def add_lacking(self, failure: ImportError | None, importer: str | None) -> bool:
+        """Stand in for the name an installed module lacks, whose import (by the user's file at `importer`,
+        `file:line`) raised `failure`; False when it cannot be (not such a failure, already one, too many)."""
+        name = lacked_name(failure)
+        if name is None or importer is None or name in self.lacking or len(self.lacking) >= MOST_ABSENT_PACKAGES:
+            return False
+        self.lacking[name] = failure   # type: ignore[assignment]
+        self.imported_at[name] = importer
+        sys.modules[name] = _Placeholder(name, self)   # type: ignore[assignment]
+        return True
+
+    @property
+    def stood_in(self) -> bool:
+        return bool(self.names or self.lacking)
+
     def note(self) -> str | None:
         """What the report says of the packages stood in for (None if there were none)."""
         if not self.imported_at:
             return None
-        said = ", ".join(f"{name!r} (imported at {_shown(where)})" for name, where in self.imported_at.items())
+        said = ", ".join(f"{name!r} (imported at {_shown(where)})" for name, where in self.imported_at.items()
+                         if name not in self.lacking)
+        lacked = ", ".join(f"{name.rpartition('.')[2]!r} from {name.rpartition('.')[0]} (imported at {_shown(where)})"
+                           for name, where in self.imported_at.items() if name in self.lacking)
         used = "; ".join(f"{name!r} used at {_shown(where)}" for name, where in self.used_at.items())
-        return (f"linted without packages this machine lacks: {said}; placeholders stood in for their names, which "
+        without = [*([f"packages this machine lacks: {said}"] if said else []),
+                     *([f"names the installed packages lack: {lacked}"] if lacked else [])]
+        return (f"linted without {'; and '.join(without)}; placeholders stood in for them, which "
                 + (f"raise when used ({used})" if used else "the models built and traced here never used"))
 
     def forget(self) -> None:
         """No placeholders after all (the code needs a package it lacks): the import's failure stands."""
         self.names.clear()
+        self.lacking.clear()
         self.imported_at.clear()
         self.first_failure = None
         _drop_placeholder_modules()
@@ -72,6 +101,11 @@ class AbsentPackages:
 
     def raise_missing(self, path: str) -> None:
         """Using a placeholder: the import's own error, with the first place it was used kept."""
+        lacked = next((name for name in self.lacking if path == name or path.startswith(f"{name}.")), None)
+        if lacked is not None:
+            self.used_at.setdefault(lacked, _caller() or "?")
+            failure = self.lacking[lacked]
+            raise ImportError(str(failure), name=failure.name, path=failure.path)
         package = path.partition(".")[0]
         self.used_at.setdefault(package, _caller() or "?")
         raise ModuleNotFoundError(f"No module named {package!r} (needed for {path})", name=package)
@@ -165,5 +199,14 @@ def standing_in(packages: AbsentPackages, is_users: Callable[[str], bool]) -> It
 
 
 def _drop_placeholder_modules() -> None:
-    for name in [n for n, m in sys.modules.items() if isinstance(m, _PlaceholderModule)]:
+    for name in [n for n, m in sys.modules.items() if isinstance(m, (_PlaceholderModule, _Placeholder))]:
         del sys.modules[name]
+
+
+def lacked_name(exc: BaseException | None) -> str | None:
+    """`module.name` when a `from module import name` failed because the module, which is there, lacks the name
+    (Python's own words: "cannot import name 'x' from 'module'")."""
+    if not isinstance(exc, ImportError) or isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    match = re.match(r"cannot import name '([^']+)' from '([^']+)'", str(exc))
+    return f"{exc.name}.{match.group(1)}" if match is not None and match.group(2) == exc.name else None

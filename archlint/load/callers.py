@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from archlint.load.imports import Origin, calls_into, imported_names
 from archlint.load.repository import Document, documents_mentioning, read_document, repository_root
 from archlint.load.slicing import (
+    SELF,
     UNBOUND,
     bound_names,
     called_name,
@@ -215,8 +216,7 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
             bound = _bound_arguments(function, call)
             if bound is None or not binds(bound):
                 continue
-            way = next(ways_to(caller, caller_path, scope, depth + 1), caller_path) \
-                if depth < MOST_CALLER_DEPTH else caller_path
+            way = caller_way(caller, caller_path, call, scope, depth + 1) if depth < MOST_CALLER_DEPTH else caller_path
             ways += 1
             yield [*way, *bound, *inside]
     if not ways and called_as and depth < MOST_CALLER_DEPTH and _importable(function, scope):
@@ -227,7 +227,30 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
         yield [*path, _unbound_marker(function)]
 
 
-def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scope) -> Iterator[list[ast.stmt]]:
+def caller_way(caller: ast.stmt, caller_path: list[ast.stmt], call: ast.Call, scope: Scope,
+               depth: int) -> list[ast.stmt]:
+    """The way to a statement that calls a function on the way to a site; through an instance of its class when
+    what the call hands on is computed from the instance (a runner's `__init__`: `self.args = args`, then
+    `self.args.state_dim = self.env.observation_space.shape[0]`, then `DQN(args)`)."""
+    ways = ways_through_instance(caller, caller_path, scope, depth) \
+        if reads_instance_of(call, caller, caller_path, scope) else ways_to(caller, caller_path, scope, depth)
+    return next(ways, caller_path)
+
+
+def reads_instance_of(call: ast.Call, statement: ast.stmt, path: list[ast.stmt], scope: Scope) -> bool:
+    """The call's arguments read the instance of the method it is in, themselves or through the method's statements
+    they are computed from (`args, config = self.args, self.config`, then `Model(config)`)."""
+    function = scope.enclosing.get(id(statement))
+    if function is None:
+        return False
+    inside = {id(s) for s in ast.walk(function) if isinstance(s, ast.stmt)}
+    computed_from = [s for s in program_slice(path, read_names(call)) if id(s) in inside]
+    return any(name == SELF or name.startswith(f"{SELF}.") for node in [call, *computed_from]
+               for name in read_names(node))
+
+
+def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scope,
+                          depth: int = 0) -> Iterator[list[ast.stmt]]:
     """The ways to a statement in a method that reads the instance's attributes (`self.critic = Critic(self.hidden,
     self.outputs)` in a solver's `build_model`): an instance of the class made without running its `__init__`
     (`self`, bound by a marker the executor reads), then the statements of `__init__` the attributes come from
@@ -240,7 +263,7 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
         return
     marker = _instance_marker(owner, function)
     if function.name == "__init__":
-        for way in ways_to(statement, path, scope):
+        for way in ways_to(statement, path, scope, depth):
             yield _before_body(way, function, [owner, marker])
         return
     init = _own_init(owner)
@@ -251,7 +274,7 @@ def ways_through_instance(statement: ast.stmt, path: list[ast.stmt], scope: Scop
         # `super().__init__(args)`: the base's __init__ (of the repository) runs on the instance, its parameters
         # bound by that call, as if its statements were the class's own
         base = _base_init_run(init, owner, scope)
-        for way in ways_to(last, last_path, scope):
+        for way in ways_to(last, last_path, scope, depth):
             yield _first_of_each([*_before_body(way, init, [owner, marker]), *base, last, *inside])
         return
     outer = path[:len(path) - len(inside)]
@@ -346,7 +369,7 @@ def _class_call_bindings(init: FunctionNode, owner: ast.ClassDef, scope: Scope) 
                 ways < MOST_WAYS else None
             if bound is not None:
                 ways += 1
-                yield [*next(ways_to(caller, caller_path, scope, 1), caller_path), *bound]
+                yield [*caller_way(caller, caller_path, call, scope, 1), *bound]
     if not ways:
         for frame in _frames_elsewhere(scope, init, owner.name, 0, method=True):
             ways += 1
@@ -435,7 +458,7 @@ def _frames_elsewhere(scope: Scope, function: FunctionNode, called_as: str, dept
                 if found >= MOST_WAYS or not any(calls_into(callee, other.imported, scope.document.path, called_as)
                                                  for callee in _callees(call, other)):
                     continue
-                way = next(ways_to(caller, caller_path, other, depth + 1), caller_path)
+                way = caller_way(caller, caller_path, call, other, depth + 1)
                 found += 1
                 yield CallerFrame(document, program_slice(way, read_names(call)), call, function, method)
         if found >= MOST_WAYS:

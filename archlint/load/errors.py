@@ -51,10 +51,24 @@ def constructor_error_message(cls: type, exc: BaseException) -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name and "." not in exc.name:
         return (f"the constructor needs the package {exc.name!r}, which is not installed here"
                 f"{user_frame_suffix(exc)}; install it (pip install {exc.name}) to lint this model")
+    lacked = lacked_name_used(exc, "constructor")
+    if lacked is not None:
+        return lacked
     if isinstance(exc, KeyError) and exc.args and _takes_var_keywords(cls):
         return (f"constructor raised {user_error_text(exc)}: it reads {exc.args[0]!r} from **kwargs and none was "
                 f"given; give it as kwargs in a models entry of the config, or pass an instance")
     return f"constructor raised {user_error_text(exc)}"
+
+
+def lacked_name_used(exc: BaseException, user: str) -> str | None:
+    """One line for a model whose `user` (its constructor, its forward) uses a name the installed package lacks,
+    which its file imported (a placeholder stood in for it, load/absent.py); None for another failure."""
+    lacked = _name_installed_package_lacks(exc)
+    if lacked is None:
+        return None
+    name, module, installed = lacked
+    return (f"the {user} uses {name} from {module}, which the installed {installed} does not have"
+            f"{user_frame_suffix(exc)}{_another_version(installed)}")
 
 
 def _takes_var_keywords(cls: type) -> bool:

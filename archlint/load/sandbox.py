@@ -19,6 +19,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 import types
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from archlint.load.repository import Document, documents_mentioning, folder_hold
 from archlint.load.targets import ModelSpec
 from archlint.mechanics.errors import missing_relative_path
 from archlint.mechanics.frames import ENGINE_DIR, is_user_file, user_frame_suffix
+from archlint.mechanics.installed import installed_package
 from archlint.mechanics.profile import phase
 from archlint.mechanics.source import display_path, notebook_source, source_position
 from archlint.mechanics.training import module_level_training
@@ -432,12 +434,26 @@ def _past_missing_packages(absent: AbsentPackages, attempt: tuple[ImportedModule
     (load/absent.py), until it gets past them; the first attempt when it does not (its code needs the package)."""
     module, failure, said = attempt
     absent.first_failure = failure
-    while module is None and absent.add(_not_the_repositorys(missing_package(failure), path)):
+    while module is None and (absent.add(_not_the_repositorys(missing_package(failure), path))
+                              or absent.add_lacking(*_import_of_a_lacking_name(failure))):
         module, failure, said = _attempt_import(path, name, as_package)
-    if not absent.names or module is None and failure is not None and not _script_failure(failure):
+    if not absent.stood_in or module is None and failure is not None and not _script_failure(failure):
         absent.forget()
         return attempt
     return module, failure, said
+
+
+def _import_of_a_lacking_name(failure: BaseException | None) -> tuple[ImportError | None, str | None]:
+    """The failure and `file:line` of the user's import when it imported a name an installed package lacks (code
+    written for another version of it); (None, None) otherwise."""
+    if not isinstance(failure, ImportError) or not isinstance(failure.path, str) or \
+            installed_package(failure.path) is None:
+        return None, None
+    frames = traceback.extract_tb(failure.__traceback__)
+    importer = frames[-1] if frames else None
+    if importer is None or not _is_users_file(importer.filename):
+        return None, None
+    return failure, f"{importer.filename}:{importer.lineno}"
 
 
 def _attempt_import(path: Path | None, name: str,

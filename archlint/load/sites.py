@@ -48,6 +48,7 @@ from archlint.load.callers import (
     bound_values,
     frame_of,
     is_instance_marker,
+    reads_instance_of,
     scope_of,
     ways_through_instance,
     ways_to,
@@ -365,18 +366,6 @@ def _passes_registry(registry: ast.expr, words: frozenset[str]) -> Callable[[lis
     return passes
 
 
-def _reads_instance(call: ast.Call, statement: ast.stmt, path: list[ast.stmt], scope: Scope) -> bool:
-    """The call's arguments read the instance of the method it is in, themselves or through the method's statements
-    they are computed from (`args, config = self.args, self.config`, then `Model(config)`)."""
-    function = scope.enclosing.get(id(statement))
-    if function is None:
-        return False
-    inside = {id(s) for s in ast.walk(function) if isinstance(s, ast.stmt)}
-    computed_from = [s for s in program_slice(path, read_names(call)) if id(s) in inside]
-    return any(name == SELF or name.startswith(f"{SELF}.") for node in [call, *computed_from]
-               for name in read_names(node))
-
-
 def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool,
               words: frozenset[str]) -> Iterator[Site]:
     document, tree = scope.document, scope.tree
@@ -397,7 +386,7 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
             # built from an instance's state: through an instance of its class, the attributes its __init__ sets
-            reads_instance = _reads_instance(call, statement, path, scope)
+            reads_instance = reads_instance_of(call, statement, path, scope)
             ways = ways_through_instance(statement, path, scope) if reads_instance else \
                 ways_to(statement, path, scope, binds=_passes_registry(registry[0], words) if registry else
                         lambda bound: True)

@@ -144,6 +144,7 @@ def program_slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
     `flags.DEFINE_integer("T", 1000, ...)`)."""
     kept: set[int] = set()
     needed = set(needed) | {UNBOUND}
+    aliases = _aliases(path)
     while True:
         added = False
         for statement in reversed(path):
@@ -153,12 +154,36 @@ def program_slice(path: list[ast.stmt], needed: set[str]) -> list[ast.stmt]:
             # an attribute of `self` needs `self` too; `self` itself (handed on whole) needs all its attributes
             roots = needed | {name.split(".")[0] for name in needed}
             whole_self = {c for c in changed if c.startswith(f"{SELF}.")} if SELF in needed else set()
+            # an object changed under another of its names is changed (`self.args = args`, then
+            # `self.args.state_dim = ...`, then `DQN(args)`)
+            changed = changed | {alias for name in changed for alias in aliases.get(name, ())}
             if "*" in bound or bound & roots or changed & needed or whole_self or changed & {"sys", "os"}:
                 kept.add(id(statement))
                 needed |= read_names(statement)
                 added = True
         if not added:
             return [statement for statement in path if id(statement) in kept]
+
+
+def _aliases(path: list[ast.stmt]) -> dict[str, set[str]]:
+    """For each name a plain assignment of the path makes another name of the same object (`self.args = args`,
+    `opt = args`), the other names; a name bound again to something else is still taken as an alias (a slice
+    keeps more, never less)."""
+    aliases: dict[str, set[str]] = {}
+    for statement in path:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = _plain_name(statement.targets[0]), _plain_name(statement.value)
+            if target and value and target != value:
+                aliases.setdefault(target, set()).add(value)
+                aliases.setdefault(value, set()).add(target)
+    return aliases
+
+
+def _plain_name(node: ast.expr) -> str | None:
+    """`args` or `self.args`: a name the slice follows as its own."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return f"{SELF}.{node.attr}" if _self_attribute(node) else None   # type: ignore[attr-defined]
 
 
 def calls_in(statement: ast.stmt) -> Iterator[ast.Call]:

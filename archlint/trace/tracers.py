@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 from torch import fx, nn
 
 from archlint.load.device import inputs_for
+from archlint.load.errors import lacked_name_used
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.entry_method import forward_only_raises, has_forward, misspelt_forward, why_no_method
 from archlint.mechanics.frames import innermost_frame, is_user_file
@@ -94,6 +95,9 @@ def trace_model(model: nn.Module, example_inputs: Sequence[Any],
         raise TraceFailure(attempts, f"the forward needs the package {package.name!r}, which is not installed here"
                                      f"{f' (at {where[1]})' if where else ''}; install it (pip install "
                                      f"{package.name}) to lint this model", TargetCause.MISSING_PACKAGE)
+    lacked = next((said for said in map(lambda exc: lacked_name_used(exc, "forward"), errors) if said), None)
+    if lacked is not None:   # the forward uses a name its file imported from another version of a package
+        raise TraceFailure(attempts, lacked, TargetCause.VERSION_CONFLICT)
     fits = not any(isinstance(exc, InputMismatch) for exc in errors)
     raise TraceFailure(attempts, failure_reason(attempts, errors, inputs),
                        TargetCause.UNTRACEABLE if fits else TargetCause.NO_INPUT_FITS,

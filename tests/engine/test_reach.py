@@ -239,6 +239,35 @@ def test_a_failing_module_level_statement_leaves_out_only_itself(capsys) -> None
                for n in model["notes"]), model["notes"]
 
 
+def test_an_arguments_object_filled_in_by_its_caller_reaches_the_model(capsys) -> None:
+    """An RL runner keeps `self.args = args`, writes `self.args.state_dim` from its environment, then builds the
+    agent with `args`: the writes under the other name are on the way to the site."""
+    _, report, _ = check("runner_args", capsys=capsys, target="network.py")
+    model = one_model(report)
+    assert model["parameters"] == 5 * 64 + 64 + 64 * 3 + 3 and model["input_shapes"] == [[2, 5]]
+    assert "built as in agent.py:7-8, called from main.py:19: QNet(args)" in model["notes"], model["notes"]
+
+
+def test_a_name_the_installed_package_no_longer_has_stops_only_what_uses_it(capsys) -> None:
+    """`from torch.functional import align_tensors` (torch 1) fails under torch 2: a model that never uses the name
+    is linted, said; one whose constructor or forward uses it gets the version conflict at the line using it."""
+    _, report, _ = check("lacking_name", capsys=capsys, target="older_torch.py")
+    model = one_model(report)
+    assert model["parameters"] == 36
+    assert "linted without names the installed packages lack: 'align_tensors' from torch.functional (imported at " \
+           "older_torch.py:4); placeholders stood in for them, which the models built and traced here never used" \
+           in model["notes"], model["notes"]
+    import torch
+    code, report, _ = check("lacking_name", capsys=capsys, target="needs_it.py")
+    errors = {e["target"]: e for e in report["errors"]}
+    assert code == 2 and not report["models"], report
+    assert {e["cause"] for e in errors.values()} == {"version conflict"}, errors
+    lacks = f"uses align_tensors from torch.functional, which the installed torch {torch.__version__.split('+')[0]}"
+    assert errors["needs_it.py:Aligned"]["message"].startswith(f"the constructor {lacks} does not have at "
+                                                               "needs_it.py:10: it was written for another version")
+    assert f"the forward {lacks} does not have at needs_it.py:22" in errors["needs_it.py:AlignsInForward"]["message"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
@@ -1253,14 +1282,15 @@ def test_a_forward_that_splits_its_input_before_its_first_layer_gets_the_sum_of_
 
 
 def test_a_name_the_installed_package_no_longer_has_is_a_version_conflict(tmp_path, capsys) -> None:
-    # code written for an older pytest imports a name the installed one does not have
+    # code written for an older pytest imports a name the installed one does not have, and its model uses it
     (tmp_path / "net.py").write_text("import torch\nfrom _pytest.python import gone_helper\n\n\n"
-                                     "class Net(torch.nn.Module):\n    pass\n")
+                                     "class Net(torch.nn.Module):\n    def __init__(self):\n"
+                                     "        super().__init__()\n        self.fc = gone_helper(4)\n")
     code, out, _ = run_in(tmp_path, ["check", "net.py", "--format", "json"], capsys)
     [error] = json.loads(out)["errors"]
     assert code == 2 and error["cause"] == "version conflict"
-    assert error["message"] == (f"cannot import: the code imports gone_helper from _pytest.python, which the installed "
-                                f"pytest {pytest.__version__} does not have at net.py:2: it was written for another "
+    assert error["message"] == (f"the constructor uses gone_helper from _pytest.python, which the installed "
+                                f"pytest {pytest.__version__} does not have at net.py:8: it was written for another "
                                 f"version; install the version of pytest the repository was written for"), error
 
 
