@@ -65,6 +65,30 @@ class Scope:
                 if len(bound) > 1 and len(bound) == stores[name] and all(bound)}
 
     @functools.cached_property
+    def registries(self) -> dict[str, list[ast.expr]]:
+        """Dicts of classes or functions written out (`ARCHITECTURES = {"SSDDetector": SSDDetector}`): the name each
+        is bound to, and the names among its values."""
+        found: dict[str, list[ast.expr]] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Dict):
+                named = [v for v in node.value.values if isinstance(v, (ast.Name, ast.Attribute))]
+                if named:
+                    found.setdefault(node.targets[0].id, []).extend(named)
+        return found
+
+    @functools.cached_property
+    def picked(self) -> dict[str, str]:
+        """Names bound to an entry of such a dict (`meta_arch = ARCHITECTURES[cfg.MODEL.ARCH]`): the dict's name."""
+        found: dict[str, str] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                registry = _registry_read(node.value)
+                if registry in self.registries:
+                    found[node.targets[0].id] = registry
+        return found
+
+    @functools.cached_property
     def imported(self) -> dict[str, list[Origin]]:
         return imported_names(self.document.path, self.tree, repository_root(self.document.path))
 
@@ -160,15 +184,27 @@ def _callee(func: ast.expr, aliases: dict[str, str]) -> ast.expr:
 
 
 def _callees(call: ast.Call, scope: Scope) -> list[ast.expr]:
-    """What a call may call: its callee once the aliases are followed, or each name a branch bound it to."""
+    """What a call may call: its callee once the aliases are followed, or each name a branch bound it to, or each
+    entry of the dict it looks its callee up in (`ARCHITECTURES[name](cfg)`, `meta_arch(cfg)` after `meta_arch =
+    ARCHITECTURES[name]`)."""
     callee = _callee(call.func, scope.aliases)
     chosen = scope.chosen_aliases.get(callee.id, []) if isinstance(callee, ast.Name) else []
-    return [callee, *(ast.parse(name, mode="eval").body for name in chosen)]
+    registry = _registry_read(call.func) or (scope.picked.get(call.func.id) if isinstance(call.func, ast.Name) else None)
+    return [callee, *(ast.parse(name, mode="eval").body for name in chosen), *scope.registries.get(registry or "", [])]
 
 
-def _calls_name(call: ast.Call, name: str | None, aliases: dict[str, str]) -> bool:
-    callee = _callee(call.func, aliases)
-    return isinstance(callee, ast.Name) and callee.id == name
+def _registry_read(node: ast.expr) -> str | None:
+    """The dict's name of `REGISTRY[key]` or `REGISTRY.get(key)`."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return node.value.id
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
+            isinstance(node.func.value, ast.Name):
+        return node.func.value.id
+    return None
+
+
+def _calls_name(call: ast.Call, name: str | None, scope: Scope) -> bool:
+    return any(isinstance(callee, ast.Name) and callee.id == name for callee in _callees(call, scope))
 
 
 def called_through_aliases(call: ast.Call, scope: Scope) -> str | None:
@@ -211,7 +247,7 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
     ways = 0
     for caller, caller_path in scope.paths if called_as else []:
         for call in [*calls_in(caller), *_launched_calls(caller)]:
-            if not (_calls_name(call, called_as, scope.aliases) and ways < MOST_WAYS):
+            if not (_calls_name(call, called_as, scope) and ways < MOST_WAYS):
                 continue
             bound = _bound_arguments(function, call)
             if bound is None or not binds(bound):
@@ -365,7 +401,7 @@ def _class_call_bindings(init: FunctionNode, owner: ast.ClassDef, scope: Scope) 
     ways = 0
     for caller, caller_path in scope.paths:
         for call in calls_in(caller):
-            bound = _bound_arguments(init, call) if _calls_name(call, owner.name, scope.aliases) and \
+            bound = _bound_arguments(init, call) if _calls_name(call, owner.name, scope) and \
                 ways < MOST_WAYS else None
             if bound is not None:
                 ways += 1

@@ -268,6 +268,16 @@ def test_a_name_the_installed_package_no_longer_has_stops_only_what_uses_it(caps
     assert f"the forward {lacks} does not have at needs_it.py:22" in errors["needs_it.py:AlignsInForward"]["message"]
 
 
+def test_a_class_called_through_a_dict_of_architectures_is_a_caller_on_the_way(capsys) -> None:
+    """`architecture = ARCHITECTURES[cfg.arch]; architecture(cfg)` calls the detector whose __init__ builds the
+    backbone: the way up to the training script goes through it."""
+    _, report, _ = check("registry_chain", capsys=capsys, target="backbone.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * 8 * 9 + 8
+    assert "built as in detector.py:7-9, called from architectures.py:9, then train.py:8: build_backbone(cfg)" \
+        in model["notes"], model["notes"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
