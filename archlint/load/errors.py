@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from archlint.load.repository import repository_root
+from archlint.load.repository import file_names, repository_root
 from archlint.mechanics.causes import Cause, causes
-from archlint.mechanics.errors import first_line, user_error_text
-from archlint.mechanics.frames import user_frame_suffix
+from archlint.mechanics.errors import first_line, missing_relative_path, user_error_text
+from archlint.mechanics.frames import is_user_file, user_frame_suffix
 from archlint.mechanics.installed import installed_package, installed_version, refused_call
 from archlint.mechanics.source import display_path
 from archlint.plugin.results import ErrorKind, TargetCause, TargetError, UnbuiltModel
@@ -229,9 +229,19 @@ def unbuilt_extension(exc: BaseException) -> Path | None:
 
 
 def _missing_data(exc: BaseException) -> bool:
-    """A data file at an absolute path that this machine does not have (`/root/data/coco/coco_labels.txt`): the
-    repository's author's data, not a file of the repository."""
-    return Cause.MISSING_FILE in causes(exc) and os.path.isabs(str(exc.filename))   # type: ignore[attr-defined]
+    """A data file this machine does not have: at an absolute path (`/root/data/coco/coco_labels.txt`, the author's
+    machine), or at a relative one whose file the repository does not hold in any folder (`data/train.txt`, a
+    dataset its README says to download, a checkpoint it trains): not a file of the repository read from the wrong
+    folder."""
+    if Cause.MISSING_FILE not in causes(exc):
+        return False
+    relative = missing_relative_path(exc)
+    if relative is None:
+        return os.path.isabs(str(getattr(exc, "filename", "")))
+    reader = next((frame.filename for frame in reversed(traceback.extract_tb(exc.__traceback__))
+                   if is_user_file(frame.filename) and installed_package(frame.filename) is None), None)
+    root = repository_root(Path(reader)) if reader else None
+    return root is not None and os.path.basename(relative) not in file_names(root)
 
 
 def import_error_cause(exc: BaseException) -> TargetCause:

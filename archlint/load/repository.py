@@ -217,6 +217,18 @@ def documents_mentioning(file: Path, words: frozenset[str]) -> Iterator[Document
             yield document
 
 
+@functools.lru_cache(maxsize=16)
+def file_names(root: Path) -> frozenset[str]:
+    """The names of the files the repository holds, in any of its folders (up to MOST_DOCUMENTS * 10 files)."""
+    names: set[str] = set()
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [f for f in subfolders if f not in SKIPPED_FOLDERS and not f.startswith(".")]
+        names.update(files)
+        if len(names) > MOST_DOCUMENTS * 10:
+            break
+    return frozenset(names)
+
+
 def folder_holding(relative: str | None, folders: Sequence[Path]) -> Path | None:
     """The first of the folders a script may be run from (its own, the repository's root) in which the relative
     path exists, other than the working directory (where it did not); None if none has it."""
@@ -229,5 +241,5 @@ def _kind(path: Path) -> str:
     return "code" if path.suffix == ".py" else "notebook" if path.suffix == ".ipynb" else "text"
 
 
-__all__ = ["Document", "config_paths", "distance", "document_paths", "documents_mentioning", "folder_holding", "read_document",
+__all__ = ["Document", "config_paths", "distance", "document_paths", "documents_mentioning", "file_names", "folder_holding", "read_document",
            "repository_root"]

@@ -98,13 +98,30 @@ def user_code_scope(user_dirs: Sequence[str], own_modules: Sequence[str] = ()) -
 
 
 def _package_root(path: Path) -> Path | None:
-    """The top folder of the package `path` belongs to (folders with __init__.py), or None."""
+    """The top folder of the package `path` belongs to (folders with __init__.py), or None. The repository's own
+    folder is not one, even with an __init__.py (a leftover, or for those who copy the repository into theirs):
+    its scripts run there and import its folders as top-level packages (`from utils.functional import ...`),
+    unless the file's relative imports climb up to it."""
     root = None
     folder = path.parent
+    top, depth = repository_root(path), 0
     while (folder / "__init__.py").is_file():
+        if folder == top and depth > _relative_climb(path):
+            break
         root = folder
         folder = folder.parent
+        depth += 1
     return root
+
+
+def _relative_climb(path: Path) -> int:
+    """How many packages up the file's relative imports reach (`from ..utils import x`: 1)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return 0
+    return max((node.level - 1 for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level),
+               default=0)
 
 
 def module_name_for(path: Path) -> tuple[str, str, bool]:

@@ -278,6 +278,22 @@ def test_a_class_called_through_a_dict_of_architectures_is_a_caller_on_the_way(c
         in model["notes"], model["notes"]
 
 
+def test_the_repositorys_own_folder_is_not_a_package_of_its_modules(capsys) -> None:
+    """A leftover __init__.py at the root (importing a module that is gone) does not make `model/net.py` the module
+    `root_init.model.net`: its scripts run at the root and import `utils` as a top-level package."""
+    _, report, _ = check("root_init", capsys=capsys, target="model/net.py")
+    model = one_model(report)
+    assert model["parameters"] == 8 * 4 + 4 + 4 * 8 + 8
+
+
+def test_a_relative_data_file_the_repository_does_not_hold_is_data_to_fetch(capsys) -> None:
+    """`data/vocab.json`, made from a dataset the README says to download: no folder of the repository has it."""
+    code, report, _ = check("relative_data", capsys=capsys, target="model.py")
+    [error] = report["errors"]
+    assert code == 2 and error["cause"] == "needs data", error
+    assert "No such file or directory: 'data/vocab.json'" in error["message"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")

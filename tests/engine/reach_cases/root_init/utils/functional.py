@@ -1,0 +1,2 @@
+def widths(base):
+    return [base, base * 2]
