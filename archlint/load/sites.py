@@ -82,6 +82,7 @@ from archlint.load.slicing import (
     bound_names,
     called_name,
     calls_in,
+    parameter_defaults,
     paths_to,
     program_slice,
     read_names,
@@ -366,6 +367,20 @@ def _passes_registry(registry: ast.expr, words: frozenset[str]) -> Callable[[lis
     return passes
 
 
+def _parameter_default(call: ast.Call, statement: ast.stmt, scope: Scope) -> str | None:
+    """The name a call calls when its callee is a parameter of the function it is in, by that parameter's default
+    (`def ppo(env_fn, actor_critic=core.MLPActorCritic)`, then `actor_critic(obs_space, act_space)`: the network's
+    class is handed in, the repository's own by default). Not in a method: a part a module's constructor builds
+    from such a parameter (`norm_layer=LayerNorm`) is built as its holder builds it, and fed as it feeds it."""
+    function = scope.enclosing.get(id(statement))
+    if function is None or id(function) in scope.owners or not isinstance(call.func, ast.Name):
+        return None
+    default = next((d.value for d in parameter_defaults(function)
+                    if isinstance(d, ast.Assign) and ast.unparse(d.targets[0]) == call.func.id), None)
+    return default.id if isinstance(default, ast.Name) else default.attr if isinstance(default, ast.Attribute) \
+        else None
+
+
 def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_file: bool,
               words: frozenset[str]) -> Iterator[Site]:
     document, tree = scope.document, scope.tree
@@ -382,7 +397,8 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             registry = _registry_call(call) if not in_file else None
             if registry is not None and _calls_parts(statement, registry[0], scope):
                 registry = None
-            if not (called_through_aliases(call, scope) in names and mentions_name) and registry is None \
+            called = {called_through_aliases(call, scope), _parameter_default(call, statement, scope)}
+            if not (called & names and mentions_name) and registry is None \
                     and ast.unparse(call.func) not in target.alternative_constructors:
                 continue
             # built from an instance's state: through an instance of its class, the attributes its __init__ sets

@@ -294,6 +294,15 @@ def test_a_relative_data_file_the_repository_does_not_hold_is_data_to_fetch(caps
     assert "No such file or directory: 'data/vocab.json'" in error["message"]
 
 
+def test_a_parameter_whose_default_is_the_model_class_is_a_call_of_it(capsys) -> None:
+    """`def ppo(env_fn, actor_critic=core.ActorCritic, ac_kwargs=dict())`, then `actor_critic(obs, act, **ac_kwargs)`,
+    called by the main guard with `ac_kwargs=dict(hidden=16)`."""
+    _, report, _ = check("class_parameter", capsys=capsys, target="core.py")
+    model = one_model(report)
+    assert model["parameters"] == 6 * 16 + 16 + 16 * 2 + 2 + 16 + 1
+    assert "built as in ppo.py:11-13: actor_critic(env.observations, env.actions, **ac_kwargs)" in model["notes"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
