@@ -13,6 +13,7 @@ are not code become blank lines, so a construction site found in it is named `RE
 """
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
@@ -35,10 +36,12 @@ LARGEST_DOCUMENT = 1_000_000   # bytes: generated or data files are not code any
 
 @dataclass(frozen=True)
 class Document:
-    """A file of the repository as Python source; lines that are not code are blank."""
+    """A file of the repository as Python source; lines that are not code are blank. `uncommented`: the lines of
+    commented-out code made code again (see with_commented_constructions)."""
 
     path: Path
     source: str
+    uncommented: frozenset[int] = frozenset()
 
     @property
     def kind(self) -> str:
@@ -217,6 +220,37 @@ def documents_mentioning(file: Path, words: frozenset[str]) -> Iterator[Document
             yield document
 
 
+# `# net = VGG('VGG19')`: a statement building something, kept as a comment
+_COMMENTED_CONSTRUCTION = re.compile(r"^(?P<indent>[ \t]*)#[ \t]?(?P<code>[A-Za-z_][\w.]*[ \t]*=[ \t]*[A-Za-z_][\w.]*\(.*\))[ \t]*$")
+MOST_COMMENTED_LINES = 20
+
+
+def with_commented_constructions(document: Document, names: frozenset[str]) -> Document | None:
+    """The code document with its commented-out constructions that call one of `names` made code again, each
+    where it stands (`# net = VGG('VGG19')` beside the line that builds the model chosen, a smoke test left
+    commented at the bottom of a model file): how the author built the models they did not choose. None when it
+    has none. A line is made code only where the document still parses with it."""
+    if document.kind != "code" or "#" not in document.source:
+        return None
+    lines = document.source.splitlines(keepends=True)
+    uncommented: set[int] = set()
+    for index, line in enumerate(lines):
+        match = _COMMENTED_CONSTRUCTION.match(line)
+        if match is None or len(uncommented) >= MOST_COMMENTED_LINES or \
+                not any(re.search(rf"\b{re.escape(name)}\s*\(", match["code"]) for name in names):
+            continue
+        original, lines[index] = line, f"{match['indent']}{match['code']}\n"
+        try:
+            ast.parse("".join(lines))
+        except (SyntaxError, ValueError):
+            lines[index] = original
+            continue
+        uncommented.add(index + 1)
+    if not uncommented:
+        return None
+    return Document(document.path, "".join(lines), frozenset(uncommented))
+
+
 @functools.lru_cache(maxsize=16)
 def file_names(root: Path) -> frozenset[str]:
     """The names of the files the repository holds, in any of its folders (up to MOST_DOCUMENTS * 10 files)."""
@@ -241,5 +275,5 @@ def _kind(path: Path) -> str:
     return "code" if path.suffix == ".py" else "notebook" if path.suffix == ".ipynb" else "text"
 
 
-__all__ = ["Document", "config_paths", "distance", "document_paths", "documents_mentioning", "file_names", "folder_holding", "read_document",
+__all__ = ["Document", "with_commented_constructions", "config_paths", "distance", "document_paths", "documents_mentioning", "file_names", "folder_holding", "read_document",
            "repository_root"]

@@ -64,7 +64,13 @@ from archlint.load.command_line import (
 from archlint.load.flow import returned_from
 from archlint.load.inputs import forward_inputs, infer_inputs
 from archlint.mechanics.no_gpu import cuda_stays_on_cpu
-from archlint.load.repository import Document, documents_mentioning, folder_holding, repository_root
+from archlint.load.repository import (
+    Document,
+    documents_mentioning,
+    folder_holding,
+    repository_root,
+    with_commented_constructions,
+)
 from archlint.load.sandbox import (
     OverBudget,
     Refused,
@@ -236,10 +242,12 @@ def find_sites(target: SiteTarget) -> list[Site]:
             break
     if not sites and not registry_sites:
         registry_sites = list(itertools.islice(_registries_filled_elsewhere(file, words, target), MOST_SITES))
-    if not sites and isinstance(target.obj, type):
+    # a commented-out line is the last word: tried when no code of the repository builds the model
+    commented = list(itertools.islice(_commented_out_sites(file, words, target, builders), MOST_SITES))
+    if not sites and not commented and isinstance(target.obj, type):
         sites = _stand_in_sites(target, file)
     # calls by name first: a registry site holds the model only sometimes
-    return sites[:MOST_SITES] + registry_sites[:MOST_SITES]
+    return sites[:MOST_SITES] + registry_sites[:MOST_SITES] + commented
 
 
 MOST_STAND_IN_SITES = 4
@@ -409,6 +417,20 @@ def _sites_in(scope: Scope, target: SiteTarget, builders: frozenset[str], in_fil
             for way in ways:
                 yield Site(document, call, [s for s in way if id(s) not in module_level], statement,
                            registry[0] if registry else None, registry[1] if registry else None, in_file, tree)
+
+
+def _commented_out_sites(file: Path, words: frozenset[str], target: SiteTarget,
+                         builders: frozenset[str]) -> Iterator[Site]:
+    """Sites in commented-out lines, when no code builds the model: the alternatives a training script keeps as
+    comments beside the model it builds, the smoke test left commented at the bottom of a model file."""
+    for document in documents_mentioning(file, words):
+        commented = with_commented_constructions(document, target.names | builders)
+        scope = scope_of(commented) if commented is not None else None
+        if scope is None:
+            continue
+        for site in _sites_in(scope, target, builders, document.path == file, words):
+            if site.statement.lineno in scope.document.uncommented:
+                yield site
 
 
 def _registries_filled_elsewhere(file: Path, words: frozenset[str], target: SiteTarget) -> Iterator[Site]:
@@ -1063,6 +1085,8 @@ def site_factory(site: Site, target: SiteTarget) -> Callable[[], Any]:
         if inputs is None:
             inputs, inputs_where = _inputs_from_holder(site, built, run.namespace, arguments)
         where = _where(site, _site_statements(site)) + (f" (with `{' '.join(argv)}`)" if argv else "")
+        if site.statement.lineno in site.document.uncommented:
+            where += " (commented out there)"
         where += f": {_shortened(ast.unparse(site.call))}"
         if site.stand_in:
             where += f", with {target.obj.__name__} in its place (a constructor that requires the same)"

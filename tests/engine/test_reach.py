@@ -303,6 +303,13 @@ def test_a_parameter_whose_default_is_the_model_class_is_a_call_of_it(capsys) ->
     assert "built as in ppo.py:11-13: actor_critic(env.observations, env.actions, **ac_kwargs)" in model["notes"]
 
 
+def test_a_construction_left_commented_out_builds_a_model_nothing_else_builds(capsys) -> None:
+    _, report, _ = check("commented_out", capsys=capsys, target="models.py")
+    model = one_model(report)
+    assert model["parameters"] == 8 * 12 + 12 + 12 * 2 + 2
+    assert "built as in models.py:15 (commented out there): Net(12)" in model["notes"], model["notes"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
