@@ -153,6 +153,37 @@ def _parametrize_values(function: FunctionNode, aliases: dict[str, str]) -> list
     return bound
 
 
+_COMPOSE = "__archlint_hydra_config__"
+
+
+def _hydra_config(function: FunctionNode, scope: Scope) -> list[ast.stmt]:
+    """For a script's `@hydra.main(config_path="../configs", config_name="train") def main(config)`, the statements
+    binding `config` to what hydra composes from those files (config_files.composed_hydra_config), the config
+    store the module fills (`cs.store(group="model", name="las", node=LASConfig)`) read by it; none for another
+    function."""
+    decorator = next((d for d in function.decorator_list if isinstance(d, ast.Call)
+                      and scope.aliases.get(ast.unparse(d.func), ast.unparse(d.func)).endswith("hydra.main")), None)
+    positional = _positional(function)
+    if decorator is None or not positional:
+        return []
+    given = dict(zip(("config_path", "config_name"), decorator.args)) | {k.arg: k.value for k in decorator.keywords
+                                                                          if k.arg}
+    stores = [ast.Name(name, ast.Load()) for name in _config_stores(scope.tree)]
+    imported = ast.ImportFrom("archlint.load.config_files", [ast.alias("composed_hydra_config", _COMPOSE)], 0)
+    call = ast.Call(ast.Name(_COMPOSE, ast.Load()), [given.get("config_path", ast.Constant(None)),
+                                                     given.get("config_name", ast.Constant(None)),
+                                                     ast.Constant(str(scope.document.path)), *stores], [])
+    bound = ast.Assign([ast.Name(positional[0].arg, ast.Store())], call)
+    return [ast.fix_missing_locations(ast.copy_location(s, decorator)) for s in (imported, bound)]
+
+
+def _config_stores(tree: ast.Module) -> list[str]:
+    """Names the module binds to hydra's config store (`cs = ConfigStore.instance()`)."""
+    return [n.targets[0].id for n in tree.body if isinstance(n, ast.Assign) and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name) and isinstance(n.value, ast.Call)
+            and ast.unparse(n.value.func).endswith("ConfigStore.instance")]
+
+
 def _module_aliases(tree: ast.Module) -> dict[str, str]:
     """Names the document binds once, and only to another dotted name (`param = pytest.mark.parametrize`,
     `Exp = Exp_Informer`), as source text: calling the name calls what it names."""
@@ -238,9 +269,10 @@ def ways_to(statement: ast.stmt, path: list[ast.stmt], scope: Scope, depth: int 
         yield path
         return
     inside = next((p for s, p in paths_to(function.body, False) if s is statement), [])
-    parametrized = _parametrize_values(function, scope.aliases)
+    parametrized = _parametrize_values(function, scope.aliases) or _hydra_config(function, scope)
     if parametrized and not set(_required_parameters(function)) - _bound_by(parametrized):
-        # a test: its parameters take the first values of its @pytest.mark.parametrize decorators
+        # a test: its parameters take the first values of its @pytest.mark.parametrize decorators; a hydra main:
+        # its configuration, composed as hydra composes it
         yield [*path[:len(path) - len(inside)], *parametrized, *inside]
         return
     called_as = _called_as(function, scope)

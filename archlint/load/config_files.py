@@ -209,3 +209,17 @@ def config_arguments(obj: Any, missing: list[str], file: Path) -> list[ConfigFit
 
 
 __all__ = ["ConfigFit", "TreeReads", "config_arguments", "smallest_config_near", "tree_reads"]
+
+
+def composed_hydra_config(config_path: str | None, config_name: str | None, script: str, *stores: Any) -> Any:
+    """The configuration hydra composes for a script whose main is `@hydra.main(config_path, config_name)`: the
+    config folder taken relative to the script, as hydra takes it; `stores` are the script's config stores, filled
+    before (they are read by name only so that the slice keeps the statements that fill them)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    folder = Path(script).resolve().parent
+    directory = (folder / config_path).resolve() if config_path else folder
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(directory), version_base=None):
+        return compose(config_name=config_name)

@@ -32,6 +32,7 @@ import inspect
 import itertools
 import os
 import re
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -629,9 +630,15 @@ def _document_namespace(document: Document) -> dict[str, Any]:
     name, _, in_package = module_name_for(document.path) if document.path.suffix == ".py" else ("", "", False)
     package = name.rpartition(".")[0] or None if in_package else None
     tree = syntax_tree(document) if document.kind == "code" else None
-    return {"__name__": name if package else "__archlint_site__", "__package__": package,
-            "__file__": str(document.path), "__builtins__": __builtins__,
-            "__doc__": ast.get_docstring(tree, clean=False) if tree is not None else None}
+    module = ModuleType(name if package else _SITE_MODULE)
+    module.__dict__.update({"__package__": package, "__file__": str(document.path), "__builtins__": __builtins__,
+                            "__doc__": ast.get_docstring(tree, clean=False) if tree is not None else None})
+    if module.__name__ == _SITE_MODULE:   # a dataclass the slice defines looks its module up while it is made
+        sys.modules[_SITE_MODULE] = module
+    return module.__dict__
+
+
+_SITE_MODULE = "__archlint_site__"
 
 
 def _site_statements(site: Site) -> list[ast.stmt]:

@@ -310,6 +310,15 @@ def test_a_construction_left_commented_out_builds_a_model_nothing_else_builds(ca
     assert "built as in models.py:15 (commented out there): Net(12)" in model["notes"], model["notes"]
 
 
+def test_a_hydra_main_gets_the_configuration_hydra_composes(capsys) -> None:
+    """`@hydra.main(config_path="conf", config_name="config") def main(cfg)`: the defaults list picks
+    conf/model/small.yaml, and a dataclass the script puts in its config store is defined on the way."""
+    _, report, _ = check("hydra_main", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert model["parameters"] == 3 * (12 * 12 + 12)
+    assert "built as in train.py:15-21: Net(cfg.model.width, depth=cfg.model.depth)" in model["notes"]
+
+
 def test_arguments_bound_to_names_of_flag_defaults(capsys) -> None:
     """CycleGAN's script: `input_shape = (opt.channels, opt.img_height, opt.img_width)`, then the call."""
     _, report, _ = check("bound_names", capsys=capsys, target="models.py")
