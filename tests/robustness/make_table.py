@@ -35,14 +35,18 @@ marks misuse of the Python API, which fails loudly with an exception instead of 
 REPO = HERE.parent.parent
 
 
+def _relative(text: str) -> str:
+    """Repo paths made relative (the table must not depend on the checkout's location)."""
+    return text.replace(str(REPO) + "/", "").replace(str(REPO), ".")
+
+
 def _cell(text: str) -> str:
-    """A table cell: repo paths made relative (the table must not depend on the checkout's location)."""
-    text = text.replace(str(REPO) + "/", "").replace(str(REPO), ".")
-    return text.replace("|", "\\|").replace("\n", "<br>").strip()
+    return _relative(text).replace("|", "\\|").replace("\n", "<br>").strip()
 
 
 def _seen(outcome: Outcome) -> str:
-    lines = [line for line in outcome.shown if line.strip()]
+    # shortened after the paths are made relative: where the checkout is must not move the cut
+    lines = [_relative(line) for line in outcome.shown if line.strip()]
     return "<br>".join(_cell(line if len(line) <= 400 else line[:397] + "...") for line in lines) or "(nothing)"
 
 
