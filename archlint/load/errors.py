@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from archlint.load.absent import lacked_name
 from archlint.load.repository import file_names, repository_root
 from archlint.mechanics.causes import Cause, causes
 from archlint.mechanics.errors import first_line, missing_relative_path, user_error_text
@@ -127,14 +128,12 @@ def _name_installed_package_lacks(exc: BaseException) -> tuple[str, str, str] | 
     """(the name, the installed module it was imported from, the installed distribution and its version) when a
     `from module import name` failed because the installed package does not have the name (the repository was
     written for another version: `from torch.functional import align_tensors`, gone from torch 2)."""
-    if not isinstance(exc, ImportError) or isinstance(exc, ModuleNotFoundError) or not exc.name or \
-            not isinstance(exc.path, str) or installed_package(exc.path) is None:
+    lacked, path = lacked_name(exc), getattr(exc, "path", None)
+    if lacked is None or not isinstance(path, str) or installed_package(path) is None:
         return None
-    match = re.match(r"cannot import name '([^']+)'", str(exc))
-    if match is None:
-        return None
-    installed = installed_version(exc.name.split(".")[0])
-    return (match.group(1), exc.name, installed) if installed is not None else None
+    module, _, name = lacked.rpartition(".")
+    installed = installed_version(module.split(".")[0])
+    return (name, module, installed) if installed is not None else None
 
 
 def _code_to_add(exc: BaseException) -> str | None:

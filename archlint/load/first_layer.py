@@ -293,25 +293,89 @@ def _tested(owner: type | None, function: Any, read: ast.Name, parents: dict[int
         return True
     if isinstance(parent, ast.BoolOp) or isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
         return True
+    passed = _passed_on(owner, function, read, parents, depth)
+    return passed is not None and _only_tested(*passed, depth + 1)
+
+
+def _passed_on(owner: type | None, function: Any, read: ast.Name, parents: dict[int, ast.AST], depth: int
+               ) -> tuple[type | None, Any, ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+    """When `read` is an argument of a call of a Python function (`self._norm(x, mode)`), that function as
+    (owner, function, definition, the parameter it binds), to be read in turn; else None."""
+    parent = parents.get(id(read))
     keyword = parent if isinstance(parent, ast.keyword) else None
     call = parents.get(id(parent)) if keyword is not None else parent
     if not isinstance(call, ast.Call) or depth >= MOST_FLAG_DEPTH or any(isinstance(a, ast.Starred) for a in call.args):
-        return False
+        return None
     callee, bound = _callee_of(owner, function, call.func)
     target = function_definition(callee) if callee is not None else None
     if target is None:
-        return False
+        return None
     parameters = [a.arg for a in [*target.args.posonlyargs, *target.args.args]][1 if bound else 0:]
     if keyword is not None:
         if keyword.arg not in parameters and keyword.arg not in [a.arg for a in target.args.kwonlyargs]:
-            return False
+            return None
         inner = keyword.arg
     else:
         index = next(i for i, a in enumerate(call.args) if a is read) if read in call.args else None
         if index is None or index >= len(parameters):
-            return False
+            return None
         inner = parameters[index]
-    return _only_tested(owner if bound else None, callee, target, inner, depth + 1)
+    return owner if bound else None, callee, target, inner
+
+
+def literal_choices(model: nn.Module) -> dict[int, Any]:
+    """Positions (0: the first after self) of the forward's required parameters that it only compares with
+    literals (`if mode == "norm": ... elif mode == "denorm": ... else: raise NotImplementedError`), itself or in
+    the functions it passes them to, each with the literal it is compared with first: a choice of what the
+    forward does, not a tensor; its first branch is taken."""
+    return dict(_literal_choices(type(model)))
+
+
+_NO_CHOICE = object()
+
+
+@functools.lru_cache(maxsize=512)
+def _literal_choices(cls: type) -> tuple[tuple[int, Any], ...]:
+    definition = function_definition(cls.forward)
+    if definition is None:
+        return ()
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    chosen = ((i, _first_literal(cls, cls.forward, definition, name, 0)) for i, name in enumerate(parameters))
+    return tuple((i, literal) for i, literal in chosen if literal is not _NO_CHOICE)
+
+
+def _first_literal(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
+                   depth: int) -> Any:
+    """The literal `name` is first compared with in `definition` when every read of it is such a comparison (or an
+    argument of a function that reads it only so), else _NO_CHOICE. None is no choice (`mask is None`: optional)."""
+    parents = {id(child): node for node in ast.walk(definition) for child in ast.iter_child_nodes(node)}
+    reads = sorted((n for n in ast.walk(definition) if isinstance(n, ast.Name) and n.id == name
+                    and isinstance(n.ctx, ast.Load)), key=lambda n: (n.lineno, n.col_offset))
+    literals = []
+    for read in reads:
+        if _inside(read, ast.Raise, parents):
+            continue   # said in the error an unknown value gets (`raise ValueError(f"unknown mode {mode}")`)
+        parent = parents.get(id(read))
+        if isinstance(parent, ast.Compare) and len(parent.ops) == 1:
+            other = parent.comparators[0] if parent.left is read else parent.left
+            options = other.elts if isinstance(other, (ast.Tuple, ast.List, ast.Set)) and \
+                isinstance(parent.ops[0], (ast.In, ast.NotIn)) else [other]
+            if not options or not all(isinstance(o, ast.Constant) and o.value is not None for o in options):
+                return _NO_CHOICE
+            literals.append(options[0].value)
+            continue
+        passed = _passed_on(owner, function, read, parents, depth)
+        literal = _first_literal(*passed, depth + 1) if passed is not None else _NO_CHOICE
+        if literal is _NO_CHOICE:
+            return _NO_CHOICE
+        literals.append(literal)
+    return literals[0] if literals else _NO_CHOICE
+
+
+def _inside(node: ast.AST, kind: type, parents: dict[int, ast.AST]) -> bool:
+    while node is not None and not isinstance(node, kind):
+        node = parents.get(id(node))   # type: ignore[assignment]
+    return node is not None
 
 
 def _callee_of(owner: type | None, function: Any, func: ast.expr) -> tuple[Any, bool]:
@@ -540,4 +604,4 @@ def _reads(node: ast.AST | None, names: set[str]) -> bool:
     return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
-__all__ = ["LAYERS", "first_layer", "flag_arguments", "layer_reached_by", "layers_by_key", "registered_first_layer"]
+__all__ = ["LAYERS", "first_layer", "flag_arguments", "literal_choices", "layer_reached_by", "layers_by_key", "registered_first_layer"]

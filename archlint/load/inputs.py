@@ -19,6 +19,7 @@ from archlint.load.first_layer import (
     layer_reached_by,
     layers_by_key,
     layers_by_level,
+    literal_choices,
     size_arguments,
     split_features,
 )
@@ -309,12 +310,16 @@ def _per_tensor_argument(model: nn.Module, tensor: torch.Tensor, note: str,
     names = _tensor_parameters(model)
     if len(names) <= 1:
         return (tensor,), note
-    flags = flag_arguments(model)
+    flags, choices = flag_arguments(model), literal_choices(model)
     if flags:   # a flag the forward only tests (`if CUDA:`) is False: the plain path, on the CPU
         note += f"; {', '.join(f'`{names[i]}`' for i in sorted(flags) if i < len(names))} given False (the forward " \
                 f"uses it only as a condition)"
-    made = [tensor] + [False if i in flags else _like_for(tensor, layer_reached_by(model, i), i, channels_last)
-                       for i in range(1, len(names))]
+    chosen = {i: literal for i, literal in choices.items() if 0 < i < len(names) and i not in flags}
+    if chosen:   # `mode` compared only with literals (`if mode == "norm":`): its first branch
+        note += f"; {', '.join(f'`{names[i]}` given {literal!r}' for i, literal in sorted(chosen.items()))} (the " \
+                f"forward only compares it with literals: the first it is compared with)"
+    made = [tensor] + [False if i in flags else chosen[i] if i in chosen else
+                       _like_for(tensor, layer_reached_by(model, i), i, channels_last) for i in range(1, len(names))]
     tensors = [(name, m) for name, m in zip(names, made) if isinstance(m, torch.Tensor)]
     if all(m.shape == tensor.shape for _, m in tensors):
         return tuple(made), (f"{note}, one for each of forward's {len(tensors)} {'tensor ' if flags else ''}arguments "
@@ -473,16 +478,16 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
     said = {"vector": "a vector (timesteps)", "ids": f"ids below {ids}", "id sequence": f"id sequences below {ids}",
             "adjacency": f"the adjacency of {batch} nodes, one per row of {names[0]}", "flag": "a flag",
             "size": "a size: the forward makes a range or a shape of it", "lengths": "lengths, the size's",
-            "none": ""}
-    flags, sizes = flag_arguments(model), size_arguments(model)
+            "choice": "the first literal the forward compares it with", "none": ""}
+    flags, sizes, choices = flag_arguments(model), size_arguments(model), literal_choices(model)
     # beside a size (a sequence's longest length), the lengths of the sequences are an argument's kind too
     kinds = (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()), *(("lengths",) if sizes else ()))
-    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else kinds if i < len(required)
-                else ("none", *kinds) for i in range(1, min(len(names), 4))]
+    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else ("choice",) if i in choices
+                else kinds if i < len(required) else ("none", *kinds) for i in range(1, min(len(names), 4))]
     combinations = sorted(itertools.product(*kinds_of), key=lambda c: sum(k != "none" for k in c[len(required) - 1:]))
     found = []
     for kinds in combinations[:MOST_KIND_COMBINATIONS]:
-        tensors = (lead, *(made[k]() for k in kinds))
+        tensors = (lead, *(choices[i] if k == "choice" else made[k]() for i, k in enumerate(kinds, 1)))
         while len(tensors) > len(required) and tensors[-1] is None:
             tensors = tensors[:-1]
         shown = ", ".join(f"{n}: " + (f"{list(x.shape)} {str(x.dtype).replace('torch.', '')}"

@@ -85,7 +85,9 @@ from archlint.load.sandbox import (
 from archlint.load.weights import hub_weights, is_weight_keyword, no_weights, weights_off
 from archlint.load.slicing import (
     COMPOUND_STATEMENTS,
+    RETURNED,
     SELF,
+    at_module_level,
     bound_names,
     called_name,
     calls_in,
@@ -476,6 +478,14 @@ class _Run:
     stand_ins: list[tuple[str, Failure]] = field(default_factory=list)   # (`len(vocab)` = 100, why): _stood_in
 
 
+class _Returned(Exception):
+    """Raised where a slice reaches a `return` of the function the site is in (slicing.at_module_level)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 @dataclass(frozen=True)
 class Failure:
     """A statement of a slice that failed: where and why, in one line; whether it was a refused download."""
@@ -484,6 +494,7 @@ class Failure:
     download: bool = False
     missing: str | None = None   # a relative path the statement could not open from the working directory
     environment: TargetCause | None = None   # a package missing, or failing with what is installed beside it
+    returned: bool = False   # the site's function returns before the site (`except ImportError: return`)
 
 
 def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Document,
@@ -504,12 +515,16 @@ def _execute(statements: list[ast.stmt], namespace: dict[str, Any], document: Do
                 failures.append(Failure(f"{_position(document, statement.lineno)}: {user_error_text(exc)}"))
             continue
         before_each()
-        code = compile(ast.Module([statement], type_ignores=[]), str(document.path), "exec")
+        code = compile(ast.Module([at_module_level(statement)], type_ignores=[]), str(document.path), "exec")
+        namespace[RETURNED] = _Returned
         try:
             with kept_stderr() as stderr:
                 exec(code, namespace)
         except KeyboardInterrupt:
             raise
+        except _Returned as returned:
+            failures.append(Failure(f"{_position(document, returned.line)}: the function returns there, before "
+                                    "it reaches the construction", returned=True))
         except SystemExit as exc:
             said = [line.split(": error: ", 1)[1] for line in stderr.getvalue().splitlines() if ": error: " in line]
             failures.append(Failure(f"{_position(document, statement.lineno)}: the script's command line: "
@@ -978,7 +993,8 @@ def _build_once(site: Site, target: SiteTarget, argv: list[str]) -> tuple[Any, d
             if site.stand_in and not standing_in:   # another class's site that did not get as far as the model
                 raise NotThisModel(said) from exc
             unbound = next((s for s in site.path if UNBOUND in bound_names(s)), None)
-            if isinstance(exc, NameError) and unbound is not None:
+            # a name left unbound because the function returned first is not a parameter's
+            if isinstance(exc, NameError) and unbound is not None and not (failures and failures[0].returned):
                 raise SiteFailed(f"it is built inside {unbound.value.value} no call of the repository gives "  # type: ignore[attr-defined]
                                  f"({said})") from exc
             in_model = _raised_in(exc, target.file)

@@ -3,6 +3,7 @@ statement of a block, and the statements a set of names depends on (a program sl
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 from typing import Iterator
 
@@ -195,6 +196,32 @@ def calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
 def called_name(call: ast.Call) -> str | None:
     return call.func.id if isinstance(call.func, ast.Name) else \
         call.func.attr if isinstance(call.func, ast.Attribute) else None
+
+
+RETURNED = "__archlint_returned__"   # raised, with its line, where a slice's statement reaches its function's return
+
+
+class _ReturnRaised(ast.NodeTransformer):
+    """`return` of the function a statement was taken from, made `raise RETURNED(line)`: run at module level the
+    statement still compiles, and reaching the return says the function ends before the site."""
+
+    def visit_Return(self, node: ast.Return) -> ast.stmt:
+        raised = ast.Raise(ast.Call(ast.Name(RETURNED, ast.Load()), [ast.Constant(node.lineno)], []), None)
+        return ast.copy_location(raised, node)
+
+    def _own_scope(self, node: ast.AST) -> ast.AST:
+        return node   # a nested function's or class's returns are its own
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _own_scope
+
+
+def at_module_level(statement: ast.stmt) -> ast.stmt:
+    """The statement as module-level code: a function body's `try: import x` / `except ImportError: return`
+    compiles there only with its returns raised (see _ReturnRaised)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or \
+            not any(isinstance(child, ast.Return) for child in walk_scope(statement)):
+        return statement
+    return ast.fix_missing_locations(_ReturnRaised().visit(copy.deepcopy(statement)))
 
 
 def parse_leniently(source: str, attempts: int = 20) -> ast.Module | None:

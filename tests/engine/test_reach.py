@@ -2026,3 +2026,30 @@ def test_inputs_the_code_feeds_that_do_not_run_give_way_to_a_guess(capsys) -> No
     assert model["input_shapes"][0][:2] == [2, 9], model["input_shapes"]
     assert "input [12, 3, 2048] as the code at segmenter.py:20 feeds it does not run on it: inputs were guessed " \
            "instead" in model["notes"], model["notes"]
+
+
+def test_a_forward_argument_only_compared_with_literals_takes_the_first(capsys) -> None:
+    # `forward(x, direction)` hands direction to a helper that compares it with words and raises on any other
+    # value: a tensor there fails; the first word it is compared with ("scale") is the forward's first branch
+    _, report, _ = check("literal_choice", capsys=capsys, target="scaling.py")
+    model = one_model(report)
+    assert model["name"] == "SeriesScaler" and model["input_shapes"] == [[2, 5]], model
+    assert any("`direction` given 'scale'" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_site_in_a_function_that_may_return_early_still_runs(capsys) -> None:
+    # export() reads its settings only if PyYAML imports (`except ImportError: return`): the slice runs that
+    # `try` at module level, where its `return` is the function's end, not a syntax error
+    _, report, _ = check("return_in_site", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert model["name"] == "TinyNet" and model["parameters"] == 6 * 12 + 12 + 12 * 2 + 2, model
+    assert any("export.py:7-14" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_function_that_returns_before_its_site_says_so(capsys) -> None:
+    # publish() returns when its uploader package is absent: the site is never reached, and the report says
+    # where it returned rather than that `path` is unbound (the site does not need it)
+    code, report, _ = check("return_in_site", capsys=capsys, target="wide.py")
+    assert code == 2 and not report["models"], report
+    [error] = report["errors"]
+    assert "wide.py:17: the function returns there, before it reaches the construction" in error["message"], error
