@@ -5,10 +5,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from archlint.load.repository import documents_mentioning
+from archlint.load.slicing import called_name, syntax_tree
 from archlint.mechanics.source import display_path, notebook_source, source_position
 
 
@@ -109,26 +113,73 @@ def _required(cls: type) -> list[str]:
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def config_defaults(cls: type, namespace: dict[str, Any]) -> dict[str, Any] | None:
-    """Required parameters whose annotation is a config class, each built with its defaults; None unless that
-    covers every required parameter."""
+@dataclass(frozen=True)
+class BuiltConfig:
+    """A config object built for a required parameter, and how it was built (`MambaConfig()`, or with the values
+    a call of the repository writes: `MambaConfig(d_model=16, n_layers=2), as README.md:58 writes it`)."""
+
+    value: Any
+    said: str
+
+
+def config_defaults(cls: type, namespace: dict[str, Any], file: Path | None = None) -> dict[str, BuiltConfig] | None:
+    """Required parameters whose annotation is a config class, each built with its defaults, or, when the class
+    has required fields, with the literal values the repository's nearest call of a class of that name gives them
+    (a README's `config = MambaConfig(d_model=16, n_layers=2)`); None unless that covers every required
+    parameter."""
     try:
         hints = {**getattr(cls.__init__, "__annotations__", {})}
     except AttributeError:
         return None
     module_name = getattr(cls, "__module__", None)
     own_configs = [v for v in namespace.values()
-                   if is_config_class(v) and getattr(v, "__module__", None) == module_name]
+                   if _is_config_type(v) and getattr(v, "__module__", None) == module_name]
     built = {}
     for name in _required(cls):
         hint = hints.get(name)
         made = namespace.get(hint) if isinstance(hint, str) else hint
         if made is None and name in ("config", "cfg", "conf") and len(own_configs) == 1:
             made = own_configs[0]    # `def __init__(self, config)` beside the file's one config class
-        if not is_config_class(made):
+        if is_config_class(made):
+            built[name] = BuiltConfig(made(), f"{made.__name__}()")
+            continue
+        written = _written_config(made, file) if _is_config_type(made) and file is not None else None
+        if written is None:
             return None
-        built[name] = made()
+        built[name] = written
     return built or None
 
 
-__all__ = ["config_defaults", "fed_shapes", "is_config_class", "shapes_in_source"]
+def _is_config_type(obj: Any) -> bool:
+    return isinstance(obj, type) and (dataclasses.is_dataclass(obj) or
+                                      obj.__name__.endswith(("Config", "Cfg", "Args", "Options")))
+
+
+MOST_CONFIG_DOCUMENTS = 40   # the repository's documents nearest the model read for a call of its config class
+
+
+def _written_config(cls: type, file: Path) -> BuiltConfig | None:
+    """The config class built with the literal arguments of the nearest call of a class of its name in the
+    repository (its own, or a namesake's the README builds: the values its authors write for it)."""
+    name = cls.__name__
+    for document in itertools.islice(documents_mentioning(file, frozenset({name})), MOST_CONFIG_DOCUMENTS):
+        tree = syntax_tree(document)
+        calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call) and called_name(n) == name),
+                       key=lambda n: n.lineno) if tree is not None else []
+        for call in calls:
+            try:
+                args = [ast.literal_eval(a) for a in call.args]
+                kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg is not None}
+                if len(kwargs) < len(call.keywords):
+                    continue   # `**options`: not all written there
+                inspect.signature(cls).bind(*args, **kwargs)
+                value = cls(*args, **kwargs)
+            except Exception:   # not literals, not this class's fields, or refused by the class itself
+                continue
+            shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            return BuiltConfig(value, f"{name}({shown}), as {display_path(str(document.path))}:{call.lineno} "
+                                      f"writes it")
+    return None
+
+
+__all__ = ["BuiltConfig", "config_defaults", "fed_shapes", "is_config_class", "shapes_in_source"]

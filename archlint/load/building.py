@@ -128,8 +128,8 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
             return Construction(model, note, how=fit.said, arguments=fit.kwargs)
     if missing and candidate.defaults:   # config classes' defaults, when no site built it
         model, note = _built(lambda: candidate.obj(**{**candidate.defaults, **kwargs}), options, _call_failure(candidate))
-        shown = ", ".join(f"{k}={type(v).__name__}()" for k, v in candidate.defaults.items())
-        return Construction(model, note, how=f"built with default configs: {candidate.attr}({shown})")
+        shown = ", ".join(f"{k}={said}" for k, said in candidate.defaults_said.items())
+        return Construction(model, note, how=f"built with config objects: {candidate.attr}({shown})")
     failures = reached + failures
     if bare_failure is not None and not failures:
         raise bare_failure

@@ -31,6 +31,7 @@ class Candidate:
     builds: type | None = None     # for a factory found from its body: the model class it returns
     note: str = ""                 # said in the report of this model (e.g. sibling factories not linted)
     defaults: dict[str, Any] = field(default_factory=dict)  # config classes built with their defaults (arguments.py)
+    defaults_said: dict[str, str] = field(default_factory=dict)   # how each was built: `GPTConfig()`
     sites: list[Any] | None = None   # its construction sites in the repository (load/sites.py), once looked for
     needs_site: bool = False         # a factory by data flow that needs arguments: a model only where code calls it
 

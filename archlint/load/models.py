@@ -366,9 +366,11 @@ def plan_models(spec: ModelSpec, imported_module: ImportedModule, entries: Seque
 def _buildable_without_arguments(candidate: Candidate, module: Any) -> bool:
     """A construction site in the repository builds the candidate, or its config classes' defaults do, or a
     configuration file of the repository holds what it reads (both tried when no site builds it)."""
-    defaults = config_defaults(candidate.obj, vars(module))
+    file = getattr(module, "__file__", None)
+    defaults = config_defaults(candidate.obj, vars(module), Path(file) if file else None)
     if defaults is not None:
-        candidate.defaults = defaults
+        candidate.defaults = {name: built.value for name, built in defaults.items()}
+        candidate.defaults_said = {name: built.said for name, built in defaults.items()}
     target = _site_target(candidate, getattr(module, "__file__", None), module)
     return bool(candidate_sites(candidate, target)) or defaults is not None or target is not None and \
         bool(config_arguments(candidate.obj, required_parameters(candidate.obj), target.file))

@@ -74,7 +74,7 @@ def test_arguments_from_a_readme_example_and_its_image_size(capsys) -> None:
 def test_config_class_built_with_its_defaults(capsys) -> None:
     _, report, _ = check("config_class", capsys=capsys)
     model = one_model(report)
-    assert "built with default configs: GPT(config=GPTConfig())" in model["notes"]
+    assert "built with config objects: GPT(config=GPTConfig())" in model["notes"]
     assert model["parameters"] == 100 * 16 + 16 * 100 + 100
 
 
@@ -2053,3 +2053,13 @@ def test_a_function_that_returns_before_its_site_says_so(capsys) -> None:
     assert code == 2 and not report["models"], report
     [error] = report["errors"]
     assert "wide.py:17: the function returns there, before it reaches the construction" in error["message"], error
+
+
+def test_a_config_with_required_fields_takes_the_values_the_repository_writes(capsys) -> None:
+    # Encoder(config: EncoderConfig) is built nowhere, and EncoderConfig has no defaults for width and depth; the
+    # repository's test writes EncoderConfig(width=24, depth=3): those values build the config
+    _, report, _ = check("written_config", capsys=capsys, target="encoder.py")
+    model = one_model(report)
+    assert model["name"] == "Encoder" and model["parameters"] == 3 * (24 * 24 + 24), model
+    assert "built with config objects: Encoder(config=EncoderConfig(width=24, depth=3), as test_config.py:7 " \
+           "writes it)" in model["notes"], model["notes"]
