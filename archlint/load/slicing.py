@@ -67,11 +67,89 @@ def changed_names(statement: ast.stmt) -> set[str]:
 
 def read_names(node: ast.AST) -> set[str]:
     """Every name the node reads, in nested functions too (a helper defined in the slice reads globals when
-    called); an attribute of `self` read is its own name (`self.hidden`)."""
+    called), but not a nested function's or comprehension's own names (its parameters and locals: the `self` of a
+    class's methods is no name of the slice); an attribute of `self` read is its own name (`self.hidden`)."""
     attributes = {id(child.value): f"{SELF}.{child.attr}" for child in ast.walk(node)
                   if _self_attribute(child) and isinstance(child.ctx, ast.Load)}   # type: ignore[attr-defined]
-    return {attributes.get(id(child), child.id) for child in ast.walk(node)
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+    return {attributes.get(id(child), child.id) for child in _free_reads_of(node, frozenset())}
+
+
+_OWN_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+               ast.DictComp, ast.GeneratorExp)
+
+
+def _free_reads(node: ast.AST, local: frozenset[str]) -> Iterator[ast.Name]:
+    """The Name loads under `node` that are not names of a nested scope they are read in."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _OWN_SCOPES):
+            # what is evaluated where the scope is made (decorators, defaults, bases, the first iterable) is
+            # read here; the rest in the scope, with its own names
+            outer, inner = _made_here(child)
+            for part in outer:
+                yield from _free_reads_of(part, local)
+            inside = local | _scope_names(child)
+            for part in inner:
+                yield from _free_reads_of(part, inside)
+        elif isinstance(child, ast.Name):
+            if isinstance(child.ctx, ast.Load) and child.id not in local:
+                yield child
+        else:
+            yield from _free_reads(child, local)
+
+
+def _free_reads_of(node: ast.AST, local: frozenset[str]) -> Iterator[ast.Name]:
+    if isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id not in local:
+            yield node
+        return
+    # the node as the child of a wrapper: a def, class, lambda or comprehension is then a scope of its own
+    wrapper = ast.Expr(node) if isinstance(node, ast.expr) else ast.Module([node], []) \
+        if isinstance(node, ast.stmt) else node
+    yield from _free_reads(wrapper, local)
+
+
+def _made_here(scope: ast.AST) -> tuple[list[ast.AST], list[ast.AST]]:
+    """(parts evaluated in the enclosing scope, parts evaluated in the scope itself)."""
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = scope.args
+        defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+        annotations = [a.annotation for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+                       if a.annotation is not None] if not isinstance(scope, ast.Lambda) else []
+        decorators = [] if isinstance(scope, ast.Lambda) else [*scope.decorator_list, *filter(None, [scope.returns])]
+        body = [scope.body] if isinstance(scope, ast.Lambda) else scope.body
+        return [*decorators, *defaults, *annotations], list(body)
+    if isinstance(scope, ast.ClassDef):
+        return [*scope.decorator_list, *scope.bases, *(k.value for k in scope.keywords)], list(scope.body)
+    generators = scope.generators   # type: ignore[attr-defined]
+    elements = [scope.key, scope.value] if isinstance(scope, ast.DictComp) else [scope.elt]   # type: ignore[attr-defined]
+    inner = [*elements, *(g.target for g in generators), *(c for g in generators for c in g.ifs),
+             *(g.iter for g in generators[1:])]
+    return [generators[0].iter], inner
+
+
+def _scope_names(scope: ast.AST) -> frozenset[str]:
+    """A nested scope's own names: its parameters, and what it binds that it does not declare global."""
+    names: set[str] = set()
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = scope.args
+        names |= {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                  *filter(None, [arguments.vararg, arguments.kwarg])]}
+    if isinstance(scope, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        targets: list[ast.AST] = [g.target for g in scope.generators]
+    else:
+        body = [scope.body] if isinstance(scope, ast.Lambda) else scope.body   # type: ignore[attr-defined]
+        targets = [n for part in body for n in walk_scope(part)]
+    declared = {name for n in targets if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+    for target in targets:
+        for n in ast.walk(target) if isinstance(scope, (ast.ListComp, ast.SetComp, ast.DictComp,
+                                                         ast.GeneratorExp)) else [target]:
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                names.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in n.names if a.name != "*"}
+    return frozenset(names - declared)
 
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
