@@ -6,7 +6,7 @@ import inspect
 import itertools
 import math
 import re
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -480,22 +480,68 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
             "size": "a size: the forward makes a range or a shape of it", "lengths": "lengths, the size's",
             "choice": "the first literal the forward compares it with", "none": ""}
     flags, sizes, choices = flag_arguments(model), size_arguments(model), literal_choices(model)
+    makers = state_makers(model, names)
+    # the model's own state for a batch of the lead's first axis, or of its second (a sequence-first RNN's input)
+    batches = list(dict.fromkeys(lead.shape[:2] if lead.dim() >= 2 else (batch,)))
+    made_by_model = {f"made for {b}": b for b in batches}
+    said |= {kind: f"made by the model's {method}({b})" for kind, b in made_by_model.items()
+             for method, _ in makers.values()}
     # beside a size (a sequence's longest length), the lengths of the sequences are an argument's kind too
     kinds = (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()), *(("lengths",) if sizes else ()))
     kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else ("choice",) if i in choices
+                else tuple(made_by_model) if i in makers
                 else kinds if i < len(required) else ("none", *kinds) for i in range(1, min(len(names), 4))]
     combinations = sorted(itertools.product(*kinds_of), key=lambda c: sum(k != "none" for k in c[len(required) - 1:]))
     found = []
     for kinds in combinations[:MOST_KIND_COMBINATIONS]:
-        tensors = (lead, *(choices[i] if k == "choice" else made[k]() for i, k in enumerate(kinds, 1)))
+        try:
+            tensors = (lead, *(choices[i] if k == "choice" else makers[i][1](made_by_model[k]) if k in made_by_model
+                               else made[k]() for i, k in enumerate(kinds, 1)))
+        except Exception:   # the model's own maker refused that batch size
+            continue
         while len(tensors) > len(required) and tensors[-1] is None:
             tensors = tensors[:-1]
-        shown = ", ".join(f"{n}: " + (f"{list(x.shape)} {str(x.dtype).replace('torch.', '')}"
-                                      if isinstance(x, torch.Tensor) else repr(x))
-                          + (f" ({said[k]})" if k and said[k] else "") for n, x, k in zip(names, tensors, ("", *kinds)))
+        shown = ", ".join(f"{n}: {_described(x)}" + (f" ({said[k]})" if k and said[k] else "")
+                          for n, x, k in zip(names, tensors, ("", *kinds)))
         found.append((tensors, f"inputs {shown}: the first kind of tensor per argument the forward runs on "
                                 f"(the first: {first[0][1]})"))
     return found
+
+
+def _described(value: Any) -> str:
+    """A tensor by its shape and dtype (a tuple of them each so: an LSTM's (h, c)); anything else by its repr."""
+    if isinstance(value, torch.Tensor):
+        return f"{list(value.shape)} {str(value.dtype).replace('torch.', '')}"
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
+        return f"({', '.join(_described(v) for v in value)})"
+    return repr(value)
+
+
+def state_makers(model: nn.Module, names: Sequence[str]) -> dict[int, tuple[str, Callable[[int], Any]]]:
+    """Forward parameters (by position in `names`, 0 the first) that the model makes itself: a method named for
+    the parameter as its initial value (`init_hidden(bsz)` for `hidden`, `initHidden()`, `init_state(batch)`) that
+    takes at most a batch size. Recurrent models publish their starting state so; each with the method's name and
+    a call of it for a batch size."""
+    methods = {_squashed(name): name for name in dir(type(model)) if _squashed(name).startswith(("init", "initial"))
+               and callable(getattr(type(model), name, None))}
+    makers = {}
+    for index, parameter in enumerate(names):
+        method = next((methods[key] for key in (f"init{_squashed(parameter)}", f"initial{_squashed(parameter)}")
+                       if key in methods), None)
+        bound = getattr(model, method) if method else None
+        try:
+            required = [p for p in inspect.signature(bound).parameters.values()
+                        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] \
+                if bound is not None else None
+        except (TypeError, ValueError):
+            required = None
+        if required is not None and len(required) <= 1:
+            makers[index] = (method, (lambda b, m=bound, n=len(required): m(b) if n else m()))
+    return makers
+
+
+def _squashed(name: str) -> str:
+    return name.replace("_", "").lower()
 
 
 MOST_SEQUENCE_ARGUMENTS = 4    # a forward's tensor arguments given declared lengths; later ones keep their defaults

@@ -2063,3 +2063,12 @@ def test_a_config_with_required_fields_takes_the_values_the_repository_writes(ca
     assert model["name"] == "Encoder" and model["parameters"] == 3 * (24 * 24 + 24), model
     assert "built with config objects: Encoder(config=EncoderConfig(width=24, depth=3), as test_config.py:7 " \
            "writes it)" in model["notes"], model["notes"]
+
+
+def test_a_forward_state_the_model_makes_itself_is_made_by_it(capsys) -> None:
+    # forward(tokens, state) of a time-major GRU: the model publishes its starting state as init_state(batch);
+    # the ids [2, 16] are (time, batch), so the state is made for a batch of 16
+    _, report, _ = check("state_maker", capsys=capsys, target="charnet.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 16], [2, 16, 32]], model
+    assert any("made by the model's init_state(16)" in n for n in model["notes"]), model["notes"]
