@@ -334,6 +334,80 @@ def literal_choices(model: nn.Module) -> dict[int, Any]:
 _NO_CHOICE = object()
 
 
+def none_accepted(model: nn.Module) -> frozenset[int]:
+    """Positions (0: the first after self) of the forward's required parameters that may be None: the forward, or
+    a function it hands them to, tests them against None (`if mask is not None:`), or hands them to a submodule
+    whose forward defaults that parameter to None (`self.transformer(src, tgt, src_mask, tgt_mask)`). An optional
+    mask, padding or cache that the signature happens to require."""
+    return _none_accepted(model.__class__, tuple(sorted(
+        (name, type(child)) for name, child in model.named_children())))
+
+
+@functools.lru_cache(maxsize=512)
+def _none_accepted(cls: type, children: tuple[tuple[str, type], ...]) -> frozenset[int]:
+    definition = function_definition(cls.forward)
+    if definition is None:
+        return frozenset()
+    parameters = [a.arg for a in [*definition.args.posonlyargs, *definition.args.args]][1:]
+    child_types = dict(children)
+    return frozenset(i for i, name in enumerate(parameters)
+                     if _tested_for_none(cls, cls.forward, definition, name, child_types, 0))
+
+
+def _tested_for_none(owner: type | None, function: Any, definition: ast.FunctionDef | ast.AsyncFunctionDef,
+                     name: str, children: dict[str, type], depth: int) -> bool:
+    parents = {id(child): node for node in ast.walk(definition) for child in ast.iter_child_nodes(node)}
+    for read in (n for n in ast.walk(definition) if isinstance(n, ast.Name) and n.id == name
+                 and isinstance(n.ctx, ast.Load)):
+        parent = parents.get(id(read))
+        if isinstance(parent, ast.Compare) and len(parent.ops) == 1 and \
+                isinstance(parent.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) and \
+                any(isinstance(o, ast.Constant) and o.value is None for o in (parent.left, *parent.comparators)):
+            return True
+        if _given_to_child_taking_none(read, parents, owner, children, depth):
+            return True
+        passed = _passed_on(owner, function, read, parents, depth)
+        if passed is not None and _tested_for_none(*passed, children if passed[0] is owner else {}, depth + 1):
+            return True
+    return False
+
+
+def _given_to_child_taking_none(read: ast.Name, parents: dict[int, ast.AST], owner: type | None,
+                                children: dict[str, type], depth: int) -> bool:
+    """`read` is an argument of `self.child(...)` whose forward parameter there defaults to None, or is tested
+    against None by the child's forward."""
+    parent = parents.get(id(read))
+    keyword = parent if isinstance(parent, ast.keyword) else None
+    call = parents.get(id(parent)) if keyword is not None else parent
+    if owner is None or not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute) or \
+            not isinstance(call.func.value, ast.Name) or call.func.value.id != "self" or \
+            call.func.attr not in children or any(isinstance(a, ast.Starred) for a in call.args):
+        return False
+    try:
+        parameters = list(inspect.signature(children[call.func.attr].forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    if keyword is not None:
+        parameter = next((p for p in parameters if p.name == keyword.arg), None)
+    else:
+        index = next((i for i, a in enumerate(call.args) if a is read), None)
+        parameter = parameters[index] if index is not None and index < len(parameters) and \
+            parameters[index].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
+            else None
+    if parameter is None:
+        return False
+    if parameter.default is None:
+        return True
+    child = children[call.func.attr]
+    definition = function_definition(child.forward) if _is_user_class(child) and depth < MOST_FLAG_DEPTH else None
+    return definition is not None and _tested_for_none(child, child.forward, definition, parameter.name, {},
+                                                       depth + 1)
+
+
+def _is_user_class(cls: type) -> bool:
+    return not (getattr(cls, "__module__", "") or "").startswith(("torch.", "torchvision."))
+
+
 @functools.lru_cache(maxsize=512)
 def _literal_choices(cls: type) -> tuple[tuple[int, Any], ...]:
     definition = function_definition(cls.forward)
@@ -604,4 +678,4 @@ def _reads(node: ast.AST | None, names: set[str]) -> bool:
     return any(_reads(child, names) for child in ast.iter_child_nodes(node))
 
 
-__all__ = ["LAYERS", "first_layer", "flag_arguments", "literal_choices", "layer_reached_by", "layers_by_key", "registered_first_layer"]
+__all__ = ["LAYERS", "first_layer", "flag_arguments", "literal_choices", "none_accepted", "layer_reached_by", "layers_by_key", "registered_first_layer"]

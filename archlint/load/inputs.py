@@ -20,6 +20,7 @@ from archlint.load.first_layer import (
     layers_by_key,
     layers_by_level,
     literal_choices,
+    none_accepted,
     size_arguments,
     split_features,
 )
@@ -488,9 +489,21 @@ def _by_kind(model: nn.Module, first: list[tuple[tuple[Any, ...], str]]) -> list
              for method, _ in makers.values()}
     # beside a size (a sequence's longest length), the lengths of the sequences are an argument's kind too
     kinds = (*_KINDS, *(("adjacency",) if lead.dim() == 2 else ()), *(("lengths",) if sizes else ()))
-    kinds_of = [("flag",) if i in flags else ("size",) if i in sizes else ("choice",) if i in choices
-                else tuple(made_by_model) if i in makers
-                else kinds if i < len(required) else ("none", *kinds) for i in range(1, min(len(names), 4))]
+    nones = none_accepted(model)
+
+    def kinds_for(i: int) -> tuple[str, ...]:
+        sure = ("flag",) if i in flags else ("size",) if i in sizes else ("choice",) if i in choices \
+            else tuple(made_by_model) if i in makers else None
+        # None first where the forward takes None (a parameter defaulting to it, or a mask it tests against None)
+        return sure or (kinds if i < len(required) and i not in nones else ("none", *kinds))
+
+    kinds_of = [kinds_for(i) for i in range(1, min(len(names), 4))]
+    # past the fourth, only arguments of one sure kind, or None where the forward takes it (a Transformer's masks)
+    for i in range(4, len(required)):
+        kinds_of.append(kinds_for(i)[:1] if i in (flags | sizes | nones | set(choices) | set(makers)) else ())
+        if not kinds_of[-1]:
+            kinds_of.pop()
+            break
     combinations = sorted(itertools.product(*kinds_of), key=lambda c: sum(k != "none" for k in c[len(required) - 1:]))
     found = []
     for kinds in combinations[:MOST_KIND_COMBINATIONS]:

@@ -2072,3 +2072,12 @@ def test_a_forward_state_the_model_makes_itself_is_made_by_it(capsys) -> None:
     model = one_model(report)
     assert model["input_shapes"] == [[2, 16], [2, 16, 32]], model
     assert any("made by the model's init_state(16)" in n for n in model["notes"]), model["notes"]
+
+
+def test_required_arguments_the_forward_takes_as_none_are_none(capsys) -> None:
+    # forward(source, target, five masks): four go to nn.Transformer, which defaults them to None, the last to a
+    # child whose forward tests it against None; none of them has a default, so each is given None
+    _, report, _ = check("none_masks", capsys=capsys, target="seq2seq.py")
+    model = one_model(report)
+    assert model["input_shapes"] == [[2, 16], [2, 16]], model
+    assert any("source_mask: None" in n and "keep: None" in n for n in model["notes"]), model["notes"]
