@@ -376,6 +376,28 @@ def _buildable_without_arguments(candidate: Candidate, module: Any) -> bool:
         bool(config_arguments(candidate.obj, required_parameters(candidate.obj), target.file))
 
 
+def _built_as_its_class(factory: Candidate, failure: LoadError, spec: ModelSpec, imported_module: ImportedModule,
+                        options: LoadOptions, candidates: list[Candidate]) -> LoadedModel | None:
+    """A factory of the file that could not be built (`from_pretrained(name)` needs a download): the class it
+    builds, defined in the file, built on its own (its own sites, its config's defaults) and said so; None if it
+    is no better off."""
+    cls = factory.builds
+    module = imported_module.module
+    if factory.kind != "factory" or cls is None or getattr(cls, "__module__", None) != module.__name__ or \
+            any(c.obj is cls for c in candidates):
+        return None
+    itself = Candidate(cls.__name__, "class", cls, factory.line)
+    if required_parameters(cls) and not _buildable_without_arguments(itself, module):
+        return None
+    try:
+        loaded = _load_candidate(itself, spec, imported_module, options)
+    except LoadError:
+        return None
+    loaded.notes.append(Note(NoteKind.BUILD, f"{factory.attr}() could not be built ({failure}); the class it "
+                                             f"builds, {cls.__name__}, was linted instead"))
+    return loaded
+
+
 def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
                        options: LoadOptions) -> Iterator[LoadedModel | TargetError]:
     plan = plan_models(spec, imported_module, options.entries)
@@ -387,7 +409,8 @@ def _discovered_models(spec: ModelSpec, imported_module: ImportedModule,
             loaded = _load_candidate(candidate, spec, imported_module, options)
         except LoadError as exc:
             built = _built_by_holder(f"{spec.target}:{candidate.attr}", options) \
-                if exc.cause in HOLDERS_MAY_BUILD and candidate.kind == "class" else None
+                if exc.cause in HOLDERS_MAY_BUILD and candidate.kind == "class" else \
+                _built_as_its_class(candidate, exc, spec, imported_module, options, candidates)
             if built is None:
                 failure = exc
             else:

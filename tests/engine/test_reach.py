@@ -2081,3 +2081,13 @@ def test_required_arguments_the_forward_takes_as_none_are_none(capsys) -> None:
     model = one_model(report)
     assert model["input_shapes"] == [[2, 16], [2, 16]], model
     assert any("source_mask: None" in n and "keep: None" in n for n in model["notes"]), model["notes"]
+
+
+def test_a_factory_that_needs_a_download_leaves_its_class_to_be_built_on_its_own(capsys) -> None:
+    # from_pretrained(name) downloads a config and weights (the README calls it so); the class it builds is
+    # built on its own (its config class's defaults) and linted, the factory's reason said beside it
+    _, report, _ = check("factory_class", capsys=capsys, target="tiny_lm.py")
+    model = one_model(report)
+    assert model["name"] == "TinyLM" and model["parameters"] == 64 * 32 + 2 * (32 * 32 + 32) + 32 * 64 + 64, model
+    assert any(n.startswith("from_pretrained() could not be built (") and "a download" in n and
+               n.endswith("the class it builds, TinyLM, was linted instead") for n in model["notes"]), model["notes"]
