@@ -1,6 +1,8 @@
 """Building a candidate: instantiate a class or call a factory, on the requested device."""
 from __future__ import annotations
 
+import inspect
+
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -70,6 +72,16 @@ class Construction:
     arguments: dict[str, Any] | None = None   # the arguments it was built with, when not at a site
 
 
+def _takes_varargs(obj: Any) -> bool:
+    """A class whose constructor takes `*args` (`def __init__(self, *dims)`)."""
+    if not isinstance(obj, type):
+        return False
+    try:
+        return any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
 def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions,
               target: SiteTarget | None = None) -> Construction:
     """Instantiate a class or call a factory: with the given arguments when nothing required is missing, else (or
@@ -80,7 +92,10 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
     kwargs = annotated_values(candidate.obj, kwargs)
     missing = [p for p in required_parameters(candidate.obj) if p not in kwargs]
     bare_failure: LoadError | None = None
-    if not missing:
+    # `Transpose(*dims)` builds bare, as a module that does nothing; the repository's `Transpose(1, 2)` is the model
+    sites_first = not missing and not kwargs and _takes_varargs(candidate.obj) and target is not None and \
+        bool(candidate_sites(candidate, target))
+    if not missing and not sites_first:
         try:
             return Construction(*_built(lambda: candidate.obj(**kwargs), options, _call_failure(candidate)))
         except LoadError as exc:
@@ -118,6 +133,8 @@ def construct(candidate: Candidate, kwargs: dict[str, Any], options: LoadOptions
                 environments[str(exc)] = getattr(exc.__cause__, "environment", None)
             continue
         return Construction(model, note, factory.result)
+    if sites_first:   # no site built it: as it builds bare
+        return Construction(*_built(lambda: candidate.obj(), options, _call_failure(candidate)))
     if missing and target is not None:   # a configuration tree it reads, from the repository's own files
         for fit in config_arguments(candidate.obj, missing, target.file):
             try:

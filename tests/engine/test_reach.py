@@ -2091,3 +2091,12 @@ def test_a_factory_that_needs_a_download_leaves_its_class_to_be_built_on_its_own
     assert model["name"] == "TinyLM" and model["parameters"] == 64 * 32 + 2 * (32 * 32 + 32) + 32 * 64 + 64, model
     assert any(n.startswith("from_pretrained() could not be built (") and "a download" in n and
                n.endswith("the class it builds, TinyLM, was linted instead") for n in model["notes"]), model["notes"]
+
+
+def test_a_constructor_of_star_args_is_built_as_the_repository_builds_it(capsys) -> None:
+    # Swap(*axes) builds bare as a module that swaps nothing and fails at its first forward; the repository
+    # builds it as Swap(1, 2), which is the model
+    _, report, _ = check("varargs_site", capsys=capsys, target="layers.py")
+    model = one_model(report)
+    assert model["name"] == "Swap" and len(model["input_shapes"][0]) == 3, model
+    assert any(n.startswith("built as in encoder.py:10: Swap(1, 2)") for n in model["notes"]), model["notes"]
