@@ -57,11 +57,15 @@ def changed_names(statement: ast.stmt) -> set[str]:
             base = _base_name(child)
             if base:
                 changed.add(base)
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
-            isinstance(statement.value.func, ast.Attribute):
-        base = _base_name(statement.value.func.value)
-        if base:
-            changed.add(base)
+        # a method called for its effect, here or in a block of the statement (`for k, v in config.items():
+        # parser.add_argument(f"--{k}", default=v)`)
+        if isinstance(child, ast.Expr) and isinstance(child.value, ast.Call) and \
+                isinstance(child.value.func, ast.Attribute) and \
+                not (child is not statement and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                        ast.ClassDef))):
+            base = _base_name(child.value.func.value)
+            if base:
+                changed.add(base)
     return changed
 
 
@@ -94,6 +98,10 @@ def _free_reads(node: ast.AST, local: frozenset[str]) -> Iterator[ast.Name]:
             if isinstance(child.ctx, ast.Load) and child.id not in local:
                 yield child
         else:
+            if isinstance(child, ast.AugAssign) and isinstance(child.target, ast.Name) and \
+                    child.target.id not in local:
+                # `model += [block]` reads `model` before it binds it
+                yield ast.copy_location(ast.Name(child.target.id, ast.Load()), child.target)
             yield from _free_reads(child, local)
 
 

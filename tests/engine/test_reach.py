@@ -2100,3 +2100,12 @@ def test_a_constructor_of_star_args_is_built_as_the_repository_builds_it(capsys)
     model = one_model(report)
     assert model["name"] == "Swap" and len(model["input_shapes"][0]) == 3, model
     assert any(n.startswith("built as in encoder.py:10: Swap(1, 2)") for n in model["notes"]), model["notes"]
+
+
+def test_flags_a_loop_adds_from_a_yaml_file_have_its_values(capsys) -> None:
+    # train.py adds one flag per key of config/config.yaml in a loop (`parser.add_argument(f"--{key}",
+    # default=value)`): that loop changes the parser, so the slice runs it and args.width is the file's 12
+    _, report, _ = check("yaml_flags", capsys=capsys, target="net.py")
+    model = one_model(report)
+    assert model["parameters"] == 5 * 12 + 12 + 2 * (12 * 12 + 12), model
+    assert any(n.startswith("built as in train.py:14-20") for n in model["notes"]), model["notes"]

@@ -31,3 +31,9 @@ def reads(source: str) -> set[str]:
 def test_a_statement_reads_only_the_names_it_takes_from_outside_its_nested_scopes(source: str,
                                                                                    expected: set[str]) -> None:
     assert reads(source) == expected
+
+
+def test_an_augmented_assignment_reads_its_target() -> None:
+    # `model += [block]` in a loop needs the `model = [...]` before it, or the loop stops at its first pass
+    loop = "for ratio in ratios:\n    model += [Block(ratio)]\n    mult *= 2\n"
+    assert reads(loop) == {"ratios", "ratio", "model", "Block", "mult"}
