@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import itertools
 import math
@@ -25,7 +26,7 @@ from archlint.load.first_layer import (
     split_features,
 )
 from archlint.load.lengths import declared_lengths, feature_sizes, layer_input_size
-from archlint.mechanics.source import source_position
+from archlint.mechanics.source import function_definition, source_position
 
 DEFAULT_SPATIAL = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}
 DEFAULT_BATCH = 2
@@ -548,9 +549,24 @@ def state_makers(model: nn.Module, names: Sequence[str]) -> dict[int, tuple[str,
                 if bound is not None else None
         except (TypeError, ValueError):
             required = None
-        if required is not None and len(required) <= 1:
+        if required is not None and len(required) <= 1 and _only_returns(bound):
             makers[index] = (method, (lambda b, m=bound, n=len(required): m(b) if n else m()))
     return makers
+
+
+def _only_returns(method: Any) -> bool:
+    """The method's code changes nothing it is given (no attribute or item written, no in-place `x_()` call such as
+    `nn.init.zeros_`): calling it cannot change the user's model."""
+    definition = function_definition(method)
+    if definition is None:
+        return False
+    for node in ast.walk(definition):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_") \
+                and not node.func.attr.startswith("_"):
+            return False
+    return True
 
 
 def _squashed(name: str) -> str:

@@ -2068,10 +2068,13 @@ def test_a_config_with_required_fields_takes_the_values_the_repository_writes(ca
 def test_a_forward_state_the_model_makes_itself_is_made_by_it(capsys) -> None:
     # forward(tokens, state) of a time-major GRU: the model publishes its starting state as init_state(batch);
     # the ids [2, 16] are (time, batch), so the state is made for a batch of 16
+    # Scorer's init_weights() writes its layer's weights: never called to make its `weights` argument
     _, report, _ = check("state_maker", capsys=capsys, target="charnet.py")
-    model = one_model(report)
-    assert model["input_shapes"] == [[2, 16], [2, 16, 32]], model
-    assert any("made by the model's init_state(16)" in n for n in model["notes"]), model["notes"]
+    assert not report["errors"], report["errors"]
+    models = {m["name"]: m for m in report["models"]}
+    assert models["model"]["input_shapes"] == [[2, 16], [2, 16, 32]], models
+    assert any("made by the model's init_state(16)" in n for n in models["model"]["notes"]), models
+    assert not any("init_weights" in n for n in models["scorer"]["notes"]), models["scorer"]
 
 
 def test_required_arguments_the_forward_takes_as_none_are_none(capsys) -> None:

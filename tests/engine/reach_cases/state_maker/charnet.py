@@ -20,3 +20,21 @@ class CharGRU(nn.Module):
 
 
 model = CharGRU()
+
+
+class Scorer(nn.Module):
+    """Its forward takes `weights`; init_weights() re-initialises the layer: never a maker of the argument."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(6, 6)
+
+    def forward(self, x, weights):
+        return self.layer(x) * weights
+
+    def init_weights(self) -> torch.Tensor:
+        nn.init.zeros_(self.layer.weight)
+        return torch.ones(6)
+
+
+scorer = Scorer()
