@@ -297,29 +297,41 @@ def _tested(owner: type | None, function: Any, read: ast.Name, parents: dict[int
     return passed is not None and _only_tested(*passed, depth + 1)
 
 
+def _call_taking(read: ast.Name, parents: dict[int, ast.AST]) -> tuple[ast.Call, str | int] | None:
+    """The call `read` is an argument of, and where it is given: its keyword's name or its position; None when it
+    is not an argument, or the call spreads `*args` or `**kwargs` over it."""
+    parent = parents.get(id(read))
+    keyword = parent if isinstance(parent, ast.keyword) else None
+    call = parents.get(id(parent)) if keyword is not None else parent
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if keyword is not None:
+        return (call, keyword.arg) if keyword.arg is not None else None
+    index = next((i for i, a in enumerate(call.args) if a is read), None)
+    return (call, index) if index is not None else None
+
+
 def _passed_on(owner: type | None, function: Any, read: ast.Name, parents: dict[int, ast.AST], depth: int
                ) -> tuple[type | None, Any, ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
     """When `read` is an argument of a call of a Python function (`self._norm(x, mode)`), that function as
     (owner, function, definition, the parameter it binds), to be read in turn; else None."""
-    parent = parents.get(id(read))
-    keyword = parent if isinstance(parent, ast.keyword) else None
-    call = parents.get(id(parent)) if keyword is not None else parent
-    if not isinstance(call, ast.Call) or depth >= MOST_FLAG_DEPTH or any(isinstance(a, ast.Starred) for a in call.args):
+    taking = _call_taking(read, parents)
+    if taking is None or depth >= MOST_FLAG_DEPTH:
         return None
+    call, where = taking
     callee, bound = _callee_of(owner, function, call.func)
     target = function_definition(callee) if callee is not None else None
     if target is None:
         return None
     parameters = [a.arg for a in [*target.args.posonlyargs, *target.args.args]][1 if bound else 0:]
-    if keyword is not None:
-        if keyword.arg not in parameters and keyword.arg not in [a.arg for a in target.args.kwonlyargs]:
+    if isinstance(where, str):
+        if where not in parameters and where not in [a.arg for a in target.args.kwonlyargs]:
             return None
-        inner = keyword.arg
+        inner = where
+    elif where < len(parameters):
+        inner = parameters[where]
     else:
-        index = next(i for i, a in enumerate(call.args) if a is read) if read in call.args else None
-        if index is None or index >= len(parameters):
-            return None
-        inner = parameters[index]
+        return None
     return owner if bound else None, callee, target, inner
 
 
@@ -376,23 +388,22 @@ def _given_to_child_taking_none(read: ast.Name, parents: dict[int, ast.AST], own
                                 children: dict[str, type], depth: int) -> bool:
     """`read` is an argument of `self.child(...)` whose forward parameter there defaults to None, or is tested
     against None by the child's forward."""
-    parent = parents.get(id(read))
-    keyword = parent if isinstance(parent, ast.keyword) else None
-    call = parents.get(id(parent)) if keyword is not None else parent
-    if owner is None or not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute) or \
-            not isinstance(call.func.value, ast.Name) or call.func.value.id != "self" or \
-            call.func.attr not in children or any(isinstance(a, ast.Starred) for a in call.args):
+    taking = _call_taking(read, parents)
+    if owner is None or taking is None:
+        return False
+    call, where = taking
+    if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name) or \
+            call.func.value.id != "self" or call.func.attr not in children:
         return False
     try:
         parameters = list(inspect.signature(children[call.func.attr].forward).parameters.values())[1:]
     except (TypeError, ValueError):
         return False
-    if keyword is not None:
-        parameter = next((p for p in parameters if p.name == keyword.arg), None)
+    if isinstance(where, str):
+        parameter = next((p for p in parameters if p.name == where), None)
     else:
-        index = next((i for i, a in enumerate(call.args) if a is read), None)
-        parameter = parameters[index] if index is not None and index < len(parameters) and \
-            parameters[index].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
+        parameter = parameters[where] if where < len(parameters) and \
+            parameters[where].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
             else None
     if parameter is None:
         return False
